@@ -1,0 +1,75 @@
+/**
+ * The causal kernel shared by observed-remove contracts: a state is entries,
+ * each tagged with the dot of the event that made it, plus the causal context
+ * of every dot seen. An entry whose dot the context covers but that is absent
+ * has been removed; no tombstone is kept. Every event that removes entries
+ * also takes a fresh dot, so a context that covers another also knows every
+ * removal the other knows: that is what makes `deltaCausal` exact and lets
+ * equal contexts stand for equal states.
+ */
+import { type Dot, type DotSet, difference, dotSetOf, hasDot, intersection, isSubset, union } from './dots.ts'
+
+export interface Causal<E> {
+  /** Entries, sorted by the kind's `compare`, each with a distinct dot. */
+  e: E[]
+  /** Causal context: every dot this state has seen, alive or removed. */
+  c: DotSet
+}
+
+export interface CausalKind<E> {
+  dotOf (e: E): Dot
+  /** Total order used to keep entries canonical. */
+  compare (a: E, b: E): number
+}
+
+function dotKey (d: Dot): string { return d[0] + '\u0000' + d[1] }
+
+/** Join: keep what both have, plus what each has that the other has not seen. */
+export function joinCausal<E> (kind: CausalKind<E>, a: Causal<E>, b: Causal<E>): Causal<E> {
+  if (a.c.length === 0 && a.e.length === 0) return b
+  if (b.c.length === 0 && b.e.length === 0) return a
+  const inA = new Set(a.e.map(x => dotKey(kind.dotOf(x))))
+  const inB = new Set(b.e.map(x => dotKey(kind.dotOf(x))))
+  const keepA = a.e.filter(x => { const d = kind.dotOf(x); return inB.has(dotKey(d)) || !hasDot(b.c, d[0], d[1]) })
+  const keepB = b.e.filter(x => { const d = kind.dotOf(x); return !inA.has(dotKey(d)) && !hasDot(a.c, d[0], d[1]) })
+  return { e: mergeSorted(kind.compare, keepA, keepB), c: union(a.c, b.c) }
+}
+
+/**
+ * What a holder of context `theirs` lacks from `a`: the entries they have not
+ * seen, the dots they have not seen, and the dots they have seen that `a` knows
+ * are removed (they may still hold those entries). Undefined when `theirs`
+ * covers all of `a`'s context.
+ */
+export function deltaCausal<E> (kind: CausalKind<E>, a: Causal<E>, theirs: DotSet): Causal<E> | undefined {
+  if (isSubset(a.c, theirs)) return undefined
+  const fresh = a.e.filter(x => { const d = kind.dotOf(x); return !hasDot(theirs, d[0], d[1]) })
+  const alive = dotSetOf(a.e.map(kind.dotOf))
+  const removed = difference(intersection(a.c, theirs), alive)
+  return { e: fresh, c: union(difference(a.c, theirs), removed) }
+}
+
+/** Checks that every entry's dot is in the context and no dot is used twice; returns a problem or undefined. */
+export function causalProblem<E> (kind: CausalKind<E>, s: Causal<E>): string | undefined {
+  const seen = new Set<string>()
+  for (let i = 0; i < s.e.length; i++) {
+    const d = kind.dotOf(s.e[i])
+    const k = dotKey(d)
+    if (seen.has(k)) return `dot ${d[0]}:${d[1]} is used by two entries`
+    seen.add(k)
+    if (!hasDot(s.c, d[0], d[1])) return `entry dot ${d[0]}:${d[1]} is not in the causal context`
+    if (i > 0 && kind.compare(s.e[i - 1], s.e[i]) >= 0) return 'entries are not in canonical order'
+  }
+  return undefined
+}
+
+function mergeSorted<E> (compare: (a: E, b: E) => number, a: E[], b: E[]): E[] {
+  if (b.length === 0) return a
+  if (a.length === 0) return b
+  const out: E[] = []
+  let i = 0; let j = 0
+  while (i < a.length && j < b.length) out.push(compare(a[i], b[j]) <= 0 ? a[i++] : b[j++])
+  while (i < a.length) out.push(a[i++])
+  while (j < b.length) out.push(b[j++])
+  return out
+}

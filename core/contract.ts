@@ -1,0 +1,52 @@
+/**
+ * The merge contract: a join-semilattice over states, with a compact summary
+ * and a delta function. Deltas are states, so one `merge` applies both.
+ * States and summaries are plain data (JSON plus byte strings) so the canonical
+ * codec gives equal states identical bytes. See DESIGN.md for the six laws and
+ * `checkLaws` (core/laws.ts) for the checker.
+ */
+import type { Plain } from './codec.ts'
+import type { JsonObject, JsonValue } from './json.ts'
+
+/** What an op knows about where and when it runs. */
+export interface OpContext {
+  /** This replica's id: unique per store, never reused. Dots and tie-breaks use it. */
+  readonly replica: string
+  /** Wall-clock time in milliseconds since the epoch. */
+  readonly now: number
+}
+
+/** A mutator: returns the delta to merge (a state), or undefined when the op changes nothing. Bad args throw ContractError('bad_args'). */
+export type Op<S> = (state: S, args: readonly JsonValue[], ctx: OpContext) => S | undefined
+
+export interface Contract<S extends Plain = Plain, Sum extends Plain = Plain> {
+  /** Stable id, e.g. "or-set". Keys are bound to it at their first write. */
+  readonly id: string
+  /** The parameters this instance was made with (e.g. `{ keepLast: 100 }`), if any. Part of a key's binding. */
+  readonly params?: JsonObject
+  /** Identity of merge. */
+  empty (): S
+  /** Commutative, associative, idempotent. Must not mutate its arguments. */
+  merge (a: S, b: S): S
+  /** Small canonical description of what `s` contains; equal summaries mean equal states. */
+  summarize (s: S): Sum
+  /** What a holder of `theirs` lacks from `s`; undefined when they lack nothing. */
+  delta (s: S, theirs: Sum): S | undefined
+  /** Parses untrusted decoded data into a state, or throws ContractError('invalid_state'). */
+  validate (x: unknown): S
+  /** Parses an untrusted decoded summary, or throws ContractError('invalid_summary'). */
+  validateSummary (x: unknown): Sum
+  /** Named mutators. */
+  readonly ops: Readonly<Record<string, Op<S>>>
+  /** What apps read. */
+  view (s: S): JsonValue
+  /** Returns this contract configured with `params`, or throws ContractError('bad_args'). Absent: the contract takes no parameters. */
+  withParams? (params: JsonObject): Contract<S, Sum>
+}
+
+/** Any contract, whatever its state and summary types; what registries and stores hold. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyContract = Contract<any, any>
+
+/** How requests name a contract: its id, or its id with parameters. */
+export type ContractRef = string | { id: string, params?: JsonObject }

@@ -1,0 +1,38 @@
+/** JSON values: what ops take as arguments and what views return. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type JsonObject = { [key: string]: JsonValue }
+
+/** Nesting bound shared by JSON checks and the CBOR decoder, so anything we accept we can encode and decode back. */
+export const MAX_DEPTH = 64
+
+/**
+ * Returns a description of why `x` is not a plain JSON value, or undefined if it is.
+ * Rejects non-finite numbers, non-plain objects, `__proto__` keys and nesting past MAX_DEPTH.
+ */
+export function jsonProblem (x: unknown, depth = 0): string | undefined {
+  if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH}`
+  if (x === null || typeof x === 'boolean' || typeof x === 'string') return undefined
+  if (typeof x === 'number') return Number.isFinite(x) ? undefined : `non-finite number ${x}`
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const p = jsonProblem(x[i], depth + 1)
+      if (p !== undefined) return `[${i}]: ${p}`
+    }
+    return undefined
+  }
+  if (typeof x === 'object') {
+    const proto = Object.getPrototypeOf(x)
+    if (proto !== Object.prototype && proto !== null) return 'not a plain object'
+    for (const k of Object.keys(x)) {
+      if (k === '__proto__') return 'key "__proto__" is not allowed'
+      const p = jsonProblem((x as Record<string, unknown>)[k], depth + 1)
+      if (p !== undefined) return `.${k}: ${p}`
+    }
+    return undefined
+  }
+  return `${typeof x} is not a JSON value`
+}
+
+export function isJsonValue (x: unknown): x is JsonValue {
+  return jsonProblem(x) === undefined
+}

@@ -1,0 +1,82 @@
+/**
+ * Contract id → contract. Registering a contract runs a quick law check and
+ * refuses one that breaks a law, naming the law and the shrunk counterexample:
+ * a broken contract would silently diverge replicas, so it never gets in.
+ */
+import type { AnyContract, ContractRef } from './contract.ts'
+import { ContractError } from './errors.ts'
+import { type JsonObject, jsonProblem } from './json.ts'
+import { type LawArbitraries, type LawOptions, assertLaws } from './laws.ts'
+
+export const CONTRACT_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/
+
+export interface RegisterOptions {
+  /** Arbitraries for the law check (see checkLaws). */
+  arbitraries?: LawArbitraries
+  /** Law-check options; default 200 runs per law. */
+  laws?: LawOptions
+  /** Skip the law check: only for contracts whose laws are proven elsewhere (the built-ins, in CI). */
+  trusted?: boolean
+}
+
+export class ContractRegistry {
+  readonly #contracts = new Map<string, AnyContract>()
+
+  /** Adds a contract after checking its shape and laws; throws ContractError('bad_contract' | 'law_broken'). */
+  register (contract: AnyContract, options: RegisterOptions = {}): void {
+    checkShape(contract)
+    if (this.#contracts.has(contract.id)) throw new ContractError('bad_contract', `contract "${contract.id}" is already registered`)
+    if (options.trusted !== true) assertLaws(contract, options.arbitraries, { numRuns: 200, ...options.laws })
+    this.#contracts.set(contract.id, contract)
+  }
+
+  get (id: string): AnyContract | undefined {
+    return this.#contracts.get(id)
+  }
+
+  has (id: string): boolean {
+    return this.#contracts.has(id)
+  }
+
+  ids (): string[] {
+    return [...this.#contracts.keys()].sort()
+  }
+
+  /** The contract a request names, configured with its parameters; throws ContractError('unknown_contract' | 'bad_args'). */
+  resolve (ref: ContractRef): AnyContract {
+    const { id, params } = parseRef(ref)
+    const base = this.#contracts.get(id)
+    if (base === undefined) throw new ContractError('unknown_contract', `unknown contract "${id}"; registered: ${this.ids().join(', ') || 'none'}`)
+    if (params === undefined || Object.keys(params).length === 0) return base
+    if (base.withParams === undefined) throw new ContractError('bad_args', `contract "${id}" takes no parameters`)
+    return base.withParams(params)
+  }
+}
+
+/** Splits a ContractRef into id and parameters, checking both are well-formed. */
+export function parseRef (ref: unknown): { id: string, params?: JsonObject } {
+  if (typeof ref === 'string') {
+    if (!CONTRACT_ID.test(ref)) throw new ContractError('unknown_contract', `contract id ${JSON.stringify(ref).slice(0, 80)} is not a valid id`)
+    return { id: ref }
+  }
+  if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) throw new ContractError('unknown_contract', 'contract must be an id string or {"id", "params"}')
+  const { id, params } = ref as { id?: unknown, params?: unknown }
+  if (typeof id !== 'string' || !CONTRACT_ID.test(id)) throw new ContractError('unknown_contract', 'contract id is missing or not a valid id')
+  if (params === undefined) return { id }
+  if (params === null || typeof params !== 'object' || Array.isArray(params) || jsonProblem(params) !== undefined) {
+    throw new ContractError('bad_args', `parameters of contract "${id}" must be a JSON object`)
+  }
+  return { id, params: params as JsonObject }
+}
+
+function checkShape (c: AnyContract): void {
+  if (c === null || typeof c !== 'object') throw new ContractError('bad_contract', 'a contract must be an object')
+  if (typeof c.id !== 'string' || !CONTRACT_ID.test(c.id)) throw new ContractError('bad_contract', `contract id ${JSON.stringify(c.id)} must match ${CONTRACT_ID}`)
+  for (const fn of ['empty', 'merge', 'summarize', 'delta', 'validate', 'validateSummary', 'view'] as const) {
+    if (typeof c[fn] !== 'function') throw new ContractError('bad_contract', `contract "${c.id}" has no ${fn}() function`)
+  }
+  if (c.ops === null || typeof c.ops !== 'object' || Object.keys(c.ops).length === 0) throw new ContractError('bad_contract', `contract "${c.id}" has no ops`)
+  for (const [name, fn] of Object.entries(c.ops)) {
+    if (typeof fn !== 'function') throw new ContractError('bad_contract', `op "${name}" of contract "${c.id}" is not a function`)
+  }
+}
