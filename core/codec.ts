@@ -25,7 +25,7 @@ export interface DecodeLimits {
 export const DEFAULT_MAX_BYTES = 1024 * 1024
 const DEFAULT_MAX_ITEMS = 1_000_000
 
-const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false, useFloat32: 0 } as ConstructorParameters<typeof Encoder>[0])
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: false, variableMapSize: true, tagUint8Array: false, useFloat32: 0 } as ConstructorParameters<typeof Encoder>[0])
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: 'number' } as ConstructorParameters<typeof Decoder>[0])
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
