@@ -1,0 +1,116 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { decode, encode } from '../../core/codec.ts'
+import { ContractError } from '../../core/errors.ts'
+import type { JsonObject, JsonValue } from '../../core/json.ts'
+import { checkLaws, defaultValue } from '../../core/laws.ts'
+import { type LwwRegisterState, createLwwRegister, lwwRegister } from '../../contracts/lww-register.ts'
+
+const NOW = 1_700_000_000_000
+const fixed = createLwwRegister({ clock: () => NOW })
+
+function set (s: LwwRegisterState, value: JsonValue, replica: string, now: number): LwwRegisterState {
+  const d = fixed.ops.set(s, [value], { replica, now })
+  assert.ok(d !== undefined, 'set always writes')
+  return fixed.merge(s, d)
+}
+
+function hasCode (code: string) {
+  return (err: unknown) => err instanceof ContractError && err.code === code
+}
+
+test('lww-register obeys every law', () => {
+  const report = checkLaws(lwwRegister, { value: defaultValue }, { numRuns: 1000 })
+  assert.ok(report.ok, JSON.stringify(report.failures, null, 2))
+})
+
+test('a later set wins, whichever order the states merge in', () => {
+  const a = set(null, 'first', 'alice', NOW - 5000)
+  const b = set(null, 'second', 'bob', NOW - 1000)
+  assert.equal(fixed.view(fixed.merge(a, b)), 'second')
+  assert.equal(fixed.view(fixed.merge(b, a)), 'second')
+  assert.deepEqual(fixed.delta(b, fixed.summarize(a)), b)
+  assert.equal(fixed.delta(a, fixed.summarize(b)), undefined)
+})
+
+test('a set at the same wall clock ticks the counter', () => {
+  const s1 = set(null, 1, 'alice', NOW)
+  const s2 = set(s1, 2, 'bob', NOW)
+  assert.deepEqual(s2, { t: [NOW, 1], r: 'bob', v: 2 })
+  assert.deepEqual(fixed.summarize(s2), [NOW, 1, 'bob'])
+})
+
+test('a clock that goes backwards still writes a newer timestamp', () => {
+  const s1 = set(null, 'ahead', 'alice', NOW)
+  const s2 = set(s1, 'behind', 'bob', NOW - 30_000)
+  assert.deepEqual(s2?.t, [NOW, 1])
+  assert.equal(fixed.view(fixed.merge(s1, s2)), 'behind')
+  // and a later wall clock resets the counter
+  assert.deepEqual(set(s2, 'later', 'alice', NOW + 1)?.t, [NOW + 1, 0])
+})
+
+test('concurrent writes with equal stamps are ordered by replica id', () => {
+  const a = set(null, 'from alice', 'alice', NOW)
+  const b = set(null, 'from bob', 'bob', NOW)
+  assert.equal(fixed.view(fixed.merge(a, b)), 'from bob')
+  assert.equal(fixed.view(fixed.merge(b, a)), 'from bob')
+})
+
+test('forged states with equal stamps and different values still merge as a lattice', () => {
+  fc.assert(fc.property(fc.array(defaultValue, { minLength: 3, maxLength: 3 }), ([x, y, z]) => {
+    const [a, b, c] = [x, y, z].map((v): LwwRegisterState => ({ t: [NOW, 0], r: 'alice', v }))
+    const m = fixed.merge
+    assert.deepEqual(encode(m(a, b)), encode(m(b, a)))
+    assert.deepEqual(encode(m(m(a, b), c)), encode(m(a, m(b, c))))
+  }))
+})
+
+test('validate rejects a remote timestamp 2 minutes in the future, naming the drift', () => {
+  const future = { t: [NOW + 120_000, 0], r: 'mallory', v: 'mine forever' }
+  assert.throws(() => fixed.validate(future), (err: unknown) =>
+    hasCode('invalid_state')(err) && /120000 ms ahead/.test((err as Error).message) && /60000 ms/.test((err as Error).message))
+  assert.throws(() => fixed.validateSummary([NOW + 120_000, 0, 'mallory']), hasCode('invalid_summary'))
+  // within the allowed drift it is fine
+  assert.deepEqual(fixed.validate({ t: [NOW + 59_000, 0], r: 'alice', v: 1 }), { t: [NOW + 59_000, 0], r: 'alice', v: 1 })
+})
+
+test('withParams changes the allowed drift and checks the parameter', () => {
+  const loose = fixed.withParams!({ maxDriftMs: 300_000 })
+  assert.deepEqual(loose.params, { maxDriftMs: 300_000 })
+  assert.ok(loose.validate({ t: [NOW + 120_000, 0], r: 'alice', v: 1 }) !== null)
+  const strict = fixed.withParams!({ maxDriftMs: 0 })
+  assert.throws(() => strict.validate({ t: [NOW + 1, 0], r: 'alice', v: 1 }), hasCode('invalid_state'))
+  for (const bad of [{ maxDriftMs: -1 }, { maxDriftMs: 1.5 }, { maxDriftMs: '60000' }, { maxDriftMs: null }, { drift: 5 }] as JsonObject[]) {
+    assert.throws(() => fixed.withParams!(bad), hasCode('bad_args'), JSON.stringify(bad))
+  }
+  assert.deepEqual(lwwRegister.params, { maxDriftMs: 60_000 })
+})
+
+test('set needs exactly one JSON value', () => {
+  for (const args of [[], [1, 2], [Number.NaN], [{ f: () => 1 }]] as unknown as JsonValue[][]) {
+    assert.throws(() => fixed.ops.set(null, args, { replica: 'alice', now: NOW }), hasCode('bad_args'), String(args.length))
+  }
+})
+
+test('values are as deep as a state can carry through the codec, no deeper', () => {
+  const nested = (k: number): JsonValue => { let v: JsonValue = 1; for (let i = 0; i < k; i++) v = [v]; return v }
+  const ok = set(null, nested(63), 'alice', NOW)
+  assert.deepEqual(fixed.validate(decode(encode(ok))), ok)
+  assert.throws(() => fixed.ops.set(null, [nested(64)], { replica: 'alice', now: NOW }), hasCode('bad_args'))
+})
+
+test('validate rejects garbage with invalid_state', () => {
+  const garbage: unknown[] = [
+    0, 'x', [], {}, { t: [NOW, 0], r: 'alice' }, { t: [NOW, 0], r: 'alice', v: 1, x: 1 },
+    { t: [NOW], r: 'alice', v: 1 }, { t: [NOW, -1], r: 'alice', v: 1 }, { t: [NOW, 0.5], r: 'alice', v: 1 },
+    { t: ['1', 0], r: 'alice', v: 1 }, { t: [NOW, 0], r: '', v: 1 }, { t: [NOW, 0], r: 'alice', v: new Uint8Array(1) },
+    { t: [NOW, 0], r: 'alice', v: undefined }
+  ]
+  for (const x of garbage) {
+    assert.throws(() => fixed.validate(x), hasCode('invalid_state'), String(JSON.stringify(x)))
+  }
+  for (const x of [0, [], [NOW, 0], [NOW, 0, 7], { t: [NOW, 0] }]) {
+    assert.throws(() => fixed.validateSummary(x), hasCode('invalid_summary'), JSON.stringify(x))
+  }
+})
