@@ -1,0 +1,165 @@
+/**
+ * or-map: named fields, each holding the state of another registered
+ * contract; add-wins on a field's presence. On the causal kernel, an entry is
+ * `[field, contractId, dot, nestedState]`. Writing a field makes one fresh
+ * entry holding the join of the field's entries this replica has seen, with
+ * the op applied, and retires those entries; so a field holds one entry per
+ * concurrent writer and its value is the join of theirs. Removing a field
+ * retires the entries seen (and takes a fresh dot), so a write concurrent
+ * with the remove survives it, carrying the whole value its writer saw.
+ *
+ * Concurrent writers may put different contracts in one field; the view then
+ * shows the contract whose id is smallest in string order, and further writes
+ * to that field are refused (contract_mismatch) until it is removed.
+ *
+ * Known limit: nested ops run with this replica's ctx on the field's current
+ * value, so a nested contract that draws dots from its own context (or-set)
+ * starts over after the field is removed and re-created. If a write that
+ * raced the removal still carries the old nested dots, the two join as if the
+ * same dot named both elements, and one of them is lost from the view.
+ */
+import { type CausalKind, causalProblem, deltaCausal, joinCausal } from '../core/causal.ts'
+import type { Plain } from '../core/codec.ts'
+import type { AnyContract, Contract } from '../core/contract.ts'
+import { type Dot, type DotSet, compareDots, dotSetOf, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
+import { ContractError } from '../core/errors.ts'
+import { type JsonObject, jsonProblem } from '../core/json.ts'
+import { short } from './g-set.ts'
+
+export type MapEntry = [field: string, contractId: string, dot: Dot, nested: Plain]
+export type OrMapState = { e: MapEntry[], c: DotSet }
+
+function cmpStr (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
+
+const entryKind: CausalKind<MapEntry> = {
+  dotOf: e => e[2],
+  compare: (a, b) => cmpStr(a[0], b[0]) || cmpStr(a[1], b[1]) || compareDots(a[2], b[2])
+}
+
+const MAX_FIELD_BYTES = 1024
+/** A nested state sits three levels deep in the map state; this bound keeps the whole state decodable (64 levels). */
+const MAX_NESTED_DEPTH = 60
+
+function fieldProblem (x: unknown): string | undefined {
+  if (typeof x !== 'string' || x.length === 0) return `field must be a non-empty string, got ${short(x)}`
+  if (x === '__proto__') return 'field "__proto__" is not allowed'
+  if (Buffer.byteLength(x, 'utf8') > MAX_FIELD_BYTES) return `field ${short(x)} is longer than ${MAX_FIELD_BYTES} UTF-8 bytes`
+  return undefined
+}
+
+function fieldArg (x: unknown, op: string): string {
+  const problem = fieldProblem(x)
+  if (problem !== undefined) throw new ContractError('bad_args', `${op}: ${problem}`)
+  return x as string
+}
+
+/** Nesting depth of plain data (a scalar is 0), counting no further than `limit` + 1. */
+function depthOf (x: unknown, limit: number): number {
+  if (x === null || typeof x !== 'object' || x instanceof Uint8Array) return 0
+  if (limit < 0) return 1
+  let deepest = 0
+  for (const v of Object.values(x)) deepest = Math.max(deepest, depthOf(v, limit - 1))
+  return 1 + deepest
+}
+
+/** The entries of `field`: a contiguous run, since entries sort by field first. */
+function fieldEntries (e: readonly MapEntry[], field: string): MapEntry[] {
+  let lo = 0; let hi = e.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (e[mid][0] < field) lo = mid + 1; else hi = mid
+  }
+  let end = lo
+  while (end < e.length && e[end][0] === field) end++
+  return e.slice(lo, end)
+}
+
+function joinNested (nested: AnyContract, entries: readonly MapEntry[]): Plain {
+  return entries.reduce((acc: Plain, x) => nested.merge(acc, x[3]), nested.empty())
+}
+
+/** An or-map whose fields may hold any contract `lookup` knows. */
+export function createOrMap (lookup: (id: string) => AnyContract | undefined): Contract<OrMapState, DotSet> {
+  function validateEntry (entry: unknown): MapEntry {
+    if (!Array.isArray(entry) || entry.length !== 4) throw new ContractError('invalid_state', `or-map entry must be [field, contractId, dot, state], got ${short(entry)}`)
+    const [field, id, dot, state] = entry
+    const problem = fieldProblem(field)
+    if (problem !== undefined) throw new ContractError('invalid_state', `or-map ${problem}`)
+    const nested = typeof id === 'string' ? lookup(id) : undefined
+    if (nested === undefined) throw new ContractError('invalid_state', `or-map field ${short(field)} holds unknown contract ${short(id)}`)
+    try {
+      return [field, id, validateDot(dot), nested.validate(state)]
+    } catch (err) {
+      if (!(err instanceof ContractError)) throw err
+      throw new ContractError('invalid_state', `or-map field ${short(field)} (${id}): ${err.message}`, { cause: err })
+    }
+  }
+
+  return {
+    id: 'or-map',
+    empty: () => ({ e: [], c: [] }),
+    merge: (a, b) => joinCausal(entryKind, a, b),
+    summarize: s => s.c,
+    delta: (s, theirs) => deltaCausal(entryKind, s, theirs),
+    validate (x) {
+      if (x === null || typeof x !== 'object' || Array.isArray(x) || Object.keys(x).sort().join() !== 'c,e') {
+        throw new ContractError('invalid_state', `or-map state must be an object {e, c}, got ${short(x)}`)
+      }
+      const { e, c } = x as { e: unknown, c: unknown }
+      const context = validateDotSet(c)
+      if (!Array.isArray(e)) throw new ContractError('invalid_state', `or-map entries must be an array, got ${short(e)}`)
+      const s = { e: e.map(validateEntry), c: context }
+      const problem = causalProblem(entryKind, s)
+      if (problem !== undefined) throw new ContractError('invalid_state', `or-map state: ${problem}`)
+      return s
+    },
+    validateSummary: x => validateDotSet(x, 'invalid_summary'),
+    ops: {
+      apply (s, args, ctx) {
+        if (args.length !== 4) throw new ContractError('bad_args', `apply(field, contractId, op, args) takes four arguments, got ${args.length}`)
+        const [fieldValue, id, op, opArgs] = args
+        const field = fieldArg(fieldValue, 'apply')
+        if (typeof id !== 'string') throw new ContractError('bad_args', `apply: contract id must be a string, got ${short(id)}`)
+        if (typeof op !== 'string') throw new ContractError('bad_args', `apply: op must be a string, got ${short(op)}`)
+        if (!Array.isArray(opArgs)) throw new ContractError('bad_args', `apply: args must be an array, got ${short(opArgs)}`)
+        const problem = jsonProblem(opArgs)
+        if (problem !== undefined) throw new ContractError('bad_args', `apply: args are not JSON: ${problem}`)
+        const nested = lookup(id)
+        if (nested === undefined) throw new ContractError('unknown_contract', `apply: unknown contract ${short(id)}`)
+        const entries = fieldEntries(s.e, field)
+        const other = entries.find(x => x[1] !== id)
+        if (other !== undefined) throw new ContractError('contract_mismatch', `field ${short(field)} holds a ${other[1]}, not a ${id}; remove it first`)
+        if (!Object.hasOwn(nested.ops, op)) throw new ContractError('unknown_op', `contract ${id} has no op ${short(op)}`)
+        const current = joinNested(nested, entries)
+        const d = nested.ops[op](current, opArgs, ctx)
+        if (d === undefined) return undefined
+        const value = nested.merge(current, d)
+        if (depthOf(value, MAX_NESTED_DEPTH) > MAX_NESTED_DEPTH) {
+          throw new ContractError('bad_args', `apply: the value of field ${short(field)} would nest deeper than ${MAX_NESTED_DEPTH} levels`)
+        }
+        const dot = nextDot(s.c, ctx.replica)
+        return { e: [[field, id, dot, value]], c: dotSetOf([...entries.map(x => x[2]), dot]) }
+      },
+      remove (s, args, ctx) {
+        if (args.length !== 1) throw new ContractError('bad_args', `remove(field) takes one argument, got ${args.length}`)
+        const entries = fieldEntries(s.e, fieldArg(args[0], 'remove'))
+        if (entries.length === 0) return undefined
+        return { e: [], c: dotSetOf([...entries.map(x => x[2]), nextDot(s.c, ctx.replica)]) }
+      }
+    },
+    view (s) {
+      const out: JsonObject = {}
+      for (let i = 0; i < s.e.length;) {
+        const [field, id] = s.e[i]
+        let end = i
+        while (end < s.e.length && s.e[end][0] === field) end++
+        // Sorted by contract id within a field, so the first id is the smallest.
+        const nested = lookup(id)
+        if (nested === undefined) throw new ContractError('invalid_state', `or-map field ${short(field)} holds unknown contract ${short(id)}`)
+        out[field] = nested.view(joinNested(nested, s.e.slice(i, end).filter(x => x[1] === id)))
+        i = end
+      }
+      return out
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { gSet } from '../../contracts/g-set.ts'
+import { type MapEntry, type OrMapState, createOrMap } from '../../contracts/or-map.ts'
+import { orSet } from '../../contracts/or-set.ts'
+import { pnCounter } from '../../contracts/pn-counter.ts'
+import { encode } from '../../core/codec.ts'
+import type { AnyContract } from '../../core/contract.ts'
+import { dotSetOf } from '../../core/dots.ts'
+import { ContractError } from '../../core/errors.ts'
+import type { JsonValue } from '../../core/json.ts'
+import { type OpCall, checkLaws } from '../../core/laws.ts'
+import { maxRegister } from '../fixtures/max-register.ts'
+
+const nested = new Map<string, AnyContract>([gSet, orSet, maxRegister, pnCounter].map(c => [c.id, c]))
+const orMap = createOrMap(id => nested.get(id))
+const T = 1_700_000_000_000
+
+function run (s: OrMapState, replica: string, op: 'apply' | 'remove', ...args: JsonValue[]): OrMapState {
+  const d = orMap.ops[op](s, args, { replica, now: T })
+  return d === undefined ? s : orMap.merge(s, d)
+}
+
+function sync (from: OrMapState, to: OrMapState): OrMapState {
+  const d = orMap.delta(from, orMap.summarize(to))
+  return d === undefined ? to : orMap.merge(to, orMap.validate(d))
+}
+
+function throwsCode (fn: () => unknown, code: string): void {
+  assert.throws(fn, (err: unknown) => err instanceof ContractError && err.code === code)
+}
+
+/** Field f always holds an or-set, g a g-set, max-register or pn-counter, and h any of them, so contracts clash on g and h. */
+const nestedCall: Record<string, fc.Arbitrary<[string, string, JsonValue[]]>> = {
+  'g-set': fc.constantFrom<JsonValue>('a', 'b', 1).map(v => ['g-set', 'add', [v]]),
+  'or-set': fc.tuple(fc.constantFrom('add', 'remove'), fc.constantFrom<JsonValue>('a', 'b', 1)).map(([op, v]) => ['or-set', op, [v]]),
+  'max-register': fc.integer({ min: -2, max: 5 }).map(n => ['max-register', 'set', [n]]),
+  'pn-counter': fc.tuple(fc.constantFrom('inc', 'dec'), fc.nat({ max: 3 })).map(([op, n]) => ['pn-counter', op, [n]])
+}
+const fieldContracts: Record<string, string[]> = { f: ['or-set'], g: ['g-set', 'max-register', 'pn-counter'], h: Object.keys(nestedCall) }
+const applyCall: fc.Arbitrary<OpCall> = fc.constantFrom('f', 'g', 'h')
+  .chain(field => fc.constantFrom(...fieldContracts[field]).chain(id => nestedCall[id]).map(([id, op, args]) => ({ op: 'apply', args: [field, id, op, args] })))
+const opCall: fc.Arbitrary<OpCall> = fc.oneof(
+  { arbitrary: applyCall, weight: 5 },
+  { arbitrary: fc.constantFrom('f', 'g', 'h').map(field => ({ op: 'remove', args: [field] })), weight: 1 }
+)
+
+test('or-map obeys every law (1000 runs each)', () => {
+  const report = checkLaws(orMap, { op: opCall }, { numRuns: 1000 })
+  assert.deepEqual(report.failures.map(f => `${f.law}: ${f.message}\n  history: ${f.counterexample}\n  seed: ${f.seed}`), [])
+})
+
+test('a write concurrent with a remove keeps the field, with the writer\'s whole value', () => {
+  const base = run(orMap.empty(), 'alice', 'apply', 'tags', 'or-set', 'add', ['x'])
+  const removed = run(base, 'alice', 'remove', 'tags')
+  const written = run(sync(base, orMap.empty()), 'bob', 'apply', 'tags', 'or-set', 'add', ['y'])
+  assert.deepEqual(orMap.view(removed), {})
+  for (const s of [orMap.merge(removed, written), orMap.merge(written, removed), sync(removed, written), sync(written, removed)]) {
+    assert.deepEqual(orMap.view(s), { tags: ['x', 'y'] })
+  }
+  // A remove that has seen every write removes the field everywhere.
+  const gone = run(orMap.merge(removed, written), 'carol', 'remove', 'tags')
+  assert.deepEqual(orMap.view(sync(gone, written)), {})
+})
+
+test('an or-set inside the map keeps add-wins semantics', () => {
+  const base = run(orMap.empty(), 'alice', 'apply', 'tags', 'or-set', 'add', ['x'])
+  const alice = run(base, 'alice', 'apply', 'tags', 'or-set', 'remove', ['x'])
+  const bob = run(sync(base, orMap.empty()), 'bob', 'apply', 'tags', 'or-set', 'add', ['x'])
+  assert.deepEqual(orMap.view(alice), { tags: [] })
+  assert.deepEqual(orMap.view(orMap.merge(alice, bob)), { tags: ['x'] })
+  assert.deepEqual(orMap.view(orMap.merge(bob, alice)), { tags: ['x'] })
+  const seen = run(orMap.merge(alice, bob), 'bob', 'apply', 'tags', 'or-set', 'remove', ['x'])
+  assert.deepEqual(orMap.view(sync(seen, alice)), { tags: [] })
+})
+
+test('concurrent writers\' values join; clashing contracts show the smallest id and refuse writes', () => {
+  const a = run(orMap.empty(), 'alice', 'apply', 'n', 'max-register', 'set', [3])
+  const b = run(orMap.empty(), 'bob', 'apply', 'n', 'max-register', 'set', [7])
+  const ab = orMap.merge(a, b)
+  assert.equal(ab.e.length, 2)
+  assert.deepEqual(orMap.view(ab), { n: 7 })
+  const next = run(ab, 'alice', 'apply', 'n', 'max-register', 'set', [9])
+  assert.equal(next.e.length, 1)
+  assert.deepEqual(orMap.view(next), { n: 9 })
+  const clash = orMap.merge(a, run(orMap.empty(), 'bob', 'apply', 'n', 'g-set', 'add', ['z']))
+  assert.deepEqual(orMap.view(clash), { n: ['z'] }) // "g-set" < "max-register"
+  throwsCode(() => orMap.ops.apply(clash, ['n', 'g-set', 'add', ['w']], { replica: 'alice', now: T }), 'contract_mismatch')
+  assert.deepEqual(orMap.view(run(run(clash, 'alice', 'remove', 'n'), 'alice', 'apply', 'n', 'g-set', 'add', ['w'])), { n: ['w'] })
+})
+
+test('ops refuse bad args, unknown contracts and ops, and mismatched contracts', () => {
+  const s = run(orMap.empty(), 'alice', 'apply', 'n', 'max-register', 'set', [1])
+  const apply = (...args: JsonValue[]): unknown => orMap.ops.apply(s, args, { replica: 'alice', now: T })
+  for (const field of ['', '__proto__', 'x'.repeat(1025), 'é'.repeat(513), 7, null]) throwsCode(() => apply(field, 'g-set', 'add', [1]), 'bad_args')
+  throwsCode(() => apply('m', 'g-set', 'add'), 'bad_args')
+  throwsCode(() => apply('m', 'g-set', 'add', 'x'), 'bad_args')
+  throwsCode(() => apply('m', 5, 'add', [1]), 'bad_args')
+  throwsCode(() => apply('m', 'g-set', 'add', []), 'bad_args') // the nested op's own check
+  throwsCode(() => apply('m', 'nope', 'add', [1]), 'unknown_contract')
+  throwsCode(() => apply('m', 'g-set', 'toString', [1]), 'unknown_op')
+  throwsCode(() => apply('n', 'g-set', 'add', [1]), 'contract_mismatch')
+  throwsCode(() => orMap.ops.remove(s, ['__proto__'], { replica: 'alice', now: T }), 'bad_args')
+  assert.equal(orMap.ops.remove(s, ['m'], { replica: 'alice', now: T }), undefined)
+  assert.equal(apply('n', 'max-register', 'set', [0]), undefined) // the nested op changes nothing
+  assert.ok(apply('x'.repeat(1024), 'g-set', 'add', [1]) !== undefined)
+})
+
+test('validate rejects garbage with invalid_state', () => {
+  const good = run(run(orMap.empty(), 'alice', 'apply', 'a', 'g-set', 'add', [1]), 'alice', 'apply', 'b', 'max-register', 'set', [2])
+  assert.deepEqual(orMap.validate(good), good)
+  const [ea, eb] = good.e
+  const garbage: unknown[] = [
+    null, [], { e: [] }, { e: [], c: [], x: 1 }, { e: {}, c: [] },
+    { e: [['a', 'g-set', ['alice', 1]]], c: good.c }, // no nested state
+    { e: [eb, ea], c: good.c }, // unsorted
+    { e: [ea, ['b', 'max-register', ['zed', 1], 2]], c: good.c }, // dot not in context
+    { e: [ea, ['b', 'nope', eb[2], 2]], c: good.c }, // unknown nested contract
+    { e: [ea, ['b', 'max-register', eb[2], 'two']], c: good.c }, // invalid nested state
+    { e: [ea, ['__proto__', 'max-register', eb[2], 2]], c: good.c }, // forbidden field
+    { e: [ea, ['', 'max-register', eb[2], 2]], c: good.c } // empty field
+  ]
+  for (const x of garbage) throwsCode(() => orMap.validate(x), 'invalid_state')
+  throwsCode(() => orMap.validateSummary({ c: [] }), 'invalid_summary')
+})
+
+test('a 10,000-field map has a summary under 5% of its state', () => {
+  const entries: MapEntry[] = []
+  for (let i = 0; i < 10_000; i++) entries.push([`field-${String(i).padStart(5, '0')}`, 'max-register', ['alice', i + 1], i])
+  const s = orMap.validate({ e: entries, c: dotSetOf(entries.map(e => e[2])) })
+  const stateBytes = encode(s).length
+  const summaryBytes = encode(orMap.summarize(s)).length
+  assert.ok(summaryBytes <= 0.05 * stateBytes, `summary ${summaryBytes} B vs state ${stateBytes} B`)
+  assert.equal((orMap.view(run(s, 'bob', 'remove', 'field-00007')) as Record<string, unknown>)['field-00007'], undefined)
+})
