@@ -24,7 +24,6 @@ export const valueEntryKind: CausalKind<ValueEntry> = {
 }
 
 /** A value sits three levels deep in a state ({e: [[value, dot]]}); one level of margin keeps every state decodable. */
-const VALUE_DEPTH = 4
 
 export function short (x: unknown): string {
   let s: string
@@ -35,7 +34,7 @@ export function short (x: unknown): string {
 /** The single JSON value an op takes, or ContractError('bad_args'). */
 export function valueArg (args: readonly JsonValue[], op: string): JsonValue {
   if (args.length !== 1) throw new ContractError('bad_args', `${op}(value) takes exactly one argument, got ${args.length}`)
-  const problem = jsonProblem(args[0], VALUE_DEPTH)
+  const problem = jsonProblem(args[0])
   if (problem !== undefined) throw new ContractError('bad_args', `${op}(value): value is not a JSON value that fits in a state: ${problem}`)
   return args[0]
 }
@@ -75,7 +74,7 @@ export function validateValueSet (x: unknown, id: string): ValueSet {
   if (!Array.isArray(e)) throw new ContractError('invalid_state', `${id} entries must be an array, got ${short(e)}`)
   const entries = e.map((entry: unknown): ValueEntry => {
     if (!Array.isArray(entry) || entry.length !== 2) throw new ContractError('invalid_state', `${id} entry must be [value, dot], got ${short(entry)}`)
-    const problem = jsonProblem(entry[0], VALUE_DEPTH)
+    const problem = jsonProblem(entry[0])
     if (problem !== undefined) throw new ContractError('invalid_state', `${id} entry value is not JSON: ${problem}`)
     return [entry[0] as JsonValue, validateDot(entry[1])]
   })

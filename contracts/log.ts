@@ -80,7 +80,7 @@ function validateState (x: unknown, keep: number): LogState {
   if (x.e.length > keep) throw new ContractError('invalid_state', `log keeps the last ${keep} entries but the state has ${x.e.length}`)
   const e = x.e.map((entry: unknown): LogEntry => {
     if (!Array.isArray(entry) || entry.length !== 4) throw new ContractError('invalid_state', `log entry must be [[wall, counter], replica, seq, value], got ${short(entry)}`)
-    const problem = jsonProblem(entry[3], 4) // the value sits three levels deep, plus one of margin
+    const problem = jsonProblem(entry[3])
     if (problem !== undefined) throw new ContractError('invalid_state', `log entry value is not JSON: ${problem}`)
     return [...validatePosition(entry, 'invalid_state'), entry[3] as JsonValue]
   })

@@ -73,7 +73,7 @@ export function createLwwRegister ({ maxDriftMs = 60_000, clock = Date.now }: Lw
       throw new ContractError('invalid_state', `lww-register timestamp must be [wall, counter] of safe integers ≥ 0, got ${short(t)}`)
     }
     if (!isReplicaId(r)) throw new ContractError('invalid_state', `lww-register writer ${short(r)} is not a replica id`)
-    const problem = jsonProblem(v, 1) // v sits one level inside the state
+    const problem = jsonProblem(v)
     if (problem !== undefined) throw new ContractError('invalid_state', `lww-register value is not JSON: ${problem}`)
     checkWall(t[0], 'invalid_state')
     return { t: [t[0], t[1]], r, v: v as JsonValue }
@@ -107,7 +107,7 @@ export function createLwwRegister ({ maxDriftMs = 60_000, clock = Date.now }: Lw
     ops: {
       set (s, args, ctx) {
         if (args.length !== 1) throw new ContractError('bad_args', `set(value) takes exactly one argument, got ${args.length}`)
-        const problem = jsonProblem(args[0], 1)
+        const problem = jsonProblem(args[0])
         if (problem !== undefined) throw new ContractError('bad_args', `set(value): value is not JSON: ${problem}`)
         // Hybrid logical clock: never behind the stamp we hold, ticking the counter on a tie.
         const now = Math.floor(ctx.now)

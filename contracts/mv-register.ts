@@ -16,8 +16,6 @@ export type MvEntry = [value: JsonValue, dot: Dot]
 /** Entries sorted by canonical value bytes, then dot; `c` is the causal context. */
 export type MvRegisterState = { e: MvEntry[], c: DotSet }
 
-/** Values sit three levels inside a state ({e} → [entries] → [value, dot]); the codec's depth bound counts from the state. */
-const VALUE_DEPTH = 3
 
 const kind: CausalKind<MvEntry> = {
   dotOf: e => e[1],
@@ -42,7 +40,7 @@ function validateState (x: unknown): MvRegisterState {
   if (!Array.isArray(x.e)) throw new ContractError('invalid_state', `mv-register entries must be an array, got ${short(x.e)}`)
   const e = x.e.map((entry: unknown): MvEntry => {
     if (!Array.isArray(entry) || entry.length !== 2) throw new ContractError('invalid_state', `mv-register entry is not [value, dot]: ${short(entry)}`)
-    const problem = jsonProblem(entry[0], VALUE_DEPTH)
+    const problem = jsonProblem(entry[0])
     if (problem !== undefined) throw new ContractError('invalid_state', `mv-register value is not JSON: ${problem}`)
     return [entry[0] as JsonValue, validateDot(entry[1], 'invalid_state')]
   })
@@ -64,7 +62,7 @@ export const mvRegister: Contract<MvRegisterState, DotSet> = {
   ops: {
     set (s, args, ctx) {
       if (args.length !== 1) throw new ContractError('bad_args', `set(value) takes exactly one argument, got ${args.length}`)
-      const problem = jsonProblem(args[0], VALUE_DEPTH)
+      const problem = jsonProblem(args[0])
       if (problem !== undefined) throw new ContractError('bad_args', `set(value): value is not JSON: ${problem}`)
       // The delta's context covers every value this replica sees (they are overwritten)
       // and the new dot itself, which records the overwrite so deltas stay exact.

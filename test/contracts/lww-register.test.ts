@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { decode, encode } from '../../core/codec.ts'
 import { ContractError } from '../../core/errors.ts'
-import type { JsonObject, JsonValue } from '../../core/json.ts'
+import { type JsonObject, type JsonValue, MAX_VALUE_DEPTH } from '../../core/json.ts'
 import { checkLaws, defaultValue } from '../../core/laws.ts'
 import { type LwwRegisterState, createLwwRegister, lwwRegister } from '../../contracts/lww-register.ts'
 
@@ -95,9 +95,9 @@ test('set needs exactly one JSON value', () => {
 
 test('values are as deep as a state can carry through the codec, no deeper', () => {
   const nested = (k: number): JsonValue => { let v: JsonValue = 1; for (let i = 0; i < k; i++) v = [v]; return v }
-  const ok = set(null, nested(63), 'alice', NOW)
+  const ok = set(null, nested(MAX_VALUE_DEPTH), 'alice', NOW)
   assert.deepEqual(fixed.validate(decode(encode(ok))), ok)
-  assert.throws(() => fixed.ops.set(null, [nested(64)], { replica: 'alice', now: NOW }), hasCode('bad_args'))
+  assert.throws(() => fixed.ops.set(null, [nested(MAX_VALUE_DEPTH + 1)], { replica: 'alice', now: NOW }), hasCode('bad_args'))
 })
 
 test('validate rejects garbage with invalid_state', () => {

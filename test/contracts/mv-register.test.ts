@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decode, encode } from '../../core/codec.ts'
 import { ContractError } from '../../core/errors.ts'
-import type { JsonValue } from '../../core/json.ts'
+import { type JsonValue, MAX_VALUE_DEPTH } from '../../core/json.ts'
 import { checkLaws, defaultValue } from '../../core/laws.ts'
 import { type MvRegisterState, mvRegister } from '../../contracts/mv-register.ts'
 
@@ -60,9 +60,9 @@ test('set needs exactly one JSON value', () => {
 
 test('values are as deep as a state can carry through the codec, no deeper', () => {
   const nested = (k: number): JsonValue => { let v: JsonValue = 1; for (let i = 0; i < k; i++) v = [v]; return v }
-  const ok = set(mvRegister.empty(), nested(61), 'alice')
+  const ok = set(mvRegister.empty(), nested(MAX_VALUE_DEPTH), 'alice')
   assert.deepEqual(mvRegister.validate(decode(encode(ok))), ok)
-  assert.throws(() => mvRegister.ops.set(mvRegister.empty(), [nested(62)], { replica: 'alice', now: NOW }), hasCode('bad_args'))
+  assert.throws(() => mvRegister.ops.set(mvRegister.empty(), [nested(MAX_VALUE_DEPTH + 1)], { replica: 'alice', now: NOW }), hasCode('bad_args'))
 })
 
 test('validate rejects garbage with invalid_state', () => {
