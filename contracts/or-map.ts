@@ -12,21 +12,28 @@
  * shows the contract whose id is smallest in string order, and further writes
  * to that field are refused (contract_mismatch) until it is removed.
  *
- * Known limit: nested ops run with this replica's ctx on the field's current
- * value, so a nested contract that draws dots from its own context (or-set)
- * starts over after the field is removed and re-created. If a write that
- * raced the removal still carries the old nested dots, the two join as if the
- * same dot named both elements, and one of them is lost from the view.
+ * Nested identities: a nested contract numbers its events per replica (dots,
+ * counts), and after a field is removed and re-created those numbers would
+ * start over while a write that raced the removal still carries the old ones;
+ * the two would collide and one write would be lost. So nested ops run as
+ * replica `<replica>.<n>`, where n is the map seq of the write that began this
+ * writer's current run on the field, and each entry lists its writers as
+ * `[replica, n, lastSeq]`. A writer continues its run only when the field's
+ * live value provably holds all of it: its own latest entry is still alive, or
+ * an alive entry includes its write `lastSeq` and it has made no map event
+ * since. Otherwise it starts a new run (one more small nested replica entry).
  */
 import { type CausalKind, causalProblem, deltaCausal, joinCausal } from '../core/causal.ts'
 import type { Plain } from '../core/codec.ts'
 import type { AnyContract, Contract } from '../core/contract.ts'
-import { type Dot, type DotSet, compareDots, dotSetOf, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
+import { type Dot, type DotSet, compareDots, dotSetOf, isReplicaId, maxSeq, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
 import { type JsonObject, jsonProblem } from '../core/json.ts'
 import { short } from './g-set.ts'
 
-export type MapEntry = [field: string, contractId: string, dot: Dot, nested: Plain]
+/** Who wrote the nested value: `[replica, runSeq, lastSeq]`, sorted by replica. */
+export type Writer = [replica: string, runSeq: number, lastSeq: number]
+export type MapEntry = [field: string, contractId: string, dot: Dot, nested: Plain, writers: Writer[]]
 export type OrMapState = { e: MapEntry[], c: DotSet }
 
 function cmpStr (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
@@ -78,17 +85,57 @@ function joinNested (nested: AnyContract, entries: readonly MapEntry[]): Plain {
   return entries.reduce((acc: Plain, x) => nested.merge(acc, x[3]), nested.empty())
 }
 
+/** The writers of the field's live value: per replica, the run holding its latest write. */
+function joinWriters (entries: readonly MapEntry[]): Map<string, Writer> {
+  const out = new Map<string, Writer>()
+  for (const x of entries) {
+    for (const w of x[4]) {
+      const seen = out.get(w[0])
+      if (seen === undefined || w[2] > seen[2]) out.set(w[0], w)
+    }
+  }
+  return out
+}
+
+/** The run a write by `replica` with map dot `dot` belongs to (see the header). */
+function runFor (entries: readonly MapEntry[], writers: Map<string, Writer>, c: DotSet, replica: string, dot: Dot): number {
+  const own = writers.get(replica)
+  if (own === undefined) return dot[1]
+  const ownEntryAlive = entries.some(x => x[2][0] === replica)
+  return ownEntryAlive || own[2] === maxSeq(c, replica) ? own[1] : dot[1]
+}
+
+function validateWriters (x: unknown, dot: Dot): Writer[] {
+  if (!Array.isArray(x) || x.length === 0) throw new ContractError('invalid_state', `or-map writers must be a non-empty array, got ${short(x)}`)
+  let prev = ''
+  let hasOwn = false
+  for (const w of x) {
+    if (!Array.isArray(w) || w.length !== 3 || !isReplicaId(w[0]) || !Number.isSafeInteger(w[1]) || !Number.isSafeInteger(w[2]) || w[1] < 1 || w[2] < w[1]) {
+      throw new ContractError('invalid_state', `or-map writer must be [replica, runSeq, lastSeq ≥ runSeq ≥ 1], got ${short(w)}`)
+    }
+    if (w[0] <= prev) throw new ContractError('invalid_state', 'or-map writers are not sorted by replica')
+    prev = w[0]
+    if (w[0] === dot[0]) {
+      if (w[2] !== dot[1]) throw new ContractError('invalid_state', `or-map writer ${w[0]} does not end at the entry's dot`)
+      hasOwn = true
+    }
+  }
+  if (!hasOwn) throw new ContractError('invalid_state', `or-map entry's writers do not include its author ${dot[0]}`)
+  return x as Writer[]
+}
+
 /** An or-map whose fields may hold any contract `lookup` knows. */
 export function createOrMap (lookup: (id: string) => AnyContract | undefined): Contract<OrMapState, DotSet> {
   function validateEntry (entry: unknown): MapEntry {
-    if (!Array.isArray(entry) || entry.length !== 4) throw new ContractError('invalid_state', `or-map entry must be [field, contractId, dot, state], got ${short(entry)}`)
-    const [field, id, dot, state] = entry
+    if (!Array.isArray(entry) || entry.length !== 5) throw new ContractError('invalid_state', `or-map entry must be [field, contractId, dot, state, writers], got ${short(entry)}`)
+    const [field, id, dotValue, state, writers] = entry
     const problem = fieldProblem(field)
     if (problem !== undefined) throw new ContractError('invalid_state', `or-map ${problem}`)
     const nested = typeof id === 'string' ? lookup(id) : undefined
     if (nested === undefined) throw new ContractError('invalid_state', `or-map field ${short(field)} holds unknown contract ${short(id)}`)
     try {
-      return [field, id, validateDot(dot), nested.validate(state)]
+      const dot = validateDot(dotValue)
+      return [field, id, dot, nested.validate(state), validateWriters(writers, dot)]
     } catch (err) {
       if (!(err instanceof ContractError)) throw err
       throw new ContractError('invalid_state', `or-map field ${short(field)} (${id}): ${err.message}`, { cause: err })
@@ -131,14 +178,18 @@ export function createOrMap (lookup: (id: string) => AnyContract | undefined): C
         if (other !== undefined) throw new ContractError('contract_mismatch', `field ${short(field)} holds a ${other[1]}, not a ${id}; remove it first`)
         if (!Object.hasOwn(nested.ops, op)) throw new ContractError('unknown_op', `contract ${id} has no op ${short(op)}`)
         const current = joinNested(nested, entries)
-        const d = nested.ops[op](current, opArgs, ctx)
+        const dot = nextDot(s.c, ctx.replica)
+        const writers = joinWriters(entries)
+        const run = runFor(entries, writers, s.c, ctx.replica, dot)
+        const d = nested.ops[op](current, opArgs, { replica: `${ctx.replica}.${run}`, now: ctx.now })
         if (d === undefined) return undefined
         const value = nested.merge(current, d)
         if (depthOf(value, MAX_NESTED_DEPTH) > MAX_NESTED_DEPTH) {
           throw new ContractError('bad_args', `apply: the value of field ${short(field)} would nest deeper than ${MAX_NESTED_DEPTH} levels`)
         }
-        const dot = nextDot(s.c, ctx.replica)
-        return { e: [[field, id, dot, value]], c: dotSetOf([...entries.map(x => x[2]), dot]) }
+        writers.set(ctx.replica, [ctx.replica, run, dot[1]])
+        const list = [...writers.values()].sort((a, b) => cmpStr(a[0], b[0]))
+        return { e: [[field, id, dot, value, list]], c: dotSetOf([...entries.map(x => x[2]), dot]) }
       },
       remove (s, args, ctx) {
         if (args.length !== 1) throw new ContractError('bad_args', `remove(field) takes one argument, got ${args.length}`)

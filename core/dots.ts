@@ -11,8 +11,8 @@ import { ContractError } from './errors.ts'
 export type Dot = [replica: string, seq: number]
 export type DotSet = Array<[replica: string, ranges: number[]]>
 
-/** Replica ids: printable, short, and never `__proto__` (they appear in views and logs). */
-const REPLICA_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/
+/** Replica ids: printable, at most 255 characters (or-map nests them as `replica.n`), never `__proto__`. */
+const REPLICA_ID = /^[A-Za-z0-9._:+/=-]{1,255}$/
 
 export function isReplicaId (x: unknown): x is string {
   return typeof x === 'string' && REPLICA_ID.test(x) && x !== '__proto__'

@@ -113,13 +113,16 @@ test('validate rejects garbage with invalid_state', () => {
   const [ea, eb] = good.e
   const garbage: unknown[] = [
     null, [], { e: [] }, { e: [], c: [], x: 1 }, { e: {}, c: [] },
-    { e: [['a', 'g-set', ['alice', 1]]], c: good.c }, // no nested state
+    { e: [['a', 'g-set', ['alice', 1], []]], c: good.c }, // no writers
     { e: [eb, ea], c: good.c }, // unsorted
-    { e: [ea, ['b', 'max-register', ['zed', 1], 2]], c: good.c }, // dot not in context
-    { e: [ea, ['b', 'nope', eb[2], 2]], c: good.c }, // unknown nested contract
-    { e: [ea, ['b', 'max-register', eb[2], 'two']], c: good.c }, // invalid nested state
-    { e: [ea, ['__proto__', 'max-register', eb[2], 2]], c: good.c }, // forbidden field
-    { e: [ea, ['', 'max-register', eb[2], 2]], c: good.c } // empty field
+    { e: [ea, ['b', 'max-register', ['zed', 1], 2, [['zed', 1, 1]]]], c: good.c }, // dot not in context
+    { e: [ea, ['b', 'nope', eb[2], 2, eb[4]]], c: good.c }, // unknown nested contract
+    { e: [ea, ['b', 'max-register', eb[2], 'two', eb[4]]], c: good.c }, // invalid nested state
+    { e: [ea, ['__proto__', 'max-register', eb[2], 2, eb[4]]], c: good.c }, // forbidden field
+    { e: [ea, ['', 'max-register', eb[2], 2, eb[4]]], c: good.c }, // empty field
+    { e: [ea, ['b', 'max-register', eb[2], 2, [['bob', 1, 1]]]], c: good.c }, // writers miss the author
+    { e: [ea, ['b', 'max-register', eb[2], 2, [['alice', 1, 1]]]], c: good.c }, // author's run ends elsewhere
+    { e: [ea, ['b', 'max-register', eb[2], 2, [['zed', 1, 1], ['alice', 1, 2]]]], c: good.c } // writers unsorted
   ]
   for (const x of garbage) throwsCode(() => orMap.validate(x), 'invalid_state')
   throwsCode(() => orMap.validateSummary({ c: [] }), 'invalid_summary')
@@ -127,10 +130,37 @@ test('validate rejects garbage with invalid_state', () => {
 
 test('a 10,000-field map has a summary under 5% of its state', () => {
   const entries: MapEntry[] = []
-  for (let i = 0; i < 10_000; i++) entries.push([`field-${String(i).padStart(5, '0')}`, 'max-register', ['alice', i + 1], i])
+  for (let i = 0; i < 10_000; i++) entries.push([`field-${String(i).padStart(5, '0')}`, 'max-register', ['alice', i + 1], i, [['alice', i + 1, i + 1]]])
   const s = orMap.validate({ e: entries, c: dotSetOf(entries.map(e => e[2])) })
   const stateBytes = encode(s).length
   const summaryBytes = encode(orMap.summarize(s)).length
   assert.ok(summaryBytes <= 0.05 * stateBytes, `summary ${summaryBytes} B vs state ${stateBytes} B`)
   assert.equal((orMap.view(run(s, 'bob', 'remove', 'field-00007')) as Record<string, unknown>)['field-00007'], undefined)
+})
+
+test('a field re-created after a remove never reuses nested identities of a write that raced the remove', () => {
+  const a1 = run(orMap.empty(), 'alice', 'apply', 'f', 'or-set', 'add', ['x'])
+  const b1 = run(sync(a1, orMap.empty()), 'bob', 'apply', 'f', 'or-set', 'add', ['z'])
+  const a2 = run(run(a1, 'alice', 'remove', 'f'), 'alice', 'apply', 'f', 'or-set', 'add', ['y'])
+  // bob's write raced the remove, so it survives carrying what bob saw (x, z); alice's y joins it.
+  assert.deepEqual(orMap.view(orMap.merge(a2, b1)), { f: ['x', 'y', 'z'] })
+  assert.deepEqual(orMap.view(orMap.merge(b1, a2)), { f: ['x', 'y', 'z'] })
+  // Same race with a counter: alice's increments after re-creating must all count.
+  const c1 = run(orMap.empty(), 'alice', 'apply', 'n', 'pn-counter', 'inc', [5])
+  const d1 = run(sync(c1, orMap.empty()), 'bob', 'apply', 'n', 'pn-counter', 'inc', [1])
+  const c2 = run(run(c1, 'alice', 'remove', 'n'), 'alice', 'apply', 'n', 'pn-counter', 'inc', [2])
+  assert.deepEqual(orMap.view(orMap.merge(c2, d1)), { n: 8 })
+})
+
+test('a writer keeps one nested identity across its own writes and alternation with another writer', () => {
+  let a = orMap.empty()
+  let b = orMap.empty()
+  for (let i = 0; i < 20; i++) {
+    a = run(sync(b, a), 'alice', 'apply', 'n', 'pn-counter', 'inc', [1])
+    b = run(sync(a, b), 'bob', 'apply', 'n', 'pn-counter', 'inc', [1])
+  }
+  assert.deepEqual(orMap.view(b), { n: 40 })
+  const [entry] = b.e
+  const nestedReplicas = (entry[3] as { p: Array<[string, number]> }).p.map(x => x[0])
+  assert.deepEqual(nestedReplicas, ['alice.1', 'bob.1'])
 })
