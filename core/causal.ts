@@ -7,7 +7,7 @@
  * removal the other knows: that is what makes `deltaCausal` exact and lets
  * equal contexts stand for equal states.
  */
-import { type Dot, type DotSet, difference, dotSetOf, hasDot, intersection, isSubset, union } from './dots.ts'
+import { type Dot, type DotSet, difference, dotCount, dotSetOf, dotsIn, hasDot, intersection, isSubset, union } from './dots.ts'
 
 export interface Causal<E> {
   /** Entries, sorted by the kind's `compare`, each with a distinct dot. */
@@ -24,15 +24,37 @@ export interface CausalKind<E> {
 
 function dotKey (d: Dot): string { return d[0] + '\u0000' + d[1] }
 
-/** Join: keep what both have, plus what each has that the other has not seen. */
+/**
+ * Join: keep what both have, plus what each has that the other has not seen.
+ * Written so that merging a small delta into a large state costs little more
+ * than the delta: an entry of `a` is dropped only if its dot is among the dots
+ * `b` has seen but no longer holds (usually none), and since every entry's dot
+ * is in its own context (causalProblem), an entry of `b` is new to `a` exactly
+ * when `a.c` lacks its dot.
+ */
 export function joinCausal<E> (kind: CausalKind<E>, a: Causal<E>, b: Causal<E>): Causal<E> {
   if (a.c.length === 0 && a.e.length === 0) return b
   if (b.c.length === 0 && b.e.length === 0) return a
-  const inA = new Set(a.e.map(x => dotKey(kind.dotOf(x))))
-  const inB = new Set(b.e.map(x => dotKey(kind.dotOf(x))))
-  const keepA = a.e.filter(x => { const d = kind.dotOf(x); return inB.has(dotKey(d)) || !hasDot(b.c, d[0], d[1]) })
-  const keepB = b.e.filter(x => { const d = kind.dotOf(x); return !inA.has(dotKey(d)) && !hasDot(a.c, d[0], d[1]) })
+  const keepA = dropRemoved(kind, a.e, b)
+  const keepB = b.e.filter(x => { const d = kind.dotOf(x); return !hasDot(a.c, d[0], d[1]) })
   return { e: mergeSorted(kind.compare, keepA, keepB), c: union(a.c, b.c) }
+}
+
+/** The entries whose dot `other` has not seen as removed, i.e. is not in other.c minus other's live dots. */
+function dropRemoved<E> (kind: CausalKind<E>, entries: E[], other: Causal<E>): E[] {
+  const removed = difference(other.c, dotSetOf(other.e.map(kind.dotOf)))
+  if (removed.length === 0) return entries
+  // A remove delta names a few dots: test each entry's seq against a number set before the full lookup.
+  const seqs = dotCount(removed) <= 1024 ? new Set(Array.from(dotsIn(removed), d => d[1])) : undefined
+  const gone = (x: E): boolean => {
+    const d = kind.dotOf(x)
+    return (seqs === undefined || seqs.has(d[1])) && hasDot(removed, d[0], d[1])
+  }
+  const first = entries.findIndex(gone)
+  if (first < 0) return entries
+  const out = entries.slice(0, first)
+  for (let i = first + 1; i < entries.length; i++) if (!gone(entries[i])) out.push(entries[i])
+  return out
 }
 
 /**
@@ -66,10 +88,31 @@ export function causalProblem<E> (kind: CausalKind<E>, s: Causal<E>): string | u
 function mergeSorted<E> (compare: (a: E, b: E) => number, a: E[], b: E[]): E[] {
   if (b.length === 0) return a
   if (a.length === 0) return b
+  // A few entries into many: binary-search each one's place instead of comparing against every entry.
+  if (b.length * 16 < a.length) return insertSorted(compare, a, b)
+  if (a.length * 16 < b.length) return insertSorted(compare, b, a)
   const out: E[] = []
   let i = 0; let j = 0
   while (i < a.length && j < b.length) out.push(compare(a[i], b[j]) <= 0 ? a[i++] : b[j++])
   while (i < a.length) out.push(a[i++])
   while (j < b.length) out.push(b[j++])
+  return out
+}
+
+/** Merges sorted `few` into sorted `many` (no entry is in both): copy once, then splice each in from the back. */
+function insertSorted<E> (compare: (a: E, b: E) => number, many: E[], few: E[]): E[] {
+  const at: number[] = []
+  let from = 0
+  for (const x of few) {
+    let lo = from; let hi = many.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (compare(many[mid], x) < 0) lo = mid + 1; else hi = mid
+    }
+    at.push(lo)
+    from = lo
+  }
+  const out = many.slice()
+  for (let i = few.length - 1; i >= 0; i--) out.splice(at[i], 0, few[i])
   return out
 }

@@ -60,8 +60,14 @@ export function canonicalKey (value: unknown): string {
   return Buffer.from(encode(value)).toString('hex')
 }
 
+const ASCII = /^[\x00-\x7f]*$/
+
 /** Canonical order: bytewise order of canonical encodings. */
 export function compareCanonical (a: unknown, b: unknown): number {
+  // Fast paths that order exactly as the encodings do: two ASCII strings (shorter first, then bytewise)
+  // and two unsigned safe integers (major type 0, minimal-length big-endian).
+  if (typeof a === 'string' && typeof b === 'string' && ASCII.test(a) && ASCII.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+  if (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a) && Number.isSafeInteger(b) && a >= 0 && b >= 0) return Math.sign(a - b)
   return Buffer.compare(encode(a), encode(b))
 }
 
@@ -75,6 +81,8 @@ const textEncoder = new TextEncoder()
 /** RFC 8949 §4.2.1 key order for text keys: shorter encoding first, then bytewise. */
 function compareKeys (a: string, b: string): number {
   if (a === b) return 0
+  // For ASCII, UTF-8 bytes are the UTF-16 code units: compare without encoding.
+  if (ASCII.test(a) && ASCII.test(b)) return a.length - b.length || (a < b ? -1 : 1)
   const ab = textEncoder.encode(a)
   const bb = textEncoder.encode(b)
   return ab.length - bb.length || Buffer.compare(ab, bb)
@@ -88,11 +96,21 @@ function canonicalize (v: unknown, depth: number): unknown {
     return v === 0 ? 0 : v
   }
   if (v instanceof Uint8Array) return v
-  if (Array.isArray(v)) return v.map(x => canonicalize(x, depth + 1))
+  if (Array.isArray(v)) {
+    // Copy only if an item changes (most arrays hold nothing that needs it): states can be large.
+    let out: unknown[] | undefined
+    for (let i = 0; i < v.length; i++) {
+      const x = canonicalize(v[i], depth + 1)
+      if (out === undefined && x !== v[i]) out = v.slice(0, i)
+      if (out !== undefined) out.push(x)
+    }
+    return out ?? v
+  }
   if (typeof v === 'object') {
     const proto = Object.getPrototypeOf(v)
     if (proto !== Object.prototype && proto !== null) throw new CodecError(`cannot encode ${proto?.constructor?.name ?? 'object'}`)
-    const keys = Object.keys(v).sort(compareKeys)
+    const keys = Object.keys(v)
+    if (keys.length > 1) keys.sort(compareKeys)
     const out = new Map<string, unknown>()
     for (const k of keys) {
       const x = (v as Record<string, unknown>)[k]

@@ -93,10 +93,17 @@ export function * dotsIn (ds: DotSet): Generator<Dot> {
 /** Merges two canonical range lists with a boolean rule over membership. */
 function combineRanges (a: number[], b: number[], keep: (inA: boolean, inB: boolean) => boolean): number[] {
   // Sweep over the boundaries of both lists; each [x, next) segment is uniformly in or out of a and b.
-  const points = new Set<number>()
-  for (let i = 0; i < a.length; i += 2) { points.add(a[i]); points.add(a[i + 1] + 1) }
-  for (let i = 0; i < b.length; i += 2) { points.add(b[i]); points.add(b[i + 1] + 1) }
-  const xs = [...points].sort((x, y) => x - y)
+  // Each list's boundaries (lo, hi + 1, lo, hi + 1, …) already ascend strictly: merge them, dropping repeats.
+  const xs: number[] = []
+  let pa = 0; let pb = 0
+  while (pa < a.length || pb < b.length) {
+    const x = pa < a.length ? a[pa] + (pa & 1) : Infinity
+    const y = pb < b.length ? b[pb] + (pb & 1) : Infinity
+    const next = x <= y ? x : y
+    if (x === next) pa++
+    if (y === next) pb++
+    xs.push(next)
+  }
   const out: number[] = []
   let ia = 0; let ib = 0
   for (let k = 0; k < xs.length - 1; k++) {
@@ -122,25 +129,70 @@ function combine (a: DotSet, b: DotSet, keep: (inA: boolean, inB: boolean) => bo
     const replica = c <= 0 ? a[i][0] : b[j][0]
     const ra = c <= 0 ? a[i++][1] : []
     const rb = c >= 0 ? b[j++][1] : []
-    const r = combineRanges(ra, rb, keep)
+    // A replica on one side only: its ranges are kept whole or dropped whole, no sweep needed.
+    const r = rb.length === 0 ? (keep(true, false) ? ra : []) : ra.length === 0 ? (keep(false, true) ? rb : []) : combineRanges(ra, rb, keep)
     if (r.length > 0) out.push([replica, r])
   }
   return out
 }
 
+const either = (x: boolean, y: boolean): boolean => x || y
+
 export function union (a: DotSet, b: DotSet): DotSet {
   if (a.length === 0) return b
   if (b.length === 0) return a
-  return combine(a, b, (x, y) => x || y)
+  // A delta's few replicas into a state's many: copy the many once, fold each of the few in by binary search.
+  if (b.length * 8 < a.length) return unionFew(a, b)
+  if (a.length * 8 < b.length) return unionFew(b, a)
+  return combine(a, b, either)
 }
+
+function unionFew (many: DotSet, few: DotSet): DotSet {
+  const out = many.slice()
+  for (const [replica, ranges] of few) {
+    let lo = 0; let hi = out.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (cmpStr(out[mid][0], replica) < 0) lo = mid + 1; else hi = mid
+    }
+    if (lo < out.length && out[lo][0] === replica) out[lo] = [replica, combineRanges(out[lo][1], ranges, either)]
+    else out.splice(lo, 0, [replica, ranges])
+  }
+  return out
+}
+
+const aNotB = (x: boolean, y: boolean): boolean => x && !y
 
 export function difference (a: DotSet, b: DotSet): DotSet {
   if (a.length === 0 || b.length === 0) return a
-  return combine(a, b, (x, y) => x && !y)
+  // A delta's few replicas against a state's many (isSubset does this on every sync): look each one up.
+  if (a.length * 8 < b.length) {
+    const out: DotSet = []
+    for (const [replica, ranges] of a) {
+      const theirs = rangesOf(b, replica)
+      const r = theirs === undefined ? ranges : combineRanges(ranges, theirs, aNotB)
+      if (r.length > 0) out.push([replica, r])
+    }
+    return out
+  }
+  return combine(a, b, aNotB)
 }
 
+const both = (x: boolean, y: boolean): boolean => x && y
+
 export function intersection (a: DotSet, b: DotSet): DotSet {
-  return combine(a, b, (x, y) => x && y)
+  // Few replicas against many: look each one up (intersection is symmetric, so either side may be the few).
+  const [few, many] = a.length <= b.length ? [a, b] : [b, a]
+  if (few.length * 8 < many.length) {
+    const out: DotSet = []
+    for (const [replica, ranges] of few) {
+      const theirs = rangesOf(many, replica)
+      const r = theirs === undefined ? [] : combineRanges(ranges, theirs, both)
+      if (r.length > 0) out.push([replica, r])
+    }
+    return out
+  }
+  return combine(a, b, both)
 }
 
 export function isSubset (a: DotSet, b: DotSet): boolean {

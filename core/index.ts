@@ -5,3 +5,7 @@ export { type JsonValue, type JsonObject, isJsonValue, jsonProblem } from './jso
 export { encode, decode, hash, canonicalKey, canonicalEqual, compareCanonical, type Plain, type DecodeLimits } from './codec.ts'
 export { checkLaws, assertLaws, LAWS, type LawName, type LawArbitraries, type LawOptions, type LawReport, type LawFailure } from './laws.ts'
 export { ContractRegistry, parseRef, type RegisterOptions } from './registry.ts'
+export { type Storage, type BatchOp, type KeyRange, MemoryStorage } from './storage.ts'
+// LevelStorage lives in './level-storage.ts' and is not re-exported here, so importing core/ never loads the native LevelDB binding.
+export { ReplicaStore, type ReplicaStoreOptions, type KeyView, type UpdateResult, type LoggedDelta, type RemoteDelta, type MergeOutcome, type StoreStats } from './replica-store.ts'
+export { type Change, type BoundRef, Subscription } from './subscription.ts'

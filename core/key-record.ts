@@ -1,0 +1,125 @@
+/**
+ * One key's record: the contract it is bound to, its state, the cached summary
+ * and the seq of its newest local delta. Stored as canonical CBOR
+ *   { c: contract id, p?: params, s: state, m?: summary's CBOR bytes, q: seq }
+ * with `m` absent when the summary is the state itself (counters): the record
+ * then does not carry the state twice. Also: what binding a request names and
+ * whether it matches the key's.
+ */
+import { type Plain, canonicalEqual, decode, encode } from './codec.ts'
+import type { AnyContract } from './contract.ts'
+import type { ContractRegistry } from './registry.ts'
+import { ContractError } from './errors.ts'
+import type { JsonObject } from './json.ts'
+import { MAX_DEPTH } from './json.ts'
+import type { BoundRef } from './subscription.ts'
+
+/** Local records may be large and are trusted more than the network's bytes: wide limits, still checked. */
+export const LOCAL_LIMITS = { maxBytes: 2 ** 31 - 1, maxItems: 2 ** 31 - 1, maxDepth: MAX_DEPTH + 2 }
+
+/** A key's decoded record, immutable: a write makes a new one. */
+export interface Entry {
+  readonly binding: BoundRef
+  readonly contract: AnyContract
+  readonly state: Plain
+  readonly summary: Plain
+  /** Seq of the newest local delta (0 before the first). */
+  readonly seq: number
+}
+
+/** The key's entry after `state` replaced its state. */
+export function withState (e: Entry, state: Plain, seq: number): Entry {
+  return { binding: e.binding, contract: e.contract, state, summary: e.contract.summarize(state) as Plain, seq }
+}
+
+export function freshEntry (binding: BoundRef, contract: AnyContract): Entry {
+  const state = contract.empty() as Plain
+  return { binding, contract, state, summary: contract.summarize(state) as Plain, seq: 0 }
+}
+
+export function encodeRecord (e: Entry): Uint8Array {
+  const r: Record<string, Plain> = { c: e.binding.id, s: e.state, q: e.seq }
+  if (e.summary !== e.state) r.m = encode(e.summary)
+  if (e.binding.params !== undefined) r.p = e.binding.params
+  return encode(r)
+}
+
+export interface StoredRecord {
+  binding: BoundRef
+  state: Plain
+  summary: Plain
+  seq: number
+}
+
+export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
+  const corrupt = (why: string): Error => new Error(`record of key ${JSON.stringify(key)} is corrupt (${why}): the data folder is damaged`)
+  let r: Plain
+  try {
+    r = decode(bytes, LOCAL_LIMITS)
+  } catch (err) {
+    throw corrupt((err as Error).message)
+  }
+  if (r === null || typeof r !== 'object' || Array.isArray(r) || r instanceof Uint8Array) throw corrupt('not a map')
+  const { c, p, s, m, q } = r as Record<string, Plain | undefined>
+  if (typeof c !== 'string') throw corrupt('no contract id')
+  if (p !== undefined && (p === null || typeof p !== 'object' || Array.isArray(p) || p instanceof Uint8Array)) throw corrupt('params not a map')
+  if (m !== undefined && !(m instanceof Uint8Array)) throw corrupt('summary is not bytes')
+  if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0) throw corrupt('bad seq')
+  if (s === undefined) throw corrupt('no state')
+  const binding: BoundRef = p === undefined ? { id: c } : { id: c, params: p as JsonObject }
+  return { binding, state: s, summary: m === undefined ? s : decode(m, LOCAL_LIMITS), seq: q }
+}
+
+/** The binding a parsed request names, params normalized: `{}` means none. */
+export function bindingOf (ref: { id: string, params?: JsonObject }): BoundRef {
+  return ref.params === undefined || Object.keys(ref.params).length === 0 ? { id: ref.id } : { id: ref.id, params: ref.params }
+}
+
+/**
+ * Throws ContractError('contract_mismatch') unless the request names the key's
+ * bound contract: same id, and same params when it gives any.
+ */
+export function checkBinding (key: string, bound: BoundRef, wanted: { id: string, params?: JsonObject }): void {
+  const sameParams = wanted.params === undefined || Object.keys(wanted.params).length === 0 ||
+    canonicalEqual(wanted.params, bound.params ?? {})
+  if (wanted.id === bound.id && sameParams) return
+  throw new ContractError('contract_mismatch', `key ${JSON.stringify(key)} is bound to ${describe(bound)}, not ${describe(bindingOf(wanted))}`)
+}
+
+function describe (b: BoundRef): string {
+  return b.params === undefined ? `contract "${b.id}"` : `contract "${b.id}" with params ${JSON.stringify(b.params)}`
+}
+
+/** Resolves the contracts keys are bound to (caching configured ones) and checks requests against a key's binding. */
+export class ContractBinder {
+  readonly #registry: ContractRegistry
+  readonly #configured = new Map<string, AnyContract>()
+  mismatches = 0
+
+  constructor (registry: ContractRegistry) {
+    this.#registry = registry
+  }
+
+  resolve (binding: BoundRef): AnyContract {
+    if (binding.params === undefined) return this.#registry.resolve(binding.id)
+    const id = binding.id + ' ' + Buffer.from(encode(binding.params)).toString('hex')
+    let c = this.#configured.get(id)
+    if (c === undefined) this.#configured.set(id, c = this.#registry.resolve(binding))
+    return c
+  }
+
+  /** The entry a write to `key` works on: `head`, if the request names its contract (else a counted contract_mismatch), or a fresh one for a new key. */
+  entryFor (key: string, head: Entry | undefined, wanted: { id: string, params?: JsonObject }): Entry {
+    if (head === undefined) {
+      const binding = bindingOf(wanted)
+      return freshEntry(binding, this.resolve(binding))
+    }
+    try {
+      checkBinding(key, head.binding, wanted)
+    } catch (err) {
+      this.mismatches++
+      throw err
+    }
+    return head
+  }
+}

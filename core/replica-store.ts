@@ -1,0 +1,302 @@
+/**
+ * The durable replica store: every key holds a state of the merge contract it
+ * was bound to at its first write. Layout on storage: core/key-layout.ts;
+ * record format: core/key-record.ts; group commit: core/write-queue.ts.
+ *
+ * Guarantees:
+ * - A write is one atomic storage batch (record + new delta-log entries + the
+ *   deletion of entries that fall out of the log), and its promise resolves only
+ *   after that batch is committed. Reads (get, summary, deltaFor, keys,
+ *   deltaLog) see committed data only.
+ * - Writes to one key are serialized in call order: each is computed from the
+ *   state left by the previous one (even if that one is still being written),
+ *   so concurrent updates and merges never lose each other.
+ * - Writes arriving while a batch is being written are coalesced into the next
+ *   batch (group commit), and a key written many times in a batch is encoded once.
+ * - A key is bound to one contract (id + params); other contracts are refused.
+ * - Bad input throws ContractError before anything is written.
+ */
+import { type Plain, decode } from './codec.ts'
+import type { ContractRef } from './contract.ts'
+import { ContractError } from './errors.ts'
+import { type JsonValue, jsonProblem } from './json.ts'
+import { keyBytes, keyOfRecord, logRange, prefixBytes, recordKey, recordRange, seqOfLog } from './key-layout.ts'
+import { KeyQueue } from './key-queue.ts'
+import { ContractBinder, type Entry, LOCAL_LIMITS, decodeRecord, withState } from './key-record.ts'
+import { LruCache } from './lru-cache.ts'
+import { type ContractRegistry, parseRef } from './registry.ts'
+import { type MergeOutcome, type RemoteItem, foldRemote, showKey } from './remote-merge.ts'
+import { type LoggedDelta, type Staged, stageWrite, stagedOps } from './staged-write.ts'
+import type { Storage } from './storage.ts'
+import { openMeta } from './store-meta.ts'
+import { type BoundRef, Subscribers, type Subscription } from './subscription.ts'
+import { WriteQueue } from './write-queue.ts'
+
+export type { MergeOutcome } from './remote-merge.ts'
+export type { LoggedDelta } from './staged-write.ts'
+
+export interface ReplicaStoreOptions {
+  /** The store takes ownership: close() closes it. */
+  storage: Storage
+  registry: ContractRegistry
+  /** This replica's id on first open (default: 24 random hex digits); later opens must match the stored one. */
+  replica?: string
+  /** Wall clock for ops, ms since the epoch (default Date.now). */
+  clock?: () => number
+  /** Local deltas kept per key (default 64); older ones are dropped: the state already holds them. */
+  deltaLogLimit?: number
+  /** Decoded entries kept in memory (default 1024). */
+  cacheSize?: number
+}
+
+export interface KeyView { key: string, contract: BoundRef, value: JsonValue }
+export interface UpdateResult extends KeyView {
+  /** What the op changed (a state of the contract), or undefined if it changed nothing and nothing was written. */
+  delta: Plain | undefined
+  /** Seq of the key's newest local delta after this update. */
+  seq: number
+}
+export interface RemoteDelta { key: string, contract: ContractRef, delta: unknown, origin: string }
+export interface StoreStats {
+  updates: number
+  merges: number
+  redundantMerges: number
+  contractMismatches: number
+  batches: number
+  batchOps: number
+}
+
+export const DEFAULT_DELTA_LOG_LIMIT = 64
+const MAX_ORIGIN = 256
+
+export class ReplicaStore {
+  readonly replica: string
+  readonly #storage: Storage
+  readonly #clock: () => number
+  readonly #limit: number
+  readonly #cache: LruCache<string, Entry>
+  /** Newest entry of keys with uncommitted writes, and the commit they wait on. */
+  readonly #heads = new Map<string, { entry: Entry, done: Promise<void> }>()
+  readonly #queue = new KeyQueue<Entry>()
+  readonly #subs = new Subscribers()
+  readonly #binder: ContractBinder
+  readonly #wq: WriteQueue<Staged>
+  readonly #stats = { updates: 0, merges: 0, redundantMerges: 0 }
+  #commits = 0
+  #closing: Promise<void> | undefined
+
+  private constructor (o: ReplicaStoreOptions, replica: string) {
+    this.replica = replica
+    this.#storage = o.storage
+    this.#binder = new ContractBinder(o.registry)
+    this.#clock = o.clock ?? Date.now
+    this.#limit = o.deltaLogLimit ?? DEFAULT_DELTA_LOG_LIMIT
+    this.#cache = new LruCache(o.cacheSize ?? 1024)
+    this.#wq = new WriteQueue<Staged>(o.storage, {
+      toOps: (_key, s) => stagedOps(s, this.#limit),
+      committed: values => { this.#afterCommit(values) }
+    })
+  }
+
+  static async open (options: ReplicaStoreOptions): Promise<ReplicaStore> {
+    const { storage, registry, deltaLogLimit, cacheSize } = options
+    if (storage === undefined || registry === undefined) throw new TypeError('ReplicaStore.open needs a storage and a registry')
+    for (const [name, n] of [['deltaLogLimit', deltaLogLimit], ['cacheSize', cacheSize]] as const) {
+      if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new TypeError(`${name} must be a whole number ≥ 0`)
+    }
+    return new ReplicaStore(options, await openMeta(storage, options.replica))
+  }
+
+  async get (key: string): Promise<KeyView | undefined> {
+    const e = await this.#committed(key, keyBytes(key))
+    return e === undefined ? undefined : { key, contract: e.binding, value: e.contract.view(e.state) }
+  }
+
+  /** Runs `op` on the key's state and commits the delta. */
+  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = []): Promise<UpdateResult> {
+    this.#checkWritable()
+    const kb = keyBytes(key)
+    const wanted = parseRef(contract)
+    if (!Array.isArray(args)) throw new ContractError('bad_args', `args of op "${String(op)}" must be an array`)
+    const problem = jsonProblem(args)
+    if (problem !== undefined) throw new ContractError('bad_args', `args of op "${String(op)}" are not JSON: ${problem}`)
+    const r = await this.#run(key, kb, head => {
+      const entry = this.#binder.entryFor(key, head, wanted)
+      const c = entry.contract
+      const fn = typeof op === 'string' && Object.hasOwn(c.ops, op) ? c.ops[op] : undefined
+      if (typeof fn !== 'function') throw new ContractError('unknown_op', `contract "${c.id}" has no op ${JSON.stringify(op)}; ops: ${Object.keys(c.ops).join(', ')}`)
+      const delta = fn(entry.state, args, { replica: this.replica, now: this.#clock() }) as Plain | undefined
+      if (delta === undefined) return { entry, delta, done: this.#heads.get(key)?.done }
+      const next = withState(entry, c.merge(entry.state, delta) as Plain, entry.seq + 1)
+      this.#stats.updates++
+      return { entry: next, delta, done: this.#stage(key, kb, entry, next, delta, ['local']) }
+    })
+    await r.done
+    return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), delta: r.delta, seq: r.entry.seq }
+  }
+
+  /** Merges a delta (or whole state) received from `origin`. `changed` is false when we already had it: then nothing is written. */
+  async mergeRemote (key: string, contract: ContractRef, delta: unknown, origin: string): Promise<{ changed: boolean }> {
+    const [outcome] = await this.mergeRemoteMany([{ key, contract, delta, origin }])
+    if ('error' in outcome) throw outcome.error
+    return outcome
+  }
+
+  /**
+   * Merges many remote deltas: one outcome per item, in order; bad items do not
+   * stop the others. Items for one key are folded together and merged into its
+   * state once (see core/remote-merge.ts), and all share batches.
+   */
+  async mergeRemoteMany (items: readonly RemoteDelta[]): Promise<MergeOutcome[]> {
+    this.#checkWritable()
+    const out: MergeOutcome[] = new Array(items.length)
+    const groups = new Map<string, { kb: Uint8Array, items: RemoteItem[] }>()
+    items.forEach(({ key, contract, delta, origin }, index) => {
+      try {
+        const kb = keyBytes(key)
+        const wanted = parseRef(contract)
+        if (typeof origin !== 'string' || origin.length === 0 || origin.length > MAX_ORIGIN || origin === 'local') {
+          throw new ContractError('bad_args', `origin must be a peer id (1..${MAX_ORIGIN} characters, not "local")`)
+        }
+        let g = groups.get(key)
+        if (g === undefined) groups.set(key, g = { kb, items: [] })
+        g.items.push({ index, wanted, delta, origin })
+      } catch (err) {
+        out[index] = { error: err as Error }
+      }
+    })
+    await Promise.all(Array.from(groups, async ([key, g]) => {
+      try {
+        const done = await this.#run(key, g.kb, head => {
+          const f = foldRemote(key, head, g.items, (h, wanted) => this.#binder.entryFor(key, h, wanted), out, this.#stats)
+          if (f.entry === undefined || f.joined === undefined) return this.#heads.get(key)?.done
+          const next = withState(f.entry, f.entry.contract.merge(f.entry.state, f.joined) as Plain, f.entry.seq)
+          return this.#stage(key, g.kb, f.entry, next, undefined, f.origins)
+        })
+        await done
+      } catch (err) {
+        // The write failed (storage, or a contract that threw): no item of this key was merged.
+        for (const item of g.items) if (out[item.index] === undefined || !('error' in out[item.index])) out[item.index] = { error: err as Error }
+      }
+    }))
+    return out
+  }
+
+  /** The key's committed summary, or undefined if the key has never been written. */
+  async summary (key: string): Promise<{ contract: BoundRef, summary: Plain } | undefined> {
+    const e = await this.#committed(key, keyBytes(key))
+    return e === undefined ? undefined : { contract: e.binding, summary: e.summary }
+  }
+
+  /** What a holder of `theirSummary` lacks of this key; undefined when they lack nothing or the key is unknown. */
+  async deltaFor (key: string, theirSummary: unknown): Promise<{ contract: BoundRef, delta: Plain } | undefined> {
+    const e = await this.#committed(key, keyBytes(key))
+    if (e === undefined) return undefined
+    let theirs: unknown
+    try {
+      theirs = e.contract.validateSummary(theirSummary)
+    } catch (err) {
+      if (err instanceof ContractError && err.code === 'invalid_summary') throw err
+      throw new ContractError('invalid_summary', `summary for key ${showKey(key)} is not a valid "${e.contract.id}" summary: ${(err as Error)?.message}`, { cause: err })
+    }
+    const delta = e.contract.delta(e.state, theirs) as Plain | undefined
+    return delta === undefined ? undefined : { contract: e.binding, delta }
+  }
+
+  /** Keys with committed data that start with `prefix`, in UTF-8 byte order. */
+  async keys (prefix = ''): Promise<string[]> {
+    const out: string[] = []
+    for await (const [k] of this.#storage.iterator(recordRange(prefixBytes(prefix)))) out.push(keyOfRecord(k))
+    return out
+  }
+
+  /**
+   * The key's committed local deltas with seq > afterSeq, oldest first. Only the
+   * newest deltaLogLimit are kept: if the first seq returned is not afterSeq + 1,
+   * the ones between are gone and the caller must sync by summary instead.
+   */
+  async deltaLog (key: string, afterSeq = 0): Promise<LoggedDelta[]> {
+    const kb = keyBytes(key)
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new ContractError('bad_args', `afterSeq must be a whole number ≥ 0, got ${afterSeq}`)
+    const e = await this.#committed(key, kb)
+    if (e === undefined) return []
+    const out: LoggedDelta[] = []
+    for await (const [k, v] of this.#storage.iterator(logRange(kb, Math.max(afterSeq, e.seq - this.#limit)))) {
+      out.push({ seq: seqOfLog(k), delta: decode(v, LOCAL_LIMITS) })
+    }
+    return out
+  }
+
+  /** Committed changes to `key` from now on, local and remote. Stop with return()/break or the signal. */
+  subscribe (key: string, options: { signal?: AbortSignal, maxBuffered?: number } = {}): Subscription {
+    keyBytes(key)
+    const sub = this.#subs.add(key, options)
+    if (this.#closing !== undefined) sub.end()
+    return sub
+  }
+
+  stats (): StoreStats {
+    return { ...this.#stats, contractMismatches: this.#binder.mismatches, batches: this.#wq.stats.batches, batchOps: this.#wq.stats.ops }
+  }
+
+  /** Refuses new writes, waits for those in flight, ends subscriptions and closes the storage. */
+  async close (): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#queue.idle()
+      await this.#wq.drain().catch(() => {}) // writers already got the error
+      this.#subs.endAll()
+      await this.#storage.close()
+    })()
+    await this.#closing
+  }
+
+  #checkWritable (): void {
+    if (this.#closing !== undefined) throw new Error('replica store is closed')
+    if (this.#wq.failure !== undefined) throw this.#wq.failure
+  }
+
+  /** Runs `fn` on the key's newest entry (undefined if the key is new), after any earlier write to the key. */
+  #run<R> (key: string, kb: Uint8Array, fn: (head: Entry | undefined) => R): Promise<R> {
+    return this.#queue.run(key, () => this.#heads.get(key)?.entry ?? this.#cache.get(key), async () => await this.#load(key, kb), fn)
+  }
+
+  /** The key's committed entry. */
+  async #committed (key: string, kb: Uint8Array): Promise<Entry | undefined> {
+    return this.#cache.get(key) ?? await this.#load(key, kb)
+  }
+
+  async #load (key: string, kb: Uint8Array): Promise<Entry | undefined> {
+    const commitsBefore = this.#commits
+    const bytes = await this.#storage.get(recordKey(kb))
+    if (bytes === undefined) return undefined
+    const r = decodeRecord(bytes, key)
+    let contract: Entry['contract']
+    try {
+      contract = this.#binder.resolve(r.binding)
+    } catch (err) {
+      throw new ContractError('unknown_contract', `key ${showKey(key)} is bound to contract "${r.binding.id}", which this store cannot resolve: ${(err as Error).message}`, { cause: err })
+    }
+    const entry: Entry = { ...r, contract }
+    // A commit during the read may have cached a newer entry: only a read no commit overlapped may fill the cache.
+    if (commitsBefore === this.#commits && !this.#cache.has(key)) this.#cache.set(key, entry)
+    return entry
+  }
+
+  #stage (key: string, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain | undefined, origins: readonly string[]): Promise<void> {
+    const done = this.#wq.stage(key, stageWrite(this.#wq.staged(key), kb, prev, next, delta, origins, this.#limit))
+    this.#heads.set(key, { entry: next, done })
+    return done
+  }
+
+  #afterCommit (values: ReadonlyMap<string, Staged>): void {
+    this.#commits++
+    for (const [key, s] of values) {
+      this.#cache.set(key, s.entry)
+      if (this.#heads.get(key)?.entry === s.entry) this.#heads.delete(key)
+      if (!this.#subs.has(key)) continue
+      for (const { entry, origin } of s.events) {
+        this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), origin }))
+      }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import fc from 'fast-check'
+import { logRange, seqOfLog } from '../../core/key-layout.ts'
+import { type Entry, freshEntry } from '../../core/key-record.ts'
+import { type Staged, stageWrite, stagedOps } from '../../core/staged-write.ts'
+import { MemoryStorage } from '../../core/storage.ts'
+import { maxRegister } from '../fixtures/max-register.ts'
+
+const kb = new TextEncoder().encode('k')
+
+it('after any sequence of batches the log holds exactly the newest `limit` seqs (property)', async () => {
+  await fc.assert(fc.asyncProperty(fc.nat({ max: 5 }), fc.array(fc.nat({ max: 9 }), { maxLength: 8 }), async (limit, batches) => {
+    const storage = new MemoryStorage()
+    let head: Entry = freshEntry({ id: 'max-register' }, maxRegister)
+    for (const writes of batches) {
+      let s: Staged | undefined
+      for (let i = 0; i < writes; i++) {
+        const next: Entry = { ...head, state: head.seq + 1, summary: head.seq + 1, seq: head.seq + 1 }
+        s = stageWrite(s, kb, head, next, next.seq, ['local'], limit)
+        head = next
+      }
+      if (s !== undefined) {
+        assert.ok(s.deltas.length <= limit, 'a batch keeps at most `limit` new deltas in memory')
+        assert.equal(s.events.length, writes)
+        await storage.batch(stagedOps(s, limit))
+      }
+      const seqs: number[] = []
+      for await (const [k] of storage.iterator(logRange(kb))) seqs.push(seqOfLog(k))
+      const want = Array.from({ length: Math.min(limit, head.seq) }, (_, i) => head.seq - Math.min(limit, head.seq) + 1 + i)
+      assert.deepEqual(seqs, want)
+    }
+  }), { numRuns: 300 })
+})
