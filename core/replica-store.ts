@@ -188,13 +188,16 @@ export class ReplicaStore {
     return e === undefined ? undefined : { contract: e.binding, summary: e.summary }
   }
 
-  /** What a holder of `theirSummary` lacks of this key; undefined when they lack nothing or the key is unknown. */
-  async deltaFor (key: string, theirSummary: unknown): Promise<{ contract: BoundRef, delta: Plain } | undefined> {
+  /**
+   * What a holder of `theirSummary` lacks of this key; undefined when they lack nothing or the key is unknown.
+   * Without a summary (they have never seen the key) it is everything this replica has.
+   */
+  async deltaFor (key: string, theirSummary?: unknown): Promise<{ contract: BoundRef, delta: Plain } | undefined> {
     const e = await this.#committed(key, keyBytes(key))
     if (e === undefined) return undefined
     let theirs: unknown
     try {
-      theirs = e.contract.validateSummary(theirSummary)
+      theirs = theirSummary === undefined ? e.contract.summarize(e.contract.empty()) : e.contract.validateSummary(theirSummary)
     } catch (err) {
       if (err instanceof ContractError && err.code === 'invalid_summary') throw err
       throw new ContractError('invalid_summary', `summary for key ${showKey(key)} is not a valid "${e.contract.id}" summary: ${(err as Error)?.message}`, { cause: err })

@@ -202,6 +202,9 @@ describe('ReplicaStore', () => {
       assert.deepEqual(await store.deltaFor('s', mine!.summary), undefined)
       assert.equal(await store.summary('nothing'), undefined)
       assert.equal(await store.deltaFor('nothing', []), undefined)
+      // No summary: the other side has never seen the key, so it lacks everything.
+      const all = await store.deltaFor('s')
+      assert.deepEqual(orSet.view(orSet.merge(orSet.empty(), orSet.validate(all!.delta))), ['b'])
     })
   })
 
