@@ -6,7 +6,7 @@
 import type { Contract } from '../core/contract.ts'
 import { isReplicaId } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import type { JsonValue } from '../core/json.ts'
+import { type JsonValue, short } from '../core/json.ts'
 
 /** `[replica, count]` sorted by replica, each count a positive safe integer. */
 export type GCounterState = Array<[replica: string, count: number]>
@@ -14,9 +14,6 @@ export type GCounterState = Array<[replica: string, count: number]>
 function cmpStr (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
 
 /** A short printable form of untrusted input for error messages; never throws. */
-export function short (x: unknown): string {
-  try { return String(JSON.stringify(x)).slice(0, 80) } catch { return typeof x }
-}
 
 /** Pointwise maximum of two sorted states. */
 export function joinCounts (a: GCounterState, b: GCounterState): GCounterState {

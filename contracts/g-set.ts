@@ -11,7 +11,7 @@ import { compareCanonical, encode } from '../core/codec.ts'
 import type { Contract } from '../core/contract.ts'
 import { type Dot, type DotSet, compareDots, dotCount, dotSetOf, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonValue, jsonProblem } from '../core/json.ts'
+import { type JsonValue, jsonProblem, short } from '../core/json.ts'
 
 export type ValueEntry = [value: JsonValue, dot: Dot]
 /** A type alias, not Causal itself: an interface would not satisfy Plain. */
@@ -25,11 +25,6 @@ export const valueEntryKind: CausalKind<ValueEntry> = {
 
 /** A value sits three levels deep in a state ({e: [[value, dot]]}); one level of margin keeps every state decodable. */
 
-export function short (x: unknown): string {
-  let s: string
-  try { s = JSON.stringify(x) ?? String(x) } catch { s = typeof x }
-  return s.length > 80 ? s.slice(0, 77) + '...' : s
-}
 
 /** The single JSON value an op takes, or ContractError('bad_args'). */
 export function valueArg (args: readonly JsonValue[], op: string): JsonValue {

@@ -19,8 +19,8 @@ import { compareCanonical } from '../core/codec.ts'
 import type { Contract } from '../core/contract.ts'
 import { type DotSet, difference, dotSetOf, hasDot, isReplicaId, isSubset, nextDot, union, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonObject, type JsonValue, jsonProblem } from '../core/json.ts'
-import { short, valueArg } from './g-set.ts'
+import { type JsonObject, type JsonValue, jsonProblem, short } from '../core/json.ts'
+import { valueArg } from './g-set.ts'
 
 export type Clock = [wall: number, counter: number]
 export type Position = [clock: Clock, replica: string, seq: number]

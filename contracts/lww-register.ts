@@ -9,7 +9,7 @@ import { compareCanonical } from '../core/codec.ts'
 import type { Contract } from '../core/contract.ts'
 import { isReplicaId } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonObject, type JsonValue, jsonProblem } from '../core/json.ts'
+import { type JsonObject, type JsonValue, isPlainObject, jsonProblem, short } from '../core/json.ts'
 
 export type LwwRegisterState = { t: [wall: number, counter: number], r: string, v: JsonValue } | null
 export type LwwRegisterSummary = [wall: number, counter: number, replica: string] | null
@@ -23,15 +23,7 @@ export interface LwwRegisterOptions {
 
 type Code = 'invalid_state' | 'invalid_summary'
 
-function short (x: unknown): string {
-  try { return String(JSON.stringify(x)).slice(0, 80) } catch { return typeof x }
-}
 
-function isPlainObject (x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== 'object' || Array.isArray(x)) return false
-  const proto = Object.getPrototypeOf(x)
-  return proto === Object.prototype || proto === null
-}
 
 function cmpStr (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
 

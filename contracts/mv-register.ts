@@ -10,7 +10,7 @@ import { type CausalKind, causalProblem, deltaCausal, joinCausal } from '../core
 import type { Contract } from '../core/contract.ts'
 import { type Dot, type DotSet, compareDots, dotSetOf, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonValue, jsonProblem } from '../core/json.ts'
+import { type JsonValue, isPlainObject, jsonProblem, short } from '../core/json.ts'
 
 export type MvEntry = [value: JsonValue, dot: Dot]
 /** Entries sorted by canonical value bytes, then dot; `c` is the causal context. */
@@ -22,15 +22,7 @@ const kind: CausalKind<MvEntry> = {
   compare: (a, b) => compareCanonical(a[0], b[0]) || compareDots(a[1], b[1])
 }
 
-function short (x: unknown): string {
-  try { return String(JSON.stringify(x)).slice(0, 80) } catch { return typeof x }
-}
 
-function isPlainObject (x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== 'object' || Array.isArray(x)) return false
-  const proto = Object.getPrototypeOf(x)
-  return proto === Object.prototype || proto === null
-}
 
 function validateState (x: unknown): MvRegisterState {
   if (!isPlainObject(x) || Object.keys(x).length !== 2 || !Object.hasOwn(x, 'e') || !Object.hasOwn(x, 'c')) {

@@ -28,8 +28,7 @@ import type { Plain } from '../core/codec.ts'
 import type { AnyContract, Contract } from '../core/contract.ts'
 import { type Dot, type DotSet, compareDots, dotSetOf, isReplicaId, maxSeq, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonObject, jsonProblem } from '../core/json.ts'
-import { short } from './g-set.ts'
+import { type JsonObject, jsonProblem, short } from '../core/json.ts'
 
 /** Who wrote the nested value: `[replica, runSeq, lastSeq]`, sorted by replica. */
 export type Writer = [replica: string, runSeq: number, lastSeq: number]

@@ -5,15 +5,11 @@
  */
 import type { Contract } from '../core/contract.ts'
 import { ContractError } from '../core/errors.ts'
-import { type GCounterState, addCount, amountArg, deltaCounts, joinCounts, short, totalCount, validateCounts } from './g-counter.ts'
+import { type GCounterState, addCount, amountArg, deltaCounts, joinCounts, totalCount, validateCounts } from './g-counter.ts'
+import { isPlainObject, short } from '../core/json.ts'
 
 export type PnCounterState = { p: GCounterState, n: GCounterState }
 
-function isPlainObject (x: unknown): x is object {
-  if (x === null || typeof x !== 'object' || Array.isArray(x)) return false
-  const proto = Object.getPrototypeOf(x)
-  return proto === Object.prototype || proto === null
-}
 
 function validatePair (x: unknown, code: 'invalid_state' | 'invalid_summary'): PnCounterState {
   if (!isPlainObject(x)) {

@@ -7,6 +7,7 @@
  * so a context is as small as a version vector until gaps appear.
  */
 import { ContractError } from './errors.ts'
+import { short } from './json.ts'
 
 export type Dot = [replica: string, seq: number]
 export type DotSet = Array<[replica: string, ranges: number[]]>
@@ -239,8 +240,3 @@ export function validateDotSet (x: unknown, code: 'invalid_state' | 'invalid_sum
   return x as DotSet
 }
 
-function short (x: unknown): string {
-  let s: string
-  try { s = JSON.stringify(x) ?? String(x) } catch { s = String(x) }
-  return s.length > 80 ? s.slice(0, 77) + '...' : s
-}

@@ -44,3 +44,17 @@ export function jsonProblem (x: unknown, depth = 0): string | undefined {
 export function isJsonValue (x: unknown): x is JsonValue {
   return jsonProblem(x) === undefined
 }
+
+/** A value shown in an error message: JSON, cut to 80 characters. */
+export function short (x: unknown): string {
+  let s: string
+  try { s = JSON.stringify(x) ?? String(x) } catch { s = typeof x }
+  return s.length > 80 ? s.slice(0, 77) + '...' : s
+}
+
+/** A plain object (not an array, not a class instance): what decoded CBOR maps are. */
+export function isPlainObject (x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) return false
+  const proto = Object.getPrototypeOf(x)
+  return proto === Object.prototype || proto === null
+}
