@@ -56,6 +56,8 @@ export interface UpdateResult extends KeyView {
   /** Seq of the key's newest local delta after this update. */
   seq: number
 }
+export interface CommittedKey { key: string, contract: BoundRef, summary: Plain }
+export type CommitListener = (committed: CommittedKey) => void
 export interface RemoteDelta { key: string, contract: ContractRef, delta: unknown, origin: string }
 export interface StoreStats {
   updates: number
@@ -79,6 +81,7 @@ export class ReplicaStore {
   readonly #heads = new Map<string, { entry: Entry, done: Promise<void> }>()
   readonly #queue = new KeyQueue<Entry>()
   readonly #subs = new Subscribers()
+  readonly #commitListeners = new Set<CommitListener>()
   readonly #binder: ContractBinder
   readonly #wq: WriteQueue<Staged>
   readonly #stats = { updates: 0, merges: 0, redundantMerges: 0 }
@@ -238,6 +241,16 @@ export class ReplicaStore {
     return sub
   }
 
+  /**
+   * Calls `listener` synchronously after every commit, once per key changed by
+   * it (local or remote), with the key's new summary. The sync engine keeps its
+   * digest index with this. Returns a function that removes the listener.
+   */
+  onCommit (listener: CommitListener): () => void {
+    this.#commitListeners.add(listener)
+    return () => { this.#commitListeners.delete(listener) }
+  }
+
   stats (): StoreStats {
     return { ...this.#stats, contractMismatches: this.#binder.mismatches, batches: this.#wq.stats.batches, batchOps: this.#wq.stats.ops }
   }
@@ -296,6 +309,7 @@ export class ReplicaStore {
     for (const [key, s] of values) {
       this.#cache.set(key, s.entry)
       if (this.#heads.get(key)?.entry === s.entry) this.#heads.delete(key)
+      for (const listener of this.#commitListeners) listener({ key, contract: s.entry.binding, summary: s.entry.summary })
       if (!this.#subs.has(key)) continue
       for (const { entry, origin } of s.events) {
         this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), origin }))

@@ -144,6 +144,22 @@ describe('ReplicaStore', () => {
     })
   })
 
+  it('onCommit reports every committed key with its new summary, local and remote, and nothing else', async () => {
+    await withStore(async store => {
+      const seen: Array<[string, unknown]> = []
+      const stop = store.onCommit(c => { seen.push([c.key, c.summary]) })
+      await store.update('a', 'pn-counter', 'inc', [2])
+      await store.update('a', 'pn-counter', 'inc', [0]) // changes nothing: no commit
+      const peerDelta = pnCounter.ops.inc(pnCounter.empty(), [5], { replica: 'peer', now: 0 })
+      await store.mergeRemote('b', 'pn-counter', peerDelta, 'peer')
+      await store.mergeRemote('b', 'pn-counter', peerDelta, 'peer') // redundant: no commit
+      assert.deepEqual(seen, [['a', (await store.summary('a'))!.summary], ['b', (await store.summary('b'))!.summary]])
+      stop()
+      await store.update('a', 'pn-counter', 'inc', [1])
+      assert.equal(seen.length, 2)
+    })
+  })
+
   it('a redundant remote merge writes nothing; a new one is applied', async () => {
     await withStore(async store => {
       assert.deepEqual(await store.mergeRemote('n', 'pn-counter', { p: [['bob', 2]], n: [] }, 'bob'), { changed: true })
