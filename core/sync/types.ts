@@ -1,0 +1,60 @@
+/**
+ * The sync engine's edges. It is sans-I/O toward the network: events go in
+ * (a local delta, bytes from a peer, a peer joining or leaving, a timer tick
+ * with the current time), and actions come out (publish bytes on a gossip
+ * topic, send bytes to one peer over a direct stream). It has no timers and no
+ * sockets of its own, so the simulator (sim/) and the daemon (node/) drive the
+ * same code. Storage it reaches through `SyncStore`, which ReplicaStore is.
+ */
+import type { Plain } from '../codec.ts'
+import type { ContractRef } from '../contract.ts'
+import type { CommitListener, MergeOutcome, RemoteDelta } from '../replica-store.ts'
+import type { BoundRef } from '../subscription.ts'
+
+/** An opaque peer name: a libp2p peer id in the daemon, "p0"… in the simulator. */
+export type PeerId = string
+
+/** What the engine needs of a replica store. */
+export interface SyncStore {
+  keys (prefix?: string): Promise<string[]>
+  summary (key: string): Promise<{ contract: BoundRef, summary: Plain } | undefined>
+  deltaFor (key: string, theirSummary?: unknown): Promise<{ contract: BoundRef, delta: Plain } | undefined>
+  mergeRemoteMany (items: readonly RemoteDelta[]): Promise<MergeOutcome[]>
+  onCommit (listener: CommitListener): () => void
+}
+
+/** Gossip topics: every peer subscribes to both (partial replication narrows this in the daemon). */
+export const PUSH_TOPIC = 'monoidb/1/push'
+export const DIGEST_TOPIC = 'monoidb/1/digest'
+
+export type SyncAction =
+  /** Publish on a gossip topic: best effort, to every peer subscribed. */
+  | { type: 'publish', topic: string, bytes: Uint8Array }
+  /** Send to one peer over a direct stream: best effort too (the link may drop it). */
+  | { type: 'send', to: PeerId, bytes: Uint8Array }
+
+export interface SyncConfig {
+  /** A local delta waits at most this long (ms) for others to share its push message. Default 10. */
+  pushWindowMs: number
+  /** Largest message the engine emits, in bytes (deltas are chunked to fit). Default 1 MiB. */
+  maxMessageBytes: number
+  /** Anti-entropy period (ms): a digest is published every period. Default 1000. */
+  antiEntropyMs: number
+  /** Reconciliation sessions this peer starts at once. Default 1. */
+  maxSessions: number
+  /** A session with no answer for this long (ms) is dropped. Default 5000. */
+  sessionTimeoutMs: number
+}
+
+export interface SyncOptions {
+  /** This peer's id, as other peers name it. */
+  self: PeerId
+  /** Current time (ms) at creation. */
+  now: number
+  /** Seeded randomness for jitter and peer choice (default Math.random): the simulator replays with it. */
+  random?: () => number
+  config?: Partial<SyncConfig>
+}
+
+/** A key's identity in digests: a `ContractRef` as the store binds it, with the summary. */
+export interface KeySummary { key: string, contract: ContractRef, summary: Plain }
