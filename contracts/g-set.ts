@@ -83,7 +83,8 @@ export const gSet: Contract<ValueSet, DotSet> = {
   empty: () => ({ e: [], c: [] }),
   merge: (a, b) => joinCausal(valueEntryKind, a, b),
   summarize: s => s.c,
-  delta: (s, theirs) => deltaCausal(valueEntryKind, s, theirs),
+  // It never removes, so every dot of a context is live: the context alone is the summary.
+  delta: (s, theirs) => deltaCausal(valueEntryKind, s, { c: theirs, a: theirs }),
   validate (x) {
     const s = validateValueSet(x, 'g-set')
     if (dotCount(s.c) !== s.e.length) throw new ContractError('invalid_state', 'g-set context holds dots with no entry, but a g-set never removes')

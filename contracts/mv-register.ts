@@ -6,7 +6,7 @@
  * records every dot seen, so an overwritten value needs no tombstone.
  */
 import { canonicalEqual, compareCanonical } from '../core/codec.ts'
-import { type CausalKind, causalProblem, deltaCausal, joinCausal } from '../core/causal.ts'
+import { type CausalKind, causalProblem, deltaCausal, joinCausal, type CausalSummary, summarizeCausal, validateCausalSummary } from '../core/causal.ts'
 import type { Contract } from '../core/contract.ts'
 import { type Dot, type DotSet, compareDots, dotSetOf, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
@@ -42,15 +42,15 @@ function validateState (x: unknown): MvRegisterState {
   return state
 }
 
-export const mvRegister: Contract<MvRegisterState, DotSet> = {
+export const mvRegister: Contract<MvRegisterState, CausalSummary> = {
   id: 'mv-register',
   empty: () => ({ e: [], c: [] }),
   merge: (a, b) => joinCausal(kind, a, b),
-  // The context alone is exact: every overwrite takes a fresh dot (see set), so equal contexts mean equal states.
-  summarize: s => s.c,
+  // Context plus live dots: a replica can know an overwrite's dot without what it overwrote (see core/causal.ts).
+  summarize: s => summarizeCausal(kind, s),
   delta: (s, theirs) => deltaCausal(kind, s, theirs),
   validate: validateState,
-  validateSummary: x => validateDotSet(x, 'invalid_summary'),
+  validateSummary: validateCausalSummary,
   ops: {
     set (s, args, ctx) {
       if (args.length !== 1) throw new ContractError('bad_args', `set(value) takes exactly one argument, got ${args.length}`)

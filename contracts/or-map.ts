@@ -23,7 +23,7 @@
  * an alive entry includes its write `lastSeq` and it has made no map event
  * since. Otherwise it starts a new run (one more small nested replica entry).
  */
-import { type CausalKind, causalProblem, deltaCausal, joinCausal } from '../core/causal.ts'
+import { type CausalKind, causalProblem, deltaCausal, joinCausal, type CausalSummary, summarizeCausal, validateCausalSummary } from '../core/causal.ts'
 import type { Plain } from '../core/codec.ts'
 import type { AnyContract, Contract } from '../core/contract.ts'
 import { type Dot, type DotSet, compareDots, dotSetOf, isReplicaId, maxSeq, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
@@ -124,7 +124,7 @@ function validateWriters (x: unknown, dot: Dot): Writer[] {
 }
 
 /** An or-map whose fields may hold any contract `lookup` knows. */
-export function createOrMap (lookup: (id: string) => AnyContract | undefined): Contract<OrMapState, DotSet> {
+export function createOrMap (lookup: (id: string) => AnyContract | undefined): Contract<OrMapState, CausalSummary> {
   function validateEntry (entry: unknown): MapEntry {
     if (!Array.isArray(entry) || entry.length !== 5) throw new ContractError('invalid_state', `or-map entry must be [field, contractId, dot, state, writers], got ${short(entry)}`)
     const [field, id, dotValue, state, writers] = entry
@@ -145,7 +145,7 @@ export function createOrMap (lookup: (id: string) => AnyContract | undefined): C
     id: 'or-map',
     empty: () => ({ e: [], c: [] }),
     merge: (a, b) => joinCausal(entryKind, a, b),
-    summarize: s => s.c,
+    summarize: s => summarizeCausal(entryKind, s),
     delta: (s, theirs) => deltaCausal(entryKind, s, theirs),
     validate (x) {
       if (x === null || typeof x !== 'object' || Array.isArray(x) || Object.keys(x).sort().join() !== 'c,e') {
@@ -159,7 +159,7 @@ export function createOrMap (lookup: (id: string) => AnyContract | undefined): C
       if (problem !== undefined) throw new ContractError('invalid_state', `or-map state: ${problem}`)
       return s
     },
-    validateSummary: x => validateDotSet(x, 'invalid_summary'),
+    validateSummary: validateCausalSummary,
     ops: {
       apply (s, args, ctx) {
         if (args.length !== 4) throw new ContractError('bad_args', `apply(field, contractId, op, args) takes four arguments, got ${args.length}`)

@@ -6,19 +6,19 @@
  * tombstone: their dots stay in the context, and the remove's own fresh dot
  * keeps "equal contexts mean equal states" true.
  */
-import { deltaCausal, joinCausal } from '../core/causal.ts'
+import { deltaCausal, joinCausal, type CausalSummary, summarizeCausal, validateCausalSummary } from '../core/causal.ts'
 import type { Contract } from '../core/contract.ts'
 import { type DotSet, dotSetOf, nextDot, validateDotSet } from '../core/dots.ts'
 import { type ValueSet, distinctValues, dotsOfValue, validateValueSet, valueArg, valueEntryKind } from './g-set.ts'
 
-export const orSet: Contract<ValueSet, DotSet> = {
+export const orSet: Contract<ValueSet, CausalSummary> = {
   id: 'or-set',
   empty: () => ({ e: [], c: [] }),
   merge: (a, b) => joinCausal(valueEntryKind, a, b),
-  summarize: s => s.c,
+  summarize: s => summarizeCausal(valueEntryKind, s),
   delta: (s, theirs) => deltaCausal(valueEntryKind, s, theirs),
   validate: x => validateValueSet(x, 'or-set'),
-  validateSummary: x => validateDotSet(x, 'invalid_summary'),
+  validateSummary: validateCausalSummary,
   ops: {
     add (s, args, ctx) {
       const value = valueArg(args, 'add')

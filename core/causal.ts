@@ -2,12 +2,19 @@
  * The causal kernel shared by observed-remove contracts: a state is entries,
  * each tagged with the dot of the event that made it, plus the causal context
  * of every dot seen. An entry whose dot the context covers but that is absent
- * has been removed; no tombstone is kept. Every event that removes entries
- * also takes a fresh dot, so a context that covers another also knows every
- * removal the other knows: that is what makes `deltaCausal` exact and lets
- * equal contexts stand for equal states.
+ * has been removed; no tombstone is kept.
+ *
+ * The context alone does not tell states apart: a replica can learn an
+ * event's dot without the removals that event made (an op delta's context
+ * names the dots it overwrote, and those may themselves be overwrite events
+ * the replica never received). So the summary of a state that removes is
+ * `{c, a}`: its context and its live dots. Equal summaries then mean equal
+ * states (a dot names one entry), and a delta names exactly the entries the
+ * other side still holds that this side knows are gone.
  */
-import { type Dot, type DotSet, difference, dotCount, dotSetOf, dotsIn, hasDot, intersection, isSubset, union } from './dots.ts'
+import { type Dot, type DotSet, difference, dotCount, dotSetOf, dotsIn, hasDot, intersection, isSubset, union, validateDotSet } from './dots.ts'
+import { ContractError } from './errors.ts'
+import { isPlainObject } from './json.ts'
 
 export interface Causal<E> {
   /** Entries, sorted by the kind's `compare`, each with a distinct dot. */
@@ -58,17 +65,32 @@ function dropRemoved<E> (kind: CausalKind<E>, entries: E[], other: Causal<E>): E
 }
 
 /**
- * What a holder of context `theirs` lacks from `a`: the entries they have not
- * seen, the dots they have not seen, and the dots they have seen that `a` knows
- * are removed (they may still hold those entries). Undefined when `theirs`
- * covers all of `a`'s context.
+ * What the holder of `theirs` lacks from `a`: the entries they have not seen,
+ * the dots they have not seen, and the entries they still hold that `a` knows
+ * are removed. Undefined when they lack nothing.
  */
-export function deltaCausal<E> (kind: CausalKind<E>, a: Causal<E>, theirs: DotSet): Causal<E> | undefined {
-  if (isSubset(a.c, theirs)) return undefined
-  const fresh = a.e.filter(x => { const d = kind.dotOf(x); return !hasDot(theirs, d[0], d[1]) })
+export function deltaCausal<E> (kind: CausalKind<E>, a: Causal<E>, theirs: CausalSummary): Causal<E> | undefined {
   const alive = dotSetOf(a.e.map(kind.dotOf))
-  const removed = difference(intersection(a.c, theirs), alive)
-  return { e: fresh, c: union(difference(a.c, theirs), removed) }
+  const removed = intersection(difference(a.c, alive), theirs.a)
+  if (removed.length === 0 && isSubset(a.c, theirs.c)) return undefined
+  const fresh = a.e.filter(x => { const d = kind.dotOf(x); return !hasDot(theirs.c, d[0], d[1]) })
+  return { e: fresh, c: union(difference(a.c, theirs.c), removed) }
+}
+
+/** The summary of a causal state: its context and its live dots. */
+export type CausalSummary = { c: DotSet, a: DotSet }
+
+export function summarizeCausal<E> (kind: CausalKind<E>, s: Causal<E>): CausalSummary {
+  return { c: s.c, a: dotSetOf(s.e.map(kind.dotOf)) }
+}
+
+/** Parses an untrusted causal summary, or throws ContractError('invalid_summary'). */
+export function validateCausalSummary (x: unknown): CausalSummary {
+  if (!isPlainObject(x) || Object.keys(x).sort().join() !== 'a,c') throw new ContractError('invalid_summary', 'causal summary must be an object {c, a}')
+  const c = validateDotSet(x.c, 'invalid_summary')
+  const a = validateDotSet(x.a, 'invalid_summary')
+  if (!isSubset(a, c)) throw new ContractError('invalid_summary', 'causal summary lists live dots outside its context')
+  return { c, a }
 }
 
 /** Checks that every entry's dot is in the context and no dot is used twice; returns a problem or undefined. */

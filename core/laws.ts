@@ -2,8 +2,9 @@
  * checkLaws: proves with fast-check that a contract is safe to replicate.
  * States are not drawn at random (a random "or-set" is usually not a state any
  * replica could reach); instead a random *history* is run: a few replicas with
- * skewed clocks apply random ops, merge each other's states and sync by
- * summary and delta. Every state and delta of that history is a sample, so the
+ * skewed clocks apply random ops, merge each other's states, sync by summary
+ * and delta, and receive single op deltas out of causal order (as a peer that
+ * missed a push does). Every state and delta of that history is a sample, so the
  * common case needs only the contract and, optionally, a value arbitrary.
  */
 import fc from 'fast-check'
@@ -59,6 +60,8 @@ type Step =
   | { kind: 'op', replica: number, call: OpCall, advance: number }
   | { kind: 'merge', from: number, to: number }
   | { kind: 'sync', from: number, to: number }
+  /** Merge one earlier op delta into a replica, whatever it has seen: out-of-order push delivery. */
+  | { kind: 'deliver', delta: number, to: number }
 
 interface History { steps: Step[], skew: number[] }
 
@@ -76,7 +79,9 @@ interface World {
 const BASE_TIME = 1_700_000_000_000
 const REPLICAS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']
 
+/** Mostly two colliding values (ops on the same value are where contracts go wrong), sometimes anything small. */
 export const defaultValue: fc.Arbitrary<JsonValue> = fc.oneof(
+  { arbitrary: fc.constantFrom('a', 'b'), weight: 6 },
   fc.integer({ min: -2, max: 5 }),
   fc.constantFrom('a', 'b', 'c', ''),
   fc.boolean(),
@@ -130,6 +135,11 @@ function runHistory (c: AnyContract, h: History): World {
       record(d, true)
       states[i] = c.merge(states[i], d)
       record(states[i], false)
+    } else if (step.kind === 'deliver') {
+      if (world.opDeltas.length === 0) continue
+      const to = step.to % n
+      states[to] = c.merge(states[to], world.opDeltas[step.delta % world.opDeltas.length])
+      record(states[to], false)
     } else {
       const from = step.from % n
       const to = step.to % n
@@ -157,7 +167,8 @@ function historyArb (c: AnyContract, arbs: LawArbitraries, opts: LawOptions): fc
   const step: fc.Arbitrary<Step> = fc.oneof(
     { arbitrary: fc.record({ kind: fc.constant('op' as const), replica: idx, call, advance: fc.integer({ min: 0, max: 3000 }) }), weight: 4 },
     { arbitrary: fc.record({ kind: fc.constant('merge' as const), from: idx, to: idx }), weight: 1 },
-    { arbitrary: fc.record({ kind: fc.constant('sync' as const), from: idx, to: idx }), weight: 2 }
+    { arbitrary: fc.record({ kind: fc.constant('sync' as const), from: idx, to: idx }), weight: 2 },
+    { arbitrary: fc.record({ kind: fc.constant('deliver' as const), delta: fc.nat(), to: idx }), weight: 1 }
   )
   return fc.record({
     steps: fc.array(step, { maxLength: opts.maxSteps ?? 12 }),
@@ -166,6 +177,16 @@ function historyArb (c: AnyContract, arbs: LawArbitraries, opts: LawOptions): fc
 }
 
 type Pick = (xs: unknown[]) => unknown
+
+/**
+ * A full state to test delta and summary laws on: a replica's snapshot, or the
+ * fold of a random subset of the history's op deltas — what a replica that
+ * missed some pushes holds, in no causal order.
+ */
+function pickState (c: AnyContract, w: World, pick: Pick): unknown {
+  if (w.opDeltas.length === 0 || pick([0, 1]) === 0) return pick(w.states)
+  return w.opDeltas.reduce((s, d) => (pick([0, 1]) === 0 ? s : c.merge(s, d)), c.empty())
+}
 
 /** One property per law: (contract, world, pickers) → throws LawBroken on violation. */
 const checks: Record<LawName, (c: AnyContract, w: World, pick: Pick, garbage: unknown) => void> = {
@@ -188,7 +209,7 @@ const checks: Record<LawName, (c: AnyContract, w: World, pick: Pick, garbage: un
     if (!bytesEqual(c.merge(c.empty(), a), a) || !bytesEqual(c.merge(a, c.empty()), a)) throw new LawBroken('merge-identity', `merge(empty, a) ≠ a for a=${show(a)}`)
   },
   'delta-complete': (c, w, pick) => {
-    const a = pick(w.states); const b = pick(w.states)
+    const a = pickState(c, w, pick); const b = pickState(c, w, pick)
     const d = c.delta(a, c.validateSummary(roundTrip(c.summarize(b))))
     const got = d === undefined ? b : c.merge(b, c.validate(roundTrip(d)))
     if (!bytesEqual(got, c.merge(a, b))) {
@@ -196,7 +217,7 @@ const checks: Record<LawName, (c: AnyContract, w: World, pick: Pick, garbage: un
     }
   },
   'delta-minimal': (c, w, pick) => {
-    const a = pick(w.states); const b = pick(w.states)
+    const a = pickState(c, w, pick); const b = pickState(c, w, pick)
     for (const target of [b, c.merge(a, b)]) {
       if (!bytesEqual(c.merge(a, target), target)) continue
       const d = c.delta(a, c.validateSummary(roundTrip(c.summarize(target))))
@@ -210,7 +231,7 @@ const checks: Record<LawName, (c: AnyContract, w: World, pick: Pick, garbage: un
     if (!bytesEqual(c.summarize(again), c.summarize(a))) throw new LawBroken('canonical-encoding', `equal states give different summaries for a=${show(a)}`)
   },
   'summary-faithful': (c, w, pick) => {
-    const a = pick(w.states); const b = pick(w.states)
+    const a = pickState(c, w, pick); const b = pickState(c, w, pick)
     if (bytesEqual(c.summarize(a), c.summarize(b)) && !bytesEqual(a, b)) {
       throw new LawBroken('summary-faithful', `equal summaries ${show(c.summarize(a))} for different states a=${show(a)} b=${show(b)}`)
     }

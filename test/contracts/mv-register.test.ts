@@ -83,11 +83,11 @@ test('validate rejects garbage with invalid_state', () => {
   assert.throws(() => mvRegister.validateSummary({ e: [], c: [] }), hasCode('invalid_summary'))
 })
 
-test('summary size: the context stays one range per replica under many overwrites', t => {
+test('summary size: context and live dots stay one range per replica under many overwrites', t => {
   let s = mvRegister.empty()
   for (let i = 0; i < 1000; i++) s = set(s, i, ['alice', 'bob', 'carol'][i % 3])
   const summaryBytes = encode(mvRegister.summarize(s)).length
   t.diagnostic(`mv-register summary after 1000 sets by 3 replicas: ${summaryBytes} bytes (state ${encode(s).length} bytes)`)
   assert.deepEqual(mvRegister.view(s), [999])
-  assert.ok(summaryBytes <= 40, `${summaryBytes} bytes`)
+  assert.ok(summaryBytes <= 64, `${summaryBytes} bytes`)
 })

@@ -5,6 +5,8 @@ import type { AnyContract } from '../../core/contract.ts'
 import { checkLaws, assertLaws } from '../../core/laws.ts'
 import { ContractError } from '../../core/errors.ts'
 import { maxRegister } from '../fixtures/max-register.ts'
+import { mvRegister } from '../../contracts/mv-register.ts'
+import { type DotSet, isSubset } from '../../core/dots.ts'
 
 const value = fc.integer({ min: -5, max: 5 })
 const broken = (law: string, c: AnyContract): void => {
@@ -58,4 +60,23 @@ test('assertLaws names the law and the counterexample', () => {
     assert.match(err.message, /replay: seed -?\d+/)
     return true
   })
+})
+
+test('laws hold on states that missed pushes: a context-only summary for an observed-remove contract is caught', () => {
+  // Before their summaries carried live dots, or-set and mv-register summarized by context alone; a
+  // replica that missed an overwrite could then hold a different state under an equal summary. The
+  // mv-register case takes four steps and is found on every seed; or-set's takes a re-add and is rarer,
+  // so test/contracts/out-of-order.test.ts pins it with its shrunk counterexample.
+  for (const c of [mvRegister]) {
+    const contextOnly = {
+      ...c,
+      id: `${c.id}-context-only`,
+      summarize: (s: { c: DotSet }) => ({ c: s.c, a: s.c }),
+      delta: (s: { c: DotSet }, theirs: { c: DotSet }) => (isSubset(s.c, theirs.c) ? undefined : c.delta(s as never, theirs as never))
+    } as AnyContract
+    const report = checkLaws(contextOnly, {}, { numRuns: 1000, laws: ['summary-faithful', 'delta-complete'] })
+    assert.equal(report.ok, false, `${c.id}: a context-only summary must break a law`)
+    // And the real contract, same laws, same runs: passes.
+    assert.deepEqual(checkLaws(c, {}, { numRuns: 1000, laws: ['summary-faithful', 'delta-complete'] }).failures, [])
+  }
 })
