@@ -9,6 +9,6 @@ test('the README store example runs and prints what the README says', async () =
   const { stdout } = await promisify(execFile)(process.execPath, [example], { timeout: 20_000 })
   const lines = stdout.trim().split('\n')
   assert.equal(lines[0], "{ key: 'cart', contract: { id: 'or-set' }, value: [ 'apples' ] }")
-  assert.match(lines[1], /^\[ 'apples' \] \[ \[ '[0-9a-f]{24}', \[ 1, 1 \] \] \]$/)
+  assert.match(lines[1], /^\[ 'apples' \] \{"c":\[\["([0-9a-f]{24})",\[1,1\]\]\],"a":\[\["\1",\[1,1\]\]\]\}$/)
   assert.equal(lines[2], "local [ 'apples' ]")
 })

@@ -1,0 +1,29 @@
+/** The sync engine's defaults, and the check of a configuration. */
+import { MAX_MESSAGE_BYTES } from './messages.ts'
+import type { SyncConfig } from './types.ts'
+
+export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = {
+  pushWindowMs: 10,
+  maxMessageBytes: MAX_MESSAGE_BYTES,
+  antiEntropyMs: 1000,
+  maxSessions: 1,
+  sessionTimeoutMs: 5000
+}
+
+/** The defaults overridden by `partial`, or a TypeError naming the bad setting. */
+export function resolveConfig (partial: Partial<SyncConfig> | undefined): SyncConfig {
+  const c: SyncConfig = { ...DEFAULT_SYNC_CONFIG, ...partial }
+  for (const [name, v] of Object.entries(c)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`sync config ${name} must be a finite number ≥ 0, got ${String(v)}`)
+  }
+  if (c.maxMessageBytes < 1024 || c.maxMessageBytes > MAX_MESSAGE_BYTES) {
+    throw new TypeError(`sync config maxMessageBytes must be between 1024 and ${MAX_MESSAGE_BYTES}, got ${c.maxMessageBytes}`)
+  }
+  if (!Number.isSafeInteger(c.maxSessions)) throw new TypeError(`sync config maxSessions must be a whole number, got ${c.maxSessions}`)
+  return c
+}
+
+/** How long an unacked session request waits before it is sent again: a fraction of a period, well under the session timeout. */
+export function resendMs (c: SyncConfig): number {
+  return Math.max(1, Math.min(c.antiEntropyMs / 4, c.sessionTimeoutMs / 4))
+}

@@ -1,0 +1,106 @@
+/**
+ * Turns a reconciliation Plan into a session's request messages: ranges,
+ * summaries (asking back or not), deltas, each chunked to the message bound,
+ * each numbered and kept in the session's outbox until acked. And the acks.
+ */
+import type { Plain } from '../codec.ts'
+import type { BoundRef } from '../subscription.ts'
+import { ACK_HASH_BYTES, type DeltaItem, type Message, type RangeFp, type RangeItems, type RangeSums, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
+import type { Plan } from './reconcile.ts'
+import type { Session } from './session.ts'
+import type { SyncStats } from './stats.ts'
+import type { PeerId, SyncAction, SyncStore } from './types.ts'
+
+/** Session numbers and sequence numbers are budgeted at 5 bytes when sizing chunks. */
+const NUMBER_PLACEHOLDER = 0xffffffff
+
+type RangeEntry = { fp: RangeFp } | { items: RangeItems } | { sums: RangeSums }
+
+export class SessionOutput {
+  readonly #store: SyncStore
+  readonly #stats: SyncStats
+  readonly #maxBytes: number
+  readonly #send: (to: PeerId, msg: Message) => SyncAction
+
+  constructor (store: SyncStore, stats: SyncStats, maxBytes: number, send: (to: PeerId, msg: Message) => SyncAction) {
+    this.#store = store
+    this.#stats = stats
+    this.#maxBytes = maxBytes
+    this.#send = send
+  }
+
+  /** Sends the plan as requests of the session (appended to `actions`); returns their sequence numbers. */
+  async emit (session: Session, plan: Plan, actions: SyncAction[], now: number): Promise<number[]> {
+    if (plan.empty) return []
+    const sid = session.sid
+    const sizing = { ...sid, n: NUMBER_PLACEHOLDER }
+    const seqs: number[] = []
+    const request = (make: (seq: number) => Message, deltaKeys: readonly string[] | null = null): void => {
+      const seq = session.request(deltaKeys)
+      seqs.push(seq)
+      const msg = make(seq)
+      const action = this.#send(session.peer, msg)
+      session.outbox.set(seq, { type: msg.type, bytes: action.bytes, sentAt: now })
+      actions.push(action)
+    }
+    const ranges: RangeEntry[] = [...plan.fps.map(fp => ({ fp })), ...plan.items.map(items => ({ items })), ...plan.sumLists.map(sums => ({ sums }))]
+    const rangeSize = (e: RangeEntry): number => 'fp' in e ? entrySize.rangeFp(e.fp) : 'items' in e ? entrySize.rangeItems(e.items) : entrySize.rangeSums(e.sums)
+    const emptyRanges = encodeMessage({ type: 'ranges', sid: sizing, seq: NUMBER_PLACEHOLDER, fps: [], items: [], sums: [] }).length
+    for (const part of this.#chunk(ranges, rangeSize, emptyRanges)) {
+      const fps = part.flatMap(e => 'fp' in e ? [e.fp] : [])
+      const items = part.flatMap(e => 'items' in e ? [e.items] : [])
+      const sums = part.flatMap(e => 'sums' in e ? [e.sums] : [])
+      request(seq => ({ type: 'ranges', sid, seq, fps, items, sums }))
+    }
+    const ask = [...plan.ask, ...await this.#summaries(plan.askKeys)]
+    const tell = [...plan.tell, ...await this.#summaries(plan.tellKeys)]
+    const emptySums = encodeMessage({ type: 'sums', sid: sizing, seq: NUMBER_PLACEHOLDER, reply: true, sums: [] }).length
+    for (const [sums, reply] of [[ask, true], [tell, false]] as const) {
+      for (const part of this.#chunk(sums, entrySize.sum, emptySums)) request(seq => ({ type: 'sums', sid, seq, reply, sums: part }))
+    }
+    const deltas = [...plan.deltas, ...await this.#deltasSince(plan.since), ...await this.#deltasSince(plan.fullKeys.map(k => [k, undefined]))]
+    const emptyDeltas = encodeMessage({ type: 'deltas', sid: sizing, seq: NUMBER_PLACEHOLDER, items: [] }).length + refsSize(deltas)
+    // Few enough items that the ack's hashes fit in a message too.
+    const maxItems = Math.floor((this.#maxBytes - 64) / ACK_HASH_BYTES)
+    for (const part of this.#chunk(deltas, entrySize.deltaItem, emptyDeltas, maxItems)) {
+      request(seq => ({ type: 'deltas', sid, seq, items: part }), distinctKeys(part))
+    }
+    return seqs
+  }
+
+  /** Acks the peer's request `re`, and keeps the ack to send again if the request comes again. */
+  ack (session: Session, re: number, spawned: number[], hashes: Uint8Array[]): SyncAction {
+    const action = this.#send(session.peer, { type: 'ack', sid: session.sid, re, spawned, hashes })
+    session.acks.set(re, action.bytes)
+    return action
+  }
+
+  #chunk<T> (entries: readonly T[], sizeOf: (t: T) => number, emptyBytes: number, maxCount?: number): T[][] {
+    const { parts, oversize } = chunk(entries, sizeOf, emptyBytes, this.#maxBytes, maxCount)
+    this.#stats.oversizeItems += oversize.length
+    return parts
+  }
+
+  async #summaries (keys: readonly string[]): Promise<Array<{ key: string, contract: BoundRef, summary: Plain }>> {
+    const out = []
+    for (const key of keys) {
+      const s = await this.#store.summary(key)
+      if (s !== undefined) out.push({ key, contract: s.contract, summary: s.summary })
+    }
+    return out
+  }
+
+  /** What each key gained since the peer's summary (everything when undefined: it lacks the key). */
+  async #deltasSince (since: ReadonlyArray<[string, Plain | undefined]>): Promise<DeltaItem[]> {
+    const out: DeltaItem[] = []
+    for (const [key, theirs] of since) {
+      const d = await this.#store.deltaFor(key, theirs)
+      if (d !== undefined) out.push({ key, contract: d.contract, delta: d.delta })
+    }
+    return out
+  }
+}
+
+export function distinctKeys (items: readonly DeltaItem[]): string[] {
+  return [...new Set(items.map(d => d.key))]
+}
