@@ -1,0 +1,84 @@
+/**
+ * How monoidb uses gossipsub: the two topics of the sync protocol, the options
+ * it runs with, and the check every gossiped message passes before it is
+ * forwarded. Topic scoring is on (gossipsub leaves it off by default, so a
+ * rejected message would cost its sender nothing): a peer whose messages we
+ * reject loses score, then stops getting our gossip, then is ignored.
+ */
+import { type GossipsubOpts, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { TopicScoreParams } from '@libp2p/gossipsub/score'
+import { DIGEST_TOPIC, PUSH_TOPIC } from '../core/sync/types.ts'
+import { MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
+
+export const SYNC_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC] as const
+
+/**
+ * Largest gossipsub RPC frame we read: one message of MAX_WIRE_BYTES plus its envelope (signature,
+ * key, sequence number, topic, control entries) with room to spare; gossipsub frames fail past 4 MiB.
+ */
+export const MAX_GOSSIP_FRAME_BYTES = 2 * MAX_WIRE_BYTES + 64 * 1024
+
+/**
+ * Per-topic scores. Only two components matter for a database whose topics are quiet for long
+ * stretches: invalid messages (P4) cost a lot, valid first deliveries (P2) earn a little. Mesh
+ * delivery rates (P3, P3b) are off: a peer with nothing to say is not misbehaving.
+ */
+const TOPIC_SCORE: Partial<TopicScoreParams> = {
+  topicWeight: 1,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 300,
+  firstMessageDeliveriesWeight: 0.5,
+  firstMessageDeliveriesDecay: 0.9,
+  firstMessageDeliveriesCap: 20,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  // One invalid message: −20 (below the gossip threshold, −10); two: −80 (graylisted). Decays by 10% a second.
+  invalidMessageDeliveriesWeight: -20,
+  invalidMessageDeliveriesDecay: 0.9
+}
+
+export function gossipOptions (): Partial<GossipsubOpts> {
+  return {
+    allowPublishToZeroTopicPeers: true,
+    ignoreDuplicatePublishError: true,
+    // Our topics only: subscriptions to anything else are ignored, and nothing else is relayed.
+    allowedTopics: [...SYNC_TOPICS],
+    fallbackToFloodsub: false,
+    emitSelf: false,
+    maxInboundDataLength: MAX_GOSSIP_FRAME_BYTES,
+    maxOutboundBufferSize: 8 * MAX_GOSSIP_FRAME_BYTES,
+    scoreParams: {
+      topics: Object.fromEntries(SYNC_TOPICS.map(t => [t, TOPIC_SCORE as TopicScoreParams])),
+      // Every test peer, and peers behind one NAT, share an address: do not punish that.
+      IPColocationFactorWeight: 0
+    },
+    scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 }
+  }
+}
+
+/** The message type each topic carries. */
+const TOPIC_TYPE: Record<string, Message['type']> = { [PUSH_TOPIC]: 'push', [DIGEST_TOPIC]: 'digest' }
+
+export interface GossipCheck {
+  /** Accept: deliver and forward. Reject: drop, and the sender loses score. Ignore: drop, no penalty. */
+  result: TopicValidatorResult
+  /** The bytes are no message at all: the engine should see them, to count them (badMessages). */
+  garbage: boolean
+}
+
+/**
+ * Whether a gossiped message may be delivered and forwarded: it must decode as a message of the
+ * topic's type. Another protocol version is ignored (not forwarded, no penalty: the sender may just
+ * be newer); anything else that fails is rejected, which costs the sender score.
+ */
+export function checkGossip (topic: string, bytes: Uint8Array): GossipCheck {
+  let msg: Message
+  try {
+    msg = decodeMessage(bytes)
+  } catch (err) {
+    const newer = err instanceof ProtocolError && err.code === 'bad_version'
+    return { result: newer ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject, garbage: true }
+  }
+  return { result: TOPIC_TYPE[topic] === msg.type ? TopicValidatorResult.Accept : TopicValidatorResult.Reject, garbage: false }
+}

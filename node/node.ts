@@ -1,0 +1,190 @@
+/**
+ * A monoidb peer in one object: the replica store on LevelDB in the data
+ * folder, the sync engine, and the libp2p host that carries the engine's
+ * messages. Apps embed it with `createNode`; the daemon and its HTTP API sit
+ * on the same object.
+ *
+ * Replication is replicate-all for now: every key this peer hears of (by push
+ * or by reconciliation) is kept. Partial replication (only keys written, read
+ * or watched here) comes with the daemon's `--replicate-all` switch.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { AnyContract, ContractRef } from '../core/contract.ts'
+import type { JsonValue } from '../core/json.ts'
+import { LevelStorage } from '../core/level-storage.ts'
+import type { ContractRegistry } from '../core/registry.ts'
+import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
+import type { Subscription } from '../core/subscription.ts'
+import { DEFAULT_SYNC_CONFIG, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import type { SyncConfig } from '../core/sync/types.ts'
+import { createRegistry } from '../contracts/index.ts'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { loadOrCreatePeerKey } from './identity.ts'
+import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
+import { type BindingStats, SyncBinding } from './sync-binding.ts'
+
+export type { PeerInfo } from './libp2p-host.ts'
+
+export interface NodeOptions {
+  /** Data folder: the store is LevelDB in DIR/store, the peer key is DIR/peer-key. Created if missing. */
+  dataDir: string
+  /** Multiaddrs to listen on. Default: ['/ip4/127.0.0.1/tcp/0'] (this machine only, any free port). */
+  listen?: readonly string[]
+  /** Peers to connect to and stay connected to: multiaddrs ending in /p2p/<peer id>. */
+  bootstrap?: readonly string[]
+  /** Find and connect to peers on the local network by multicast DNS. Default false. */
+  mdns?: boolean
+  /** The contracts this peer knows. Default: createRegistry() (the built-ins). */
+  registry?: ContractRegistry
+  /** More contracts, registered (and law-checked) into the registry at start; one already in it is kept. */
+  contracts?: readonly AnyContract[]
+  /** Sync protocol settings (push window, anti-entropy period, …); see PROTOCOL.md §10. */
+  sync?: Partial<SyncConfig>
+  /** Called with errors that happen in the background (a failed merge, say); default: ignored. */
+  onError?: (err: unknown) => void
+}
+
+export interface NodeStatus {
+  peerId: string
+  multiaddrs: string[]
+  /** Connected peers. */
+  peers: number
+  /** Keys held. */
+  keys: number
+}
+
+export interface NodeStats {
+  sync: SyncStats
+  store: StoreStats
+  host: HostStats
+  binding: BindingStats
+}
+
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0'] as const
+
+export class MonoidbNode {
+  /** This peer's libp2p id: how other peers (and change origins) name it. */
+  readonly peerId: string
+  readonly #store: ReplicaStore
+  readonly #host: Host
+  readonly #binding: SyncBinding
+  readonly #engine: SyncEngine
+  #stopping: Promise<void> | undefined
+
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine }) {
+    this.peerId = parts.peerId
+    this.#store = parts.store
+    this.#host = parts.host
+    this.#binding = parts.binding
+    this.#engine = parts.engine
+  }
+
+  /** The store's replica id: how this peer's writes are named inside contract states. */
+  get replica (): string {
+    return this.#store.replica
+  }
+
+  /** Addresses other peers can dial, each ending in /p2p/<peer id>. */
+  multiaddrs (): string[] {
+    return this.#host.multiaddrs()
+  }
+
+  async get (key: string): Promise<KeyView | undefined> {
+    return await this.#store.get(key)
+  }
+
+  /** Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. */
+  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = []): Promise<UpdateResult> {
+    this.#checkRunning()
+    const result = await this.#store.update(key, contract, op, args)
+    if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta)
+    return result
+  }
+
+  /**
+   * Every committed change to `key`, as an async iterable: `{ key, contract, value, origin }`, where
+   * origin is 'local' or the peer id the change came from. Leave the loop (or abort) to end it.
+   */
+  subscribe (key: string, options: { signal?: AbortSignal, maxBuffered?: number } = {}): Subscription {
+    this.#checkRunning()
+    const sub = this.#store.subscribe(key, options)
+    void this.#binding.subscribed(key)
+    return sub
+  }
+
+  async keys (prefix?: string): Promise<string[]> {
+    return await this.#store.keys(prefix)
+  }
+
+  peers (): PeerInfo[] {
+    return this.#host.peers()
+  }
+
+  async status (): Promise<NodeStatus> {
+    return { peerId: this.peerId, multiaddrs: this.multiaddrs(), peers: this.peers().length, keys: (await this.#store.keys()).length }
+  }
+
+  /** Counters: the sync protocol's (PROTOCOL.md §9), the store's, the network's. */
+  stats (): NodeStats {
+    return { sync: this.#engine.stats(), store: this.#store.stats(), host: this.#host.stats(), binding: this.#binding.stats() }
+  }
+
+  /** A peer's gossipsub score, as this node sees it (negative once it sent messages we rejected). */
+  gossipScore (peer: string): number {
+    return this.#host.gossipScore(peer)
+  }
+
+  /** Sends pending pushes, stops networking, closes the store. Safe to call more than once. */
+  async stop (): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#binding.flush()
+      await this.#binding.stop()
+      await this.#host.stop()
+      await this.#store.close()
+    })()
+    await this.#stopping
+  }
+
+  #checkRunning (): void {
+    if (this.#stopping !== undefined) throw new Error(`monoidb node ${this.peerId} is stopped`)
+  }
+}
+
+/** Opens the store in `dataDir`, loads (or creates) the peer key, and starts networking. */
+export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
+  if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) throw new TypeError('createNode needs options.dataDir, a folder path')
+  const dataDir = resolve(options.dataDir)
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  const registry = options.registry ?? createRegistry()
+  for (const c of options.contracts ?? []) if (registry.get(c.id) !== c) registry.register(c)
+  // The store first: its LevelDB lock is what keeps a second process off this data folder.
+  const store = await ReplicaStore.open({ storage: await LevelStorage.open(join(dataDir, 'store')), registry })
+  let host: Host | undefined
+  let binding: SyncBinding | undefined
+  try {
+    const privateKey = await loadOrCreatePeerKey(dataDir)
+    const peerId = peerIdFromPrivateKey(privateKey).toString()
+    const config = { ...DEFAULT_SYNC_CONFIG, ...options.sync }
+    const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config })
+    // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
+    let b: SyncBinding | undefined
+    host = await Host.create(
+      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns },
+      {
+        message: async (from, bytes) => { await b?.receive(from, bytes) },
+        peerJoined: peer => { void b?.peerJoined(peer) },
+        peerLeft: peer => { void b?.peerLeft(peer) }
+      }
+    )
+    b = binding = new SyncBinding(engine, host, { pushWindowMs: config.pushWindowMs, onError: options.onError })
+    await host.start()
+    binding.start()
+    return new MonoidbNode({ peerId, store, host, binding, engine })
+  } catch (err) {
+    await binding?.stop().catch(() => {})
+    await host?.stop().catch(() => {})
+    await store.close().catch(() => {})
+    throw err
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Drives one SyncEngine from real events. The engine is sans-I/O and not
+ * re-entrant, so every call into it goes through one queue: one event at a
+ * time, each awaited before the next starts. Actions it returns are handed to
+ * the transport at once (publish on gossip, send on the direct stream); neither
+ * blocks the queue. A timer sleeps until `engine.nextWakeup()` and then ticks
+ * the engine with the wall clock.
+ *
+ * Nothing a peer sends can crash the process: the engine counts bad input, and
+ * anything that still throws (a store error, say) is reported to `onError` and
+ * the queue goes on.
+ */
+import type { Plain } from '../core/codec.ts'
+import type { SyncEngine } from '../core/sync/engine.ts'
+import type { SyncAction } from '../core/sync/types.ts'
+import type { BoundRef } from '../core/subscription.ts'
+
+/** Where the engine's actions go. Both are best effort and must not throw. */
+export interface SyncTransport {
+  publish (topic: string, bytes: Uint8Array): void
+  send (peer: string, bytes: Uint8Array): void
+}
+
+export interface SyncBindingOptions {
+  /** The engine's push window (ms): how long `flush` waits for a pending push to fall due. */
+  pushWindowMs: number
+  /** Called with anything that went wrong inside the queue (default: ignored). */
+  onError?: (err: unknown) => void
+  /** Events waiting in the queue beyond which gossip from peers is dropped (default 10,000). */
+  maxQueued?: number
+}
+
+export interface BindingStats {
+  /** Peer messages dropped because the queue was full. */
+  inboundDropped: number
+  /** Errors raised inside the queue. */
+  errors: number
+}
+
+type EngineCall = (now: number) => SyncAction[] | Promise<SyncAction[]>
+
+export class SyncBinding {
+  readonly #engine: SyncEngine
+  readonly #transport: SyncTransport
+  readonly #options: SyncBindingOptions
+  readonly #maxQueued: number
+  readonly #stats: BindingStats = { inboundDropped: 0, errors: 0 }
+  #tail: Promise<void> = Promise.resolve()
+  #queued = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #timerAt = Infinity
+  #stopped = false
+
+  constructor (engine: SyncEngine, transport: SyncTransport, options: SyncBindingOptions) {
+    this.#engine = engine
+    this.#transport = transport
+    this.#options = options
+    this.#maxQueued = options.maxQueued ?? 10_000
+  }
+
+  /** Starts the timer (the first digest is due within one anti-entropy period). */
+  start (): void {
+    this.#schedule()
+  }
+
+  /** A committed local update, to be pushed when the push window closes. */
+  async localUpdate (key: string, contract: BoundRef, delta: Plain): Promise<void> {
+    await this.#run(now => this.#engine.localUpdate(key, contract, delta, now))
+  }
+
+  /** Bytes from a peer (gossip or stream). Dropped, and counted, if the queue is full. */
+  async receive (from: string, bytes: Uint8Array): Promise<void> {
+    if (this.#queued >= this.#maxQueued) {
+      this.#stats.inboundDropped++
+      return
+    }
+    await this.#run(async now => await this.#engine.receive(from, bytes, now))
+  }
+
+  async peerJoined (peer: string): Promise<void> {
+    await this.#run(now => this.#engine.peerJoined(peer, now))
+  }
+
+  async peerLeft (peer: string): Promise<void> {
+    await this.#run(now => this.#engine.peerLeft(peer, now))
+  }
+
+  async subscribed (key: string): Promise<void> {
+    await this.#run(now => this.#engine.subscribed(key, now))
+  }
+
+  stats (): BindingStats {
+    return { ...this.#stats }
+  }
+
+  /** Sends what is pending: waits out the push window, then ticks once. */
+  async flush (): Promise<void> {
+    await new Promise(resolve => setTimeout(resolve, this.#options.pushWindowMs + 1))
+    await this.#run(async now => await this.#engine.tick(now))
+  }
+
+  /** Stops the timer, lets queued events finish, and detaches the engine from the store. */
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#tail
+    this.#engine.close()
+  }
+
+  /** Queues one engine call; resolves when it has run and its actions are handed on. Never rejects. */
+  #run (call: EngineCall): Promise<void> {
+    if (this.#stopped) return Promise.resolve()
+    this.#queued++
+    const done = this.#tail.then(async () => {
+      this.#dispatch(await call(Date.now()))
+    }).catch(err => {
+      this.#stats.errors++
+      try { this.#options.onError?.(err) } catch { /* the reporter must not stop the queue */ }
+    }).finally(() => {
+      this.#queued--
+      this.#schedule()
+    })
+    this.#tail = done
+    return done
+  }
+
+  #dispatch (actions: readonly SyncAction[]): void {
+    for (const a of actions) {
+      if (a.type === 'publish') this.#transport.publish(a.topic, a.bytes)
+      else this.#transport.send(a.to, a.bytes)
+    }
+  }
+
+  /** Arms the timer for the engine's next wakeup, unless it is already armed for that time or sooner. */
+  #schedule (): void {
+    if (this.#stopped) return
+    const at = this.#engine.nextWakeup()
+    if (at === undefined || !Number.isFinite(at)) return
+    if (this.#timer !== undefined && this.#timerAt <= at) return
+    clearTimeout(this.#timer)
+    this.#timerAt = at
+    this.#arm(at)
+  }
+
+  #arm (at: number): void {
+    // At least 1 ms: a wakeup the engine keeps in the past must not spin the event loop.
+    this.#timer = setTimeout(() => {
+      // Timers may fire a millisecond early by the wall clock: never tick before the wakeup.
+      if (Date.now() < at) { this.#arm(at); return }
+      this.#timer = undefined
+      this.#timerAt = Infinity
+      void this.#run(async now => await this.#engine.tick(now))
+    }, Math.max(1, at - Date.now()))
+  }
+}

@@ -1,0 +1,101 @@
+// A misbehaving peer (a bare libp2p node, none of our code) sends garbage on the gossip topics and on
+// /monoidb/sync/1.0.0: each piece is counted and refused, the sender loses score, and the node keeps working.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { MAX_WIRE_BYTES, encodeMessage } from '../../core/sync/messages.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC } from '../../core/sync/types.ts'
+import { SYNC_PROTOCOL } from '../../node/sync-streams.ts'
+import { allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node-fixtures.ts'
+
+const fx = await nodeFixtures('host')
+const stoppers: Array<() => Promise<void>> = []
+after(async () => {
+  for (const stop of stoppers) await stop().catch(() => {})
+  await fx.cleanup()
+})
+
+async function rawPeer () {
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
+  })
+  stoppers.push(async () => { await node.stop() })
+  return node
+}
+
+function varint (n: number): Uint8Array {
+  const out: number[] = []
+  while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
+  out.push(n)
+  return Uint8Array.from(out)
+}
+
+const garbage = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 0xff)
+
+test('garbage on the gossip topics and the sync stream is counted and refused; the node keeps working', { timeout: 20_000 }, async () => {
+  const a = await fx.start({})
+  const b = await fx.start({ bootstrap: a.multiaddrs() })
+  await until('A and B to connect', () => b.peers().length === 1)
+  const bad = await rawPeer()
+  const pubsub = bad.services.pubsub
+  for (const topic of [PUSH_TOPIC, DIGEST_TOPIC]) pubsub.subscribe(topic)
+  await bad.dial(multiaddr(a.multiaddrs()[0]))
+  await until('the bad peer to see A subscribed', () => [PUSH_TOPIC, DIGEST_TOPIC].every(t => pubsub.getSubscribers(t).some(p => p.toString() === a.peerId)))
+  const badId = bad.peerId.toString()
+  const before = a.stats()
+
+  // Gossip: two pieces of garbage, and a well-formed digest on the push topic (wrong type for it).
+  await pubsub.publish(PUSH_TOPIC, garbage(100))
+  await pubsub.publish(DIGEST_TOPIC, Uint8Array.of(0xff, 0x00, 0x13))
+  await pubsub.publish(PUSH_TOPIC, encodeMessage({ type: 'digest', count: 0, fp: new Uint8Array(16) }))
+  await until('A to reject all three', () => a.stats().host.gossipRejected - before.host.gossipRejected === 3)
+  await until('the engine to count the two that are no message at all', () => a.stats().sync.badMessages - before.sync.badMessages === 2)
+  await until('the bad peer to lose gossip score on A', () => a.gossipScore(badId) < 0)
+
+  // The sync stream: a garbage frame (counted by the engine), then a length over MAX_WIRE_BYTES (refused unread).
+  const stream = await bad.dialProtocol(peerIdFromString(a.peerId), SYNC_PROTOCOL)
+  await lpStream(stream).write(garbage(64))
+  await until('the engine to count the garbage frame', () => a.stats().sync.badMessages - before.sync.badMessages === 3)
+  const huge = await bad.dialProtocol(peerIdFromString(a.peerId), SYNC_PROTOCOL)
+  huge.send(varint(MAX_WIRE_BYTES + 1))
+  huge.send(garbage(1024))
+  await until('A to refuse the oversized frame', () => a.stats().host.framesRefused - before.host.framesRefused === 1)
+  await until('A to reset that stream', () => huge.status !== 'open')
+
+  // Nothing was forwarded to B, and A and B still replicate both ways.
+  assert.equal(b.stats().sync.badMessages, 0)
+  await b.update('after', 'pn-counter', 'inc', [2])
+  await a.update('after', 'pn-counter', 'dec', [1])
+  await until('A and B to converge after the attack', async () => await allHold([a, b], 'after', 1))
+  assert.equal(a.stats().binding.errors, 0)
+})
+
+test('a message near the 1 MiB limit fits both gossip (push) and the sync stream (session deltas)', { timeout: 15_000 }, async () => {
+  const a = await fx.start({})
+  const b = await fx.start({ bootstrap: a.multiaddrs() })
+  await until('A to see B subscribed', () => hasSubscribedPeer(a, b))
+  const big = 'x'.repeat(1_000_000)
+  await a.update('big', 'lww-register', 'set', [big])
+  await until('B to hold the big value', async () => await allHold([b], 'big', big))
+  const pushed = b.stats().sync.perType.push
+  assert.ok(pushed.bytesReceived > 1_000_000, `B received ${pushed.bytesReceived} push bytes`)
+
+  // C joins later: only a session can bring it the value, as one deltas message over the stream.
+  const c = await fx.start({ bootstrap: a.multiaddrs() })
+  await until('C to catch up on the big value', async () => await allHold([c], 'big', big))
+  assert.ok(c.stats().sync.perType.deltas.bytesReceived > 1_000_000)
+  assert.equal(a.stats().sync.oversizeItems, 0)
+  for (const node of [a, b, c]) assert.equal(node.stats().host.framesRefused, 0)
+})
