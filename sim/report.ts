@@ -38,6 +38,12 @@ export function formatResult (r: SimResult, replay: string): string[] {
     `  engines: ${e.sessionsStarted ?? 0} sessions started, ${e.sessionsCompleted ?? 0} completed, ${e.sessionsTimedOut ?? 0} timed out; ` +
       `${e.deltasReceived ?? 0} deltas received, ${e.redundantDeltas ?? 0} redundant; ${e.badMessages ?? 0} bad messages`
   ]
+  const h = r.engineAfterHeal
+  const healTypes = Object.entries(h).filter(([k]) => /^perType\.[^.]+\.bytesReceived$/.test(k)).map(([k, v]) => `${k.split('.')[1]} ${formatBytes(v / r.peers)}`)
+  if (healTypes.length > 0) {
+    lines.push(`  received per peer from heal to convergence by message type: ${healTypes.join(', ')}; ` +
+      `${h.sessionsStarted ?? 0} sessions started, ${h.catchUps ?? 0} catch-ups, ${h.redundantDeltas ?? 0} of ${h.deltasReceived ?? 0} deltas redundant`)
+  }
   const byType = Object.entries(e).filter(([k]) => /^perType\.[^.]+\.bytesSent$/.test(k) && e[k] > 0).map(([k, v]) => `${k.split('.')[1]} ${formatBytes(v / r.peers)}`)
   if (byType.length > 0) lines.push(`  sent per peer by message type: ${byType.join(', ')}`)
   for (const p of r.problems.slice(0, 5)) lines.push(`  problem: ${p.length > 400 ? p.slice(0, 400) + '…' : p}`)

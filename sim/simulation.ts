@@ -64,6 +64,8 @@ export interface SimResult {
   /** From heal to convergence: bytes received, total over all peers and the most any one peer received. */
   receivedAfterHeal: number
   maxReceivedAfterHeal: number
+  /** From heal to convergence: how much each engine counter grew, summed over peers (`perType.ranges.bytesReceived`, `sessionsStarted`, …). */
+  engineAfterHeal: Record<string, number>
   /** Sum over peers of the sizes of the deltas each lacked at the heal. */
   idealBytes?: number
   /** Keys some peer lacked something of at the heal. */
@@ -91,6 +93,7 @@ export async function simulate (o: SimOptions): Promise<SimResult> {
   const healAt = Math.max(horizon, lastFaultEnd(schedule))
   await cluster.run(healAt)
   const atHeal = cluster.network.traffic.map(t => t.bytesReceived)
+  const typesAtHeal = sumStats(cluster.engineStats())
   const missing = o.measureIdeal === false ? undefined : await missingAtHeal(cluster)
 
   let convergedAt: number | undefined
@@ -104,6 +107,9 @@ export async function simulate (o: SimOptions): Promise<SimResult> {
   cluster.dirty = true
   if (!check()) await cluster.run(healAt + (o.deadlineMs ?? 120_000), check)
   const received = cluster.network.traffic.map((t, i) => t.bytesReceived - atHeal[i])
+  const typesAtEnd = sumStats(cluster.engineStats())
+  const engineAfterHeal: Record<string, number> = {}
+  for (const [k, v] of Object.entries(typesAtEnd)) if (v !== (typesAtHeal[k] ?? 0)) engineAfterHeal[k] = v - (typesAtHeal[k] ?? 0)
   if (convergedAt !== undefined) await cluster.run(convergedAt + (o.quietMs ?? 2 * antiEntropyMs))
 
   const replicas = cluster.peers.map(p => ({ name: p.id, store: p.store }))
@@ -127,6 +133,7 @@ export async function simulate (o: SimOptions): Promise<SimResult> {
     bytesPerPeer: traffic.reduce((n, t) => n + t.bytesSent, 0) / o.peers,
     receivedAfterHeal: received.reduce((a, b) => a + b, 0),
     maxReceivedAfterHeal: Math.max(...received),
+    engineAfterHeal,
     idealBytes: missing?.bytes,
     divergentKeys: missing?.keys,
     network: { dropped: cluster.network.dropped, duplicated: cluster.network.duplicated, unreachable: cluster.network.unreachable },

@@ -12,8 +12,8 @@
  * Bounded: states older than the last `capacity` commits are forgotten.
  */
 import { GenerationalCache, bytesKey } from './generational-cache.ts'
-import { type Fingerprint, HASH_BYTES, type KeyIndex, sameHash } from './key-index.ts'
-import type { RangeFp } from './messages.ts'
+import { type Fingerprint, HASH_BYTES, type KeyIndex } from './key-index.ts'
+import { type RangeFp, matchesFp } from './messages.ts'
 
 export const DEFAULT_CHANGE_LOG_CAPACITY = 65_536
 
@@ -24,9 +24,8 @@ export class ChangeLog {
   readonly #ring: Change[] = []
   #next = 0
   #counter = 0
-  #count = 0
   readonly #fp = new Uint8Array(HASH_BYTES)
-  /** "count:fp" of a state we held → the counter right after it was reached. */
+  /** The fingerprint of a state we held → the counter right after it was reached. */
   readonly #states: GenerationalCache<string, number>
   #started = false
 
@@ -37,10 +36,9 @@ export class ChangeLog {
 
   /** Starts from the key space's fingerprint once the index is loaded; commits before this are not logged. */
   start (f: Fingerprint): void {
-    this.#count = f.count
     this.#fp.set(f.fp)
     this.#started = true
-    this.#states.set(stateKey(this.#count, this.#fp), this.#counter)
+    this.#states.set(bytesKey(this.#fp), this.#counter)
   }
 
   /** Logs that `key` changed from item hash `before` (undefined: it was new) to `after`. */
@@ -48,19 +46,19 @@ export class ChangeLog {
     if (!this.#started) return
     this.#counter++
     const fp = this.#fp
-    if (before === undefined) this.#count++; else for (let i = 0; i < HASH_BYTES; i++) fp[i] ^= before[i]
+    if (before !== undefined) for (let i = 0; i < HASH_BYTES; i++) fp[i] ^= before[i]
     for (let i = 0; i < HASH_BYTES; i++) fp[i] ^= after[i]
     const change = { at: this.#counter, key, before }
     if (this.#ring.length < this.#capacity) this.#ring.push(change); else this.#ring[this.#next] = change
     this.#next = (this.#next + 1) % this.#capacity
-    this.#states.set(stateKey(this.#count, this.#fp), this.#counter)
+    this.#states.set(bytesKey(this.#fp), this.#counter)
   }
 
   /**
-   * If (count, fp) is a state we held and every change since is still logged:
-   * each key changed since, with its item hash back then (undefined: the key did not exist).
+   * If `f` (a digest: the XOR of a whole key space) is a state we held and every change since is
+   * still logged: each key changed since, with its item hash back then (undefined: the key did not exist).
    */
-  since (f: Fingerprint): Map<string, Uint8Array | undefined> | undefined {
+  since (f: { fp: Uint8Array }): Map<string, Uint8Array | undefined> | undefined {
     const at = this.#at(f)
     if (at === undefined) return undefined
     const changes = this.#ring.length < this.#capacity ? this.#ring : [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)]
@@ -75,10 +73,10 @@ export class ChangeLog {
    * the range changed since, with their item hashes then (undefined: absent).
    * One backward walk over the log serves all ranges.
    */
-  matchRanges (ranges: readonly RangeFp[], index: KeyIndex): Array<Map<string, Uint8Array | undefined> | undefined> {
+  matchRanges (ranges: readonly RangeFp[], index: KeyIndex, offset = 0): Array<Map<string, Uint8Array | undefined> | undefined> {
     const out = new Array<Map<string, Uint8Array | undefined> | undefined>(ranges.length)
     const open = ranges.map((r, i) => ({ r, i, ...index.fingerprint(r.lo, r.hi ?? undefined), touched: new Map<string, Uint8Array | undefined>() }))
-      .filter(w => !(w.count === w.r.count && sameHash(w.fp, w.r.fp)))
+      .filter(w => !(w.count === w.r.count && matchesFp(w.fp, w.r.fp, offset)))
       .sort((a, b) => (a.r.lo < b.r.lo ? -1 : a.r.lo > b.r.lo ? 1 : 0))
     if (open.length === 0 || this.#ring.length === 0) return out
     const los = open.map(w => w.r.lo)
@@ -95,19 +93,19 @@ export class ChangeLog {
       if (e.before === undefined) w.count--
       hashThen.set(e.key, e.before)
       w.touched.set(e.key, e.before)
-      if (w.count === w.r.count && sameHash(w.fp, w.r.fp)) { out[w.i] = w.touched; left-- }
+      if (w.count === w.r.count && matchesFp(w.fp, w.r.fp, offset)) { out[w.i] = w.touched; left-- }
     }
     return out
   }
 
-  /** Whether (count, fp) is a past state of ours (not the current one) that `since` can answer. */
-  behindUs (f: Fingerprint): boolean {
+  /** Whether `f` is a past state of ours (not the current one) that `since` can answer. */
+  behindUs (f: { fp: Uint8Array }): boolean {
     const at = this.#at(f)
     return at !== undefined && at < this.#counter
   }
 
-  #at (f: Fingerprint): number | undefined {
-    const at = this.#states.get(stateKey(f.count, f.fp))
+  #at (f: { fp: Uint8Array }): number | undefined {
+    const at = this.#states.get(bytesKey(f.fp))
     if (at === undefined) return undefined
     // The oldest logged change must be at most one past `at`, or some change since `at` was forgotten.
     const oldest = this.#ring.length < this.#capacity ? this.#ring[0] : this.#ring[this.#next]
@@ -123,8 +121,4 @@ function lastAtMost (los: readonly string[], key: string): number {
     if (los[mid] <= key) lo = mid + 1; else hi = mid
   }
   return lo - 1
-}
-
-function stateKey (count: number, fp: Uint8Array): string {
-  return `${count}:${bytesKey(fp)}`
 }

@@ -2,22 +2,26 @@
  * The sync engine: one peer's side of the protocol, sans I/O. Events go in
  * (a local update, bytes from a peer, a peer joining or leaving, a
  * subscription, a timer tick with the time), actions come out (publish on a
- * topic, send to a peer). It pushes local changes in batches, publishes a
- * digest of its whole key space every anti-entropy period, and reconciles with
- * peers whose digest differs (reconcile.ts, session.ts). What it believes about
- * a peer changes only on that peer's own messages: its digests and its acks.
- * PROTOCOL.md describes the protocol byte by byte.
+ * topic, send to a peer). It pushes local changes in batches, merging the
+ * pushes it receives at once; publishes a digest of its whole key space every
+ * anti-entropy period; and reconciles with peers whose digest differs
+ * (reconcile.ts, session.ts): peers at a past state of ours are told so and
+ * pull a catch-up, the others get a full session, started at a random time
+ * within a period (peer-table.ts). What it believes about a peer changes only
+ * on that peer's own messages: its digests and its acks. PROTOCOL.md
+ * describes the protocol byte by byte.
  */
 import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { resendMs, resolveConfig } from './config.ts'
-import { type Fingerprint, sameHash } from './key-index.ts'
 import { LocalView } from './local-view.ts'
-import { ACK_HASH_BYTES, type Message, chunk, decodeMessage, encodeMessage, entrySize, refsSize } from './messages.ts'
+import { type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
+import { PeerTable } from './peer-table.ts'
 import { PushQueue } from './push-queue.ts'
-import { Plan, answerFp, answerItems, answerSumList, answerSums } from './reconcile.ts'
-import { SessionOutput, distinctKeys } from './session-output.ts'
+import { Plan } from './reconcile.ts'
+import { type Request, answerRequest, followUp, openingPlan } from './respond.ts'
+import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
@@ -27,11 +31,13 @@ export { DEFAULT_SYNC_CONFIG } from './config.ts'
 
 /** Digest periods vary by ±10% so peers do not publish in lockstep. */
 const PERIOD_JITTER = 0.1
-/** The ack hash of a key the acking peer does not hold. */
-const NOT_HELD = new Uint8Array(ACK_HASH_BYTES)
-
-interface Candidate extends Fingerprint { at: number }
-type Request = Extract<Message, { seq: number }>
+/**
+ * After a session whose deltas changed at least this many of our keys per peer we know, we publish our
+ * digest with the state we began it from: peers still at that state pull a catch-up from us instead of
+ * narrowing down the same difference with someone else (about 40 bytes saved per key). The announcement
+ * costs about 40 bytes per peer; below this it would rarely pay for itself.
+ */
+export const ANNOUNCE_KEYS_PER_PEER = 4
 
 export class SyncEngine {
   readonly #self: PeerId
@@ -44,10 +50,7 @@ export class SyncEngine {
   readonly #merger: DeltaMerger
   readonly #output: SessionOutput
   readonly #sessions = new SessionTable()
-  /** Peers whose last digest differed from ours: whom to reconcile with next. */
-  readonly #candidates = new Map<PeerId, Candidate>()
-  /** Peers whose digest is a past state of ours, since when: they should come to us (see #onDigest). */
-  readonly #behind = new Map<PeerId, number>()
+  readonly #peers: PeerTable
   #nextDigestAt: number
   #counter: number
 
@@ -58,7 +61,8 @@ export class SyncEngine {
     this.#store = store
     this.#view = view
     this.#push = new PushQueue(config.pushWindowMs)
-    this.#merger = new DeltaMerger(store, view.index, view.history, this.#stats)
+    this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
+    this.#merger = new DeltaMerger(store, view.history, this.#stats)
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     // A random first phase and counter: peers started together do not publish together, and a restart does not reuse session ids.
     this.#nextDigestAt = options.now + this.#random() * config.antiEntropyMs
@@ -75,9 +79,9 @@ export class SyncEngine {
 
   /**
    * Notes a committed local update for the next push. The push carries what the key gained since
-   * its state before the update, computed from the store when the window closes (several updates
-   * make one item), so receivers can merge it onto that state (see held-pushes.ts); the op's own
-   * delta is not needed. Returns nothing: the push goes out from `tick` when the window passes.
+   * its state before the update, computed from the store when the window closes, so several updates
+   * of a key make one item; the op's own delta is not needed. Returns nothing: the push goes out
+   * from `tick` when the window passes.
    */
   localUpdate (key: string, _contract: BoundRef, _delta: Plain, now: number): SyncAction[] {
     this.#push.add(key, this.#view.before(key), now)
@@ -97,7 +101,7 @@ export class SyncEngine {
     countReceived(this.#stats, msg.type, bytes.length)
     if (from === this.#self) return []
     switch (msg.type) {
-      case 'push': await this.#merger.receivePush(from, msg.items, now); return []
+      case 'push': await this.#merger.merge(from, msg.items); return []
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now)
       default: return await this.#onRequest(from, msg, now)
@@ -112,8 +116,7 @@ export class SyncEngine {
 
   peerLeft (peer: PeerId, _now: number): SyncAction[] {
     this.#dropSessions(peer)
-    this.#candidates.delete(peer)
-    this.#behind.delete(peer)
+    this.#peers.forget(peer)
     return []
   }
 
@@ -125,8 +128,7 @@ export class SyncEngine {
   async tick (now: number): Promise<SyncAction[]> {
     const actions: SyncAction[] = []
     const due = this.#push.takeDue(now)
-    if (due !== undefined) actions.push(...await this.#pushes(due))
-    this.#merger.expire(now - 2 * this.#config.antiEntropyMs)
+    if (due !== undefined) for (const m of await this.#merger.pushes(due, this.#config.maxMessageBytes)) actions.push(this.#publish(PUSH_TOPIC, m))
     if (now >= this.#nextDigestAt) {
       actions.push(this.#digest())
       this.#nextDigestAt = now + this.#config.antiEntropyMs * (1 - PERIOD_JITTER + 2 * PERIOD_JITTER * this.#random())
@@ -139,8 +141,7 @@ export class SyncEngine {
       countSent(this.#stats, type, bytes.length)
       actions.push({ type: 'send', to: peer, bytes })
     }
-    for (const [peer, c] of this.#candidates) if (now - c.at > 2 * this.#config.antiEntropyMs) this.#candidates.delete(peer)
-    for (const [peer, at] of this.#behind) if (now - at > 4 * this.#config.antiEntropyMs) this.#behind.delete(peer)
+    this.#peers.expire(now)
     actions.push(...await this.#startSessions(now))
     return actions
   }
@@ -150,7 +151,8 @@ export class SyncEngine {
       this.#nextDigestAt,
       this.#push.due,
       this.#sessions.nextExpiry(this.#config.sessionTimeoutMs),
-      this.#sessions.nextResend(resendMs(this.#config))
+      this.#sessions.nextResend(resendMs(this.#config)),
+      this.#mayStart() ? this.#peers.nextDue(this.#view.digest().fp, p => this.#sessions.inFlightWith(p)) : undefined
     ].filter((t): t is number => t !== undefined)
     return Math.min(...times)
   }
@@ -166,59 +168,54 @@ export class SyncEngine {
 
   // ---- digests, and whom we start sessions with ----------------------------------------------------
 
-  #digest (to?: PeerId): SyncAction {
-    const f = this.#view.digest()
+  /** Our digest, published or sent to one peer; `was`: a past state of ours to announce (see #onDigest). */
+  #digest (to?: PeerId, was?: Uint8Array): SyncAction {
     this.#stats.digestsSent++
-    const msg: Message = { type: 'digest', count: f.count, fp: f.fp }
+    const msg: Message = { type: 'digest', fp: this.#view.digest().fp, ...(was === undefined ? {} : { was }) }
     return to === undefined ? this.#publish(DIGEST_TOPIC, msg) : this.#send(to, msg)
   }
 
-  async #onDigest (from: PeerId, d: Fingerprint, now: number): Promise<SyncAction[]> {
-    const mine = this.#view.digest()
-    if (mine.count === d.count && sameHash(mine.fp, d.fp)) {
-      this.#candidates.delete(from)
-      this.#behind.delete(from)
-      return []
-    }
-    // A peer at a past state of ours is behind: it starts a session with one of the peers ahead, drawn at
-    // random, and gets a catch-up. So not every peer ahead goes to it at once; we go only if it does not come.
-    if (this.#view.changes.behindUs(d)) {
-      const since = this.#behind.get(from)
-      if (since === undefined) this.#behind.set(from, now)
-      if (since === undefined || now - since < 1.5 * this.#config.antiEntropyMs) {
-        this.#candidates.delete(from)
-        return []
-      }
-    } else {
-      this.#behind.delete(from)
-    }
-    this.#candidates.set(from, { count: d.count, fp: d.fp, at: now })
+  async #onDigest (from: PeerId, d: Extract<Message, { type: 'digest' }>, now: number): Promise<SyncAction[]> {
+    // The peer held our current state before: it is ahead of us, and we can pull a catch-up from it.
+    const mine = this.#view.digest().fp
+    if (d.was !== undefined) this.#peers.ahead(from, d.was, mine, now)
+    const { hint } = this.#peers.digest(from, d.fp, mine, this.#view.changes.behindUs(d), now)
     // Our session with the peer heard nothing for a whole period, and the peer's digest still differs: start afresh.
     const stale = this.#sessions.mine.get(from)
-    if (stale !== undefined && stale.active && now - stale.lastActivity >= this.#config.antiEntropyMs) {
+    if (this.#peers.isCandidate(from) && stale !== undefined && stale.active && now - stale.lastActivity >= this.#config.antiEntropyMs) {
       this.#sessions.mine.delete(from)
       this.#stats.sessionsTimedOut++
     }
-    return await this.#startSessions(now)
+    const actions = hint ? [this.#digest(from, d.fp)] : []
+    return [...actions, ...await this.#startSessions(now)]
   }
 
-  /** Starts sessions while we run fewer than maxSessions, each with a peer drawn at random among those whose digest differed. */
+  /** Tells peers whose last digest is a past state of ours (after our state grew) that they can pull from us. */
+  #hintBehind (now: number): SyncAction[] {
+    return this.#peers.newlyBehind(fp => this.#view.changes.behindUs({ fp }), now).map(peer => this.#digest(peer, this.#peers.lastDigest(peer)))
+  }
+
+  /** A free slot, and no peer reconciling with us right now (what it sends may well settle our other differences). */
+  #mayStart (): boolean {
+    return this.#sessions.activeInitiated() < this.#config.maxSessions && !this.#sessions.beingServed()
+  }
+
+  /**
+   * Starts sessions while we may (see #mayStart): a pull from a peer that told us it is ahead, else a full
+   * session with a candidate whose start time has come, drawn at random (peer-table.ts).
+   */
   async #startSessions (now: number): Promise<SyncAction[]> {
     const actions: SyncAction[] = []
-    while (this.#sessions.activeInitiated() < this.#config.maxSessions) {
-      const eligible = [...this.#candidates.keys()].filter(p => !this.#sessions.inFlightWith(p)).sort()
-      if (eligible.length === 0) break
-      const peer = eligible[Math.floor(this.#random() * eligible.length)]
-      const c = this.#candidates.get(peer)!
-      this.#candidates.delete(peer)
-      // The peer's digest is the fingerprint of the range "everything": our first turn answers it like any
-      // range, or with a catch-up if it is a past state of ours.
-      let plan = this.#view.catchUpPlan(c)
-      if (plan !== undefined) this.#stats.catchUps++
-      else answerFp(this.#view.index, this.#view.history, { lo: '', hi: null, count: c.count, fp: c.fp }, plan = new Plan())
+    while (this.#mayStart()) {
+      const mine = this.#view.digest()
+      const next = this.#peers.next(mine.fp, p => this.#sessions.inFlightWith(p), now)
+      if (next === undefined) break
+      const { peer, digest } = next
+      const plan = openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
       if (plan.empty) continue
-      this.#behind.delete(peer)
       const session = this.#sessions.openMine(peer, this.#counter++, now)
+      session.startDigest = mine
+      session.pull = next.pull
       this.#stats.sessionsStarted++
       await this.#output.emit(session, plan, actions, now)
     }
@@ -243,7 +240,9 @@ export class SyncEngine {
       this.#sessions.mine.delete(from)
       this.#stats.sessionsDropped++
     }
-    return this.#sessions.openTheirs(from, msg.sid.n, now)
+    const session = this.#sessions.openTheirs(from, msg.sid.n, now)
+    if (session !== undefined) session.startDigest = this.#view.digest()
+    return session
   }
 
   async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
@@ -257,26 +256,7 @@ export class SyncEngine {
       return [{ type: 'send', to: from, bytes: ack }]
     }
     session.lastActivity = now
-    const plan = new Plan()
-    let hashes: Uint8Array[] = []
-    if (msg.type === 'ranges') {
-      // A range the peer holds as we held it at some point lacks exactly what changed in it since: no need to narrow it down.
-      const past = this.#view.changes.matchRanges(msg.fps, this.#view.index)
-      msg.fps.forEach((r, i) => {
-        const changed = past[i]
-        if (changed === undefined) { answerFp(this.#view.index, this.#view.history, r, plan); return }
-        this.#view.addCatchUp(plan, changed)
-        this.#stats.catchUps++
-      })
-      for (const r of msg.items) answerItems(this.#view.index, this.#view.history, r, plan)
-      for (const r of msg.sums) await answerSumList(this.#store, this.#view.index, r, plan)
-    } else if (msg.type === 'sums') {
-      await answerSums(this.#store, this.#view.index, msg.sums, msg.reply, plan)
-    } else {
-      await this.#merger.merge(from, msg.items)
-      // Tell the sender what we now hold: the only way it learns whether we still differ.
-      hashes = distinctKeys(msg.items).map(key => this.#view.index.get(key)?.subarray(0, ACK_HASH_BYTES) ?? NOT_HELD)
-    }
+    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats }, from, session, msg)
     const actions: SyncAction[] = []
     const spawned = await this.#output.emit(session, plan, actions, now)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
@@ -289,16 +269,7 @@ export class SyncEngine {
     if (session === undefined || keys === undefined) return []
     session.lastActivity = now
     // Where the peer still differs after merging our deltas, it holds more than we do: send our summary so it sends the rest.
-    const plan = new Plan()
-    if (keys !== null && msg.hashes.length === keys.length) {
-      keys.forEach((key, i) => {
-        const mine = this.#view.index.get(key)
-        const theirs = msg.hashes[i]
-        if (mine === undefined || sameHash(theirs, NOT_HELD) || sameHash(mine.subarray(0, ACK_HASH_BYTES), theirs) || session.followedUp.has(key)) return
-        session.followedUp.add(key)
-        plan.tellKeys.push(key)
-      })
-    }
+    const plan = keys === null ? new Plan() : followUp(this.#view, session, keys, msg.hashes)
     const actions: SyncAction[] = []
     await this.#output.emit(session, plan, actions, now)
     return await this.#settled(session, now, actions)
@@ -308,24 +279,18 @@ export class SyncEngine {
   async #settled (session: Session, now: number, actions: SyncAction[]): Promise<SyncAction[]> {
     if (session.completed || session.busy) return actions
     session.completed = true
-    if (session.role === 'initiator') {
-      this.#stats.sessionsCompleted++
-      this.#candidates.delete(session.peer) // its digest predates what we just exchanged
-      actions.push(...await this.#startSessions(now))
+    if (session.role === 'initiator') this.#stats.sessionsCompleted++
+    this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
+    if (session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
+      actions.push(this.#digest(undefined, session.startDigest.fp))
     }
+    session.changedKeys = 0
+    session.startDigest = this.#view.digest()
+    actions.push(...this.#hintBehind(now), ...await this.#startSessions(now))
     return actions
   }
 
   // ---- output ----------------------------------------------------------------------------------------
-
-  /** Our pushes: per key changed locally, what it gained since its state before the change, chunked. */
-  async #pushes (dirty: ReadonlyMap<string, Uint8Array | null>): Promise<SyncAction[]> {
-    const items = await this.#merger.pushItems(dirty)
-    const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(items)
-    const { parts, oversize } = chunk(items, entrySize.pushItem, empty, this.#config.maxMessageBytes)
-    this.#stats.oversizeItems += oversize.length
-    return parts.map(part => this.#publish(PUSH_TOPIC, { type: 'push', items: part }))
-  }
 
   #publish (topic: string, msg: Message): SyncAction {
     const bytes = encodeMessage(msg)

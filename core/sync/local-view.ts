@@ -63,7 +63,7 @@ export class LocalView {
   }
 
   /** The deltas a peer whose key space has fingerprint `f` lacks, if that is a past state of ours (and not our current one). */
-  catchUpPlan (f: Fingerprint): Plan | undefined {
+  catchUpPlan (f: { fp: Uint8Array }): Plan | undefined {
     const changed = this.changes.since(f)
     if (changed === undefined || changed.size === 0) return undefined
     const plan = new Plan()

@@ -1,110 +1,121 @@
 /**
- * The sync protocol's wire format (PROTOCOL.md describes it byte by byte).
- * Every message is one canonical CBOR array `[1, type, ...fields]`; 1 is the
- * protocol version. Each type has one encoder and one strict decoder: bytes
- * from the network are untrusted, and anything off (version, type, arity,
- * field types, sizes, order) is a ProtocolError, never another exception.
- * Contract states and summaries inside messages are left to the contracts to
- * validate when they are merged or compared.
+ * The sync protocol's messages (PROTOCOL.md describes them byte by byte).
+ * Every message is one canonical CBOR array `[2, type, ...fields]`; 2 is the
+ * protocol version and the type a small number. Each type has one encoder and
+ * one strict decoder: bytes from the network are untrusted, and anything off
+ * (version, type, arity, field types, sizes, order) is a ProtocolError, never
+ * another exception. Contract states and summaries inside messages are left
+ * to the contracts to validate when they are merged or compared.
  */
-import { type Plain, DEFAULT_MAX_BYTES, canonicalKey, decode, encode } from '../codec.ts'
-import { type JsonObject, isPlainObject, jsonProblem } from '../json.ts'
-import { MAX_KEY_BYTES } from '../key-layout.ts'
-import { CONTRACT_ID } from '../registry.ts'
+import { type Plain, DEFAULT_MAX_BYTES, decode, encode } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
-import { HASH_BYTES } from './key-index.ts'
+import { HASH_BYTES, sameHash } from './key-index.ts'
+import {
+  ProtocolError, type SessionId, ascendingIn, bool, boundsAt, boundsWire, bytes, keyList, keyedList, keyedWire, keysWire, list,
+  short, sid, sidWire, slice, tuple, uint
+} from './wire.ts'
 
-export const PROTOCOL_VERSION = 1
+export { ProtocolError, type ProtocolErrorCode, type SessionId, refWire } from './wire.ts'
+
+/** Version 2: pushes carry no base, numbered types, front-coded keys, 8-byte item hashes. */
+export const PROTOCOL_VERSION = 2
 /** No peer may emit a message over 1 MiB (gossipsub frames fail past 4 MiB); receivers allow a little slack. */
 export const MAX_MESSAGE_BYTES = DEFAULT_MAX_BYTES
 export const MAX_WIRE_BYTES = MAX_MESSAGE_BYTES + 1024
-/** A range is answered with its item list when the answering side holds at most this many keys in it. */
-export const MAX_RANGE_ITEMS = 16
-
-export type ProtocolErrorCode = 'malformed' | 'too_large' | 'bad_version' | 'unknown_type' | 'bad_field'
-
-/** Bytes that are not a valid message of this protocol version. */
-export class ProtocolError extends Error {
-  readonly code: ProtocolErrorCode
-  constructor (code: ProtocolErrorCode, message: string) {
-    super(message)
-    this.name = 'ProtocolError'
-    this.code = code
-  }
+/** Most keys in one item list or summary list. */
+export const MAX_RANGE_ITEMS = 1024
+/** Item lists and acks carry 8-byte prefixes of item hashes: enough to tell keys apart (a rare miss is caught, see reconcile.ts). */
+export const ITEM_HASH_BYTES = 8
+export const ACK_HASH_BYTES = ITEM_HASH_BYTES
+/**
+ * Range fingerprints in sessions carry 4 of their 16 bytes, a different quarter in each of four
+ * consecutive sessions: a collision (a differing range taken for equal, odds 2^-32 per range compared)
+ * costs a session, and the next one, looking at other bytes, finds the difference. Digests, the final
+ * word on whether two peers agree, carry all 16.
+ */
+export const RANGE_FP_BYTES = 4
+export function fpOffset (sid: SessionId): number { return (sid.n % (HASH_BYTES / RANGE_FP_BYTES)) * RANGE_FP_BYTES }
+/** Whether our full fingerprint `full` matches `fp` as a session carries it (or in full). */
+export function matchesFp (full: Uint8Array, fp: Uint8Array, offset: number): boolean {
+  return fp.length === full.length ? sameHash(full, fp) : sameHash(full.subarray(offset, offset + fp.length), fp)
 }
 
-/** A session: the initiator's counter, and whether the sender of this message is the initiator. */
-export interface SessionId { n: number, fromInitiator: boolean }
 export interface DeltaItem { key: string, contract: BoundRef, delta: Plain }
-/**
- * A pushed delta: what the key gained since the sender's state `base` (its item hash), so it is
- * merged only by a peer whose state includes `base`; null: relative to nothing, merge anywhere.
- */
-export interface PushItem extends DeltaItem { base: Uint8Array | null }
+/** `fp`: our own are 16 bytes; a peer's, as sessions carry them, RANGE_FP_BYTES (see matchesFp). */
 export interface RangeFp { lo: string, hi: string | null, count: number, fp: Uint8Array }
+/** Item hashes: their first ITEM_HASH_BYTES bytes travel (longer ones are cut). */
 export interface RangeItems { lo: string, hi: string | null, items: Array<[key: string, hash: Uint8Array]> }
-/** Like an item list, with the summaries themselves: cheaper when they are smaller than hashes, and it saves a round trip. */
-export interface RangeSums { lo: string, hi: string | null, sums: Array<{ key: string, contract: BoundRef, summary: Plain }> }
-/** `contract` null: the sender does not hold the key (then `summary` is null too). */
-export interface SumItem { key: string, contract: BoundRef | null, summary: Plain }
-/** Acks carry 8-byte prefixes of item hashes: enough to notice a difference (a miss only delays repair to the next round). */
-export const ACK_HASH_BYTES = 8
+export interface Summary { key: string, contract: BoundRef, summary: Plain }
+/** Like an item list, with the summaries themselves: no hashes to compare, and it saves a round trip. */
+export interface RangeSums { lo: string, hi: string | null, sums: Summary[] }
 
 export type Message =
-  | { type: 'push', items: PushItem[] }
-  | { type: 'digest', count: number, fp: Uint8Array }
+  | { type: 'push', items: DeltaItem[] }
+  /** `fp`: the XOR of all the sender's item hashes; `was`: that of a state it held before (a peer holding it now can pull a catch-up from it). */
+  | { type: 'digest', fp: Uint8Array, was?: Uint8Array }
   | { type: 'ranges', sid: SessionId, seq: number, fps: RangeFp[], items: RangeItems[], sums: RangeSums[] }
-  | { type: 'sums', sid: SessionId, seq: number, reply: boolean, sums: SumItem[] }
-  | { type: 'deltas', sid: SessionId, seq: number, items: DeltaItem[] }
-  /** `hashes`: for an acked `deltas`, one ACK_HASH_BYTES prefix per distinct key of it, in order (zeros: not held); else empty. */
+  /** `lacking`: keys the sender does not hold at all. */
+  | { type: 'sums', sid: SessionId, seq: number, reply: boolean, sums: Summary[], lacking: string[] }
+  /** `check`: the receiver reports, in its ack, the item hash it holds after merging each key. */
+  | { type: 'deltas', sid: SessionId, seq: number, check: boolean, items: DeltaItem[] }
+  /** `hashes`: for an acked `deltas` with `check`, one ACK_HASH_BYTES prefix per distinct key of it, in order (zeros: not held); else empty. */
   | { type: 'ack', sid: SessionId, re: number, spawned: number[], hashes: Uint8Array[] }
 
 export type MessageType = Message['type']
+/** Wire numbers of the types: MESSAGE_TYPES[n - 1] is type n. */
 export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack']
+const typeNumber = (t: MessageType): number => MESSAGE_TYPES.indexOf(t) + 1
 
-// ---- field encoders: the wire form of each part -------------------------------------------
+// ---- encoding ------------------------------------------------------------------------------
 
-export function refWire (ref: BoundRef): Plain {
-  return ref.params === undefined || Object.keys(ref.params).length === 0 ? ref.id : [ref.id, ref.params]
-}
-/** A delta item's canonical form, independent of any message: what dedup hashes. */
-export function deltaItemWire (d: DeltaItem): Plain { return [d.key, refWire(d.contract), d.delta] }
-/** Delta lists name each contract once: `[refs, [[key, index into refs, delta, (base)], ...]]` (push items add their base). */
-function deltaListWire (items: ReadonlyArray<DeltaItem | PushItem>): [Plain[], Plain[]] {
-  const refs: Plain[] = []
-  const index = new Map<string, number>()
-  const entries = items.map(d => {
-    const r = refWire(d.contract)
-    const k = canonicalKey(r)
-    let i = index.get(k)
-    if (i === undefined) { i = refs.length; index.set(k, i); refs.push(r) }
-    return 'base' in d ? [d.key, i, d.delta, d.base] : [d.key, i, d.delta]
-  })
-  return [refs, entries]
-}
-function sidWire (s: SessionId): Plain { return [s.n, s.fromInitiator] }
-function rangeFpWire (r: RangeFp): Plain { return [r.lo, r.hi, r.count, r.fp] }
-function rangeItemsWire (r: RangeItems): Plain { return [r.lo, r.hi, r.items] }
-function rangeSumsWire (r: RangeSums): Plain {
-  const [refs, entries] = deltaListWire(r.sums.map(s => ({ key: s.key, contract: s.contract, delta: s.summary })))
-  return [r.lo, r.hi, refs, entries]
-}
-function sumWire (s: SumItem): Plain { return [s.key, s.contract === null ? null : refWire(s.contract), s.summary] }
-function ackHashesWire (hashes: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(hashes.length * ACK_HASH_BYTES)
-  hashes.forEach((h, i) => { out.set(h.subarray(0, ACK_HASH_BYTES), i * ACK_HASH_BYTES) })
+const deltasWire = (items: readonly DeltaItem[]): [Plain[], Plain[]] => keyedWire(items.map(d => ({ key: d.key, contract: d.contract, value: d.delta })))
+const summariesWire = (sums: readonly Summary[]): [Plain[], Plain[]] => keyedWire(sums.map(s => ({ key: s.key, contract: s.contract, value: s.summary })))
+const packed = (hashes: readonly Uint8Array[], n: number): Uint8Array => {
+  const out = new Uint8Array(hashes.length * n)
+  hashes.forEach((h, i) => { out.set(h.subarray(0, n), i * n) })
   return out
 }
 
+/**
+ * Consecutive fingerprints that share bounds (a split of one range) travel as one
+ * `[...bounds of the whole, cuts, counts, fps]` (bounds: see boundsWire; cuts front-coded from lo).
+ */
+function splitsWire (fps: readonly RangeFp[], offset: number): Plain[] {
+  const part = (fp: Uint8Array): Uint8Array => fp.length === RANGE_FP_BYTES ? fp : fp.subarray(offset, offset + RANGE_FP_BYTES)
+  const out: Plain[] = []
+  let prev = ''
+  for (let i = 0; i < fps.length;) {
+    let j = i + 1
+    while (j < fps.length && fps[j - 1].hi !== null && fps[j].lo === fps[j - 1].hi) j++
+    const g = fps.slice(i, j)
+    const hi = g[g.length - 1].hi
+    out.push([...boundsWire(g[0].lo, hi, prev), keysWire(g.slice(1).map(r => r.lo), g[0].lo), g.map(r => r.count), packed(g.map(r => part(r.fp)), RANGE_FP_BYTES)])
+    prev = hi ?? g[0].lo
+    i = j
+  }
+  return out
+}
+/** A list of ranges, each front-coded against the one before. */
+function rangesWire<R extends { lo: string, hi: string | null }> (rs: readonly R[], fields: (r: R) => Plain[]): Plain[] {
+  let prev = ''
+  return rs.map(r => {
+    const w = [...boundsWire(r.lo, r.hi, prev), ...fields(r)]
+    prev = r.hi ?? r.lo
+    return w
+  })
+}
+const itemFields = (r: RangeItems): Plain[] => [keysWire(r.items.map(i => i[0]), r.lo), packed(r.items.map(i => i[1]), ITEM_HASH_BYTES)]
+const sumFields = (r: RangeSums): Plain[] => summariesWire(r.sums)
+
 function toWire (m: Message): Plain {
-  const v = PROTOCOL_VERSION
+  const head = [PROTOCOL_VERSION, typeNumber(m.type)]
   switch (m.type) {
-    case 'push': return [v, m.type, ...deltaListWire(m.items)]
-    case 'digest': return [v, m.type, m.count, m.fp]
-    case 'ranges': return [v, m.type, sidWire(m.sid), m.seq, m.fps.map(rangeFpWire), m.items.map(rangeItemsWire), m.sums.map(rangeSumsWire)]
-    case 'sums': return [v, m.type, sidWire(m.sid), m.seq, m.reply, m.sums.map(sumWire)]
-    case 'deltas': return [v, m.type, sidWire(m.sid), m.seq, ...deltaListWire(m.items)]
-    case 'ack': return [v, m.type, sidWire(m.sid), m.re, m.spawned, ackHashesWire(m.hashes)]
+    case 'push': return [...head, ...deltasWire(m.items)]
+    case 'digest': return m.was === undefined ? [...head, m.fp] : [...head, m.fp, m.was]
+    case 'ranges': return [...head, sidWire(m.sid), m.seq, splitsWire(m.fps, fpOffset(m.sid)), rangesWire(m.items, itemFields), rangesWire(m.sums, sumFields)]
+    case 'sums': return [...head, sidWire(m.sid), m.seq, m.reply, ...summariesWire(m.sums), keysWire(m.lacking)]
+    case 'deltas': return [...head, sidWire(m.sid), m.seq, m.check, ...deltasWire(m.items)]
+    case 'ack': return [...head, sidWire(m.sid), m.re, m.spawned, packed(m.hashes, ACK_HASH_BYTES)]
   }
 }
 
@@ -113,24 +124,27 @@ export function encodeMessage (m: Message): Uint8Array {
   return encode(toWire(m))
 }
 
-/** Encoded sizes of the parts messages are chunked by. */
+/** Front coding and ref indexes make an entry's size depend on its neighbours: count a whole key, and 3 bytes each for the numbers. */
+const keyedSize = (key: string, value: Plain): number => encode(key).length + encode(value).length + 6
+
+/** Upper bounds of the encoded sizes of the parts messages are chunked by. */
 export const entrySize = {
-  /** In a delta list; the contract is counted apart (see `refsSize`), its index at 2 bytes. */
-  deltaItem: (d: DeltaItem): number => encode([d.key, 0, d.delta]).length + 1,
-  pushItem: (d: PushItem): number => encode([d.key, 0, d.delta, d.base]).length + 1,
-  rangeFp: (r: RangeFp): number => encode(rangeFpWire(r)).length,
-  rangeItems: (r: RangeItems): number => encode(rangeItemsWire(r)).length,
-  rangeSums: (r: RangeSums): number => encode(rangeSumsWire(r)).length,
-  sum: (s: SumItem): number => encode(sumWire(s)).length
+  /** In a delta list; the contract table is counted apart (see `refsSize`). */
+  deltaItem: (d: DeltaItem): number => keyedSize(d.key, d.delta),
+  summary: (s: Summary): number => keyedSize(s.key, s.summary),
+  lacking: (key: string): number => encode(key).length + 3,
+  rangeFp: (r: RangeFp): number => encode([...boundsWire(r.lo, r.hi, ''), [], [r.count], r.fp]).length,
+  rangeItems: (r: RangeItems): number => encode(rangesWire([r], itemFields)[0]).length,
+  rangeSums: (r: RangeSums): number => encode(rangesWire([r], sumFields)[0]).length
 }
 
-/** Encoded size of the contract table of a delta list holding all of `items` (an upper bound for any part of it). */
-export function refsSize (items: readonly DeltaItem[]): number {
-  return encode(deltaListWire(items)[0]).length
+/** Encoded size of the contract table of a list holding all of `items` (an upper bound for any part of it). */
+export function refsSize (items: ReadonlyArray<{ key: string, contract: BoundRef }>): number {
+  return encode(keyedWire(items.map(d => ({ key: d.key, contract: d.contract, value: null })))[0]).length
 }
 
-/** Room for the array headers of entry lists growing from 0 to any length (≤ 5 bytes each, two lists at most). */
-const LIST_HEADER_SLACK = 8
+/** Room for the headers of lists growing from 0 to any length (≤ 5 bytes each, three lists at most). */
+const LIST_HEADER_SLACK = 16
 
 /**
  * Splits `entries` into parts such that a message built from one part (whose
@@ -178,183 +192,89 @@ export function decodeMessage (bytes: Uint8Array): Message {
 function fromWire (v: Plain): Message {
   if (!Array.isArray(v) || v.length < 2) throw new ProtocolError('malformed', 'message must be an array [version, type, ...fields]')
   if (v[0] !== PROTOCOL_VERSION) throw new ProtocolError('bad_version', `protocol version ${short(v[0])} is not supported (this peer speaks ${PROTOCOL_VERSION})`)
-  const type = v[1]
+  const n = v[1]
+  const type = typeof n === 'number' && Number.isInteger(n) ? MESSAGE_TYPES[n - 1] : undefined
+  if (type === undefined) throw new ProtocolError('unknown_type', `unknown message type ${short(n)}`)
   const f = v.slice(2)
+  const arity = (k: number): void => {
+    if (f.length !== k) throw new ProtocolError('bad_field', `"${type}" (type ${n as number}) takes ${k} fields after the type, got ${f.length}`)
+  }
   switch (type) {
     case 'push':
-      arity(type, f, 2)
-      return { type, items: pushList(f[0], f[1]) }
-    case 'digest':
-      arity(type, f, 2)
-      return { type, count: uint(f[0], 'digest count'), fp: hash(f[1], 'digest fingerprint') }
+      arity(2)
+      return { type, items: deltaItems(f[0], f[1]) }
+    case 'digest': {
+      if (f.length !== 2) arity(1)
+      const d = { type, fp: bytes(f[0], HASH_BYTES, 'digest fingerprint', 1) }
+      return f.length === 1 ? d : { ...d, was: bytes(f[1], HASH_BYTES, 'digest fingerprint (was)', 1) }
+    }
     case 'ranges':
-      arity(type, f, 5)
+      arity(5)
       return {
         type,
         sid: sid(f[0]),
         seq: uint(f[1], 'seq'),
-        fps: list(f[2], 'range fingerprints', rangeFp),
-        items: list(f[3], 'range item lists', rangeItems),
-        sums: list(f[4], 'range summary lists', rangeSums)
+        fps: rangeList(f[2], 'range fingerprints', 7, splitFps).flat(),
+        items: rangeList(f[3], 'range item lists', 6, rangeItems),
+        sums: rangeList(f[4], 'range summary lists', 6, rangeSums)
       }
     case 'sums':
-      arity(type, f, 4)
-      return { type, sid: sid(f[0]), seq: uint(f[1], 'seq'), reply: bool(f[2], 'reply flag'), sums: list(f[3], 'summaries', sumItem) }
+      arity(6)
+      return { type, sid: sid(f[0]), seq: uint(f[1], 'seq'), reply: bool(f[2], 'reply flag'), sums: summaries(f[3], f[4]), lacking: keyList(f[5], 'lacking keys', Infinity) }
     case 'deltas':
-      arity(type, f, 4)
-      return { type, sid: sid(f[0]), seq: uint(f[1], 'seq'), items: deltaList(f[2], f[3]) }
-    case 'ack':
-      arity(type, f, 4)
-      return { type, sid: sid(f[0]), re: uint(f[1], 'acked seq'), spawned: list(f[2], 'spawned seqs', x => uint(x, 'spawned seq')), hashes: ackHashes(f[3]) }
-    default:
-      throw new ProtocolError('unknown_type', `unknown message type ${short(type)}`)
+      arity(5)
+      return { type, sid: sid(f[0]), seq: uint(f[1], 'seq'), check: bool(f[2], 'check flag'), items: deltaItems(f[3], f[4]) }
+    case 'ack': {
+      arity(4)
+      const h = bytes(f[3], ACK_HASH_BYTES, 'acked hashes')
+      const hashes = Array.from({ length: h.length / ACK_HASH_BYTES }, (_, i) => slice(h, i, ACK_HASH_BYTES))
+      return { type, sid: sid(f[0]), re: uint(f[1], 'acked seq'), spawned: list(f[2], 'spawned seqs', x => uint(x, 'spawned seq')), hashes }
+    }
   }
 }
 
-function bad (what: string, x: unknown): ProtocolError {
-  return new ProtocolError('bad_field', `${what} is malformed: ${short(x)}`)
+function deltaItems (refsX: Plain, flatX: Plain): DeltaItem[] {
+  return keyedList(refsX, flatX, 'delta items').map(k => ({ key: k.key, contract: k.contract, delta: k.value }))
 }
 
-function short (x: unknown): string {
-  if (x instanceof Uint8Array) return `${x.length} bytes`
-  let s: string
-  try { s = JSON.stringify(x) ?? String(x) } catch { s = typeof x }
-  return s.length > 60 ? s.slice(0, 57) + '...' : s
+function summaries (refsX: Plain, flatX: Plain): Summary[] {
+  return keyedList(refsX, flatX, 'summaries').map(k => ({ key: k.key, contract: k.contract, summary: k.value }))
 }
 
-function arity (type: string, fields: Plain[], n: number): void {
-  if (fields.length !== n) throw new ProtocolError('bad_field', `"${type}" takes ${n} fields after the type, got ${fields.length}`)
-}
-
-function tuple (x: Plain, n: number, what: string): Plain[] {
-  if (!Array.isArray(x) || x.length !== n) throw bad(what, x)
-  return x
-}
-
-function list<T> (x: Plain, what: string, item: (x: Plain) => T): T[] {
-  if (!Array.isArray(x)) throw bad(what, x)
-  return x.map(item)
-}
-
-function uint (x: Plain, what: string): number {
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw bad(what, x)
-  return x
-}
-
-function bool (x: Plain, what: string): boolean {
-  if (typeof x !== 'boolean') throw bad(what, x)
-  return x
-}
-
-function hash (x: Plain, what: string): Uint8Array {
-  if (!(x instanceof Uint8Array) || x.length !== HASH_BYTES) throw bad(what, x)
-  return new Uint8Array(x.buffer, x.byteOffset, x.length) // a plain Uint8Array view (the decoder's copy)
-}
-
-const textEncoder = new TextEncoder()
-
-function key (x: Plain): string {
-  if (typeof x !== 'string' || x.length === 0 || textEncoder.encode(x).length > MAX_KEY_BYTES) throw bad('key', x)
-  return x
-}
-
-/** A range bound: any text up to a key's length ('' is the start of the key space). */
-function bound (x: Plain): string {
-  if (typeof x !== 'string' || textEncoder.encode(x).length > MAX_KEY_BYTES) throw bad('range bound', x)
-  return x
-}
-
-function range (loX: Plain, hiX: Plain): [string, string | null] {
-  const lo = bound(loX)
-  const hi = hiX === null ? null : bound(hiX)
-  if (hi !== null && !(lo < hi)) throw bad('range (lo must sort before hi)', [lo, hi])
-  return [lo, hi]
-}
-
-function sid (x: Plain): SessionId {
-  const [n, from] = tuple(x, 2, 'session id')
-  return { n: uint(n, 'session number'), fromInitiator: bool(from, 'session initiator flag') }
-}
-
-export function ref (x: Plain): BoundRef {
-  if (typeof x === 'string') {
-    if (!CONTRACT_ID.test(x)) throw bad('contract id', x)
-    return { id: x }
-  }
-  const [id, params] = tuple(x, 2, 'contract ref')
-  if (typeof id !== 'string' || !CONTRACT_ID.test(id)) throw bad('contract id', id)
-  // Parameters travel only when there are some, so a binding has one wire form.
-  if (!isPlainObject(params) || Object.keys(params).length === 0 || jsonProblem(params) !== undefined) throw bad('contract params', params)
-  return { id, params: params as JsonObject }
-}
-
-function deltaList (refsX: Plain, itemsX: Plain): DeltaItem[] {
-  const refs = list(refsX, 'contract table', ref)
-  return list(itemsX, 'delta items', x => {
-    const [k, i, delta] = tuple(x, 3, 'delta item')
-    return { key: key(k), contract: refs[refIndex(i, refs.length)], delta }
+/** A list of ranges of `n` fields each, their bounds front-coded one after another (see rangesWire). */
+function rangeList<T> (x: Plain, what: string, n: number, entry: (lo: string, hi: string | null, fields: Plain[]) => T): T[] {
+  let prev = ''
+  return list(x, what, e => {
+    const [lo, hi] = boundsAt(tuple(e, n, what), prev)
+    prev = hi ?? lo
+    return entry(lo, hi, (e as Plain[]).slice(4))
   })
 }
 
-function pushList (refsX: Plain, itemsX: Plain): PushItem[] {
-  const refs = list(refsX, 'contract table', ref)
-  return list(itemsX, 'push items', x => {
-    const [k, i, delta, base] = tuple(x, 4, 'push item')
-    return { key: key(k), contract: refs[refIndex(i, refs.length)], delta, base: base === null ? null : hash(base, 'push base') }
-  })
+function splitFps (lo: string, hi: string | null, [boundsX, countsX, fpsX]: Plain[]): RangeFp[] {
+  const bounds = keyList(boundsX, 'split bounds', Infinity, lo, false)
+  const edges = [lo, ...bounds]
+  edges.forEach((b, i) => { if (i > 0 && (b <= edges[i - 1] || (hi !== null && b >= hi))) throw badBound(b) })
+  const counts = list(countsX, 'range counts', c => uint(c, 'range count'))
+  if (counts.length !== edges.length) throw new ProtocolError('bad_field', `range counts: ${counts.length} for ${edges.length} ranges`)
+  const fps = bytes(fpsX, RANGE_FP_BYTES, 'range fingerprints', edges.length)
+  return edges.map((b, i) => ({ lo: b, hi: i + 1 < edges.length ? edges[i + 1] : hi, count: counts[i], fp: slice(fps, i, RANGE_FP_BYTES) }))
 }
 
-function refIndex (i: Plain, n: number): number {
-  if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0 || i >= n) throw bad('contract index', i)
-  return i
+function badBound (b: string): ProtocolError {
+  return new ProtocolError('bad_field', `split bounds must ascend strictly inside the range: ${short(b)}`)
 }
 
-function rangeFp (x: Plain): RangeFp {
-  const [lo, hi, count, fp] = tuple(x, 4, 'range fingerprint')
-  const [l, h] = range(lo, hi)
-  return { lo: l, hi: h, count: uint(count, 'range count'), fp: hash(fp, 'range fingerprint') }
+function rangeItems (lo: string, hi: string | null, [keysX, hashesX]: Plain[]): RangeItems {
+  const keys = keyList(keysX, 'item list', MAX_RANGE_ITEMS, lo)
+  ascendingIn(keys, lo, hi)
+  const hashes = bytes(hashesX, ITEM_HASH_BYTES, 'item hashes', keys.length)
+  return { lo, hi, items: keys.map((k, i) => [k, slice(hashes, i, ITEM_HASH_BYTES)]) }
 }
 
-function rangeItems (x: Plain): RangeItems {
-  const [lo, hi, items] = tuple(x, 3, 'range item list')
-  const [l, h] = range(lo, hi)
-  if (!Array.isArray(items) || items.length > MAX_RANGE_ITEMS) throw bad(`item list (at most ${MAX_RANGE_ITEMS} items)`, items)
-  const keys = ascendingKeys(items.map(it => tuple(it, 2, 'item')[0]), l, h)
-  return { lo: l, hi: h, items: items.map((it, i) => [keys[i], hash((it as Plain[])[1], 'item hash')]) }
-}
-
-function rangeSums (x: Plain): RangeSums {
-  const [lo, hi, refsX, entries] = tuple(x, 4, 'range summary list')
-  const [l, h] = range(lo, hi)
-  if (!Array.isArray(entries) || entries.length > MAX_RANGE_ITEMS) throw bad(`summary list (at most ${MAX_RANGE_ITEMS} items)`, entries)
-  const items = deltaList(refsX, entries)
-  ascendingKeys(items.map(d => d.key), l, h)
-  return { lo: l, hi: h, sums: items.map(d => ({ key: d.key, contract: d.contract, summary: d.delta })) }
-}
-
-/** Keys strictly ascending inside [lo, hi): the receiver walks such a list beside its own. */
-function ascendingKeys (xs: Plain[], lo: string, hi: string | null): string[] {
-  const out: string[] = []
-  for (const x of xs) {
-    const k = key(x)
-    if (k < lo || (hi !== null && k >= hi) || (out.length > 0 && k <= out[out.length - 1])) throw bad('list order (keys ascending inside the range)', k)
-    out.push(k)
-  }
-  return out
-}
-
-function sumItem (x: Plain): SumItem {
-  const [k, r, summary] = tuple(x, 3, 'summary item')
-  if (r === null) {
-    if (summary !== null) throw bad('summary of a key the sender lacks (must be null)', summary)
-    return { key: key(k), contract: null, summary: null }
-  }
-  return { key: key(k), contract: ref(r), summary }
-}
-
-function ackHashes (x: Plain): Uint8Array[] {
-  if (!(x instanceof Uint8Array) || x.length % ACK_HASH_BYTES !== 0) throw bad(`acked hashes (${ACK_HASH_BYTES} bytes each)`, x)
-  const out: Uint8Array[] = []
-  for (let i = 0; i < x.length; i += ACK_HASH_BYTES) out.push(new Uint8Array(x.buffer, x.byteOffset + i, ACK_HASH_BYTES))
-  return out
+function rangeSums (lo: string, hi: string | null, [refsX, flatX]: Plain[]): RangeSums {
+  const sums = summaries(refsX, flatX)
+  if (sums.length > MAX_RANGE_ITEMS) throw new ProtocolError('bad_field', `summary list holds ${sums.length} entries, over ${MAX_RANGE_ITEMS}`)
+  ascendingIn(sums.map(s => s.key), lo, hi)
+  return { lo, hi, sums }
 }

@@ -5,23 +5,29 @@
  *
  * - A range whose fingerprint equals ours is done.
  * - A range the peer holds nothing of: we send the deltas of all our keys in it.
- * - A range we hold at most MAX_RANGE_ITEMS keys of: we send our item list, or our summary list
+ * - A range we hold at most LIST_KEYS keys of: we send our item list, or our summary list
  *   when the summaries are no bigger than the hashes (answered like summaries, see answerSums).
  * - Otherwise we cut our view of it into SPLIT_PARTS ranges (fewer if that leaves them under
  *   MIN_PART_KEYS keys) and send their fingerprints.
  * - On an item list: keys only we hold → full deltas; keys only they hold → "we lack it";
  *   keys whose hashes differ → the delta, if their hash is one of our past states (we know their summary),
  *   else our summary, so they send what we lack (and ask for ours if they lack something).
+ *   Item lists carry 8-byte hash prefixes; if the walk finds no difference in a range the peer
+ *   found different (two prefixes collided), we send our summaries of the whole range.
  */
 import { type Plain, canonicalEqual } from '../codec.ts'
 import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
 import { type KeyIndex, itemHash, sameHash } from './key-index.ts'
-import { type DeltaItem, MAX_RANGE_ITEMS, type RangeFp, type RangeItems, type RangeSums, type SumItem, entrySize } from './messages.ts'
+import { type DeltaItem, ITEM_HASH_BYTES, matchesFp, type RangeFp, type RangeItems, type RangeSums, type Summary, entrySize } from './messages.ts'
 import type { SummaryHistory } from './summary-history.ts'
 import type { SyncStore } from './types.ts'
 
 export const SPLIT_PARTS = 16
+/** A range we hold at most this many keys of is answered with its keys (item or summary list), not split. */
+export const LIST_KEYS = 16
+/** A summary of ours, or (contract null) word that we lack the key. */
+export interface SumItem { key: string, contract: BoundRef | null, summary: Plain }
 /** A split never makes ranges of fewer keys than this (on the splitting side): a fingerprint costs as much as a few items. */
 export const MIN_PART_KEYS = 4
 
@@ -35,7 +41,7 @@ export class Plan {
   /** Summaries sent without asking back (sums with reply = false): we are behind on these keys. */
   readonly tell: SumItem[] = []
   readonly tellKeys: string[] = []
-  /** Deltas computed already. */
+  /** Deltas computed already, from the peer's summaries: it may hold more than we do, so its ack reports its hashes. */
   readonly deltas: DeltaItem[] = []
   /** Keys the peer holds an older state of, whose summary we know: we send what it lacks. */
   readonly since: Array<[key: string, theirSummary: Plain]> = []
@@ -47,33 +53,39 @@ export class Plan {
   }
 }
 
-/** Answers the peer's fingerprint of [lo, hi). */
-export function answerFp (index: KeyIndex, history: SummaryHistory, r: RangeFp, plan: Plan): void {
-  const hi = r.hi ?? undefined
-  const mine = index.fingerprint(r.lo, hi)
-  if (mine.count === r.count && sameHash(mine.fp, r.fp)) return
-  if (r.count === 0) {
-    for (const [key] of index.items(r.lo, hi)) plan.fullKeys.push(key)
-  } else if (mine.count <= MAX_RANGE_ITEMS) {
-    const items: RangeItems = { lo: r.lo, hi: r.hi, items: index.items(r.lo, hi) }
+/** Answers the peer's fingerprint of [lo, hi) (`offset`: which part of a full fingerprint it carries, see matchesFp). */
+export function answerFp (index: KeyIndex, history: SummaryHistory, r: RangeFp, plan: Plan, offset = 0): void {
+  const mine = index.fingerprint(r.lo, r.hi ?? undefined)
+  if (mine.count === r.count && matchesFp(mine.fp, r.fp, offset)) return
+  describeRange(index, history, r.lo, r.hi, r.count, plan)
+}
+
+/** Our view of [lo, hi), which differs from the peer's (holding `theirCount` keys there, if known): our keys, or a split. */
+export function describeRange (index: KeyIndex, history: SummaryHistory, lo: string, hiBound: string | null, theirCount: number | undefined, plan: Plan): void {
+  const hi = hiBound ?? undefined
+  const mine = index.fingerprint(lo, hi)
+  if (theirCount === 0) {
+    for (const [key] of index.items(lo, hi)) plan.fullKeys.push(key)
+  } else if (mine.count <= LIST_KEYS) {
+    const items: RangeItems = { lo, hi: hiBound, items: index.items(lo, hi) }
     const sums = summaryList(history, items)
     // Summaries no bigger than the hashes go instead: the peer answers them with deltas at once.
     if (sums !== undefined && entrySize.rangeSums(sums) <= entrySize.rangeItems(items)) plan.sumLists.push(sums); else plan.items.push(items)
   } else {
     const parts = Math.min(SPLIT_PARTS, Math.ceil(mine.count / MIN_PART_KEYS))
-    const bounds: Array<string | null> = [r.lo, ...index.split(r.lo, hi, parts), r.hi]
+    const bounds: Array<string | null> = [lo, ...index.split(lo, hi, parts), hiBound]
     for (let i = 0; i + 1 < bounds.length; i++) {
-      const lo = bounds[i] as string
-      const sub = bounds[i + 1]
-      const f = index.fingerprint(lo, sub ?? undefined)
-      plan.fps.push({ lo, hi: sub, count: f.count, fp: f.fp })
+      const from = bounds[i] as string
+      const to = bounds[i + 1]
+      const f = index.fingerprint(from, to ?? undefined)
+      plan.fps.push({ lo: from, hi: to, count: f.count, fp: f.fp })
     }
   }
 }
 
 /** The item list with each key's summary in place of its hash, if every summary is remembered. */
 function summaryList (history: SummaryHistory, r: RangeItems): RangeSums | undefined {
-  const sums: RangeSums['sums'] = []
+  const sums: Summary[] = []
   for (const [key, hash] of r.items) {
     const s = history.recallEntry(hash)
     if (s === undefined) return undefined
@@ -93,17 +105,22 @@ export async function answerSumList (store: SyncStore, index: KeyIndex, r: Range
 export function answerItems (index: KeyIndex, history: SummaryHistory, r: RangeItems, plan: Plan): void {
   const mine = index.items(r.lo, r.hi ?? undefined)
   const theirs = r.items
-  let i = 0; let j = 0
+  let i = 0; let j = 0; let differing = 0
   while (i < mine.length || j < theirs.length) {
     const a = mine[i]; const b = theirs[j]
+    differing++
     if (b === undefined || (a !== undefined && a[0] < b[0])) { plan.fullKeys.push(a[0]); i++; continue }
     if (a === undefined || b[0] < a[0]) { plan.ask.push({ key: b[0], contract: null, summary: null }); j++; continue }
-    if (!sameHash(a[1], b[1])) {
+    if (!sameHash(a[1].subarray(0, ITEM_HASH_BYTES), b[1])) {
       const theirs = history.recall(b[1])
       if (theirs === undefined) plan.askKeys.push(a[0]); else plan.since.push([a[0], theirs])
+    } else {
+      differing--
     }
     i++; j++
   }
+  // The peer sends an item list only for a range that differs: nothing differing here means prefixes collided.
+  if (differing === 0) for (const [key] of mine) plan.askKeys.push(key)
 }
 
 export function sameBinding (a: BoundRef, b: BoundRef): boolean {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import { encode } from '../codec.ts'
 import { GenerationalCache } from './generational-cache.ts'
-import { type DeltaItem, deltaItemWire } from './messages.ts'
+import { type DeltaItem, refWire } from './messages.ts'
 
 /** Keeps at least the last half of this many hashes (see GenerationalCache). */
 export const DEFAULT_SEEN_CAPACITY = 200_000
@@ -22,7 +22,7 @@ export class SeenDeltas {
 
   /** SHA-256 (first 16 bytes, hex) of the item's canonical encoding: the same delta for the same key always hashes alike. */
   static hashOf (item: DeltaItem): string {
-    return createHash('sha256').update(encode(deltaItemWire(item))).digest('hex').slice(0, 32)
+    return createHash('sha256').update(encode([item.key, refWire(item.contract), item.delta])).digest('hex').slice(0, 32)
   }
 
   has (hash: string): boolean {

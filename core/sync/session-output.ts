@@ -2,11 +2,14 @@
  * Turns a reconciliation Plan into a session's request messages: ranges,
  * summaries (asking back or not), deltas, each chunked to the message bound,
  * each numbered and kept in the session's outbox until acked. And the acks.
+ * Listed keys go in key order, so that front coding shares their prefixes.
+ * Deltas computed from the peer's summary go apart from those computed from
+ * a state we know it holds: only the former need its hashes in the ack.
  */
 import type { Plain } from '../codec.ts'
-import type { BoundRef } from '../subscription.ts'
-import { ACK_HASH_BYTES, type DeltaItem, type Message, type RangeFp, type RangeItems, type RangeSums, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
-import type { Plan } from './reconcile.ts'
+import { ContractError } from '../errors.ts'
+import { ACK_HASH_BYTES, type DeltaItem, type Message, type RangeFp, type RangeItems, type RangeSums, type Summary, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
+import type { Plan, SumItem } from './reconcile.ts'
 import type { Session } from './session.ts'
 import type { SyncStats } from './stats.ts'
 import type { PeerId, SyncAction, SyncStore } from './types.ts'
@@ -44,6 +47,7 @@ export class SessionOutput {
       actions.push(action)
     }
     const ranges: RangeEntry[] = [...plan.fps.map(fp => ({ fp })), ...plan.items.map(items => ({ items })), ...plan.sumLists.map(sums => ({ sums }))]
+      .sort((a, b) => byKey(loOf(a), loOf(b)))
     const rangeSize = (e: RangeEntry): number => 'fp' in e ? entrySize.rangeFp(e.fp) : 'items' in e ? entrySize.rangeItems(e.items) : entrySize.rangeSums(e.sums)
     const emptyRanges = encodeMessage({ type: 'ranges', sid: sizing, seq: NUMBER_PLACEHOLDER, fps: [], items: [], sums: [] }).length
     for (const part of this.#chunk(ranges, rangeSize, emptyRanges)) {
@@ -54,16 +58,26 @@ export class SessionOutput {
     }
     const ask = [...plan.ask, ...await this.#summaries(plan.askKeys)]
     const tell = [...plan.tell, ...await this.#summaries(plan.tellKeys)]
-    const emptySums = encodeMessage({ type: 'sums', sid: sizing, seq: NUMBER_PLACEHOLDER, reply: true, sums: [] }).length
-    for (const [sums, reply] of [[ask, true], [tell, false]] as const) {
-      for (const part of this.#chunk(sums, entrySize.sum, emptySums)) request(seq => ({ type: 'sums', sid, seq, reply, sums: part }))
+    for (const [items, reply] of [[ask, true], [tell, false]] as const) {
+      const sums = items.filter((s): s is Summary => s.contract !== null).sort((a, b) => byKey(a.key, b.key))
+      const lacking = items.filter(s => s.contract === null).map(s => s.key).sort(byKey)
+      const entries = [...sums.map(summary => ({ summary })), ...lacking.map(key => ({ key }))]
+      const empty = encodeMessage({ type: 'sums', sid: sizing, seq: NUMBER_PLACEHOLDER, reply, sums: [], lacking: [] }).length + refsSize(sums)
+      for (const part of this.#chunk(entries, e => 'summary' in e ? entrySize.summary(e.summary) : entrySize.lacking(e.key), empty)) {
+        const s = part.flatMap(e => 'summary' in e ? [e.summary] : [])
+        const l = part.flatMap(e => 'key' in e ? [e.key] : [])
+        request(seq => ({ type: 'sums', sid, seq, reply, sums: s, lacking: l }))
+      }
     }
-    const deltas = [...plan.deltas, ...await this.#deltasSince(plan.since), ...await this.#deltasSince(plan.fullKeys.map(k => [k, undefined]))]
-    const emptyDeltas = encodeMessage({ type: 'deltas', sid: sizing, seq: NUMBER_PLACEHOLDER, items: [] }).length + refsSize(deltas)
-    // Few enough items that the ack's hashes fit in a message too.
-    const maxItems = Math.floor((this.#maxBytes - 64) / ACK_HASH_BYTES)
-    for (const part of this.#chunk(deltas, entrySize.deltaItem, emptyDeltas, maxItems)) {
-      request(seq => ({ type: 'deltas', sid, seq, items: part }), distinctKeys(part))
+    const known = [...await this.#deltasSince(plan.since), ...await this.#deltasSince(plan.fullKeys.map(k => [k, undefined]))]
+    for (const [items, check] of [[plan.deltas, true], [known, false]] as const) {
+      const deltas = [...items].sort((a, b) => byKey(a.key, b.key))
+      const empty = encodeMessage({ type: 'deltas', sid: sizing, seq: NUMBER_PLACEHOLDER, check, items: [] }).length + refsSize(deltas)
+      // Few enough items that the ack's hashes fit in a message too.
+      const maxItems = Math.floor((this.#maxBytes - 64) / ACK_HASH_BYTES)
+      for (const part of this.#chunk(deltas, entrySize.deltaItem, empty, maxItems)) {
+        request(seq => ({ type: 'deltas', sid, seq, check, items: part }), check ? distinctKeys(part) : null)
+      }
     }
     return seqs
   }
@@ -81,8 +95,8 @@ export class SessionOutput {
     return parts
   }
 
-  async #summaries (keys: readonly string[]): Promise<Array<{ key: string, contract: BoundRef, summary: Plain }>> {
-    const out = []
+  async #summaries (keys: readonly string[]): Promise<SumItem[]> {
+    const out: SumItem[] = []
     for (const key of keys) {
       const s = await this.#store.summary(key)
       if (s !== undefined) out.push({ key, contract: s.contract, summary: s.summary })
@@ -94,11 +108,26 @@ export class SessionOutput {
   async #deltasSince (since: ReadonlyArray<[string, Plain | undefined]>): Promise<DeltaItem[]> {
     const out: DeltaItem[] = []
     for (const [key, theirs] of since) {
-      const d = await this.#store.deltaFor(key, theirs)
+      let d: Awaited<ReturnType<SyncStore['deltaFor']>>
+      try {
+        d = await this.#store.deltaFor(key, theirs)
+      } catch (err) {
+        // A remembered summary that is not this key's (an 8-byte prefix collided): send everything instead.
+        if (!(err instanceof ContractError) || theirs === undefined) throw err
+        d = await this.#store.deltaFor(key, undefined)
+      }
       if (d !== undefined) out.push({ key, contract: d.contract, delta: d.delta })
     }
     return out
   }
+}
+
+function byKey (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function loOf (e: RangeEntry): string {
+  return 'fp' in e ? e.fp.lo : 'items' in e ? e.items.lo : e.sums.lo
 }
 
 export function distinctKeys (items: readonly DeltaItem[]): string[] {

@@ -12,6 +12,7 @@
  * and follow-up requests still have a home.
  */
 import { LruCache } from '../lru-cache.ts'
+import type { Fingerprint } from './key-index.ts'
 import type { MessageType, SessionId } from './messages.ts'
 import type { PeerId } from './types.ts'
 
@@ -37,6 +38,11 @@ export class Session {
   readonly outbox = new Map<number, { type: MessageType, bytes: Uint8Array, sentAt: number }>()
   /** Our ack of each request of the peer, sent again if the request comes again (the ack may have been lost). */
   readonly acks = new Map<number, Uint8Array>()
+  /** Our key space when the session began (a state peers may still be at), and how many keys its deltas changed since. */
+  startDigest: Fingerprint | undefined
+  changedKeys = 0
+  /** We started it to pull a catch-up from a peer ahead of us. */
+  pull = false
   #nextSeq = 0
 
   constructor (peer: PeerId, n: number, role: Role, now: number) {
@@ -92,6 +98,12 @@ export class SessionTable {
     let n = 0
     for (const s of this.mine.values()) if (s.active) n++
     return n
+  }
+
+  /** Some peer's session with us is in flight. */
+  beingServed (): boolean {
+    for (const s of this.theirs.values()) if (s.active) return true
+    return false
   }
 
   inFlightWith (peer: PeerId): boolean {

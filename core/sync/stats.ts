@@ -10,10 +10,6 @@ export interface SyncStats extends TrafficCounts {
   deltasReceived: number
   /** Received deltas that changed nothing: dropped by content hash before merging, or merged without effect. */
   redundantDeltas: number
-  /** Pushed deltas that had to wait for their base (a push they depend on had not arrived). */
-  heldDeltas: number
-  /** Held pushes that never got their base (or found no room): dropped; anti-entropy repairs what they carried. */
-  expiredDeltas: number
   /** Received deltas the store refused (invalid for the contract, or bound to another contract). */
   rejectedDeltas: number
   /** Items too large for any message (over maxMessageBytes on their own): not sent. */
@@ -44,8 +40,6 @@ export function emptyStats (): SyncStats {
     perType,
     deltasReceived: 0,
     redundantDeltas: 0,
-    heldDeltas: 0,
-    expiredDeltas: 0,
     rejectedDeltas: 0,
     oversizeItems: 0,
     badMessages: 0,

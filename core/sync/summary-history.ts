@@ -10,6 +10,7 @@
 import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { GenerationalCache, bytesKey } from './generational-cache.ts'
+import { ITEM_HASH_BYTES } from './messages.ts'
 
 export interface Remembered { contract: BoundRef, summary: Plain }
 
@@ -24,16 +25,21 @@ export class SummaryHistory {
   }
 
   remember (hash: Uint8Array, contract: BoundRef, summary: Plain): void {
-    this.#byHash.set(bytesKey(hash), { contract, summary })
+    this.#byHash.set(keyOf(hash), { contract, summary })
   }
 
-  /** The summary a key of ours had when its item hash was `hash`. */
+  /** The summary a key of ours had when its item hash was `hash` (or began with it: item lists carry 8-byte prefixes). */
   recall (hash: Uint8Array): Plain | undefined {
-    return this.#byHash.get(bytesKey(hash))?.summary
+    return this.#byHash.get(keyOf(hash))?.summary
   }
 
   recallEntry (hash: Uint8Array): Remembered | undefined {
-    return this.#byHash.get(bytesKey(hash))
+    return this.#byHash.get(keyOf(hash))
   }
 }
 
+
+/** Summaries are found by the first ITEM_HASH_BYTES of the item hash, the part every message carries. */
+function keyOf (hash: Uint8Array): string {
+  return bytesKey(hash.subarray(0, ITEM_HASH_BYTES))
+}

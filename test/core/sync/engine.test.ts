@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { encode } from '../../../core/codec.ts'
 import { HASH_BYTES, sameHash } from '../../../core/sync/key-index.ts'
-import { decodeMessage, encodeMessage } from '../../../core/sync/messages.ts'
+import { PROTOCOL_VERSION, decodeMessage, encodeMessage } from '../../../core/sync/messages.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC } from '../../../core/sync/types.ts'
 import { type Envelope, Net, type Peer, sameStates, stateBytes } from './harness.ts'
 import { apply, opArb } from './workload.ts'
@@ -12,7 +12,7 @@ const onlyPushes = { drop: (e: Envelope) => e.type !== 'push' }
 const noPushes = { drop: (e: Envelope) => e.type === 'push' }
 
 /** The whole-key-space fingerprint a peer announces (read from the digest its engine publishes). */
-function digestOf (p: Peer, now: number): { count: number, fp: Uint8Array } {
+function digestOf (p: Peer, now: number): { fp: Uint8Array } {
   const [action] = p.engine.subscribed('', now)
   const m = decodeMessage(action.bytes)
   assert.equal(m.type, 'digest')
@@ -94,7 +94,7 @@ test('equal digests imply equal states, under any op history and partial, out-of
     let equalSeen = 0
     const check = async (): Promise<void> => {
       const [a, b] = net.peers.map(p => digestOf(p, net.now))
-      const same = a.count === b.count && sameHash(a.fp, b.fp)
+      const same = sameHash(a.fp, b.fp)
       const states = sameStates(await stateBytes(net.peers[0]), await stateBytes(net.peers[1]))
       if (same) { equalSeen++; assert.ok(states, 'digests are equal but states differ') }
       if (states) assert.ok(same, 'states are equal but digests differ')
@@ -129,7 +129,8 @@ test('an idle anti-entropy round costs at most 64 bytes per peer pair, at 1,000 
     t.diagnostic(`${keys} keys: an idle round cost ${perPair} bytes for the pair (${sent.join(' + ')})`)
     assert.ok(perPair <= 64, `${perPair} bytes`)
     assert.deepEqual(net.delivered.map(e => e.type), ['digest', 'digest'])
-    for (const p of net.peers) assert.equal(digestOf(p, net.now).count, keys)
+    assert.equal((await net.peers[0].store.keys()).length, keys)
+    assert.ok(sameHash(digestOf(net.peers[0], net.now).fp, digestOf(net.peers[1], net.now).fp))
   }
 })
 
@@ -137,8 +138,9 @@ test('beliefs change only on acks: lost deltas are sent again until acked, and t
   const net = await Net.create(2, { seed: 11 })
   for (let i = 0; i < 50; i++) await net.write('p0', `k${i}`, 'g-counter', 'inc', [i + 1])
   for (let i = 0; i < 5; i++) await net.write('p1', `own${i}`, 'g-counter', 'inc', [1])
-  // A whole round in which every deltas message (first sends and retransmissions) is lost.
-  await net.round({ drop: e => e.type === 'push' || e.type === 'deltas' })
+  // Two whole rounds (sessions start up to a period after the digests) in which every deltas message,
+  // first sends and retransmissions, is lost.
+  for (let r = 0; r < 2; r++) await net.round({ drop: e => e.type === 'push' || e.type === 'deltas' })
   assert.equal(await net.converged(), false)
   const [a, b] = net.peers.map(p => p.engine.stats())
   assert.ok(a.retransmits + b.retransmits > 0, 'nobody sent the lost deltas again')
@@ -147,7 +149,7 @@ test('beliefs change only on acks: lost deltas are sent again until acked, and t
   assert.equal(await net.converge(3, noPushes), 1)
 })
 
-test('a push merges only onto a state holding its base: out of order it waits, and what never comes is left to anti-entropy', async () => {
+test('pushes merge at once in any order: digests stay honest, a late push completes the state, a lost one is repaired by a round', async () => {
   const pushesOf = async (net: Net, values: number[]): Promise<Envelope[]> => {
     const out: Envelope[] = []
     for (const v of values) {
@@ -157,26 +159,29 @@ test('a push merges only onto a state holding its base: out of order it waits, a
     }
     return out
   }
-  // Reordered: the third push waits for the second, then both apply.
-  const net = await Net.create(2, { seed: 31 })
-  const b = net.peers[1]
-  const [p1, p2, p3] = await pushesOf(net, [19, 11, 27])
-  for (const e of [p1, p3]) await b.engine.receive('p0', e.bytes, net.now)
-  assert.equal(b.engine.stats().heldDeltas, 1)
-  assert.equal((await b.store.get('reg'))?.value?.toString(), '19')
-  await b.engine.receive('p0', p2.bytes, net.now)
-  assert.ok(await net.converged(), 'the held push was not released when its base arrived')
-  // Lost: the third push never finds its base; it expires, digests differ (no false "in sync"), and a round repairs it.
-  const lossy = await Net.create(2, { seed: 37 })
-  const [q1, , q3] = await pushesOf(lossy, [19, 11, 27])
-  const c = lossy.peers[1]
-  for (const e of [q1, q3]) await c.engine.receive('p0', e.bytes, lossy.now)
-  const [da, dc] = lossy.peers.map(p => digestOf(p, lossy.now))
-  assert.ok(!sameHash(da.fp, dc.fp))
-  lossy.now += 2001 // held pushes expire after two periods
-  lossy.post('p1', await c.engine.tick(lossy.now))
-  assert.equal(c.engine.stats().expiredDeltas, 1)
-  assert.equal(await lossy.converge(3, noPushes), 1)
+  const sameDigests = (net: Net): boolean => {
+    const [x, y] = net.peers.map(p => digestOf(p, net.now))
+    return sameHash(x.fp, y.fp)
+  }
+  for (const lost of [false, true]) {
+    const net = await Net.create(2, { seed: lost ? 37 : 31 })
+    const b = net.peers[1]
+    const [p1, p2, p3] = await pushesOf(net, [19, 11, 27])
+    // The third push arrives without the second: it is merged at once, nothing waits.
+    for (const e of [p1, p3]) await b.engine.receive('p0', e.bytes, net.now)
+    assert.equal(b.engine.stats().deltasReceived, 2)
+    assert.equal(b.engine.stats().redundantDeltas, 0)
+    const states = sameStates(await stateBytes(net.peers[0]), await stateBytes(b))
+    assert.equal(sameDigests(net), states, 'digests and states disagree on whether the peers are in sync')
+    if (!lost) {
+      await b.engine.receive('p0', p2.bytes, net.now)
+      assert.ok(await net.converged(), 'the late push did not complete the state')
+      assert.ok(sameDigests(net))
+    } else {
+      assert.ok(!states, 'the second write cannot be known without its push')
+      assert.equal(await net.converge(3, noPushes), 1)
+    }
+  }
 })
 
 test('bad bytes are counted in badMessages and change nothing', async () => {
@@ -190,10 +195,11 @@ test('bad bytes are counted in badMessages and change nothing', async () => {
   const garbage: Uint8Array[] = [
     new Uint8Array(0),
     Uint8Array.from([0xff, 0x00, 0x13]),
-    encode([2, 'digest', 1, fp]),
-    encode([1, 'nonsense']),
-    encode([1, 'push', ['or-set'], [['k', 5, { e: [], c: [] }, null]]]),
-    encode([1, 'deltas', [1, true], 0, ['or-set'], [['k', 0]]]),
+    encode([PROTOCOL_VERSION + 1, 'digest', 1, fp]),
+    encode([PROTOCOL_VERSION, 'nonsense']),
+    encode([PROTOCOL_VERSION, 'push', ['or-set'], [0, 'k', { e: [], c: [] }]]), // types are numbers
+    encode([PROTOCOL_VERSION, 1, ['or-set', 'g-set'], [0, 'k', 5, { e: [], c: [] }]]),
+    encode([PROTOCOL_VERSION, 5, 3, 0, true, ['or-set'], [0, 'k']]),
     new Uint8Array(2 * 1024 * 1024),
     Uint8Array.from([0xc2, 0x41, 0x01])
   ]
@@ -201,7 +207,7 @@ test('bad bytes are counted in badMessages and change nothing', async () => {
   assert.equal(b.engine.stats().badMessages, garbage.length)
   assert.ok(sameStates(statesBefore, await stateBytes(b)))
   // A well-formed push whose delta the contract refuses is not a bad message, but it is refused and changes nothing.
-  await b.engine.receive('p0', encodeMessage({ type: 'push', items: [{ key: 'k', contract: { id: 'or-set' }, delta: 'not a state', base: null }] }), net.now)
+  await b.engine.receive('p0', encodeMessage({ type: 'push', items: [{ key: 'k', contract: { id: 'or-set' }, delta: 'not a state' }] }), net.now)
   assert.equal(b.engine.stats().rejectedDeltas, 1)
   assert.ok(sameStates(statesBefore, await stateBytes(b)))
 })
@@ -222,7 +228,7 @@ test('a redundant delta is dropped before it reaches the store, and counted', as
   assert.equal(b.store.stats().merges, merges)
   assert.equal(b.store.stats().redundantMerges, 0, 'the duplicate reached the store')
   // Different bytes with no news (the first add's own delta, which b holds already) reach the store, change nothing, and are counted.
-  await b.engine.receive('p0', encodeMessage({ type: 'push', items: [{ key: 'k', contract: { id: 'or-set' }, delta: first!, base: null }] }), net.now)
+  await b.engine.receive('p0', encodeMessage({ type: 'push', items: [{ key: 'k', contract: { id: 'or-set' }, delta: first! }] }), net.now)
   assert.equal(b.engine.stats().redundantDeltas, 2)
   assert.equal(b.store.stats().redundantMerges, 1)
 })
@@ -285,6 +291,10 @@ test('when both peers start a session at once, the smaller initiator id wins and
   net.post('p0', net.peers[0].engine.peerJoined('p1', net.now))
   net.post('p1', net.peers[1].engine.peerJoined('p0', net.now))
   await net.deliver()
+  // Each waits a random part of a period before it starts; let both times pass before either hears of the other.
+  net.now += 1000
+  for (const p of net.peers) net.post(p.id, await p.engine.tick(net.now))
+  await net.deliver()
   const [a, b] = net.peers.map(p => p.engine.stats())
   assert.equal(a.sessionsStarted, 1)
   assert.equal(b.sessionsStarted, 1)
@@ -299,8 +309,17 @@ test('a session with no answer times out; nextWakeup says when', async () => {
   await net.write('p1', 'b', 'g-counter', 'inc', [1])
   net.queue.length = 0
   net.post('p1', net.peers[1].engine.peerJoined('p0', net.now))
-  await net.deliver({ drop: e => e.to === 'p0' && e.type !== 'digest' }) // p0 starts; nothing reaches it afterwards
+  const noAnswer = { drop: (e: Envelope) => e.to === 'p0' && e.type !== 'digest' }
+  await net.deliver(noAnswer)
   const a = net.peers[0].engine
+  // p0 starts within a period (jittered), and says so; nothing reaches it afterwards.
+  assert.equal(a.stats().sessionsStarted, 0)
+  const deadline = net.now + 10_000
+  while (a.stats().sessionsStarted === 0 && a.nextWakeup()! <= deadline) {
+    net.now = a.nextWakeup()!
+    net.post('p0', await a.tick(net.now))
+    await net.deliver(noAnswer)
+  }
   assert.equal(a.stats().sessionsStarted, 1)
   assert.ok(a.nextWakeup()! <= net.now + 3000)
   await a.tick(net.now + 2999)

@@ -1,0 +1,90 @@
+/**
+ * What we send in a session, as a Plan (reconcile.ts): how we open one, how
+ * we answer the peer's requests (ranges, summaries, deltas), and what we
+ * follow up with when its ack shows it still differs.
+ */
+import { ACK_HASH_BYTES, type Message, fpOffset } from './messages.ts'
+import type { DeltaMerger } from './merger.ts'
+import type { LocalView } from './local-view.ts'
+import { sameHash } from './key-index.ts'
+import { Plan, answerFp, answerItems, answerSumList, answerSums, describeRange } from './reconcile.ts'
+import { distinctKeys } from './session-output.ts'
+import type { Session } from './session.ts'
+import type { SyncStats } from './stats.ts'
+import type { PeerId, SyncStore } from './types.ts'
+
+/** The ack hash of a key the acking peer does not hold. */
+export const NOT_HELD = new Uint8Array(ACK_HASH_BYTES)
+
+export type Request = Extract<Message, { seq: number }>
+
+export interface Context { store: SyncStore, view: LocalView, merger: DeltaMerger, stats: SyncStats }
+
+/**
+ * The first requests of a session we start with a peer whose digest differs from ours:
+ * - `pull`: it told us our state is a past state of its own; our whole key space as one range,
+ *   which it answers with a catch-up;
+ * - `behind`: its digest is a past state of ours and it did not come to pull: what it lacks;
+ * - `full`: our view of everything, as we would answer a range, split into parts, so the peer
+ *   can catch us up at once in the parts where we are behind.
+ */
+export function openingPlan (view: LocalView, stats: SyncStats, kind: 'pull' | 'behind' | 'full', theirs: Uint8Array): Plan {
+  if (kind === 'pull') {
+    const plan = new Plan()
+    const mine = view.digest()
+    plan.fps.push({ lo: '', hi: null, count: mine.count, fp: mine.fp })
+    return plan
+  }
+  if (kind === 'behind') {
+    const plan = view.catchUpPlan({ fp: theirs })
+    if (plan !== undefined) { stats.catchUps++; return plan }
+  }
+  const plan = new Plan()
+  describeRange(view.index, view.history, '', null, undefined, plan)
+  return plan
+}
+
+/** Handles a new request of the peer: the plan of our answer, and the hashes our ack reports (for `deltas` with `check`). */
+export async function answerRequest (c: Context, from: PeerId, session: Session, msg: Request): Promise<{ plan: Plan, hashes: Uint8Array[] }> {
+  const { index, history, changes } = c.view
+  const plan = new Plan()
+  if (msg.type === 'ranges') {
+    // A range the peer holds as we held it at some point lacks exactly what changed in it since: no need to narrow it down.
+    const offset = fpOffset(msg.sid)
+    const past = changes.matchRanges(msg.fps, index, offset)
+    msg.fps.forEach((r, i) => {
+      const changed = past[i]
+      if (changed === undefined) { answerFp(index, history, r, plan, offset); return }
+      c.view.addCatchUp(plan, changed)
+      c.stats.catchUps++
+    })
+    for (const r of msg.items) answerItems(index, history, r, plan)
+    for (const r of msg.sums) await answerSumList(c.store, index, r, plan)
+    return { plan, hashes: [] }
+  }
+  if (msg.type === 'sums') {
+    const lacking = msg.lacking.map(key => ({ key, contract: null, summary: null }))
+    await answerSums(c.store, index, [...msg.sums, ...lacking], msg.reply, plan)
+    return { plan, hashes: [] }
+  }
+  session.changedKeys += await c.merger.merge(from, msg.items)
+  // Tell the sender what we now hold, if it asked: the only way it learns whether we hold more than it does.
+  const hashes = msg.check ? distinctKeys(msg.items).map(key => index.get(key)?.subarray(0, ACK_HASH_BYTES) ?? NOT_HELD) : []
+  return { plan, hashes }
+}
+
+/** Keys of our acked `deltas` where the peer, having merged them, still differs from us and holds more: we send our summary. */
+export function followUp (view: LocalView, session: Session, keys: readonly string[], hashes: readonly Uint8Array[]): Plan {
+  const plan = new Plan()
+  if (hashes.length !== keys.length) return plan
+  keys.forEach((key, i) => {
+    const mine = view.index.get(key)
+    const theirs = hashes[i]
+    if (mine === undefined || sameHash(theirs, NOT_HELD) || sameHash(mine.subarray(0, ACK_HASH_BYTES), theirs) || session.followedUp.has(key)) return
+    // A state our key has had (we moved on since we sent the deltas): the peer holds nothing we lack.
+    if (view.history.recall(theirs) !== undefined) return
+    session.followedUp.add(key)
+    plan.tellKeys.push(key)
+  })
+  return plan
+}
