@@ -2,7 +2,7 @@
  * What this peer knows about its own key space, kept in step with the store
  * through onCommit: the digest index (item hash per key), the summaries keys
  * recently had (by item hash), the change log of whole-space states, and each
- * key's item hash before its latest commit (the base of its next push).
+ * key's item hash before its latest commit (where its next push's delta starts).
  */
 import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'

@@ -51,7 +51,8 @@ export class DeltaMerger {
 
   /** Our push messages for keys changed locally (see pushItems), chunked to `maxBytes`. */
   async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number): Promise<Message[]> {
-    const items = await this.pushItems(dirty)
+    // In key order, so that front coding shares their prefixes.
+    const items = (await this.pushItems(dirty)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(items)
     const { parts, oversize } = chunk(items, entrySize.deltaItem, empty, maxBytes)
     this.#stats.oversizeItems += oversize.length

@@ -14,7 +14,7 @@ import type { Session } from './session.ts'
 import type { SyncStats } from './stats.ts'
 import type { PeerId, SyncAction, SyncStore } from './types.ts'
 
-/** Session numbers and sequence numbers are budgeted at 5 bytes when sizing chunks. */
+/** Session and sequence numbers are budgeted at their widest when sizing chunks. */
 const NUMBER_PLACEHOLDER = 0xffffffff
 
 type RangeEntry = { fp: RangeFp } | { items: RangeItems } | { sums: RangeSums }

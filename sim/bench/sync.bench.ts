@@ -78,7 +78,10 @@ async function partitionHeal (): Promise<void> {
   out(`1. Partition heal: ${peers} peers split 25/25 for 3 s while ${6 * keys} ops hit ${keys} keys (all contracts); ${r.divergentKeys} keys differ at the heal`)
   out(`   converged: ${r.converged}, ${r.problems.length} checker problems; ${r.convergedAt === undefined ? '-' : (r.convergedAt - r.healAt).toFixed(0)} ms after the heal = ${r.rounds} round(s) (target ≤ 3: ${verdict((r.rounds ?? Infinity) <= 3)})`)
   out(`   received per peer from heal to convergence ${formatBytes(r.receivedAfterHeal / peers)}, ideal ${formatBytes(r.idealBytes! / peers)}: ${ratio.toFixed(2)}× (target ≤ 2: ${verdict(ratio <= 2)}); worst peer ${formatBytes(r.maxReceivedAfterHeal)}`)
-  out(`   ${r.engine.sessionsStarted ?? '?'} sessions, ${r.engine.redundantDeltas ?? '?'} redundant deltas; ${((performance.now() - started) / 1000).toFixed(1)} s real time`)
+  const h = r.engineAfterHeal
+  const byType = Object.keys(h).filter(k => /^perType\.[^.]+\.bytesReceived$/.test(k)).map(k => `${k.split('.')[1]} ${formatBytes(h[k] / peers)}`).join(', ')
+  out(`   from heal to convergence: received per peer by message type: ${byType}`)
+  out(`   ${h.sessionsStarted ?? 0} sessions (${h.catchUps ?? 0} ranges caught up), ${h.redundantDeltas ?? 0} of ${h.deltasReceived ?? 0} deltas redundant; ${((performance.now() - started) / 1000).toFixed(1)} s real time`)
 }
 
 async function idle (n: number): Promise<number> {

@@ -5,7 +5,7 @@ import { type Plain, encode } from '../../../core/codec.ts'
 import { HASH_BYTES } from '../../../core/sync/key-index.ts'
 import {
   ACK_HASH_BYTES, type DeltaItem, ITEM_HASH_BYTES, MAX_RANGE_ITEMS, RANGE_FP_BYTES, MAX_WIRE_BYTES, type Message, PROTOCOL_VERSION, ProtocolError,
-  type Summary, chunk, decodeMessage, encodeMessage, entrySize, refsSize
+  type Summary, chunk, decodeMessage, encodeMessage, entrySize, fpOffset, matchesFp, refsSize
 } from '../../../core/sync/messages.ts'
 import type { BoundRef } from '../../../core/subscription.ts'
 
@@ -278,4 +278,18 @@ test('chunked summaries and ranges stay within the bound, and maxCount caps a pa
       assert.ok(encodeMessage({ type: 'ranges', sid: { n: 9, fromInitiator: true }, seq: 9, fps: [], items: part, sums: [] }).length <= max)
     }
   }), { numRuns: 200 })
+})
+
+test('sessions carry a different quarter of each range fingerprint in each of four consecutive sessions', () => {
+  const full = Uint8Array.from({ length: HASH_BYTES }, (_, i) => i)
+  const offsets = [0, 1, 2, 3].map(n => fpOffset({ n: 1000 + n, fromInitiator: true }))
+  assert.deepEqual([...offsets].sort((a, b) => a - b), [0, 4, 8, 12])
+  for (const off of offsets) {
+    const m = decodeMessage(encodeMessage({ type: 'ranges', sid: { n: off / 4, fromInitiator: true }, seq: 0, fps: [{ lo: '', hi: null, count: 1, fp: full }], items: [], sums: [] }))
+    assert.ok(m.type === 'ranges' && m.fps[0].fp.length === RANGE_FP_BYTES)
+    if (m.type === 'ranges') {
+      assert.ok(matchesFp(full, m.fps[0].fp, off))
+      assert.equal(matchesFp(full, m.fps[0].fp, (off + 4) % HASH_BYTES), false)
+    }
+  }
 })
