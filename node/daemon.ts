@@ -1,52 +1,107 @@
 /**
- * The peer daemon, as far as it goes today: it opens the replica store on
- * LevelDB in the data folder and holds it until SIGINT/SIGTERM, then closes it
- * cleanly. Networking, the HTTP API and the CLI come with the daemon issue.
+ * `monoidb daemon`: a peer (createNode: the store on LevelDB, sync, libp2p)
+ * that runs until SIGTERM/SIGINT. It holds DIR/daemon.pid while it runs, and
+ * once ready writes DIR/daemon.json (peer id, multiaddrs, API URL, API token;
+ * mode 0600) for clients on this machine. The HTTP API comes next: today the
+ * --api address is checked and recorded, nothing listens on it yet.
+ *
+ * --replicate-all is accepted and changes nothing yet: every node keeps every
+ * key it hears of today (node/node.ts); partial replication will make it count.
  */
-import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createRegistry } from '../contracts/index.ts'
-import { LevelStorage } from '../core/level-storage.ts'
-import { ReplicaStore } from '../core/replica-store.ts'
+import { loadContractModules } from './contract-modules.ts'
+import { DAEMON_USAGE, type DaemonOptions, UsageError, apiUrl, parseDaemonArgs } from './daemon-args.ts'
+import { createNode, type MonoidbNode } from './node.ts'
+import { type PidLock, takePidLock } from './pid-lock.ts'
 
-const USAGE = `usage: monoidb daemon [--data DIR]
+/** What DIR/daemon.json holds: how a client on this machine finds and authenticates to the daemon. */
+export interface DaemonInfo {
+  peerId: string
+  multiaddrs: string[]
+  api: string
+  token: string
+}
 
-  --data DIR   data folder (default ./.monoidb); the store is LevelDB in DIR/store
-  --help       show this text`
+function fail (message: string, code = 1): never {
+  console.error(`monoidb daemon: ${message}`)
+  process.exit(code)
+}
 
-function parse (argv: string[]): { data: string } {
+function parse (argv: string[]): DaemonOptions {
   try {
-    const { values } = parseArgs({ args: argv, options: { data: { type: 'string', default: './.monoidb' }, help: { type: 'boolean' } }, strict: true, allowPositionals: false })
-    if (values.help === true) { console.log(USAGE); process.exit(0) }
-    return { data: resolve(values.data) }
+    const parsed = parseDaemonArgs(argv)
+    if (parsed === 'help') { console.log(DAEMON_USAGE); process.exit(0) }
+    return parsed
   } catch (err) {
-    console.error(`monoidb daemon: ${(err as Error).message}\n${USAGE}`)
-    process.exit(2)
+    if (err instanceof UsageError) fail(`${err.message}\n${DAEMON_USAGE}`, 2)
+    throw err
   }
 }
 
+/** Written to a temporary name and renamed, so a reader never sees half a file. */
+async function writeDaemonInfo (path: string, info: DaemonInfo): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`
+  await writeFile(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600, flag: 'w' })
+  await rename(tmp, path)
+}
+
 async function main (): Promise<void> {
-  const { data } = parse(process.argv.slice(2))
-  await mkdir(data, { recursive: true, mode: 0o700 })
-  let store: ReplicaStore
-  try {
-    store = await ReplicaStore.open({ storage: await LevelStorage.open(join(data, 'store')), registry: createRegistry() })
-  } catch (err) {
-    console.error(`monoidb daemon: ${(err as Error).message}`)
-    process.exit(1)
-  }
-  const keys = (await store.keys()).length
-  console.log(`monoidb replica ${store.replica} ready: ${keys} keys in ${join(data, 'store')} (local only; networking is not built yet)`)
+  const options = parse(process.argv.slice(2))
+  const registry = createRegistry()
+  // Contracts load before anything touches the data folder: a refused contract leaves no trace.
+  const contracts = await loadContractModules(options.contracts, registry).catch((err: Error) => fail(err.message))
+
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  const lock: PidLock = await takePidLock(options.dataDir).catch((err: Error) => fail(err.message))
+  const infoPath = join(options.dataDir, 'daemon.json')
+
+  let node: MonoidbNode | undefined
   let stopping = false
-  const stop = (): void => {
+  const keepAlive = setInterval(() => {}, 1 << 30) // until a signal arrives, whatever networking does
+  const stop = async (code: number): Promise<void> => {
+    clearInterval(keepAlive)
+    try {
+      await node?.stop() // sends pending pushes, closes connections and LevelDB
+    } catch (err) {
+      console.error(`monoidb daemon: stopping failed: ${(err as Error).message}`)
+      code = 1
+    }
+    await unlink(infoPath).catch(() => {})
+    await lock.release()
+    process.exit(code)
+  }
+  const onSignal = (): void => {
     if (stopping) return
     stopping = true
-    store.close().then(() => process.exit(0), err => { console.error(`monoidb daemon: closing the store failed: ${(err as Error).message}`); process.exit(1) })
+    // A signal during start-up waits for the node, then stops it.
+    if (node !== undefined) void stop(0)
   }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
-  setInterval(() => {}, 1 << 30) // keep the event loop alive until a signal arrives
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  try {
+    node = await createNode({
+      dataDir: options.dataDir,
+      listen: options.listen.length > 0 ? options.listen : undefined,
+      bootstrap: options.bootstrap,
+      mdns: options.mdns,
+      registry,
+      contracts
+    })
+  } catch (err) {
+    console.error(`monoidb daemon: cannot start the node in ${options.dataDir}: ${(err as Error).message}`)
+    await stop(1)
+    return
+  }
+  if (stopping) { await stop(0); return }
+
+  const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: apiUrl(options.api), token: randomBytes(32).toString('hex') }
+  await writeDaemonInfo(infoPath, info)
+  const { keys } = await node.status()
+  console.log(`monoidb daemon ready: peer ${info.peerId} listening on ${info.multiaddrs.join(' ')} (${keys} keys; details in ${infoPath})`)
 }
 
 await main()

@@ -1,23 +1,39 @@
+// Real daemon processes on 127.0.0.1: start-up, daemon.json, the pid lock, clean stop, peering, --contract, usage.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRegistry } from '../../contracts/index.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ReplicaStore } from '../../core/replica-store.ts'
+import type { DaemonInfo } from '../../node/daemon.ts'
+import { maxRegister } from '../fixtures/max-register.ts'
+import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
 
 const daemonPath = fileURLToPath(new URL('../../node/daemon.ts', import.meta.url))
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
+const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0']
+const fx = await nodeFixtures('daemon')
 const dirs: string[] = []
 const children: ChildProcess[] = []
 after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  await fx.cleanup()
   for (const d of dirs) await rm(d, { recursive: true, force: true })
 })
 
-function start (...args: string[]): { child: ChildProcess, out: () => string, err: () => string, exited: Promise<number | null> } {
+async function folder (): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'monoidb-daemon-'))
+  dirs.push(d)
+  return d
+}
+
+interface Daemon { child: ChildProcess, out: () => string, err: () => string, exited: Promise<number | null> }
+
+function start (...args: string[]): Daemon {
   const child = spawn(process.execPath, [daemonPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let out = ''; let err = ''
@@ -27,40 +43,115 @@ function start (...args: string[]): { child: ChildProcess, out: () => string, er
   return { child, out: () => out, err: () => err, exited }
 }
 
-async function until (cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+/** Starts a daemon on `data` and waits for its ready line; returns it with its daemon.json. */
+async function startReady (data: string, ...args: string[]): Promise<Daemon & { info: DaemonInfo }> {
+  const d = start('daemon', '--data', data, ...LOOPBACK, ...args)
+  await until('the ready line', () => d.out().includes('\n') || d.child.exitCode !== null, 15_000)
+  assert.match(d.out(), /ready/, `no ready line; stderr: ${d.err()}`)
+  return { ...d, info: JSON.parse(await readFile(join(data, 'daemon.json'), 'utf8')) as DaemonInfo }
 }
 
-test('the daemon opens the store, refuses a second holder, and closes cleanly on SIGTERM', async () => {
-  const data = await mkdtemp(join(tmpdir(), 'monoidb-daemon-'))
-  dirs.push(data)
-  // A key written beforehand is counted at start.
-  const store = await ReplicaStore.open({ storage: await LevelStorage.open(join(data, 'store')), registry: createRegistry() })
+async function openStore (data: string): Promise<ReplicaStore> {
+  return await ReplicaStore.open({ storage: await LevelStorage.open(join(data, 'store')), registry: createRegistry() })
+}
+
+test('a daemon writes daemon.json (0600) and one ready line, refuses a second daemon naming its pid, and stops cleanly on SIGTERM', { timeout: 30_000 }, async () => {
+  const data = await folder()
+  const store = await openStore(data) // a key written beforehand survives the daemon's run
   await store.update('visits', 'g-counter', 'inc', [3])
   await store.close()
 
-  const a = start('--data', data)
-  await until(() => a.out().includes('ready'))
-  assert.match(a.out(), /ready: 1 keys in .*store/)
+  const a = await startReady(data)
+  const { info } = a
+  assert.deepEqual(Object.keys(info).sort(), ['api', 'multiaddrs', 'peerId', 'token'])
+  assert.match(info.peerId, /^12D3KooW/)
+  assert.ok(info.multiaddrs.length > 0 && info.multiaddrs.every(m => m.startsWith('/ip4/127.0.0.1/tcp/') && m.endsWith(`/p2p/${info.peerId}`)), String(info.multiaddrs))
+  assert.equal(info.api, 'http://127.0.0.1:0')
+  assert.match(info.token, /^[0-9a-f]{64}$/)
+  assert.equal((await stat(join(data, 'daemon.json'))).mode & 0o777, 0o600)
+  const lines = a.out().trim().split('\n')
+  assert.equal(lines.length, 1)
+  assert.ok(lines[0].includes(info.peerId) && info.multiaddrs.every(m => lines[0].includes(m)), lines[0])
+  assert.equal((await readFile(join(data, 'daemon.pid'), 'utf8')).trim(), String(a.child.pid))
 
-  const b = start('--data', data)
+  const b = start('--data', data, ...LOOPBACK)
   assert.equal(await b.exited, 1)
-  assert.match(b.err(), /already open in another process/)
+  assert.match(b.err(), new RegExp(`in use by another monoidb daemon, pid ${a.child.pid}\\b`))
+  assert.equal(b.out(), '')
 
   a.child.kill('SIGTERM')
   assert.equal(await a.exited, 0)
-  // The lock is released and the data intact.
-  const again = await ReplicaStore.open({ storage: await LevelStorage.open(join(data, 'store')), registry: createRegistry() })
+  const left = await readdir(data)
+  assert.ok(!left.includes('daemon.pid') && !left.includes('daemon.json'), String(left))
+  const again = await openStore(data) // LevelDB was closed: it opens, with the data intact
   assert.equal((await again.get('visits'))?.value, 3)
   await again.close()
 })
 
-test('bad arguments exit 2 with the usage text', async () => {
-  const c = start('--nope')
-  assert.equal(await c.exited, 2)
-  assert.match(c.err(), /Unknown option '--nope'[\s\S]*usage: monoidb daemon/)
+test('a stale daemon.pid (its process gone) is taken over', { timeout: 20_000 }, async () => {
+  const data = await folder()
+  await writeFile(join(data, 'daemon.pid'), '999999999\n') // above Linux's pid_max: no such process
+  const a = await startReady(data)
+  assert.equal((await readFile(join(data, 'daemon.pid'), 'utf8')).trim(), String(a.child.pid))
+  a.child.kill('SIGINT')
+  assert.equal(await a.exited, 0)
+})
+
+test('daemon B bootstraps to A from A\'s daemon.json; a write from a peer of A reaches a peer of B and B\'s store', { timeout: 40_000 }, async () => {
+  const aDir = await folder(); const bDir = await folder()
+  const a = await startReady(aDir)
+  const b = await startReady(bDir, '--bootstrap', a.info.multiaddrs[0])
+  // In-process peers: W knows only A, R knows only B, so what R gets went A → B.
+  const w = await fx.start({ bootstrap: [a.info.multiaddrs[0]] })
+  const r = await fx.start({ bootstrap: [b.info.multiaddrs[0]] })
+  await until('W and R to connect', () => w.peers().length === 1 && r.peers().length === 1, 10_000)
+  await w.update('cart', 'or-set', 'add', ['apples'])
+  await until('the write to reach R', async () => JSON.stringify((await r.get('cart'))?.value) === '["apples"]', 15_000)
+  assert.deepEqual(w.peers().map(p => p.peerId), [a.info.peerId])
+  assert.deepEqual(r.peers().map(p => p.peerId), [b.info.peerId])
+
+  for (const d of [a, b]) d.child.kill('SIGTERM')
+  assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0])
+  for (const dir of [aDir, bDir]) {
+    const store = await openStore(dir)
+    assert.deepEqual((await store.get('cart'))?.value, ['apples'], dir)
+    await store.close()
+  }
+})
+
+test('--contract registers a module\'s contracts; writes under it replicate to the daemon', { timeout: 30_000 }, async () => {
+  const data = await folder()
+  const a = await startReady(data, '--contract', fixture('max-register.ts'))
+  // W writes, R reads, both know only the daemon: R holding the value means it went through the daemon.
+  const w = await fx.start({ bootstrap: [a.info.multiaddrs[0]], contracts: [maxRegister] })
+  const r = await fx.start({ bootstrap: [a.info.multiaddrs[0]], contracts: [maxRegister] })
+  await until('W and R to connect', () => w.peers().length === 1 && r.peers().length === 1, 10_000)
+  await w.update('high', 'max-register', 'set', [42])
+  await until('the write to reach R', async () => (await r.get('high'))?.value === 42, 15_000)
+  await new Promise(resolve => setTimeout(resolve, 300)) // the daemon's own commit of what it relayed
+  a.child.kill('SIGTERM')
+  assert.equal(await a.exited, 0, a.err())
+  const store = await ReplicaStore.open({ storage: await LevelStorage.open(join(data, 'store')), registry: (() => { const r = createRegistry(); r.register(maxRegister); return r })() })
+  assert.equal((await store.get('high'))?.value, 42)
+  await store.close()
+})
+
+test('--contract with a contract that breaks a law is refused, naming the law and counterexample', { timeout: 20_000 }, async () => {
+  const data = await folder()
+  const d = start('--data', data, ...LOOPBACK, '--contract', fixture('sum-counter.ts'))
+  assert.equal(await d.exited, 1)
+  assert.match(d.err(), /sum-counter\.ts: contract "sum-counter" breaks law merge-idempotent/)
+  assert.match(d.err(), /counterexample history/)
+  assert.deepEqual(await readdir(data), [], 'nothing written to the data folder')
+})
+
+test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
+  for (const args of [['--nope'], ['--api', 'localhost'], ['--api', '127.0.0.1:70000'], ['--listen', 'not-a-multiaddr'], ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['stray']]) {
+    const c = start(...args)
+    assert.equal(await c.exited, 2, args.join(' '))
+    assert.match(c.err(), /^monoidb daemon: .+\nusage: monoidb daemon/, args.join(' '))
+  }
+  const h = start('--help')
+  assert.equal(await h.exited, 0)
+  assert.match(h.out(), /usage: monoidb daemon[\s\S]*--replicate-all[\s\S]*HTTP API arrives/)
 })

@@ -1,0 +1,102 @@
+/**
+ * The `monoidb daemon` command line: parsed with node:util parseArgs into the
+ * daemon's options, or a UsageError the daemon turns into exit 2 + usage text.
+ */
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
+
+export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
+                      [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
+
+  --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key
+  --listen MULTIADDR    address to take peers on, repeatable (default /ip4/127.0.0.1/tcp/0: this machine,
+                        any free port; e.g. /ip4/0.0.0.0/tcp/7421 for peers on other machines)
+  --bootstrap MULTIADDR peer to connect to and stay connected to (ends in /p2p/<peer id>), repeatable
+  --api HOST:PORT       where the HTTP API will listen (default 127.0.0.1:7420; port 0 picks a free one).
+                        The HTTP API arrives in the next version: today the address is only checked and
+                        recorded in DIR/daemon.json
+  --contract MODULE     a .ts/.js module whose exported contracts are law-checked and registered, repeatable
+  --replicate-all       keep every key heard of (today every peer does)
+  --mdns                find peers on the local network by multicast DNS
+  --help                show this text
+
+When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
+listens. SIGTERM or SIGINT: pending pushes are sent, the store is closed, and it exits 0.`
+
+export interface DaemonOptions {
+  dataDir: string
+  listen: string[]
+  bootstrap: string[]
+  /** The API address as given: host and port (0 = any free port, once the API exists). */
+  api: { host: string, port: number }
+  contracts: string[]
+  replicateAll: boolean
+  mdns: boolean
+}
+
+export class UsageError extends Error {}
+
+/** Parses the arguments after the program name; an optional leading `daemon` word is accepted. Returns 'help' for --help. */
+export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help' {
+  const args = argv[0] === 'daemon' ? argv.slice(1) : [...argv]
+  let values
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        data: { type: 'string', default: './.monoidb' },
+        listen: { type: 'string', multiple: true },
+        bootstrap: { type: 'string', multiple: true },
+        api: { type: 'string', default: '127.0.0.1:7420' },
+        contract: { type: 'string', multiple: true },
+        'replicate-all': { type: 'boolean', default: false },
+        mdns: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false }
+      }
+    }))
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  if (values.help) return 'help'
+  if (values.data.length === 0) throw new UsageError('--data needs a folder path')
+  const listen = values.listen ?? []
+  const bootstrap = values.bootstrap ?? []
+  for (const [flag, addrs] of [['--listen', listen], ['--bootstrap', bootstrap]] as const) {
+    for (const a of addrs) checkMultiaddr(flag, a)
+  }
+  for (const b of bootstrap) {
+    if (!b.includes('/p2p/')) throw new UsageError(`--bootstrap ${b} must end in /p2p/<peer id>`)
+  }
+  return {
+    dataDir: resolve(values.data),
+    listen,
+    bootstrap,
+    api: parseHostPort(values.api),
+    contracts: (values.contract ?? []).map(c => resolve(c)),
+    replicateAll: values['replicate-all'],
+    mdns: values.mdns
+  }
+}
+
+/** The API's URL as clients will use it. */
+export function apiUrl (api: { host: string, port: number }): string {
+  return `http://${api.host.includes(':') ? `[${api.host}]` : api.host}:${api.port}`
+}
+
+function checkMultiaddr (flag: string, text: string): void {
+  try {
+    multiaddr(text)
+  } catch (err) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)} is not a multiaddr: ${(err as Error).message}`)
+  }
+}
+
+function parseHostPort (text: string): { host: string, port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text)
+  const port = m === null ? NaN : Number(m[3])
+  if (m === null || port > 65535) throw new UsageError(`--api ${JSON.stringify(text)} must be HOST:PORT (port 0-65535; IPv6 as [::1]:PORT)`)
+  return { host: m[1] ?? m[2], port }
+}
