@@ -13,9 +13,8 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --listen MULTIADDR    address to take peers on, repeatable (default /ip4/127.0.0.1/tcp/0: this machine,
                         any free port; e.g. /ip4/0.0.0.0/tcp/7421 for peers on other machines)
   --bootstrap MULTIADDR peer to connect to and stay connected to (ends in /p2p/<peer id>), repeatable
-  --api HOST:PORT       where the HTTP API will listen (default 127.0.0.1:7420; port 0 picks a free one).
-                        The HTTP API arrives in the next version: today the address is only checked and
-                        recorded in DIR/daemon.json
+  --api HOST:PORT       where the HTTP API listens (default 127.0.0.1:7420; port 0 picks a free one;
+                        DIR/daemon.json holds the URL it bound and the bearer token every request needs)
   --contract MODULE     a .ts/.js module whose exported contracts are law-checked and registered, repeatable
   --replicate-all       keep every key heard of (today every peer does)
   --mdns                find peers on the local network by multicast DNS
@@ -28,7 +27,7 @@ export interface DaemonOptions {
   dataDir: string
   listen: string[]
   bootstrap: string[]
-  /** The API address as given: host and port (0 = any free port, once the API exists). */
+  /** The API address as given: host and port (0 = any free port). */
   api: { host: string, port: number }
   contracts: string[]
   replicateAll: boolean

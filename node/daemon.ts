@@ -2,8 +2,8 @@
  * `monoidb daemon`: a peer (createNode: the store on LevelDB, sync, libp2p)
  * that runs until SIGTERM/SIGINT. It holds DIR/daemon.pid while it runs, and
  * once ready writes DIR/daemon.json (peer id, multiaddrs, API URL, API token;
- * mode 0600) for clients on this machine. The HTTP API comes next: today the
- * --api address is checked and recorded, nothing listens on it yet.
+ * mode 0600) for clients on this machine. The HTTP API (node/http-api.ts)
+ * listens on --api; daemon.json holds the URL it actually bound.
  *
  * --replicate-all is accepted and changes nothing yet: every node keeps every
  * key it hears of today (node/node.ts); partial replication will make it count.
@@ -13,7 +13,8 @@ import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createRegistry } from '../contracts/index.ts'
 import { loadContractModules } from './contract-modules.ts'
-import { DAEMON_USAGE, type DaemonOptions, UsageError, apiUrl, parseDaemonArgs } from './daemon-args.ts'
+import { DAEMON_USAGE, type DaemonOptions, UsageError, parseDaemonArgs } from './daemon-args.ts'
+import { type HttpApi, startHttpApi } from './http-api.ts'
 import { createNode, type MonoidbNode } from './node.ts'
 import { type PidLock, takePidLock } from './pid-lock.ts'
 
@@ -59,11 +60,13 @@ async function main (): Promise<void> {
   const infoPath = join(options.dataDir, 'daemon.json')
 
   let node: MonoidbNode | undefined
+  let api: HttpApi | undefined
   let stopping = false
   const keepAlive = setInterval(() => {}, 1 << 30) // until a signal arrives, whatever networking does
   const stop = async (code: number): Promise<void> => {
     clearInterval(keepAlive)
     try {
+      await api?.close() // first: no request may start on a node that is stopping
       await node?.stop() // sends pending pushes, closes connections and LevelDB
     } catch (err) {
       console.error(`monoidb daemon: stopping failed: ${(err as Error).message}`)
@@ -98,10 +101,20 @@ async function main (): Promise<void> {
   }
   if (stopping) { await stop(0); return }
 
-  const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: apiUrl(options.api), token: randomBytes(32).toString('hex') }
+  const token = randomBytes(32).toString('hex')
+  try {
+    api = await startHttpApi(node, { ...options.api, token })
+  } catch (err) {
+    console.error(`monoidb daemon: cannot serve the HTTP API on ${options.api.host}:${options.api.port}: ${(err as Error).message}`)
+    await stop(1)
+    return
+  }
+  if (stopping) { await stop(0); return }
+
+  const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: api.url, token }
   await writeDaemonInfo(infoPath, info)
   const { keys } = await node.status()
-  console.log(`monoidb daemon ready: peer ${info.peerId} listening on ${info.multiaddrs.join(' ')} (${keys} keys; details in ${infoPath})`)
+  console.log(`monoidb daemon ready: peer ${info.peerId} listening on ${info.multiaddrs.join(' ')}, API ${info.api} (${keys} keys; token in ${infoPath})`)
 }
 
 await main()

@@ -1,0 +1,242 @@
+/**
+ * The daemon's HTTP API over a MonoidbNode (JSON; README "HTTP API"):
+ *
+ *   GET  /v1/keys/{key}[?wait=ms]   → {"key","contract","value"}, 404 not_found
+ *   POST /v1/keys/{key}             {"contract","op","args"} → {"key","contract","value"} once durably committed
+ *   GET  /v1/keys/{key}/events      text/event-stream (node/event-stream.ts)
+ *   GET  /v1/keys[?prefix=P]        → {"keys":[…]}
+ *   GET  /v1/status                 → {"peerId","multiaddrs","peers","keys"}
+ *   GET  /v1/peers                  → {"peers":[{"peerId","multiaddrs","subscribed"}]}
+ *
+ * Plain node:http: six routes do not earn a router dependency, and routing on
+ * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
+ * parser resolves dot segments). Every request needs `Authorization: Bearer
+ * <token>`, compared in constant time. Errors: node/http-errors.ts.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { JsonValue } from '../core/json.ts'
+import { keyBytes, prefixBytes } from '../core/key-layout.ts'
+import { streamKeyEvents } from './event-stream.ts'
+import { HttpError, sendError, sendJson } from './http-errors.ts'
+import type { MonoidbNode } from './node.ts'
+
+/** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
+export const MAX_BODY_BYTES = 1024 * 1024
+export const DEFAULT_WAIT_MS = 2_000
+export const MAX_WAIT_MS = 30_000
+
+export interface HttpApiOptions {
+  host: string
+  /** 0 picks a free port; `url` then holds the bound one. */
+  port: number
+  /** The bearer token every request must carry. */
+  token: string
+  maxBodyBytes?: number
+  /** SSE keep-alive comment period (tests shorten it). */
+  heartbeatMs?: number
+}
+
+export interface HttpApi {
+  /** Where it listens, e.g. http://127.0.0.1:7420 (IPv6 hosts in brackets). */
+  readonly url: string
+  /** Event streams open now (each holds one subscription). */
+  readonly openStreams: number
+  /** Stops listening and closes every connection, event streams included. */
+  close: () => Promise<void>
+}
+
+const POST_FIELDS = new Set(['contract', 'op', 'args'])
+
+export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions): Promise<HttpApi> {
+  if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('startHttpApi needs a token')
+  const tokenHash = sha256(options.token)
+  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES
+  let openStreams = 0
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(err => { sendError(res, err) })
+  })
+
+  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    checkToken(req.headers.authorization, tokenHash)
+    const raw = req.url ?? '/'
+    const q = raw.indexOf('?')
+    const path = q < 0 ? raw : raw.slice(0, q)
+    const query = parseQuery(q < 0 ? '' : raw.slice(q + 1))
+    const seg = path.split('/')
+    if (seg[0] !== '' || seg[1] !== 'v1') throw noRoute(path)
+    const method = req.method ?? 'GET'
+
+    if (seg.length === 3 && seg[2] === 'status') {
+      allow(method, 'GET')
+      sendJson(res, 200, await node.status())
+    } else if (seg.length === 3 && seg[2] === 'peers') {
+      allow(method, 'GET')
+      sendJson(res, 200, { peers: node.peers() })
+    } else if (seg.length === 3 && seg[2] === 'keys') {
+      allow(method, 'GET')
+      const prefix = query.get('prefix') ?? ''
+      prefixBytes(prefix) // bad_key if it cannot be a key prefix
+      sendJson(res, 200, { keys: await node.keys(prefix) })
+    } else if (seg.length === 4 && seg[2] === 'keys') {
+      const key = decodeKey(seg[3])
+      allow(method, 'GET', 'POST')
+      if (method === 'GET') await getKey(key, waitMs(query.get('wait')), req, res)
+      else await postKey(key, await readJson(req, maxBody), res)
+    } else if (seg.length === 5 && seg[2] === 'keys' && seg[4] === 'events') {
+      const key = decodeKey(seg[3])
+      allow(method, 'GET')
+      openStreams++
+      try {
+        await streamKeyEvents(node, key, req, res, options.heartbeatMs)
+      } finally {
+        openStreams--
+      }
+    } else {
+      throw noRoute(path)
+    }
+  }
+
+  async function getKey (key: string, wait: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const view = await node.get(key) ?? (wait > 0 ? await waitForKey(key, wait, req) : undefined)
+    if (view === undefined) throw new HttpError(404, 'not_found', `key ${JSON.stringify(key)} is not held here, nor did a peer send it within ${wait} ms`)
+    sendJson(res, 200, view)
+  }
+
+  /**
+   * createNode has no "fetch this key from a peer" request yet. Subscribing is the
+   * nearest thing: it publishes our digest at once, so a peer holding the key starts
+   * anti-entropy with us, and the key's first commit here ends the wait.
+   */
+  async function waitForKey (key: string, wait: number, req: IncomingMessage): Promise<{ key: string } | undefined> {
+    const gone = new AbortController()
+    const onClose = (): void => { gone.abort() }
+    req.socket.once('close', onClose)
+    const sub = node.subscribe(key, { signal: AbortSignal.any([gone.signal, AbortSignal.timeout(wait)]) })
+    try {
+      const now = await node.get(key) // committed between the first get and the subscription
+      if (now !== undefined) return now
+      for await (const _ of sub) return await node.get(key)
+      return undefined
+    } finally {
+      sub.end()
+      req.socket.off('close', onClose)
+    }
+  }
+
+  async function postKey (key: string, body: unknown, res: ServerResponse): Promise<void> {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'the body must be a JSON object {"contract","op","args"}')
+    const extra = Object.keys(body).filter(f => !POST_FIELDS.has(f))
+    if (extra.length > 0) throw new HttpError(400, 'bad_request', `unknown field(s) ${extra.map(f => JSON.stringify(f)).join(', ')}; the body is {"contract","op","args"}`)
+    const { contract, op, args = [] } = body as { contract?: unknown, op?: unknown, args?: unknown }
+    if (contract === undefined) throw new HttpError(400, 'bad_request', 'the body needs "contract": a contract id or {"id","params"}')
+    if (typeof op !== 'string') throw new HttpError(400, 'bad_request', 'the body needs "op": the name of an op, a string')
+    if (!Array.isArray(args)) throw new HttpError(400, 'bad_args', `"args" must be a JSON array of the op's arguments, got ${JSON.stringify(args).slice(0, 80)}`)
+    const r = await node.update(key, contract as string, op, args as JsonValue[])
+    sendJson(res, 200, { key: r.key, contract: r.contract, value: r.value })
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host: options.host, port: options.port }, () => { server.off('error', reject); resolve() })
+  })
+  const { address, port } = server.address() as AddressInfo
+  return {
+    get openStreams () { return openStreams },
+    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    async close () {
+      const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
+      server.closeAllConnections()
+      await closed
+    }
+  }
+}
+
+function sha256 (text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/** Hashing first gives equal lengths, so timingSafeEqual leaks neither the token nor its length. */
+function checkToken (header: string | undefined, tokenHash: Buffer): void {
+  const m = /^Bearer +(\S+) *$/i.exec(header ?? '')
+  if (m === null || !timingSafeEqual(sha256(m[1]), tokenHash)) {
+    throw new HttpError(401, 'unauthorized', header === undefined ? 'missing Authorization: Bearer <token> (the token is in daemon.json)' : 'the bearer token is not this daemon\'s', { 'www-authenticate': 'Bearer' })
+  }
+}
+
+function allow (method: string, ...methods: string[]): void {
+  if (!methods.includes(method)) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed here; use ${methods.join(' or ')}`, { allow: methods.join(', ') })
+}
+
+function noRoute (path: string): HttpError {
+  return new HttpError(404, 'unknown_route', `no route ${JSON.stringify(path.slice(0, 200))}; routes are under /v1/keys, /v1/status and /v1/peers`)
+}
+
+/** A path segment as a key: strict percent-decoding (invalid UTF-8 refused), then the store's key rules. */
+function decodeKey (segment: string): string {
+  let key: string
+  try {
+    key = decodeURIComponent(segment)
+  } catch {
+    throw new HttpError(400, 'bad_key', `key ${JSON.stringify(segment.slice(0, 80))} is not valid percent-encoded UTF-8`)
+  }
+  keyBytes(key)
+  return key
+}
+
+/** Like URLSearchParams, but a bad percent-encoding is an error rather than a silent U+FFFD. */
+function parseQuery (text: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const part of text.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    const [k, v] = eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)]
+    try {
+      out.set(decodeURIComponent(k.replaceAll('+', ' ')), decodeURIComponent(v.replaceAll('+', ' ')))
+    } catch {
+      throw new HttpError(400, 'bad_request', `query parameter ${JSON.stringify(part.slice(0, 80))} is not valid percent-encoded UTF-8`)
+    }
+  }
+  return out
+}
+
+function waitMs (text: string | undefined): number {
+  if (text === undefined) return DEFAULT_WAIT_MS
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN
+  if (!(n <= MAX_WAIT_MS)) throw new HttpError(400, 'bad_wait', `wait must be a whole number of milliseconds from 0 to ${MAX_WAIT_MS}, got ${JSON.stringify(text.slice(0, 40))}`)
+  return n
+}
+
+/** Reads and parses a JSON body of at most `max` bytes; refuses larger ones without reading them. */
+async function readJson (req: IncomingMessage, max: number): Promise<unknown> {
+  const tooLarge = (): HttpError => new HttpError(400, 'body_too_large', `the body is over the ${max}-byte limit`, { connection: 'close' })
+  const declared = Number(req.headers['content-length'])
+  if (declared > max) throw tooLarge()
+  // Events, not for-await: leaving a for-await over req destroys the socket before the 400 is sent.
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size <= max) { chunks.push(chunk); return }
+      req.off('data', onData).off('end', onEnd).off('error', reject)
+      req.pause()
+      reject(tooLarge())
+    }
+    const onEnd = (): void => { resolve(Buffer.concat(chunks)) }
+    req.on('data', onData).once('end', onEnd).once('error', reject)
+  })
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body)
+  } catch {
+    throw new HttpError(400, 'bad_json', 'the body is not valid UTF-8')
+  }
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new HttpError(400, 'bad_json', `the body is not JSON: ${(err as Error).message}`)
+  }
+}
