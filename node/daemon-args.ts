@@ -80,11 +80,6 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   }
 }
 
-/** The API's URL as clients will use it. */
-export function apiUrl (api: { host: string, port: number }): string {
-  return `http://${api.host.includes(':') ? `[${api.host}]` : api.host}:${api.port}`
-}
-
 function checkMultiaddr (flag: string, text: string): void {
   try {
     multiaddr(text)

@@ -31,7 +31,7 @@ function fail (message: string, code = 1): never {
   process.exit(code)
 }
 
-function parse (argv: string[]): DaemonOptions {
+function parse (argv: readonly string[]): DaemonOptions {
   try {
     const parsed = parseDaemonArgs(argv)
     if (parsed === 'help') { console.log(DAEMON_USAGE); process.exit(0) }
@@ -49,8 +49,9 @@ async function writeDaemonInfo (path: string, info: DaemonInfo): Promise<void> {
   await rename(tmp, path)
 }
 
-async function main (): Promise<void> {
-  const options = parse(process.argv.slice(2))
+/** Runs the daemon with the arguments after the program name (a leading `daemon` word is accepted); node/cli.ts calls it for `monoidb daemon`. */
+export async function runDaemon (argv: readonly string[]): Promise<void> {
+  const options = parse(argv)
   const registry = createRegistry()
   // Contracts load before anything touches the data folder: a refused contract leaves no trace.
   const contracts = await loadContractModules(options.contracts, registry).catch((err: Error) => fail(err.message))
@@ -117,4 +118,5 @@ async function main (): Promise<void> {
   console.log(`monoidb daemon ready: peer ${info.peerId} listening on ${info.multiaddrs.join(' ')}, API ${info.api} (${keys} keys; token in ${infoPath})`)
 }
 
-await main()
+// Run directly (`npm start`, `node node/daemon.ts`); imported by the CLI, it waits for runDaemon.
+if (import.meta.main) await runDaemon(process.argv.slice(2))

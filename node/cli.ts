@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+/**
+ * The `monoidb` command: `monoidb daemon …` runs a peer (node/daemon.ts); the
+ * other commands are clients of a running daemon's HTTP API (node/client.ts),
+ * found through --data DIR (DIR/daemon.json) or --api URL with MONOIDB_TOKEN.
+ * Exit codes: 0 success, 1 an error (one stderr line naming it), 2 bad usage.
+ */
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { JsonValue } from '../core/json.ts'
+import { ApiError, connect, type MonoidbClient } from './client.ts'
+
+const WHERE = `Finding the daemon:
+  --data DIR   read DIR/daemon.json (its API URL and token), default ./.monoidb
+  --api URL    the daemon's API URL, e.g. http://127.0.0.1:7420; the token comes from
+               the MONOIDB_TOKEN environment variable`
+
+export const USAGE = `usage: monoidb COMMAND [ARGS] [--data DIR | --api URL]
+
+Commands:
+  get KEY [--wait MS]                      print the key's value as JSON
+  update KEY CONTRACT OP [ARG_JSON...]     apply an op; print the new value as JSON
+  watch KEY                                print the current value, then one JSON line per change
+  keys [--prefix P]                        print the keys held, as a JSON array
+  status                                   print the daemon's status as JSON
+  peers                                    print the connected peers as a JSON array
+  daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
+  help [COMMAND]                           show this text, or one command's
+
+${WHERE}
+
+Exit status: 0 on success; 1 on an error (one line on stderr: "monoidb: CODE: message");
+2 on bad usage (with the usage text).`
+
+const HELP: Record<string, string> = {
+  get: `usage: monoidb get KEY [--wait MS] [--data DIR | --api URL]
+
+Prints the key's value as one line of JSON. A key the daemon does not hold is
+asked of its peers and waited for up to MS milliseconds (default 2000, at most
+30000); if none has it: exit 1, "monoidb: not_found: …".`,
+  update: `usage: monoidb update KEY CONTRACT OP [ARG_JSON...] [--data DIR | --api URL]
+
+Applies OP with the given arguments to KEY under CONTRACT and prints the new
+value as one line of JSON once the daemon has durably committed it. CONTRACT is
+a contract id (pn-counter, or-set, lww-register, …) or a JSON ref such as
+'{"id":"log","params":{"keepLast":100}}'. Each ARG_JSON is one argument, parsed
+as JSON: quote strings for the shell, e.g.
+  monoidb update cart or-set add '"apples"'
+  monoidb update visits pn-counter inc 5
+  monoidb update temp lww-register set -3
+Any other ARG_JSON starting with - goes after --, with the options before it.`,
+  watch: `usage: monoidb watch KEY [--data DIR | --api URL]
+
+Prints the key's current value, then one line per committed change, each a JSON
+object {"key","contract","value","origin"} (origin: "local" or the peer id the
+change came from; the first line has no origin, and contract and value null if
+the daemon does not hold the key yet). Runs until interrupted; exit 1 if the
+daemon goes away.`,
+  keys: `usage: monoidb keys [--prefix P] [--data DIR | --api URL]
+
+Prints the keys the daemon holds (those starting with P, if given) as a JSON
+array, in UTF-8 byte order.`,
+  status: `usage: monoidb status [--data DIR | --api URL]
+
+Prints {"peerId","multiaddrs","peers","keys"}: the daemon's peer id and
+addresses, how many peers are connected and how many keys it holds.`,
+  peers: `usage: monoidb peers [--data DIR | --api URL]
+
+Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,
+  help: `usage: monoidb help [COMMAND]
+
+Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'daemon'].join(', ')}).`
+}
+
+/** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0] }
+
+class UsageError extends Error {
+  readonly usage: string
+  constructor (message: string, usage = USAGE) {
+    super(message)
+    this.usage = usage
+  }
+}
+
+/** A failure that is not bad usage: exit 1 with one line. */
+class CliError extends Error {}
+
+function commandHelp (command: string): string {
+  return command in HELP ? `${HELP[command]}\n\n${WHERE}` : USAGE
+}
+
+async function daemonHelp (): Promise<string> {
+  return (await import('./daemon-args.ts')).DAEMON_USAGE
+}
+
+export async function main (argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'daemon') {
+    await (await import('./daemon.ts')).runDaemon(argv)
+    return -1 // the daemon runs until a signal, then exits the process itself
+  }
+  try {
+    return await run(argv)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`monoidb: ${err.message}\n\n${err.usage}`)
+      return 2
+    }
+    if (err instanceof ApiError) console.error(`monoidb: ${err.code}: ${oneLine(err.message)}`)
+    else if (err instanceof CliError) console.error(`monoidb: ${oneLine(err.message)}`)
+    else console.error(`monoidb: internal: ${oneLine((err as Error).stack ?? String(err))}`)
+    return 1
+  }
+}
+
+async function run (argv: readonly string[]): Promise<number> {
+  // A negative number is an ARG_JSON, not an option: hidden from parseArgs behind a
+  // placeholder no real argument can hold (argv has no NUL), restored after.
+  const negatives: string[] = []
+  const args = argv.map(a => /^-[\d.]/.test(a) ? `\0${negatives.push(a) - 1}` : a)
+  let parsed
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        data: { type: 'string' },
+        api: { type: 'string' },
+        prefix: { type: 'string' },
+        wait: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false }
+      }
+    })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const { values } = parsed
+  const positionals = parsed.positionals.map(p => p.startsWith('\0') ? negatives[Number(p.slice(1))] : p)
+  const [command, ...rest] = positionals
+
+  if (command === 'help' || (values.help && (command === undefined || command === 'help'))) {
+    const topic = command === 'help' ? rest[0] : undefined
+    if (topic !== undefined && !(topic in HELP) && topic !== 'daemon') throw new UsageError(`no command ${JSON.stringify(topic)}`)
+    console.log(topic === 'daemon' ? await daemonHelp() : topic === undefined ? USAGE : commandHelp(topic))
+    return 0
+  }
+  if (command === undefined) throw new UsageError('a command is needed')
+  if (!(command in ARITY)) throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+  if (values.help) { console.log(commandHelp(command)); return 0 }
+
+  const usage = commandHelp(command)
+  const [min, max] = ARITY[command]
+  if (rest.length < min) throw new UsageError(`${command} needs ${['KEY', 'CONTRACT', 'OP'].slice(rest.length, min).join(', ')}`, usage)
+  if (rest.length > max) throw new UsageError(`${command} takes ${max === 0 ? 'no arguments' : `${max} argument${max > 1 ? 's' : ''}`}, got ${JSON.stringify(rest.slice(max)[0])} too`, usage)
+  if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
+  if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
+  const wait = values.wait === undefined ? undefined : /^\d{1,5}$/.test(values.wait) ? Number(values.wait) : NaN
+  if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
+  // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
+  const update = command === 'update' ? updateArgs(rest, usage) : undefined
+
+  const client = await findDaemon(values.data, values.api)
+  const print = (x: unknown): void => { console.log(JSON.stringify(x)) }
+  const [key] = rest
+  switch (command) {
+    case 'get': print((await client.get(key, { wait })).value); break
+    case 'update': print((await client.update(key, update!.contract, update!.op, update!.args)).value); break
+    case 'keys': print(await client.keys(values.prefix)); break
+    case 'status': print(await client.status()); break
+    case 'peers': print(await client.peers()); break
+    case 'watch': await watch(client, key); break
+  }
+  return 0
+}
+
+function updateArgs (rest: string[], usage: string): { contract: string | { id: string }, op: string, args: JsonValue[] } {
+  const [, contractText, op, ...argTexts] = rest
+  const args = argTexts.map((text, i) => {
+    try {
+      return JSON.parse(text) as JsonValue
+    } catch (err) {
+      throw new UsageError(`ARG_JSON ${i + 1}, ${JSON.stringify(text)}, is not JSON (${(err as Error).message}); quote strings, e.g. '"apples"'`, usage)
+    }
+  })
+  let contract: string | { id: string } = contractText
+  if (contractText.startsWith('{')) {
+    try {
+      contract = JSON.parse(contractText) as { id: string }
+    } catch (err) {
+      throw new UsageError(`CONTRACT ${JSON.stringify(contractText)} is neither an id nor a JSON ref (${(err as Error).message})`, usage)
+    }
+  }
+  return { contract, op, args }
+}
+
+async function watch (client: MonoidbClient, key: string): Promise<void> {
+  const interrupted = new AbortController()
+  const stop = (): void => { interrupted.abort() }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  for await (const event of client.watch(key, { signal: interrupted.signal })) console.log(JSON.stringify(event))
+}
+
+async function findDaemon (data: string | undefined, api: string | undefined): Promise<MonoidbClient> {
+  if (data !== undefined && api !== undefined) throw new UsageError('give --data or --api, not both')
+  if (api !== undefined) {
+    let url: URL
+    try {
+      url = new URL(api)
+    } catch {
+      throw new UsageError(`--api ${JSON.stringify(api)} is not a URL, e.g. http://127.0.0.1:7420`)
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--api ${JSON.stringify(api)} must be an http:// or https:// URL`)
+    const token = process.env.MONOIDB_TOKEN
+    if (token === undefined || token === '') throw new CliError('--api needs the daemon\'s token in the MONOIDB_TOKEN environment variable (the "token" of its daemon.json)')
+    return connect(api, token)
+  }
+  const dir = resolve(data ?? './.monoidb')
+  const path = join(dir, 'daemon.json')
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new CliError(`no daemon.json in ${dir}: is a daemon running there? (start one with: monoidb daemon --data ${dir}; or use --api URL)`)
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`)
+  }
+  let info: { api?: unknown, token?: unknown }
+  try {
+    info = JSON.parse(text) as typeof info
+  } catch (err) {
+    throw new CliError(`${path} is not JSON: ${(err as Error).message}`)
+  }
+  if (typeof info?.api !== 'string' || typeof info.token !== 'string') throw new CliError(`${path} has no "api" and "token" strings`)
+  return connect(info.api, info.token)
+}
+
+function oneLine (text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ')
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2))
+  if (code >= 0) process.exitCode = code
+}

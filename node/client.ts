@@ -1,0 +1,141 @@
+/**
+ * A typed client of the daemon's HTTP API (node/http-api.ts, README "HTTP API"):
+ * `connect(apiUrl, token)`. Every refusal becomes an ApiError carrying the API's
+ * error code and message; a daemon that cannot be reached is code `unreachable`.
+ * Plain fetch: no networking stack is loaded, so a client starts fast.
+ */
+import type { ContractRef } from '../core/contract.ts'
+import type { JsonValue } from '../core/json.ts'
+import type { KeyView } from '../core/replica-store.ts'
+import type { Change } from '../core/subscription.ts'
+import type { NodeStatus, PeerInfo } from './node.ts'
+
+export type { KeyView, Change, NodeStatus, PeerInfo }
+
+/** The first event of a watch: the current value, `contract` and `value` null if the daemon does not hold the key yet. */
+export type WatchEvent = Change | { key: string, contract: KeyView['contract'] | null, value: JsonValue | null, origin?: undefined }
+
+export class ApiError extends Error {
+  /** The API's error code (`not_found`, `unauthorized`, `bad_args`, …), or `unreachable`, `bad_response`, `stream_closed`. */
+  readonly code: string
+  /** The HTTP status; 0 when there was no HTTP answer. */
+  readonly status: number
+  constructor (code: string, message: string, status = 0) {
+    super(message)
+    this.name = 'ApiError'
+    this.code = code
+    this.status = status
+  }
+}
+
+export interface MonoidbClient {
+  readonly url: string
+  /** The key's view; a key the daemon does not hold is waited for up to `wait` ms (API default 2000), then ApiError not_found. */
+  get: (key: string, options?: { wait?: number }) => Promise<KeyView>
+  /** Applies `op(...args)` under `contract`; resolves once durably committed on the daemon. */
+  update: (key: string, contract: ContractRef, op: string, args?: JsonValue[]) => Promise<KeyView>
+  /** The current value, then one event per committed change, until the signal aborts or the loop is left. */
+  watch: (key: string, options?: { signal?: AbortSignal }) => AsyncIterable<WatchEvent>
+  keys: (prefix?: string) => Promise<string[]>
+  status: () => Promise<NodeStatus>
+  peers: () => Promise<PeerInfo[]>
+}
+
+export function connect (apiUrl: string, token: string): MonoidbClient {
+  const base = apiUrl.replace(/\/+$/, '')
+  const headers = { authorization: `Bearer ${token}` }
+  const keyPath = (key: string): string => `/v1/keys/${encodeURIComponent(key)}`
+
+  async function send (path: string, init: RequestInit = {}): Promise<Response> {
+    let res: Response
+    try {
+      res = await fetch(base + path, { ...init, headers: { ...headers, ...init.headers } })
+    } catch (err) {
+      if (init.signal?.aborted === true) throw err
+      const cause = (err as { cause?: { code?: string, message?: string } }).cause
+      throw new ApiError('unreachable', `cannot reach the daemon at ${base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`)
+    }
+    if (!res.ok) throw await errorOf(res)
+    return res
+  }
+
+  async function json<T> (path: string, init?: RequestInit): Promise<T> {
+    const res = await send(path, init)
+    try {
+      return await res.json() as T
+    } catch (err) {
+      throw new ApiError('bad_response', `${base}${path} did not answer JSON: ${(err as Error).message}`, res.status)
+    }
+  }
+
+  return {
+    url: base,
+    async get (key, options = {}) {
+      return await json<KeyView>(keyPath(key) + (options.wait === undefined ? '' : `?wait=${options.wait}`))
+    },
+    async update (key, contract, op, args = []) {
+      return await json<KeyView>(keyPath(key), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ contract, op, args })
+      })
+    },
+    watch (key, options = {}) {
+      return watchEvents(send, keyPath(key) + '/events', options.signal)
+    },
+    async keys (prefix) {
+      return (await json<{ keys: string[] }>('/v1/keys' + (prefix === undefined ? '' : `?prefix=${encodeURIComponent(prefix)}`))).keys
+    },
+    async status () {
+      return await json<NodeStatus>('/v1/status')
+    },
+    async peers () {
+      return (await json<{ peers: PeerInfo[] }>('/v1/peers')).peers
+    }
+  }
+}
+
+/** Parses the text/event-stream: one `data:` line of JSON per event; comments (keep-alives) skipped. */
+async function * watchEvents (send: (path: string, init?: RequestInit) => Promise<Response>, path: string, signal?: AbortSignal): AsyncGenerator<WatchEvent> {
+  const stop = new AbortController()
+  const onAbort = (): void => { stop.abort() }
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const res = await send(path, { signal: stop.signal, headers: { accept: 'text/event-stream' } })
+    if (res.body === null) throw new ApiError('bad_response', `${path} sent no event stream`, res.status)
+    const decoder = new TextDecoder()
+    let buffer = ''
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let end: number
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const data = block.split('\n').filter(l => l.startsWith('data:')).map(l => l.slice(5).trimStart()).join('\n')
+          if (data !== '') yield JSON.parse(data) as WatchEvent
+        }
+      }
+    } catch (err) {
+      if (stop.signal.aborted) return
+      throw new ApiError('stream_closed', `the event stream broke: ${(err as Error).message}`)
+    }
+    if (!stop.signal.aborted) throw new ApiError('stream_closed', 'the daemon closed the event stream (is it stopping?)')
+  } catch (err) {
+    if (stop.signal.aborted && !(err instanceof ApiError)) return // aborted by the caller: the watch just ends
+    throw err
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    stop.abort() // leaving the loop closes the connection, which ends the daemon's subscription
+  }
+}
+
+/** The API's {"error":{"code","message"}} as an ApiError. */
+async function errorOf (res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '')
+  try {
+    const { error } = JSON.parse(text) as { error?: { code?: unknown, message?: unknown } }
+    if (typeof error?.code === 'string' && typeof error.message === 'string') return new ApiError(error.code, error.message, res.status)
+  } catch {}
+  return new ApiError('bad_response', `HTTP ${res.status}: ${text.slice(0, 200)}`, res.status)
+}
