@@ -29,7 +29,7 @@ import { type MergeOutcome, type RemoteItem, foldRemote, showKey } from './remot
 import { type LoggedDelta, type Staged, stageWrite, stagedOps } from './staged-write.ts'
 import type { Storage } from './storage.ts'
 import { openMeta } from './store-meta.ts'
-import { type BoundRef, Subscribers, type Subscription } from './subscription.ts'
+import { type BoundRef, type SubscribeOptions, Subscribers, type Subscription } from './subscription.ts'
 import { WriteQueue } from './write-queue.ts'
 
 export type { MergeOutcome } from './remote-merge.ts'
@@ -234,7 +234,7 @@ export class ReplicaStore {
   }
 
   /** Committed changes to `key` from now on, local and remote. Stop with return()/break or the signal. */
-  subscribe (key: string, options: { signal?: AbortSignal, maxBuffered?: number } = {}): Subscription {
+  subscribe (key: string, options: SubscribeOptions = {}): Subscription {
     keyBytes(key)
     const sub = this.#subs.add(key, options)
     if (this.#closing !== undefined) sub.end()

@@ -21,6 +21,8 @@ export interface Change {
 
 export const DEFAULT_MAX_BUFFERED = 1024
 
+export interface SubscribeOptions { signal?: AbortSignal, maxBuffered?: number, onEnd?: () => void }
+
 export class Subscription implements AsyncIterableIterator<Change> {
   readonly #buffer: Change[] = []
   readonly #maxBuffered: number
@@ -88,13 +90,15 @@ export class Subscription implements AsyncIterableIterator<Change> {
 export class Subscribers {
   readonly #byKey = new Map<string, Set<Subscription>>()
 
-  add (key: string, options: { signal?: AbortSignal, maxBuffered?: number }): Subscription {
+  /** `onEnd`: called once when the subscription ends, however it ends. */
+  add (key: string, options: SubscribeOptions): Subscription {
     let set = this.#byKey.get(key)
     if (set === undefined) this.#byKey.set(key, set = new Set())
     const subs = set
     const sub: Subscription = new Subscription(() => {
       subs.delete(sub)
       if (subs.size === 0 && this.#byKey.get(key) === subs) this.#byKey.delete(key)
+      options.onEnd?.()
     }, options)
     subs.add(sub)
     return sub

@@ -16,7 +16,7 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --api HOST:PORT       where the HTTP API listens (default 127.0.0.1:7420; port 0 picks a free one;
                         DIR/daemon.json holds the URL it bound and the bearer token every request needs)
   --contract MODULE     a .ts/.js module whose exported contracts are law-checked and registered, repeatable
-  --replicate-all       keep every key heard of (today every peer does)
+  --replicate-all       keep every key heard of (default: only keys written, read or watched here)
   --mdns                find peers on the local network by multicast DNS
   --help                show this text
 

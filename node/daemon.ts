@@ -5,8 +5,8 @@
  * mode 0600) for clients on this machine. The HTTP API (node/http-api.ts)
  * listens on --api; daemon.json holds the URL it actually bound.
  *
- * --replicate-all is accepted and changes nothing yet: every node keeps every
- * key it hears of today (node/node.ts); partial replication will make it count.
+ * It keeps the keys written, read or watched through it; --replicate-all
+ * makes it keep every key it hears of (an always-on peer).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
@@ -92,6 +92,7 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       listen: options.listen.length > 0 ? options.listen : undefined,
       bootstrap: options.bootstrap,
       mdns: options.mdns,
+      replicateAll: options.replicateAll,
       registry,
       contracts
     })

@@ -1,5 +1,5 @@
 /**
- * How monoidb uses gossipsub: the two topics of the sync protocol, the options
+ * How monoidb uses gossipsub: the three topics of the sync protocol, the options
  * it runs with, and the check every gossiped message passes before it is
  * forwarded. Topic scoring is on (gossipsub leaves it off by default, so a
  * rejected message would cost its sender nothing): a peer whose messages we
@@ -7,10 +7,10 @@
  */
 import { type GossipsubOpts, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
-import { DIGEST_TOPIC, PUSH_TOPIC } from '../core/sync/types.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../core/sync/types.ts'
 import { MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
 
-export const SYNC_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC] as const
+export const SYNC_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC] as const
 
 /**
  * Largest gossipsub RPC frame we read: one message of MAX_WIRE_BYTES plus its envelope (signature,
@@ -58,7 +58,7 @@ export function gossipOptions (): Partial<GossipsubOpts> {
 }
 
 /** The message type each topic carries. */
-const TOPIC_TYPE: Record<string, Message['type']> = { [PUSH_TOPIC]: 'push', [DIGEST_TOPIC]: 'digest' }
+const TOPIC_TYPE: Record<string, Message['type']> = { [PUSH_TOPIC]: 'push', [DIGEST_TOPIC]: 'digest', [WANT_TOPIC]: 'want' }
 
 export interface GossipCheck {
   /** Accept: deliver and forward. Reject: drop, and the sender loses score. Ignore: drop, no penalty. */

@@ -100,28 +100,15 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
   }
 
   async function getKey (key: string, wait: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const view = await node.get(key) ?? (wait > 0 ? await waitForKey(key, wait, req) : undefined)
-    if (view === undefined) throw new HttpError(404, 'not_found', `key ${JSON.stringify(key)} is not held here, nor did a peer send it within ${wait} ms`)
-    sendJson(res, 200, view)
-  }
-
-  /**
-   * createNode has no "fetch this key from a peer" request yet. Subscribing is the
-   * nearest thing: it publishes our digest at once, so a peer holding the key starts
-   * anti-entropy with us, and the key's first commit here ends the wait.
-   */
-  async function waitForKey (key: string, wait: number, req: IncomingMessage): Promise<{ key: string } | undefined> {
+    // A client that hangs up stops the wait.
     const gone = new AbortController()
     const onClose = (): void => { gone.abort() }
     req.socket.once('close', onClose)
-    const sub = node.subscribe(key, { signal: AbortSignal.any([gone.signal, AbortSignal.timeout(wait)]) })
     try {
-      const now = await node.get(key) // committed between the first get and the subscription
-      if (now !== undefined) return now
-      for await (const _ of sub) return await node.get(key)
-      return undefined
+      const view = await node.fetch(key, wait, gone.signal)
+      if (view === undefined) throw new HttpError(404, 'not_found', `key ${JSON.stringify(key)} is not held here, nor did a peer send it within ${wait} ms`)
+      sendJson(res, 200, view)
     } finally {
-      sub.end()
       req.socket.off('close', onClose)
     }
   }

@@ -4,9 +4,9 @@
  * messages. Apps embed it with `createNode`; the daemon and its HTTP API sit
  * on the same object.
  *
- * Replication is replicate-all for now: every key this peer hears of (by push
- * or by reconciliation) is kept. Partial replication (only keys written, read
- * or watched here) comes with the daemon's `--replicate-all` switch.
+ * Replication is partial by default: a node keeps the keys written, read
+ * (`fetch`) or watched (`subscribe`) here, and drops what peers send of other
+ * keys. `replicateAll: true` keeps every key it hears of: an always-on peer.
  */
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -23,6 +23,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreatePeerKey } from './identity.ts'
 import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
+import { WantedKeys } from './wanted-keys.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
 
@@ -39,6 +40,8 @@ export interface NodeOptions {
   registry?: ContractRegistry
   /** More contracts, registered (and law-checked) into the registry at start; one already in it is kept. */
   contracts?: readonly AnyContract[]
+  /** Keep every key this peer hears of, not only those written, read or watched here. Default false. */
+  replicateAll?: boolean
   /** Sync protocol settings (push window, anti-entropy period, …); see PROTOCOL.md §10. */
   sync?: Partial<SyncConfig>
   /** Called with errors that happen in the background (a failed merge, say); default: ignored. */
@@ -52,6 +55,10 @@ export interface NodeStatus {
   peers: number
   /** Keys held. */
   keys: number
+  /** Whether this node keeps every key it hears of (else only those written, read or watched here). */
+  replicateAll: boolean
+  /** Deltas received for contracts this node does not have, by contract id: not merged. */
+  unknownContracts: Record<string, number>
 }
 
 export interface NodeStats {
@@ -70,14 +77,17 @@ export class MonoidbNode {
   readonly #host: Host
   readonly #binding: SyncBinding
   readonly #engine: SyncEngine
+  /** Undefined for a replicate-all node. */
+  readonly #wanted: WantedKeys | undefined
   #stopping: Promise<void> | undefined
 
-  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine }) {
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys }) {
     this.peerId = parts.peerId
     this.#store = parts.store
     this.#host = parts.host
     this.#binding = parts.binding
     this.#engine = parts.engine
+    this.#wanted = parts.wanted
   }
 
   /** The store's replica id: how this peer's writes are named inside contract states. */
@@ -90,8 +100,27 @@ export class MonoidbNode {
     return this.#host.multiaddrs()
   }
 
+  /** The key as held here; undefined if this node does not hold it (see `fetch` to ask peers). */
   async get (key: string): Promise<KeyView | undefined> {
     return await this.#store.get(key)
+  }
+
+  /**
+   * The key as held here or, if it is not, as a peer sends it within `waitMs`: the node asks its peers
+   * (a want, PROTOCOL.md) and keeps the key from then on. Undefined if no peer sent it in time.
+   */
+  async fetch (key: string, waitMs: number, signal?: AbortSignal): Promise<KeyView | undefined> {
+    const held = await this.get(key)
+    if (held !== undefined || waitMs <= 0) return held
+    const sub = this.subscribe(key, { signal: AbortSignal.any([AbortSignal.timeout(waitMs), ...(signal === undefined ? [] : [signal])]) })
+    try {
+      const now = await this.get(key) // committed between the first get and the subscription
+      if (now !== undefined) return now
+      for await (const _ of sub) return await this.get(key)
+      return undefined
+    } finally {
+      sub.end()
+    }
   }
 
   /** Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. */
@@ -108,7 +137,16 @@ export class MonoidbNode {
    */
   subscribe (key: string, options: { signal?: AbortSignal, maxBuffered?: number } = {}): Subscription {
     this.#checkRunning()
-    const sub = this.#store.subscribe(key, options)
+    const wanted = this.#wanted
+    // Wanted before the engine hears of it, so what peers send in answer is kept.
+    wanted?.add(key)
+    let sub: Subscription
+    try {
+      sub = this.#store.subscribe(key, { ...options, onEnd: () => wanted?.release(key) })
+    } catch (err) {
+      wanted?.release(key)
+      throw err
+    }
     void this.#binding.subscribed(key)
     return sub
   }
@@ -122,7 +160,14 @@ export class MonoidbNode {
   }
 
   async status (): Promise<NodeStatus> {
-    return { peerId: this.peerId, multiaddrs: this.multiaddrs(), peers: this.peers().length, keys: (await this.#store.keys()).length }
+    return {
+      peerId: this.peerId,
+      multiaddrs: this.multiaddrs(),
+      peers: this.peers().length,
+      keys: (await this.#store.keys()).length,
+      replicateAll: this.#wanted === undefined,
+      unknownContracts: this.#engine.stats().unknownContracts
+    }
   }
 
   /** Counters: the sync protocol's (PROTOCOL.md §9), the store's, the network's. */
@@ -166,7 +211,8 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const privateKey = await loadOrCreatePeerKey(dataDir)
     const peerId = peerIdFromPrivateKey(privateKey).toString()
     const config = { ...DEFAULT_SYNC_CONFIG, ...options.sync }
-    const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config })
+    const wanted = options.replicateAll === true ? undefined : new WantedKeys()
+    const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config, interest: wanted })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     let b: SyncBinding | undefined
     host = await Host.create(
@@ -180,7 +226,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     b = binding = new SyncBinding(engine, host, { pushWindowMs: config.pushWindowMs, onError: options.onError })
     await host.start()
     binding.start()
-    return new MonoidbNode({ peerId, store, host, binding, engine })
+    return new MonoidbNode({ peerId, store, host, binding, engine, wanted })
   } catch (err) {
     await binding?.stop().catch(() => {})
     await host?.stop().catch(() => {})

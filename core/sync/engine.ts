@@ -8,7 +8,9 @@
  * (reconcile.ts, session.ts): peers at a past state of ours are told so and
  * pull a catch-up, the others get a full session, started at a random time
  * within a period (peer-table.ts). What it believes about a peer changes only
- * on that peer's own messages: its digests and its acks. PROTOCOL.md
+ * on that peer's own messages: its digests and its acks. A peer that keeps
+ * only some keys (an `interest`) reconciles those by summaries instead, and
+ * asks for keys it wants by a `want` (partial-peers.ts). PROTOCOL.md
  * describes the protocol byte by byte.
  */
 import type { Plain } from '../codec.ts'
@@ -17,6 +19,7 @@ import { resendMs, resolveConfig } from './config.ts'
 import { LocalView } from './local-view.ts'
 import { type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
+import { PartialPeers, WantAnswers } from './partial-peers.ts'
 import { PeerTable } from './peer-table.ts'
 import { PushQueue } from './push-queue.ts'
 import { Plan } from './reconcile.ts'
@@ -24,7 +27,7 @@ import { type Request, answerRequest, followUp, openingPlan } from './respond.ts
 import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
-import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
+import { DIGEST_TOPIC, type Interest, PUSH_TOPIC, WANT_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
 export { DEFAULT_SYNC_CONFIG } from './config.ts'
@@ -51,6 +54,10 @@ export class SyncEngine {
   readonly #output: SessionOutput
   readonly #sessions = new SessionTable()
   readonly #peers: PeerTable
+  /** Set for a partial peer: what it keeps beside the keys it holds. */
+  readonly #interest: Interest | undefined
+  readonly #partial = new PartialPeers()
+  readonly #wantAnswers = new WantAnswers()
   #nextDigestAt: number
   #counter: number
 
@@ -62,7 +69,8 @@ export class SyncEngine {
     this.#view = view
     this.#push = new PushQueue(config.pushWindowMs)
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
-    this.#merger = new DeltaMerger(store, view.history, this.#stats)
+    this.#interest = options.interest
+    this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key))
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     // A random first phase and counter: peers started together do not publish together, and a restart does not reuse session ids.
     this.#nextDigestAt = options.now + this.#random() * config.antiEntropyMs
@@ -88,6 +96,17 @@ export class SyncEngine {
     return []
   }
 
+  /** Whether this peer keeps the key: always for a replicate-all peer; else if it holds or wants it. */
+  keeps (key: string): boolean {
+    return this.#interest === undefined || this.#view.index.get(key) !== undefined || this.#interest.wants(key)
+  }
+
+  /** Asks every peer for keys we want and do not hold (the caller has made `interest` want them): a holder pushes them. */
+  want (keys: readonly string[], _now: number): SyncAction[] {
+    const lacking = [...new Set(keys)].filter(k => this.#view.index.get(k) === undefined)
+    return lacking.length === 0 ? [] : [this.#publish(WANT_TOPIC, { type: 'want', keys: lacking })]
+  }
+
   /** Handles any message from `from`. Bytes that are not a valid message are counted and dropped. */
   async receive (from: PeerId, bytes: Uint8Array, now: number): Promise<SyncAction[]> {
     let msg: Message
@@ -104,6 +123,7 @@ export class SyncEngine {
       case 'push': await this.#merger.merge(from, msg.items); return []
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now)
+      case 'want': return await this.#onWant(msg.keys, now)
       default: return await this.#onRequest(from, msg, now)
     }
   }
@@ -111,18 +131,23 @@ export class SyncEngine {
   /** A peer connected (or reconnected): its sessions with us are stale; send it our digest. */
   peerJoined (peer: PeerId, _now: number): SyncAction[] {
     this.#dropSessions(peer)
+    this.#partial.joined(peer)
     return [this.#digest(peer)]
   }
 
   peerLeft (peer: PeerId, _now: number): SyncAction[] {
     this.#dropSessions(peer)
     this.#peers.forget(peer)
+    this.#partial.left(peer)
     return []
   }
 
-  /** We subscribed to a key: publish our digest now, so peers holding more of it answer. */
-  subscribed (_key: string, _now: number): SyncAction[] {
-    return [this.#digest()]
+  /**
+   * We subscribed to a key: a replicate-all peer publishes its digest now, so peers holding more of it
+   * answer; a partial peer asks for the key if it does not hold it.
+   */
+  subscribed (key: string, now: number): SyncAction[] {
+    return this.#interest === undefined ? [this.#digest()] : this.want([key], now)
   }
 
   async tick (now: number): Promise<SyncAction[]> {
@@ -131,10 +156,11 @@ export class SyncEngine {
     if (due !== undefined) for (const m of await this.#merger.pushes(due, this.#config.maxMessageBytes)) actions.push(this.#publish(PUSH_TOPIC, m))
     if (now >= this.#nextDigestAt) {
       actions.push(this.#digest())
+      if (this.#interest !== undefined) actions.push(...await this.#startPartialSession(now))
       this.#nextDigestAt = now + this.#config.antiEntropyMs * (1 - PERIOD_JITTER + 2 * PERIOD_JITTER * this.#random())
     }
     for (const s of this.#sessions.expire(now, this.#config.sessionTimeoutMs)) {
-      if (s.role === 'initiator' && !s.completed) this.#stats.sessionsTimedOut++
+      if (s.role === 'initiator' && !s.completed) { this.#stats.sessionsTimedOut++; this.#partial.failed(s.peer) }
     }
     for (const { peer, type, bytes } of this.#sessions.resend(now, resendMs(this.#config))) {
       this.#stats.retransmits++
@@ -171,11 +197,17 @@ export class SyncEngine {
   /** Our digest, published or sent to one peer; `was`: a past state of ours to announce (see #onDigest). */
   #digest (to?: PeerId, was?: Uint8Array): SyncAction {
     this.#stats.digestsSent++
-    const msg: Message = { type: 'digest', fp: this.#view.digest().fp, ...(was === undefined ? {} : { was }) }
+    const msg: Message = { type: 'digest', fp: this.#view.digest().fp, ...(was === undefined ? {} : { was }), ...(this.#interest === undefined ? {} : { partial: true }) }
     return to === undefined ? this.#publish(DIGEST_TOPIC, msg) : this.#send(to, msg)
   }
 
   async #onDigest (from: PeerId, d: Extract<Message, { type: 'digest' }>, now: number): Promise<SyncAction[]> {
+    // A partial peer's digest covers other keys than ours: it reconciles with us by summaries (#startPartialSession).
+    if (this.#interest !== undefined || d.partial === true) {
+      this.#peers.forget(from)
+      this.#partial.digest(from, d.fp)
+      return []
+    }
     // The peer held our current state before: it is ahead of us, and we can pull a catch-up from it.
     const mine = this.#view.digest().fp
     if (d.was !== undefined) this.#peers.ahead(from, d.was, mine, now)
@@ -188,6 +220,33 @@ export class SyncEngine {
     }
     const actions = hint ? [this.#digest(from, d.fp)] : []
     return [...actions, ...await this.#startSessions(now)]
+  }
+
+  /** A partial peer's anti-entropy: the summaries of every key it keeps, to one neighbour in turn (partial-peers.ts). */
+  async #startPartialSession (now: number): Promise<SyncAction[]> {
+    const interest = this.#interest
+    if (interest === undefined || this.#sessions.activeInitiated() >= this.#config.maxSessions) return []
+    const peer = this.#partial.next(this.#view.digest().fp, p => this.#sessions.inFlightWith(p))
+    if (peer === undefined) return []
+    const plan = new Plan()
+    for (const [key] of this.#view.index.items('')) plan.askKeys.push(key)
+    for (const key of interest.wanted()) if (this.#view.index.get(key) === undefined) plan.ask.push({ key, contract: null, summary: null })
+    if (plan.empty) return []
+    const session = this.#sessions.openMine(peer, this.#counter++, now)
+    session.startDigest = this.#view.digest()
+    this.#stats.sessionsStarted++
+    const actions: SyncAction[] = []
+    await this.#output.emit(session, plan, actions, now)
+    return actions
+  }
+
+  /** Publishes the whole state of wanted keys we hold (each at most once per WANT_ANSWER_MS). */
+  async #onWant (keys: readonly string[], now: number): Promise<SyncAction[]> {
+    const held = this.#wantAnswers.take(keys.filter(k => this.#view.index.get(k) !== undefined), now)
+    if (held.length === 0) return []
+    this.#stats.wantsAnswered += held.length
+    const pushes = await this.#merger.pushes(new Map(held.map(k => [k, null])), this.#config.maxMessageBytes)
+    return pushes.map(m => this.#publish(PUSH_TOPIC, m))
   }
 
   /** Tells peers whose last digest is a past state of ours (after our state grew) that they can pull from us. */
@@ -256,7 +315,7 @@ export class SyncEngine {
       return [{ type: 'send', to: from, bytes: ack }]
     }
     session.lastActivity = now
-    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats }, from, session, msg)
+    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg)
     const actions: SyncAction[] = []
     const spawned = await this.#output.emit(session, plan, actions, now)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
@@ -281,7 +340,7 @@ export class SyncEngine {
     session.completed = true
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
-    if (session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
+    if (this.#interest === undefined && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
       actions.push(this.#digest(undefined, session.startDigest.fp))
     }
     session.changedKeys = 0

@@ -5,10 +5,14 @@
  * delta merged out of causal order can leave (core/causal.ts), so nothing
  * needs to wait for the delta it was computed after, and anti-entropy repairs
  * whatever a lost delta leaves missing. Every delta that changed nothing is
- * counted as redundant. Also builds our own push items: per key, what it
- * gained since its state before the first unpushed change.
+ * counted as redundant. A peer that keeps only some keys (partial
+ * replication) drops the deltas of other keys unmerged, and deltas of a
+ * contract this peer does not have are refused by the store and counted by
+ * contract id. Also builds our own push items: per key, what it gained since
+ * its state before the first unpushed change.
  */
 import type { Plain } from '../codec.ts'
+import { ContractError } from '../errors.ts'
 import { type DeltaItem, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { SeenDeltas } from './seen-deltas.ts'
 import type { SyncStats } from './stats.ts'
@@ -20,11 +24,14 @@ export class DeltaMerger {
   readonly #history: SummaryHistory
   readonly #stats: SyncStats
   readonly #seen = new SeenDeltas()
+  readonly #keeps: (key: string) => boolean
 
-  constructor (store: SyncStore, history: SummaryHistory, stats: SyncStats) {
+  /** `keeps`: whether this peer keeps a key (always, for a replicate-all peer). */
+  constructor (store: SyncStore, history: SummaryHistory, stats: SyncStats, keeps: (key: string) => boolean = () => true) {
     this.#store = store
     this.#history = history
     this.#stats = stats
+    this.#keeps = keeps
   }
 
   /** Merges what was not seen before (pushed or session deltas alike); returns how many deltas changed the store. */
@@ -33,6 +40,7 @@ export class DeltaMerger {
     const fresh: Array<{ item: DeltaItem, hash: string }> = []
     const inBatch = new Set<string>()
     for (const item of items) {
+      if (!this.#keeps(item.key)) { this.#stats.notReplicated++; continue }
       const hash = SeenDeltas.hashOf(item)
       if (this.#seen.has(hash) || inBatch.has(hash)) { this.#stats.redundantDeltas++; continue }
       inBatch.add(hash)
@@ -42,7 +50,14 @@ export class DeltaMerger {
     const outcomes = await this.#store.mergeRemoteMany(fresh.map(({ item }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from })))
     let changed = 0
     outcomes.forEach((o, i) => {
-      if ('error' in o) { this.#stats.rejectedDeltas++; return }
+      if ('error' in o) {
+        this.#stats.rejectedDeltas++
+        if (o.error instanceof ContractError && o.error.code === 'unknown_contract') {
+          const id = fresh[i].item.contract.id
+          this.#stats.unknownContracts[id] = (this.#stats.unknownContracts[id] ?? 0) + 1
+        }
+        return
+      }
       if (o.changed) changed++; else this.#stats.redundantDeltas++
       this.#seen.add(fresh[i].hash)
     })

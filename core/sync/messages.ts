@@ -51,8 +51,12 @@ export interface RangeSums { lo: string, hi: string | null, sums: Summary[] }
 
 export type Message =
   | { type: 'push', items: DeltaItem[] }
-  /** `fp`: the XOR of all the sender's item hashes; `was`: that of a state it held before (a peer holding it now can pull a catch-up from it). */
-  | { type: 'digest', fp: Uint8Array, was?: Uint8Array }
+  /**
+   * `fp`: the XOR of all the sender's item hashes; `was`: that of a state it held before (a peer holding it now can
+   * pull a catch-up from it); `partial`: the sender keeps only some keys (partial replication), so its digest is not
+   * comparable with anyone's: it reconciles by summaries of its own keys instead.
+   */
+  | { type: 'digest', fp: Uint8Array, was?: Uint8Array, partial?: true }
   | { type: 'ranges', sid: SessionId, seq: number, fps: RangeFp[], items: RangeItems[], sums: RangeSums[] }
   /** `lacking`: keys the sender does not hold at all. */
   | { type: 'sums', sid: SessionId, seq: number, reply: boolean, sums: Summary[], lacking: string[] }
@@ -60,10 +64,12 @@ export type Message =
   | { type: 'deltas', sid: SessionId, seq: number, check: boolean, items: DeltaItem[] }
   /** `hashes`: for an acked `deltas` with `check`, one ACK_HASH_BYTES prefix per distinct key of it, in order (zeros: not held); else empty. */
   | { type: 'ack', sid: SessionId, re: number, spawned: number[], hashes: Uint8Array[] }
+  /** Keys the sender wants and does not hold: a peer holding one publishes a push of its whole state. */
+  | { type: 'want', keys: string[] }
 
 export type MessageType = Message['type']
 /** Wire numbers of the types: MESSAGE_TYPES[n - 1] is type n. */
-export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack']
+export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack', 'want']
 const typeNumber = (t: MessageType): number => MESSAGE_TYPES.indexOf(t) + 1
 
 // ---- encoding ------------------------------------------------------------------------------
@@ -111,11 +117,12 @@ function toWire (m: Message): Plain {
   const head = [PROTOCOL_VERSION, typeNumber(m.type)]
   switch (m.type) {
     case 'push': return [...head, ...deltasWire(m.items)]
-    case 'digest': return m.was === undefined ? [...head, m.fp] : [...head, m.fp, m.was]
+    case 'digest': return m.partial === true ? [...head, m.fp, m.was ?? null, true] : m.was === undefined ? [...head, m.fp] : [...head, m.fp, m.was]
     case 'ranges': return [...head, sidWire(m.sid), m.seq, splitsWire(m.fps, fpOffset(m.sid)), rangesWire(m.items, itemFields), rangesWire(m.sums, sumFields)]
     case 'sums': return [...head, sidWire(m.sid), m.seq, m.reply, ...summariesWire(m.sums), keysWire(m.lacking)]
     case 'deltas': return [...head, sidWire(m.sid), m.seq, m.check, ...deltasWire(m.items)]
     case 'ack': return [...head, sidWire(m.sid), m.re, m.spawned, packed(m.hashes, ACK_HASH_BYTES)]
+    case 'want': return [...head, keysWire([...new Set(m.keys)].sort())]
   }
 }
 
@@ -204,9 +211,13 @@ function fromWire (v: Plain): Message {
       arity(2)
       return { type, items: deltaItems(f[0], f[1]) }
     case 'digest': {
-      if (f.length !== 2) arity(1)
+      if (f.length !== 2 && f.length !== 3) arity(1)
       const d = { type, fp: bytes(f[0], HASH_BYTES, 'digest fingerprint', 1) }
-      return f.length === 1 ? d : { ...d, was: bytes(f[1], HASH_BYTES, 'digest fingerprint (was)', 1) }
+      if (f.length === 2) return { ...d, was: bytes(f[1], HASH_BYTES, 'digest fingerprint (was)', 1) }
+      if (f.length === 1) return d
+      // [fp, was | null, true]: a partial peer's digest; a false flag would have two encodings.
+      if (f[2] !== true) throw new ProtocolError('bad_field', `digest partial flag must be true when present, got ${short(f[2])}`)
+      return f[1] === null ? { ...d, partial: true } : { ...d, was: bytes(f[1], HASH_BYTES, 'digest fingerprint (was)', 1), partial: true }
     }
     case 'ranges':
       arity(5)
@@ -229,6 +240,13 @@ function fromWire (v: Plain): Message {
       const h = bytes(f[3], ACK_HASH_BYTES, 'acked hashes')
       const hashes = Array.from({ length: h.length / ACK_HASH_BYTES }, (_, i) => slice(h, i, ACK_HASH_BYTES))
       return { type, sid: sid(f[0]), re: uint(f[1], 'acked seq'), spawned: list(f[2], 'spawned seqs', x => uint(x, 'spawned seq')), hashes }
+    }
+    case 'want': {
+      arity(1)
+      const keys = keyList(f[0], 'wanted keys', MAX_RANGE_ITEMS)
+      if (keys.length === 0) throw new ProtocolError('bad_field', 'a want names at least one key')
+      ascendingIn(keys, '', null)
+      return { type, keys }
     }
   }
 }

@@ -18,7 +18,8 @@ export const NOT_HELD = new Uint8Array(ACK_HASH_BYTES)
 
 export type Request = Extract<Message, { seq: number }>
 
-export interface Context { store: SyncStore, view: LocalView, merger: DeltaMerger, stats: SyncStats }
+/** `keeps`: whether this peer keeps a key (partial replication; always true for a replicate-all peer). */
+export interface Context { store: SyncStore, view: LocalView, merger: DeltaMerger, stats: SyncStats, keeps: (key: string) => boolean }
 
 /**
  * The first requests of a session we start with a peer whose digest differs from ours:
@@ -63,8 +64,9 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     return { plan, hashes: [] }
   }
   if (msg.type === 'sums') {
-    const lacking = msg.lacking.map(key => ({ key, contract: null, summary: null }))
-    await answerSums(c.store, index, [...msg.sums, ...lacking], msg.reply, plan)
+    // A key we do not keep: we neither ask for it nor answer for it (a partial peer's own keys, see partial-peers.ts).
+    const lacking = msg.lacking.filter(c.keeps).map(key => ({ key, contract: null, summary: null }))
+    await answerSums(c.store, index, [...msg.sums.filter(s => c.keeps(s.key)), ...lacking], msg.reply, plan)
     return { plan, hashes: [] }
   }
   session.changedKeys += await c.merger.merge(from, msg.items)

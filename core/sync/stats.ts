@@ -10,8 +10,14 @@ export interface SyncStats extends TrafficCounts {
   deltasReceived: number
   /** Received deltas that changed nothing: dropped by content hash before merging, or merged without effect. */
   redundantDeltas: number
-  /** Received deltas the store refused (invalid for the contract, or bound to another contract). */
+  /** Received deltas the store refused (invalid for the contract, bound to another contract, or of a contract this peer lacks). */
   rejectedDeltas: number
+  /** Of those, deltas of contracts this peer does not have, by contract id: not merged (a daemon may load the contract later). */
+  unknownContracts: Record<string, number>
+  /** Received deltas of keys this peer does not keep (partial replication): dropped unmerged. */
+  notReplicated: number
+  /** Wants answered with a push of the key's whole state. */
+  wantsAnswered: number
   /** Items too large for any message (over maxMessageBytes on their own): not sent. */
   oversizeItems: number
   /** Received bytes that were not a valid message: counted and dropped. */
@@ -41,6 +47,9 @@ export function emptyStats (): SyncStats {
     deltasReceived: 0,
     redundantDeltas: 0,
     rejectedDeltas: 0,
+    unknownContracts: {},
+    notReplicated: 0,
+    wantsAnswered: 0,
     oversizeItems: 0,
     badMessages: 0,
     catchUps: 0,
@@ -72,5 +81,5 @@ export function countReceived (s: SyncStats, type: MessageType | undefined, byte
 export function copyStats (s: SyncStats): SyncStats {
   const perType = {} as Record<MessageType, TrafficCounts>
   for (const t of MESSAGE_TYPES) perType[t] = { ...s.perType[t] }
-  return { ...s, perType }
+  return { ...s, perType, unknownContracts: { ...s.unknownContracts } }
 }

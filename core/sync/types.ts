@@ -23,9 +23,24 @@ export interface SyncStore {
   onCommit (listener: CommitListener): () => void
 }
 
-/** Gossip topics: every peer subscribes to both (partial replication narrows this in the daemon). */
-export const PUSH_TOPIC = 'monoidb/1/push'
-export const DIGEST_TOPIC = 'monoidb/1/digest'
+/**
+ * Gossip topics, `monoidb/<protocol version>/<what>`; every peer subscribes to all three (PROTOCOL.md §2).
+ * A peer that keeps only some keys still hears every push and drops what it does not keep.
+ */
+export const PUSH_TOPIC = 'monoidb/2/push'
+export const DIGEST_TOPIC = 'monoidb/2/digest'
+export const WANT_TOPIC = 'monoidb/2/want'
+
+/**
+ * Partial replication: the keys a peer keeps beside those it holds. A peer with no Interest keeps every
+ * key it hears of (replicate-all); one with an Interest keeps the keys it holds (written, or fetched when
+ * read) and those `wants` names (watched, or being read), and drops deltas of any other key.
+ */
+export interface Interest {
+  wants (key: string): boolean
+  /** The wanted keys, held or not: the partial peer's anti-entropy asks its peers for those it lacks. */
+  wanted (): Iterable<string>
+}
 
 export type SyncAction =
   /** Publish on a gossip topic: best effort, to every peer subscribed. */
@@ -54,6 +69,8 @@ export interface SyncOptions {
   /** Seeded randomness for jitter and peer choice (default Math.random): the simulator replays with it. */
   random?: () => number
   config?: Partial<SyncConfig>
+  /** Partial replication (see Interest); absent: this peer keeps every key (replicate-all). */
+  interest?: Interest
 }
 
 /** A key's identity in digests: a `ContractRef` as the store binds it, with the summary. */

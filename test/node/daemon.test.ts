@@ -10,6 +10,7 @@ import { createRegistry } from '../../contracts/index.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ReplicaStore } from '../../core/replica-store.ts'
 import type { DaemonInfo } from '../../node/daemon.ts'
+import { connect } from '../../node/client.ts'
 import { maxRegister } from '../fixtures/max-register.ts'
 import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
 
@@ -99,11 +100,11 @@ test('a stale daemon.pid (its process gone) is taken over', { timeout: 20_000 },
 
 test('daemon B bootstraps to A from A\'s daemon.json; a write from a peer of A reaches a peer of B and B\'s store', { timeout: 40_000 }, async () => {
   const aDir = await folder(); const bDir = await folder()
-  const a = await startReady(aDir)
-  const b = await startReady(bDir, '--bootstrap', a.info.multiaddrs[0])
+  const a = await startReady(aDir, '--replicate-all')
+  const b = await startReady(bDir, '--replicate-all', '--bootstrap', a.info.multiaddrs[0])
   // In-process peers: W knows only A, R knows only B, so what R gets went A → B.
   const w = await fx.start({ bootstrap: [a.info.multiaddrs[0]] })
-  const r = await fx.start({ bootstrap: [b.info.multiaddrs[0]] })
+  const r = await fx.start({ replicateAll: true, bootstrap: [b.info.multiaddrs[0]] })
   await until('W and R to connect', () => w.peers().length === 1 && r.peers().length === 1, 10_000)
   await w.update('cart', 'or-set', 'add', ['apples'])
   await until('the write to reach R', async () => JSON.stringify((await r.get('cart'))?.value) === '["apples"]', 15_000)
@@ -121,14 +122,15 @@ test('daemon B bootstraps to A from A\'s daemon.json; a write from a peer of A r
 
 test('--contract registers a module\'s contracts; writes under it replicate to the daemon', { timeout: 30_000 }, async () => {
   const data = await folder()
-  const a = await startReady(data, '--contract', fixture('max-register.ts'))
+  const a = await startReady(data, '--replicate-all', '--contract', fixture('max-register.ts'))
   // W writes, R reads, both know only the daemon: R holding the value means it went through the daemon.
   const w = await fx.start({ bootstrap: [a.info.multiaddrs[0]], contracts: [maxRegister] })
-  const r = await fx.start({ bootstrap: [a.info.multiaddrs[0]], contracts: [maxRegister] })
+  const r = await fx.start({ replicateAll: true, bootstrap: [a.info.multiaddrs[0]], contracts: [maxRegister] })
   await until('W and R to connect', () => w.peers().length === 1 && r.peers().length === 1, 10_000)
   await w.update('high', 'max-register', 'set', [42])
   await until('the write to reach R', async () => (await r.get('high'))?.value === 42, 15_000)
-  await new Promise(resolve => setTimeout(resolve, 300)) // the daemon's own commit of what it relayed
+  const api = connect(a.info.api, a.info.token)
+  await until('the daemon to commit what it relayed', async () => (await api.get('high', { wait: 0 }).catch(() => undefined))?.value === 42, 5_000)
   a.child.kill('SIGTERM')
   assert.equal(await a.exited, 0, a.err())
   const store = await ReplicaStore.open({ storage: await LevelStorage.open(join(data, 'store')), registry: (() => { const r = createRegistry(); r.register(maxRegister); return r })() })

@@ -84,7 +84,7 @@ test('garbage on the gossip topics and the sync stream is counted and refused; t
 
 test('a message near the 1 MiB limit fits both gossip (push) and the sync stream (session deltas)', { timeout: 15_000 }, async () => {
   const a = await fx.start({})
-  const b = await fx.start({ bootstrap: a.multiaddrs() })
+  const b = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
   await until('A to see B subscribed', () => hasSubscribedPeer(a, b))
   const big = 'x'.repeat(1_000_000)
   await a.update('big', 'lww-register', 'set', [big])
@@ -93,7 +93,7 @@ test('a message near the 1 MiB limit fits both gossip (push) and the sync stream
   assert.ok(pushed.bytesReceived > 1_000_000, `B received ${pushed.bytesReceived} push bytes`)
 
   // C joins later: only a session can bring it the value, as one deltas message over the stream.
-  const c = await fx.start({ bootstrap: a.multiaddrs() })
+  const c = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
   await until('C to catch up on the big value', async () => await allHold([c], 'big', big))
   assert.ok(c.stats().sync.perType.deltas.bytesReceived > 1_000_000)
   assert.equal(a.stats().sync.oversizeItems, 0)

@@ -62,10 +62,11 @@ test('three nodes in a line converge on concurrent pn-counter and or-set updates
 })
 
 test('a node restarted on its data folder keeps its peer id and catches up without a new write', { timeout: 20_000 }, async () => {
-  const a = await fx.start({})
-  const b = await fx.start({ bootstrap: a.multiaddrs() })
+  // Always-on peers: C catches up on a key it never saw, too.
+  const a = await fx.start({ replicateAll: true })
+  const b = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
   const cDir = fx.folder()
-  const c = await fx.start({ dataDir: cDir, bootstrap: a.multiaddrs() })
+  const c = await fx.start({ replicateAll: true, dataDir: cDir, bootstrap: a.multiaddrs() })
   await until('C to connect', () => a.peers().length === 2)
   await c.update('visits', 'g-counter', 'inc', [1])
   await until('C\'s write to reach A and B', async () => await allHold([a, b], 'visits', 1))
@@ -79,7 +80,7 @@ test('a node restarted on its data folder keeps its peer id and catches up witho
   await b.update('notes', 'log', 'append', ['while C was away'])
   await until('A and B to agree', async () => await allHold([a, b], 'visits', 111))
 
-  const c2 = await fx.start({ dataDir: cDir, bootstrap: a.multiaddrs() })
+  const c2 = await fx.start({ replicateAll: true, dataDir: cDir, bootstrap: a.multiaddrs() })
   assert.equal(c2.peerId, cId, 'the peer key in the data folder keeps the peer id')
   assert.equal((await stat(join(cDir, 'peer-key'))).mode & 0o777, 0o600)
   assert.equal((await c2.get('visits'))?.value, 1, 'C starts from what it had')
@@ -104,7 +105,7 @@ test('a bootstrap address without a peer id is refused, naming the address', asy
 
 test('with mdns on, two nodes on one machine find each other without a bootstrap list', { timeout: 10_000 }, async () => {
   const a = await fx.start({ mdns: true })
-  const b = await fx.start({ mdns: true })
+  const b = await fx.start({ mdns: true, replicateAll: true })
   await until('A and B to discover each other', () => a.peers().some(p => p.peerId === b.peerId) && b.peers().some(p => p.peerId === a.peerId))
   await a.update('found', 'g-set', 'add', ['by mdns'])
   await until('the write to reach B', async () => await allHold([b], 'found', ['by mdns']))
@@ -112,7 +113,7 @@ test('with mdns on, two nodes on one machine find each other without a bootstrap
 
 test('stop sends what is pending: a write made just before stopping reaches the peer', { timeout: 10_000 }, async () => {
   const a = await fx.start({})
-  const b = await fx.start({ bootstrap: a.multiaddrs() })
+  const b = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
   await until('A to see B subscribed', () => hasSubscribedPeer(a, b))
   await a.update('last-words', 'lww-register', 'set', ['bye'])
   await a.stop() // within the push window: only the flush in stop() can have sent it, and A is gone for anti-entropy
@@ -129,11 +130,12 @@ test('a second node on a data folder in use is refused, naming the folder', { ti
 
 test('custom contracts replicate between nodes that have them; a node without one merges nothing of it', { timeout: 10_000 }, async () => {
   const a = await fx.start({ contracts: [maxRegister] })
-  const b = await fx.start({ contracts: [maxRegister], bootstrap: a.multiaddrs() })
-  const c = await fx.start({ bootstrap: a.multiaddrs() })
+  const b = await fx.start({ contracts: [maxRegister], replicateAll: true, bootstrap: a.multiaddrs() })
+  const c = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
   await until('all three to connect', () => a.peers().length === 2)
   await a.update('high', 'max-register', 'set', [7])
   await until('B to hold the custom value', async () => await allHold([b], 'high', 7))
   await until('C to refuse it', () => c.stats().sync.rejectedDeltas > 0)
   assert.equal(await c.get('high'), undefined)
+  assert.ok((await c.status()).unknownContracts['max-register'] > 0, 'status counts the deltas of the contract C lacks')
 })

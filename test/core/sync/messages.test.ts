@@ -179,7 +179,9 @@ test('wrong field types, arities and values are refused', () => {
   const sid = 7 // session 3, from its initiator
   const cases: Array<[unknown, RegExp]> = [
     [[v, DIGEST], /takes 1 fields/],
-    [[v, DIGEST, fp, fp, fp], /takes 1 fields/],
+    [[v, DIGEST, fp, fp, fp, fp], /takes 1 fields/],
+    [[v, DIGEST, fp, fp, fp], /partial flag/],
+    [[v, DIGEST, fp, null, false], /partial flag/],
     [[v, DIGEST, 5], /digest fingerprint/],
     [[v, DIGEST, new Uint8Array(15)], /digest fingerprint/],
     [[v, DIGEST, 'ffff'], /digest fingerprint/],
