@@ -198,9 +198,9 @@ function waitMs (text: string | undefined): number {
 
 /** Reads and parses a JSON body of at most `max` bytes; refuses larger ones without reading them. */
 async function readJson (req: IncomingMessage, max: number): Promise<unknown> {
-  const tooLarge = (): HttpError => new HttpError(400, 'body_too_large', `the body is over the ${max}-byte limit`, { connection: 'close' })
+  const message = `the body is over the ${max}-byte limit`
   const declared = Number(req.headers['content-length'])
-  if (declared > max) throw tooLarge()
+  if (declared > max) throw new HttpError(400, 'body_too_large', message, { connection: 'close' })
   // Events, not for-await: leaving a for-await over req destroys the socket before the 400 is sent.
   const body = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -209,8 +209,9 @@ async function readJson (req: IncomingMessage, max: number): Promise<unknown> {
       size += chunk.length
       if (size <= max) { chunks.push(chunk); return }
       req.off('data', onData).off('end', onEnd).off('error', reject)
-      req.pause()
-      reject(tooLarge())
+      // Read the rest and drop it: closing while the client still sends cuts its upload (EPIPE) before it reads our 400.
+      discardRest(req)
+      reject(new HttpError(400, 'body_too_large', message))
     }
     const onEnd = (): void => { resolve(Buffer.concat(chunks)) }
     req.on('data', onData).once('end', onEnd).once('error', reject)
@@ -226,4 +227,14 @@ async function readJson (req: IncomingMessage, max: number): Promise<unknown> {
   } catch (err) {
     throw new HttpError(400, 'bad_json', `the body is not JSON: ${(err as Error).message}`)
   }
+}
+
+/** A refused body is read and dropped for at most this long; then the connection is cut. */
+const DISCARD_MS = 10_000
+
+function discardRest (req: IncomingMessage): void {
+  const cut = setTimeout(() => { req.socket.destroy() }, DISCARD_MS)
+  cut.unref()
+  req.once('end', () => { clearTimeout(cut) }).once('close', () => { clearTimeout(cut) })
+  req.resume()
 }
