@@ -17,7 +17,7 @@ import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { resendMs, resolveConfig } from './config.ts'
 import { LocalView } from './local-view.ts'
-import { type Message, decodeMessage, encodeMessage } from './messages.ts'
+import { MAX_RANGE_ITEMS, type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialPeers, WantAnswers } from './partial-peers.ts'
 import { PeerTable } from './peer-table.ts'
@@ -222,20 +222,25 @@ export class SyncEngine {
     return [...actions, ...await this.#startSessions(now)]
   }
 
-  /** A partial peer's anti-entropy: the summaries of every key it keeps, to one neighbour in turn (partial-peers.ts). */
+  /**
+   * A partial peer's anti-entropy: the summaries of every key it keeps, and the wanted keys it lacks, to
+   * one neighbour in turn (partial-peers.ts); and the want for those it lacks again, since a want is
+   * best effort and a holder may be several hops away.
+   */
   async #startPartialSession (now: number): Promise<SyncAction[]> {
     const interest = this.#interest
-    if (interest === undefined || this.#sessions.activeInitiated() >= this.#config.maxSessions) return []
-    const peer = this.#partial.next(this.#view.digest().fp, p => this.#sessions.inFlightWith(p))
-    if (peer === undefined) return []
+    if (interest === undefined) return []
+    const lacking = [...interest.wanted()].filter(k => this.#view.index.get(k) === undefined).sort()
+    const actions = this.want(lacking.slice(0, MAX_RANGE_ITEMS), now)
+    if (this.#sessions.activeInitiated() >= this.#config.maxSessions || (lacking.length === 0 && this.#view.index.size === 0)) return actions
+    const peer = this.#partial.next(this.#view.digest().fp, p => this.#sessions.inFlightWith(p), lacking)
+    if (peer === undefined) return actions
     const plan = new Plan()
     for (const [key] of this.#view.index.items('')) plan.askKeys.push(key)
-    for (const key of interest.wanted()) if (this.#view.index.get(key) === undefined) plan.ask.push({ key, contract: null, summary: null })
-    if (plan.empty) return []
+    for (const key of lacking) plan.ask.push({ key, contract: null, summary: null })
     const session = this.#sessions.openMine(peer, this.#counter++, now)
     session.startDigest = this.#view.digest()
     this.#stats.sessionsStarted++
-    const actions: SyncAction[] = []
     await this.#output.emit(session, plan, actions, now)
     return actions
   }

@@ -6,13 +6,15 @@
  * session with one neighbour and sends the summaries of every key it keeps
  * (and names the wanted keys it lacks), asking back: the neighbour answers
  * with deltas where it holds more and asks for ours where we do. Neighbours
- * take turns. One is skipped while neither its digest nor ours changed since
- * our last such session with it: nothing new can be there.
+ * take turns. One is skipped while neither its digest nor ours (nor the
+ * wanted keys we lack) changed since our last such session with it: nothing
+ * new can be there. The wants for keys still lacking go out again each period.
  *
  * Wants (a key read here that no one sent yet) go out on the want topic; a
  * peer holding a wanted key answers with a push of its whole state, at most
  * once per key per WANT_ANSWER_MS however many peers ask.
  */
+import { createHash } from 'node:crypto'
 import { bytesKey } from './generational-cache.ts'
 import type { PeerId } from './types.ts'
 
@@ -45,12 +47,16 @@ export class PartialPeers {
     this.#digests.set(peer, bytesKey(fp))
   }
 
-  /** The next neighbour to reconcile our keys with (marked as synced at our digest `mine`), if any is due. */
-  next (mine: Uint8Array, busy: (peer: PeerId) => boolean): PeerId | undefined {
+  /**
+   * The next neighbour to reconcile our keys with, if any is due; it is marked as synced at our digest
+   * `mine` and `lacking` (the wanted keys we do not hold: a neighbour may have gained one since).
+   */
+  next (mine: Uint8Array, busy: (peer: PeerId) => boolean, lacking: readonly string[] = []): PeerId | undefined {
     const peers = [...this.#neighbours]
+    const ours = lacking.length === 0 ? bytesKey(mine) : `${bytesKey(mine)}+${createHash('sha256').update(lacking.join('\0')).digest('base64')}`
     for (let i = 0; i < peers.length; i++) {
       const peer = peers[(this.#turn + i) % peers.length]
-      const pair = `${bytesKey(mine)}/${this.#digests.get(peer) ?? '?'}`
+      const pair = `${ours}/${this.#digests.get(peer) ?? '?'}`
       if (busy(peer) || this.#synced.get(peer) === pair) continue
       this.#turn = (this.#turn + i + 1) % peers.length
       this.#synced.set(peer, pair)

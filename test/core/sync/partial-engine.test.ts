@@ -1,0 +1,101 @@
+// Partial replication in the engine, on a tiny lossless-but-for-wants network of two engines: a partial peer
+// drops what it does not keep, and gets a key it wants even when every want is lost (its anti-entropy names it).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRegistry } from '../../../contracts/index.ts'
+import { ReplicaStore } from '../../../core/replica-store.ts'
+import { MemoryStorage } from '../../../core/storage.ts'
+import { SyncEngine } from '../../../core/sync/engine.ts'
+import { decodeMessage } from '../../../core/sync/messages.ts'
+import type { Interest, SyncAction } from '../../../core/sync/types.ts'
+
+class SetInterest implements Interest {
+  readonly keys = new Set<string>()
+  wants (key: string): boolean { return this.keys.has(key) }
+  wanted (): Iterable<string> { return this.keys }
+}
+
+async function twoPeers (interest: Interest) {
+  const registry = createRegistry()
+  let now = 1_700_000_000_000
+  const make = async (id: string, i?: Interest) => {
+    const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry, replica: id, clock: () => now })
+    return { id, store, engine: await SyncEngine.create(store, { self: id, now, config: { antiEntropyMs: 300 }, interest: i, random: () => 0.5 }) }
+  }
+  const full = await make('full')
+  const partial = await make('partial', interest)
+  const peers = [full, partial]
+  const queue: Array<{ from: string, to: string, bytes: Uint8Array }> = []
+  const net = { dropWants: false, wantsDropped: 0 }
+  const post = (from: string, actions: SyncAction[]): void => {
+    for (const a of actions) {
+      if (a.type === 'send') queue.push({ from, to: a.to, bytes: a.bytes })
+      else for (const p of peers) if (p.id !== from) queue.push({ from, to: p.id, bytes: a.bytes })
+    }
+  }
+  const deliver = async (): Promise<void> => {
+    for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+      if (net.dropWants && decodeMessage(e.bytes).type === 'want') { net.wantsDropped++; continue }
+      const to = peers.find(p => p.id === e!.to)!
+      post(to.id, await to.engine.receive(e.from, e.bytes, now))
+    }
+  }
+  const run = async (ms: number): Promise<void> => {
+    for (let t = 0; t < ms; t += 50) {
+      now += 50
+      for (const p of peers) post(p.id, await p.engine.tick(now))
+      await deliver()
+    }
+  }
+  const write = async (peer: typeof full, key: string, n: number): Promise<void> => {
+    const r = await peer.store.update(key, 'g-counter', 'inc', [n])
+    post(peer.id, peer.engine.localUpdate(key, r.contract, r.delta!, now))
+  }
+  post('full', full.engine.peerJoined('partial', now))
+  post('partial', partial.engine.peerJoined('full', now))
+  return { full, partial, net, run, write, post, deliver, now: () => now }
+}
+
+test('a partial engine drops deltas of keys it does not keep, and keeps its own', async () => {
+  const interest = new SetInterest()
+  const { full, partial, run, write } = await twoPeers(interest)
+  await write(full, 'theirs', 1)
+  await write(partial, 'mine', 2)
+  await run(2_000)
+  assert.equal(await partial.store.get('theirs'), undefined)
+  assert.ok(partial.engine.stats().notReplicated > 0)
+  assert.equal((await full.store.get('mine'))?.value, 2, 'the full peer keeps what the partial peer wrote')
+  assert.equal(partial.engine.keeps('theirs'), false)
+  assert.equal(partial.engine.keeps('mine'), true)
+  assert.equal(full.engine.keeps('anything'), true)
+})
+
+test('a wanted key reaches a partial engine by anti-entropy when every want is lost', async () => {
+  const interest = new SetInterest()
+  const { full, partial, net, run, write, post, deliver, now } = await twoPeers(interest)
+  await write(full, 'x', 1)
+  await run(1_000)
+  assert.equal(await partial.store.get('x'), undefined)
+  net.dropWants = true
+  interest.keys.add('x')
+  post('partial', partial.engine.subscribed('x', now()))
+  await deliver()
+  await run(2_000)
+  assert.ok(net.wantsDropped > 0, 'wants were sent, and lost')
+  assert.equal((await partial.store.get('x'))?.value, 1)
+  assert.equal(full.engine.stats().wantsAnswered, 0, 'not by a want')
+})
+
+test('a want is answered with a push of the whole state, once per key however many ask at once', async () => {
+  const interest = new SetInterest()
+  const { full, partial, run, write, post, deliver, now } = await twoPeers(interest)
+  await write(full, 'x', 3)
+  await write(full, 'x', 4)
+  await run(500)
+  interest.keys.add('x')
+  for (let i = 0; i < 5; i++) post('partial', partial.engine.want(['x'], now()))
+  await deliver()
+  assert.equal((await partial.store.get('x'))?.value, 7)
+  assert.equal(full.engine.stats().wantsAnswered, 1)
+  assert.deepEqual(partial.engine.want(['x'], now()), [], 'a held key is not wanted')
+})
