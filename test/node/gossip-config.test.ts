@@ -1,0 +1,31 @@
+// How monoidb configures gossipsub: the fast message id and the topic check.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { encodeMessage } from '../../core/sync/messages.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../../core/sync/types.ts'
+import { SYNC_TOPICS, checkGossip, fastMessageId, gossipOptions } from '../../node/gossip-config.ts'
+
+test('the fast message id is author + sequence number: equal exactly when both are', () => {
+  const bytes = fc.uint8Array({ minLength: 1, maxLength: 40 })
+  fc.assert(fc.property(bytes, bytes, bytes, bytes, fc.uint8Array(), fc.uint8Array(), (f1, s1, f2, s2, d1, d2) => {
+    const same = Buffer.compare(f1, f2) === 0 && Buffer.compare(s1, s2) === 0
+    assert.equal(fastMessageId({ from: f1, seqno: s1, data: d1 } as never) === fastMessageId({ from: f2, seqno: s2, data: d2 } as never), same)
+  }))
+  assert.equal(fastMessageId({ seqno: Uint8Array.of(1) }), '', 'unsigned messages are refused before they could be remembered')
+  assert.equal(gossipOptions().fastMsgIdFn, fastMessageId)
+})
+
+test('each topic accepts only its message type; garbage is rejected and handed on to be counted', () => {
+  assert.deepEqual([...SYNC_TOPICS], [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC])
+  const push = encodeMessage({ type: 'push', items: [] })
+  const digest = encodeMessage({ type: 'digest', fp: new Uint8Array(16) })
+  const want = encodeMessage({ type: 'want', keys: ['k'] })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, push), { result: TopicValidatorResult.Accept, garbage: false })
+  assert.deepEqual(checkGossip(DIGEST_TOPIC, digest), { result: TopicValidatorResult.Accept, garbage: false })
+  assert.deepEqual(checkGossip(WANT_TOPIC, want), { result: TopicValidatorResult.Accept, garbage: false })
+  assert.deepEqual(checkGossip(WANT_TOPIC, push), { result: TopicValidatorResult.Reject, garbage: false })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, want), { result: TopicValidatorResult.Reject, garbage: false })
+  assert.deepEqual(checkGossip(WANT_TOPIC, Uint8Array.of(0xff)), { result: TopicValidatorResult.Reject, garbage: true })
+})
