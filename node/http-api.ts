@@ -106,7 +106,13 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     req.socket.once('close', onClose)
     try {
       const view = await node.fetch(key, wait, gone.signal)
-      if (view === undefined) throw new HttpError(404, 'not_found', `key ${JSON.stringify(key)} is not held here, nor did a peer send it within ${wait} ms`)
+      if (view === undefined) {
+        const lacking = node.unknownContractOf(key)
+        const why = lacking === undefined
+          ? `nor did a peer send it within ${wait} ms`
+          : `and what peers sent of it is bound to contract "${lacking}", which this daemon does not have (load it with --contract)`
+        throw new HttpError(404, 'not_found', `key ${JSON.stringify(key)} is not held here, ${why}`)
+      }
       sendJson(res, 200, view)
     } finally {
       req.socket.off('close', onClose)

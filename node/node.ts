@@ -123,6 +123,11 @@ export class MonoidbNode {
     }
   }
 
+  /** The contract of a recent delta for `key` that this node could not merge, lacking that contract. */
+  unknownContractOf (key: string): string | undefined {
+    return this.#engine.unknownContractOf(key)
+  }
+
   /** Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. */
   async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = []): Promise<UpdateResult> {
     this.#checkRunning()

@@ -101,6 +101,11 @@ export class SyncEngine {
     return this.#interest === undefined || this.#view.index.get(key) !== undefined || this.#interest.wants(key)
   }
 
+  /** The contract of a recent delta for `key` we could not merge because we lack that contract, if any. */
+  unknownContractOf (key: string): string | undefined {
+    return this.#merger.unknownContractOf(key)
+  }
+
   /** Asks every peer for keys we want and do not hold (the caller has made `interest` want them): a holder pushes them. */
   want (keys: readonly string[], _now: number): SyncAction[] {
     const lacking = [...new Set(keys)].filter(k => this.#view.index.get(k) === undefined)

@@ -13,6 +13,7 @@
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
+import { GenerationalCache } from './generational-cache.ts'
 import { type DeltaItem, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { SeenDeltas } from './seen-deltas.ts'
 import type { SyncStats } from './stats.ts'
@@ -24,6 +25,8 @@ export class DeltaMerger {
   readonly #history: SummaryHistory
   readonly #stats: SyncStats
   readonly #seen = new SeenDeltas()
+  /** Keys recently refused for a contract this peer lacks, with that contract's id (for error messages). */
+  readonly #unknown = new GenerationalCache<string, string>(1024)
   readonly #keeps: (key: string) => boolean
 
   /** `keeps`: whether this peer keeps a key (always, for a replicate-all peer). */
@@ -55,6 +58,7 @@ export class DeltaMerger {
         if (o.error instanceof ContractError && o.error.code === 'unknown_contract') {
           const id = fresh[i].item.contract.id
           this.#stats.unknownContracts[id] = (this.#stats.unknownContracts[id] ?? 0) + 1
+          this.#unknown.set(fresh[i].item.key, id)
         }
         return
       }
@@ -62,6 +66,11 @@ export class DeltaMerger {
       this.#seen.add(fresh[i].hash)
     })
     return changed
+  }
+
+  /** The contract id of a recent delta for `key` refused because this peer lacks that contract. */
+  unknownContractOf (key: string): string | undefined {
+    return this.#unknown.get(key)
   }
 
   /** Our push messages for keys changed locally (see pushItems), chunked to `maxBytes`. */

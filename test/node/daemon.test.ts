@@ -10,7 +10,7 @@ import { createRegistry } from '../../contracts/index.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ReplicaStore } from '../../core/replica-store.ts'
 import type { DaemonInfo } from '../../node/daemon.ts'
-import { connect } from '../../node/client.ts'
+import { type ApiError, connect } from '../../node/client.ts'
 import { maxRegister } from '../fixtures/max-register.ts'
 import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
 
@@ -136,6 +136,22 @@ test('--contract registers a module\'s contracts; writes under it replicate to t
   const store = await ReplicaStore.open({ storage: await LevelStorage.open(join(data, 'store')), registry: (() => { const r = createRegistry(); r.register(maxRegister); return r })() })
   assert.equal((await store.get('high'))?.value, 42)
   await store.close()
+})
+
+test('a daemon without a contract merges none of its data, counts it in status, and a read of such a key is 404', { timeout: 30_000 }, async () => {
+  const data = await folder()
+  const a = await startReady(data) // partial, and without max-register
+  const w = await fx.start({ bootstrap: [a.info.multiaddrs[0]], contracts: [maxRegister] })
+  await until('W to connect', () => w.peers().length === 1, 10_000)
+  await w.update('high', 'max-register', 'set', [42])
+  const api = connect(a.info.api, a.info.token)
+  // The read asks W, whose answer the daemon cannot merge.
+  await assert.rejects(api.get('high', { wait: 1_000 }), (err: ApiError) => err.code === 'not_found' && err.status === 404 && /bound to contract "max-register", which this daemon does not have/.test(err.message))
+  const status = await api.status()
+  assert.ok(status.unknownContracts['max-register'] > 0, JSON.stringify(status))
+  assert.deepEqual(await api.keys(), [])
+  a.child.kill('SIGTERM')
+  assert.equal(await a.exited, 0, a.err())
 })
 
 test('--contract with a contract that breaks a law is refused, naming the law and counterexample', { timeout: 20_000 }, async () => {
