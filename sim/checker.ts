@@ -7,6 +7,8 @@
  * as canonical bytes. This covers the issue's examples and more: an acked
  * or-set add is present unless a remove that saw it was also written; a
  * counter's total lies between the acked and the attempted increments.
+ * A replica that keeps only some keys (partial replication) is held to those:
+ * it must hold each of them as the others do, and must not hold any other.
  */
 import { type Plain, encode } from '../core/codec.ts'
 import type { AnyContract } from '../core/contract.ts'
@@ -15,7 +17,8 @@ import type { BoundRef } from '../core/subscription.ts'
 import type { SyncStore } from '../core/sync/types.ts'
 import type { WriteLog } from './workload.ts'
 
-export interface Replica { name: string, store: Pick<SyncStore, 'keys' | 'deltaFor'> }
+/** `keeps`: the keys a partial replica keeps; absent, it keeps every key. */
+export interface Replica { name: string, store: Pick<SyncStore, 'keys' | 'deltaFor'>, keeps?: (key: string) => boolean }
 
 /** One key's whole state on one replica, canonical (undefined binding: the replica lacks the key). */
 export async function stateOf (store: Pick<SyncStore, 'deltaFor'>, key: string, registry: ContractRegistry): Promise<{ binding?: BoundRef, state?: Plain }> {
@@ -34,12 +37,17 @@ export async function checkReplicas (replicas: readonly Replica[], registry: Con
   for (const r of replicas) {
     for (const key of await r.store.keys()) {
       if (!written.has(key) && !all.has(key)) problems.push(`key ${key} is on ${r.name} but was never written`)
+      if (r.keeps?.(key) === false) problems.push(`key ${key} is on ${r.name}, outside the keys it keeps`)
       all.add(key)
     }
   }
+  // Replicate-all replicas first: the first replica keeping a key is the one the others are compared with.
+  const ordered = [...replicas.filter(r => r.keeps === undefined), ...replicas.filter(r => r.keeps !== undefined)]
   for (const key of [...all].sort()) {
     if (problems.length >= limit) { problems.push('… (more problems not listed)'); break }
-    const states = await Promise.all(replicas.map(async r => ({ name: r.name, ...await stateOf(r.store, key, registry) })))
+    const keepers = ordered.filter(r => r.keeps?.(key) ?? true)
+    if (keepers.length === 0) continue
+    const states = await Promise.all(keepers.map(async r => ({ name: r.name, ...await stateOf(r.store, key, registry) })))
     const history = writes.get(key)
     const bound = states.find(s => s.binding !== undefined)?.binding
     const contract = registry.resolve(bound ?? history!.ref)

@@ -6,6 +6,10 @@
  * a crash drops the engine (its memory is lost) and reopens the storage and
  * the store (what was committed is kept), then a fresh engine starts.
  *
+ * A peer may keep only some keys (partial replication): its engine gets an
+ * Interest wanting a fixed set (sim/interests.ts), and convergence means it
+ * holds exactly the keys of that set the replicate-all peers hold.
+ *
  * Every peer's clock is virtual time plus its skew: the store stamps ops with
  * it and the engine reads it as `now`. Events are handled one at a time and
  * each is awaited, so a run is a deterministic function of its inputs.
@@ -20,6 +24,7 @@ import type { BoundRef } from '../core/subscription.ts'
 import { HASH_BYTES, itemHash } from '../core/sync/key-index.ts'
 import type { PeerId, SyncAction, SyncConfig, SyncOptions, SyncStore } from '../core/sync/types.ts'
 import { ClockQueue } from './clock-queue.ts'
+import { KeySubset } from './interests.ts'
 import { Network, type LinkFaults } from './network.ts'
 import type { Random } from './random.ts'
 
@@ -30,6 +35,8 @@ export interface Engine {
   peerJoined (peer: PeerId, now: number): SyncAction[]
   peerLeft (peer: PeerId, now: number): SyncAction[]
   tick (now: number): Promise<SyncAction[]>
+  /** Partial replication: ask peers for keys the interest wants (SyncEngine's `want`); engines without it ignore wants. */
+  want? (keys: readonly string[], now: number): SyncAction[]
   nextWakeup (): number | undefined
   stats (): object
   close (): void
@@ -51,6 +58,8 @@ export interface ClusterOptions {
   epochMs: number
   createEngine: EngineFactory
   config?: Partial<SyncConfig>
+  /** Per peer, the keys a partial peer keeps (undefined or absent: replicate-all). */
+  interests?: ReadonlyArray<Iterable<string> | undefined>
 }
 
 interface Peer {
@@ -63,6 +72,8 @@ interface Peer {
   wakeToken: number
   wakeAt: number
   stopFollowing: () => void
+  /** Set for a partial peer: the keys it keeps (its engine's Interest). */
+  readonly interest: KeySubset | undefined
   /** This replica's key hashes and their XOR, kept from the store's commits: equal XORs mean (almost surely) equal key spaces. */
   readonly hashes: Map<string, Uint8Array>
   readonly xor: Uint8Array
@@ -90,12 +101,17 @@ export class Cluster {
   }
 
   static async create (o: ClusterOptions): Promise<Cluster> {
+    if (o.peers > 0 && Array.from({ length: o.peers }, (_, i) => o.interests?.[i]).every(k => k !== undefined)) {
+      throw new RangeError('every peer is partial: at least one must keep every key')
+    }
     const c = new Cluster(o)
     for (let i = 0; i < o.peers; i++) {
       const storage = new MemoryStorage()
       const id = peerName(i)
       const store = await ReplicaStore.open({ storage, registry: o.registry, replica: id, clock: () => c.clock(i) })
-      const peer: Peer = { index: i, id, storage, store, engine: undefined, incarnation: 0, wakeToken: 0, wakeAt: Infinity, stopFollowing: () => {}, hashes: new Map(), xor: new Uint8Array(HASH_BYTES) }
+      const keys = o.interests?.[i]
+      const interest = keys === undefined ? undefined : new KeySubset(keys)
+      const peer: Peer = { index: i, id, storage, store, engine: undefined, incarnation: 0, wakeToken: 0, wakeAt: Infinity, stopFollowing: () => {}, interest, hashes: new Map(), xor: new Uint8Array(HASH_BYTES) }
       c.peers.push(peer)
       c.#follow(peer)
       peer.engine = await c.#newEngine(peer)
@@ -136,6 +152,16 @@ export class Cluster {
 
   isUp (i: number): boolean { return this.peers[i].engine !== undefined }
 
+  /** Whether peer i should keep the key: every key for a replicate-all peer, its interest's for a partial one. */
+  keeps (i: number, key: string): boolean {
+    return this.peers[i].interest?.wants(key) ?? true
+  }
+
+  /** Peer i asks its peers for keys its interest wants (nothing if it is down or its engine has no wants). */
+  want (i: number, keys: readonly string[]): void {
+    this.#act(i, e => e.want?.(keys, this.clock(i)) ?? [])
+  }
+
   /** Crashes peer i: its engine is dropped, its connections close, its store is closed with what it committed. `during` runs as the crash hits. */
   async crash (i: number, during?: (store: ReplicaStore) => Promise<unknown>): Promise<void> {
     const p = this.peers[i]
@@ -173,10 +199,16 @@ export class Cluster {
     for (const [a, b] of this.network.heal(side)) this.#connected(a, b)
   }
 
-  /** True when every replica is up and holds the same key hashes. */
+  /**
+   * True when every replica is up, the replicate-all ones hold the same key hashes, and each partial one
+   * holds the same hashes as they do for exactly the keys of its interest they hold.
+   */
   converged (): boolean {
-    const first = this.peers[0]
-    return this.peers.every(p => p.engine !== undefined && p.hashes.size === first.hashes.size && Buffer.compare(p.xor, first.xor) === 0)
+    if (!this.peers.every(p => p.engine !== undefined)) return false
+    const all = this.peers.filter(p => p.interest === undefined)
+    const first = all[0]
+    if (!all.every(p => p.hashes.size === first.hashes.size && Buffer.compare(p.xor, first.xor) === 0)) return false
+    return this.peers.every(p => p.interest === undefined || holdsExactly(p, p.interest, first.hashes))
   }
 
   /** Engine counters of the running engines plus those lost in crashes. */
@@ -195,7 +227,7 @@ export class Cluster {
 
   async #newEngine (p: Peer): Promise<Engine> {
     const random = this.#o.rng.fork(`engine ${p.id} ${p.incarnation}`).asFunction()
-    const engine = await this.#o.createEngine(p.store, { self: p.id, now: this.clock(p.index), random, config: this.#o.config })
+    const engine = await this.#o.createEngine(p.store, { self: p.id, now: this.clock(p.index), random, config: this.#o.config, ...(p.interest === undefined ? {} : { interest: p.interest }) })
     this.#schedule(p, engine)
     return engine
   }
@@ -277,6 +309,19 @@ export class Cluster {
     this.#act(a, e => e.peerJoined(peerName(b), this.clock(a)))
     this.#act(b, e => e.peerJoined(peerName(a), this.clock(b)))
   }
+}
+
+/** The partial peer holds, byte for byte, the reference's hash of every key of its interest the reference holds, and nothing else. */
+function holdsExactly (p: Peer, interest: KeySubset, reference: ReadonlyMap<string, Uint8Array>): boolean {
+  let expected = 0
+  for (const key of interest.keys) {
+    const h = reference.get(key)
+    if (h === undefined) continue
+    expected++
+    const mine = p.hashes.get(key)
+    if (mine === undefined || Buffer.compare(mine, h) !== 0) return false
+  }
+  return p.hashes.size === expected
 }
 
 function pairIndex (a: number, b: number, n: number): number {

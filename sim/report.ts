@@ -21,12 +21,21 @@ export function describeSchedule (s: FaultSchedule): string {
   ].join(', ')
 }
 
+/** The partial peers, the keys they keep, and what partial replication cost and did. */
+export function describePartial (r: SimResult): string {
+  const sizes = r.partial.map(p => p.keys)
+  const e = r.engine
+  return `  partial: ${r.partial.length} of ${r.peers} peers keep ${Math.min(...sizes)}–${Math.max(...sizes)} of the ${r.keys} keys each; ` +
+    `${e['perType.want.messagesSent'] ?? 0} wants sent, ${e.wantsAnswered ?? 0} keys pushed in answer; ${e.notReplicated ?? 0} deltas of keys not kept dropped`
+}
+
 export function formatResult (r: SimResult, replay: string): string[] {
   const e = r.engine
   const lines = [
-    `seed ${r.seed}: ${r.problems.length === 0 ? 'PASSED' : 'FAILED'}: ${r.converged ? 'converged (every replica holds the same summaries)' : 'did NOT converge'}`,
+    `seed ${r.seed}: ${r.problems.length === 0 ? 'PASSED' : 'FAILED'}: ${r.converged ? `converged (every replica holds the same summaries${r.partial.length > 0 ? ' of the keys it keeps' : ''})` : 'did NOT converge'}`,
     `  ${r.peers} peers, ${r.keys} keys; ops acknowledged ${r.ops.acked}, interrupted by crashes ${r.ops.unacked}, no-ops ${r.ops.noops}`,
     `  faults: ${describeSchedule(r.schedule)}`,
+    ...(r.partial.length === 0 ? [] : [describePartial(r)]),
     r.converged
       ? `  heal at ${r.healAt} ms; converged at ${r.convergedAt!.toFixed(0)} ms: ${(r.convergedAt! - r.healAt).toFixed(0)} ms (virtual), ${r.rounds} anti-entropy round(s) after the heal`
       : `  heal at ${r.healAt} ms; not converged by ${r.endAt.toFixed(0)} ms`,

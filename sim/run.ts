@@ -18,6 +18,8 @@ const USAGE = `usage: npm run sim -- [options]
   --keys N        keys (1..1000000, default 50)
   --ops N         ops in the workload window (default 2 per key)
   --contracts IDS comma-separated contract ids the keys use (default: every built-in)
+  --partial F     fraction of the peers (0..1, default 0) that keep only a random 10–50% of the keys,
+                  write only those and want them; at least one peer always keeps every key
   --faults LIST   comma-separated: drop[=p] dup[=p] delay[=ms] skew[=ms] partition crash, or random / none
                   (a name without a value is drawn per seed; default random)
   --horizon MS    workload and fault window in virtual ms (default 3000)
@@ -51,6 +53,7 @@ function parseCommandLine (argv: string[]): { options: Omit<SimOptions, 'createE
         keys: { type: 'string' },
         ops: { type: 'string' },
         contracts: { type: 'string' },
+        partial: { type: 'string' },
         faults: { type: 'string' },
         horizon: { type: 'string' },
         deadline: { type: 'string' },
@@ -88,12 +91,18 @@ function parseCommandLine (argv: string[]): { options: Omit<SimOptions, 'createE
       fail(`--contracts: ${(err as Error).message}`)
     }
   }
+  let partial: number | undefined
+  if (values.partial !== undefined) {
+    partial = Number(values.partial)
+    if (values.partial.trim() === '' || !Number.isFinite(partial) || partial < 0 || partial > 1) fail(`--partial must be a fraction in 0..1, got "${values.partial}"`)
+  }
   const options: Omit<SimOptions, 'createEngine'> = {
     seed: whole('seed', values.seed, 0, 0xffffffff) ?? Math.floor(Math.random() * 0x100000000),
     peers,
     keys: whole('keys', values.keys, 1, 1_000_000) ?? 50,
     ops: whole('ops', values.ops, 0, 100_000_000),
     contracts,
+    partial,
     faults,
     schedule,
     horizonMs: whole('horizon', values.horizon, 1, 86_400_000),

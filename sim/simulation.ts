@@ -5,7 +5,9 @@
  * passes) and a quiet period after, and check the result. It measures what the
  * issue asks: time and anti-entropy rounds from heal to convergence, traffic
  * per peer, and bytes received after the heal over the ideal (the deltas each
- * peer was missing at the heal).
+ * peer was missing at the heal). With `partial`, some peers keep only some
+ * keys (sim/interests.ts): they write only those, want them at random times
+ * and after each restart, and are checked on those alone.
  */
 import { createHash } from 'node:crypto'
 import { encode } from '../core/codec.ts'
@@ -14,6 +16,7 @@ import { createRegistry } from '../contracts/index.ts'
 import { checkReplicas, stateOf } from './checker.ts'
 import { Cluster, type EngineFactory, peerName } from './cluster.ts'
 import { ALL_FAULTS, type FaultSchedule, type FaultSpec, drawSchedule, formatFaults, lastFaultEnd } from './faults.ts'
+import { drawInterests, wantBatches } from './interests.ts'
 import { Random } from './random.ts'
 import { type PlannedKey, WriteLog, keyContracts, planKeys, randomOp } from './workload.ts'
 
@@ -38,6 +41,8 @@ export interface SimOptions {
   deadlineMs?: number
   /** Keep running this long after convergence before checking (ms virtual). Default 2 anti-entropy periods. */
   quietMs?: number
+  /** Fraction of the peers that keep only some keys (partial replication; see sim/interests.ts). Default 0. */
+  partial?: number
   /** Compute the ideal bytes at the heal (costs a pass over every key on every peer). Default true. */
   measureIdeal?: boolean
   config?: Partial<SyncConfig>
@@ -49,6 +54,8 @@ export interface SimResult {
   peers: number
   keys: number
   schedule: FaultSchedule
+  /** The partial peers and how many keys each keeps (empty: every peer replicates all). */
+  partial: Array<{ peer: number, keys: number }>
   converged: boolean
   /** Problems the checker found (empty: passed). */
   problems: string[]
@@ -82,13 +89,17 @@ export async function simulate (o: SimOptions): Promise<SimResult> {
   const antiEntropyMs = o.config?.antiEntropyMs ?? 1000
   const schedule = o.schedule ?? drawSchedule(rng.fork('faults'), o.faults ?? ALL_FAULTS, o.peers, horizon)
   const registry = createRegistry()
+  const plan = planKeys(rng.fork('keys'), o.keys, keyContracts(o.contracts))
+  const interests = drawInterests(rng.fork('partial'), o.peers, o.partial ?? 0, plan)
   const cluster = await Cluster.create({
-    peers: o.peers, registry, rng, faults: schedule, skewMs: schedule.skewMs, epochMs: EPOCH_MS, createEngine: o.createEngine, config: o.config
+    peers: o.peers, registry, rng, faults: schedule, skewMs: schedule.skewMs, epochMs: EPOCH_MS, createEngine: o.createEngine, config: o.config,
+    interests: interests.map(keys => keys?.map(k => k.key))
   })
   const writes = new WriteLog()
-  const plan = planKeys(rng.fork('keys'), o.keys, keyContracts(o.contracts))
-  scheduleWorkload(cluster, rng.fork('workload'), writes, plan, o.ops ?? 2 * o.keys, horizon)
-  scheduleFaults(cluster, schedule, rng.fork('crash ops'), writes, plan)
+  const keysOf = (peer: number): readonly PlannedKey[] => interests[peer] ?? plan
+  scheduleWorkload(cluster, rng.fork('workload'), writes, keysOf, o.ops ?? 2 * o.keys, horizon)
+  scheduleFaults(cluster, schedule, rng.fork('crash ops'), writes, keysOf, interests)
+  scheduleWants(cluster, rng.fork('wants'), interests, horizon)
 
   const healAt = Math.max(horizon, lastFaultEnd(schedule))
   await cluster.run(healAt)
@@ -112,7 +123,7 @@ export async function simulate (o: SimOptions): Promise<SimResult> {
   for (const [k, v] of Object.entries(typesAtEnd)) if (v !== (typesAtHeal[k] ?? 0)) engineAfterHeal[k] = v - (typesAtHeal[k] ?? 0)
   if (convergedAt !== undefined) await cluster.run(convergedAt + (o.quietMs ?? 2 * antiEntropyMs))
 
-  const replicas = cluster.peers.map(p => ({ name: p.id, store: p.store }))
+  const replicas = cluster.peers.map(p => ({ name: p.id, store: p.store, ...(p.interest === undefined ? {} : { keeps: (key: string) => cluster.keeps(p.index, key) }) }))
   const problems = await checkReplicas(replicas, registry, writes)
   if (convergedAt === undefined) problems.unshift(`replicas did not converge within ${o.deadlineMs ?? 120_000} ms (virtual) of the heal at ${healAt} ms`)
   const stateDigest = await digestStates(cluster)
@@ -122,6 +133,7 @@ export async function simulate (o: SimOptions): Promise<SimResult> {
     peers: o.peers,
     keys: o.keys,
     schedule,
+    partial: interests.flatMap((keys, peer) => (keys === undefined ? [] : [{ peer, keys: keys.length }])),
     converged: convergedAt !== undefined,
     problems,
     healAt,
@@ -144,13 +156,14 @@ export async function simulate (o: SimOptions): Promise<SimResult> {
   return result
 }
 
-function scheduleWorkload (cluster: Cluster, rng: Random, writes: WriteLog, plan: readonly PlannedKey[], ops: number, horizon: number): void {
+/** `keysOf(peer)`: the keys the peer writes (all of them, or a partial peer's interest). */
+function scheduleWorkload (cluster: Cluster, rng: Random, writes: WriteLog, keysOf: (peer: number) => readonly PlannedKey[], ops: number, horizon: number): void {
   for (let n = 0; n < ops; n++) {
     cluster.at(rng.between(0, horizon), async () => {
       const up = cluster.peers.filter(p => cluster.isUp(p.index))
       if (up.length === 0) return
       const peer = rng.pick(up).index
-      const { key, ref } = rng.pick(plan)
+      const { key, ref } = rng.pick(keysOf(peer))
       const op = randomOp(rng, ref)
       const r = await cluster.update(peer, key, ref, op.name, op.args)
       writes.record(key, ref, r.delta, true)
@@ -158,7 +171,7 @@ function scheduleWorkload (cluster: Cluster, rng: Random, writes: WriteLog, plan
   }
 }
 
-function scheduleFaults (cluster: Cluster, s: FaultSchedule, rng: Random, writes: WriteLog, plan: readonly PlannedKey[]): void {
+function scheduleFaults (cluster: Cluster, s: FaultSchedule, rng: Random, writes: WriteLog, keysOf: (peer: number) => readonly PlannedKey[], interests: ReadonlyArray<readonly PlannedKey[] | undefined>): void {
   for (const p of s.partitions) {
     if (p.kind === 'oneway') {
       cluster.at(p.at, async () => { cluster.network.block(p.side, 1) })
@@ -173,7 +186,7 @@ function scheduleFaults (cluster: Cluster, s: FaultSchedule, rng: Random, writes
       if (!cluster.isUp(c.peer)) return // already down: this crash is absorbed by the one in progress
       await cluster.crash(c.peer, !c.inflightOp ? undefined : async store => {
         // An op the crash interrupts: written or not, it was never acknowledged to its caller.
-        const { key, ref } = rng.pick(plan)
+        const { key, ref } = rng.pick(keysOf(c.peer))
         const op = randomOp(rng, ref)
         try {
           writes.record(key, ref, (await store.update(key, ref, op.name, op.args)).delta, false)
@@ -181,12 +194,29 @@ function scheduleFaults (cluster: Cluster, s: FaultSchedule, rng: Random, writes
           // Refused because the store was closing: nothing was written.
         }
       })
-      cluster.at(cluster.now + c.downMs, async () => { await cluster.restart(c.peer) })
+      cluster.at(cluster.now + c.downMs, async () => {
+        await cluster.restart(c.peer)
+        // A restarted partial peer asks for its keys at once, as a daemon does for keys still watched.
+        for (const keys of wantBatches(interests[c.peer]?.map(k => k.key) ?? [])) cluster.want(c.peer, keys)
+      })
     })
   }
 }
 
-/** Sum over peers of the bytes of what each lacks: delta(join of all replicas, its summary) per key; and how many keys anyone lacks. */
+/** Each partial peer wants a random part of its interest one to three times in the workload window (if up then). */
+function scheduleWants (cluster: Cluster, rng: Random, interests: ReadonlyArray<readonly PlannedKey[] | undefined>, horizon: number): void {
+  interests.forEach((interest, peer) => {
+    if (interest === undefined) return
+    for (let n = rng.int(1, 3); n > 0; n--) {
+      const keys = rng.shuffle(interest.map(k => k.key)).slice(0, rng.int(1, interest.length))
+      cluster.at(rng.between(0, horizon), async () => {
+        for (const batch of wantBatches(keys)) cluster.want(peer, batch)
+      })
+    }
+  })
+}
+
+/** Sum over peers of the bytes of what each lacks of the keys it keeps: delta(join of all replicas, its summary) per key; and how many keys anyone lacks. */
 async function missingAtHeal (cluster: Cluster): Promise<{ bytes: number, keys: number }> {
   const keys = new Set<string>()
   for (const p of cluster.peers) for (const k of await p.store.keys()) keys.add(k)
@@ -200,6 +230,7 @@ async function missingAtHeal (cluster: Cluster): Promise<{ bytes: number, keys: 
     let join = c.empty()
     for (const s of states) if (s.state !== undefined) join = c.merge(join, s.state)
     for (const p of cluster.peers) {
+      if (!cluster.keeps(p.index, key)) continue
       const theirs = await p.store.summary(key)
       const d = c.delta(join, theirs === undefined ? c.summarize(c.empty()) : theirs.summary)
       if (d !== undefined) total += encode(d).length
@@ -229,9 +260,10 @@ export function sumStats (all: readonly object[]): Record<string, number> {
 }
 
 /** The one-line command that replays a run exactly. */
-export function replayCommand (o: Pick<SimOptions, 'seed' | 'peers' | 'keys' | 'ops' | 'contracts' | 'faults' | 'schedule' | 'horizonMs' | 'deadlineMs'>): string {
+export function replayCommand (o: Pick<SimOptions, 'seed' | 'peers' | 'keys' | 'ops' | 'contracts' | 'faults' | 'schedule' | 'horizonMs' | 'deadlineMs' | 'partial'>): string {
   const args = [`--seed ${o.seed}`, `--peers ${o.peers}`, `--keys ${o.keys}`]
   if (o.ops !== undefined) args.push(`--ops ${o.ops}`)
+  if (o.partial !== undefined && o.partial > 0) args.push(`--partial ${o.partial}`)
   if (o.contracts !== undefined) args.push(`--contracts ${o.contracts.join(',')}`)
   if (o.horizonMs !== undefined) args.push(`--horizon ${o.horizonMs}`)
   if (o.deadlineMs !== undefined) args.push(`--deadline ${o.deadlineMs}`)

@@ -17,7 +17,7 @@ import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { resendMs, resolveConfig } from './config.ts'
 import { LocalView } from './local-view.ts'
-import { MAX_RANGE_ITEMS, type Message, decodeMessage, encodeMessage } from './messages.ts'
+import { MAX_RANGE_ITEMS, type Message, chunk, decodeMessage, encodeMessage, entrySize } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialPeers, WantAnswers } from './partial-peers.ts'
 import { PeerTable } from './peer-table.ts'
@@ -108,8 +108,10 @@ export class SyncEngine {
 
   /** Asks every peer for keys we want and do not hold (the caller has made `interest` want them): a holder pushes them. */
   want (keys: readonly string[], _now: number): SyncAction[] {
-    const lacking = [...new Set(keys)].filter(k => this.#view.index.get(k) === undefined)
-    return lacking.length === 0 ? [] : [this.#publish(WANT_TOPIC, { type: 'want', keys: lacking })]
+    const lacking = [...new Set(keys)].filter(k => this.#view.index.get(k) === undefined).sort()
+    const empty = encodeMessage({ type: 'want', keys: [] }).length
+    const { parts } = chunk(lacking, entrySize.lacking, empty, this.#config.maxMessageBytes, MAX_RANGE_ITEMS)
+    return parts.map(part => this.#publish(WANT_TOPIC, { type: 'want', keys: part }))
   }
 
   /** Handles any message from `from`. Bytes that are not a valid message are counted and dropped. */
@@ -236,7 +238,7 @@ export class SyncEngine {
     const interest = this.#interest
     if (interest === undefined) return []
     const lacking = [...interest.wanted()].filter(k => this.#view.index.get(k) === undefined).sort()
-    const actions = this.want(lacking.slice(0, MAX_RANGE_ITEMS), now)
+    const actions = this.want(lacking, now)
     if (this.#sessions.activeInitiated() >= this.#config.maxSessions || (lacking.length === 0 && this.#view.index.size === 0)) return actions
     const peer = this.#partial.next(this.#view.digest().fp, p => this.#sessions.inFlightWith(p), lacking)
     if (peer === undefined) return actions

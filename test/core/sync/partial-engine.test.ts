@@ -99,3 +99,18 @@ test('a want is answered with a push of the whole state, once per key however ma
   assert.equal(full.engine.stats().wantsAnswered, 1)
   assert.deepEqual(partial.engine.want(['x'], now()), [], 'a held key is not wanted')
 })
+
+test('a want of many keys is split into messages every peer accepts', async () => {
+  const interest = new SetInterest()
+  const { partial, now } = await twoPeers(interest)
+  const keys = Array.from({ length: 2_500 }, (_, i) => `wanted/${String(i).padStart(5, '0')}/${'x'.repeat(i % 300)}`)
+  const actions = partial.engine.want(keys, now())
+  assert.ok(actions.length >= 3)
+  const seen: string[] = []
+  for (const a of actions) {
+    const msg = decodeMessage(a.bytes)
+    assert.equal(msg.type, 'want')
+    if (msg.type === 'want') seen.push(...msg.keys)
+  }
+  assert.deepEqual(seen.sort(), [...keys].sort())
+})
