@@ -23,6 +23,7 @@ import { createRegistry } from '../../contracts/index.ts'
 import { type LatencyResult, daemonLatency, daemonThroughput } from './net-daemon-phases.ts'
 import { startDaemons, stopDaemons } from './net-daemons.ts'
 import { gossipLatency, gossipThroughput, startGossipNodes, stopGossipNodes } from './net-gossip.ts'
+import { embeddedRate, singleDaemonRate } from './net-breakdown.ts'
 import { cleanUpOnExit, cleanup, quantile } from './net-procs.ts'
 
 const PEERS = 5
@@ -133,6 +134,14 @@ async function main (): Promise<void> {
     const d = await measureDaemons()
     const g = await measureGossip(payload)
     report(d, g, payload.length)
+    // Where (b)'s time goes: the HTTP write path alone, and the peers without HTTP or process switching.
+    let t = performance.now()
+    const single = await singleDaemonRate({ seconds, concurrency, keysPerWriter: keys })
+    out(`\nbreakdown: one daemon, no peers, the same load as one writer: ${rate(single)} updates/s (${elapsed(t)})`)
+    t = performance.now()
+    const embedded = await embeddedRate(PEERS, { seconds, concurrency, keysPerWriter: keys })
+    out(`breakdown: ${PEERS} peers embedded in one process (createNode, replicate-all), all writing: ${rate(embedded.rate)} updates/s, ` +
+      `${embedded.allDelivered ? 'every write then on every peer' : 'NOT every write on every peer within 20 s'} (${elapsed(t)})`)
     out(`\ntotal ${elapsed(started)}; load average now ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
   } finally {
     await cleanup()
