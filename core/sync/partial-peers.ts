@@ -71,12 +71,33 @@ export class PartialPeers {
   }
 }
 
-/** Which wanted keys to answer now: those not answered within WANT_ANSWER_MS. */
+/**
+ * Keys answered per second at most, over all wants: a want costs its sender a few bytes and may cost
+ * us a whole state per key, so a peer flooding wants must not turn us into an amplifier. What is
+ * over the budget goes unanswered; a partial peer asks again the next period.
+ */
+export const WANT_ANSWER_KEYS_PER_SECOND = 4096
+
+/** Which wanted keys to answer now: those not answered within WANT_ANSWER_MS, within the per-second budget. */
 export class WantAnswers {
   readonly #answered = new Map<string, number>()
+  readonly #perSecond: number
+  #budget: number
+  #refilledAt = -Infinity
+
+  constructor (perSecond = WANT_ANSWER_KEYS_PER_SECOND) {
+    this.#perSecond = perSecond
+    this.#budget = perSecond
+  }
 
   take (keys: readonly string[], now: number): string[] {
-    const out = keys.filter(k => now - (this.#answered.get(k) ?? -Infinity) >= WANT_ANSWER_MS)
+    // A token bucket holding at most one second's worth.
+    if (now > this.#refilledAt) {
+      this.#budget = Math.min(this.#perSecond, this.#budget + (now - this.#refilledAt) * this.#perSecond / 1000)
+      this.#refilledAt = now
+    }
+    const out = keys.filter(k => now - (this.#answered.get(k) ?? -Infinity) >= WANT_ANSWER_MS).slice(0, Math.floor(this.#budget))
+    this.#budget -= out.length
     for (const k of out) {
       this.#answered.delete(k)
       this.#answered.set(k, now)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { PartialPeers, WANT_ANSWER_MS, WantAnswers } from '../../../core/sync/partial-peers.ts'
+import { PartialPeers, WANT_ANSWER_KEYS_PER_SECOND, WANT_ANSWER_MS, WantAnswers } from '../../../core/sync/partial-peers.ts'
 
 const fp = (n: number): Uint8Array => new Uint8Array(20).fill(n)
 const idle = (): boolean => false
@@ -143,7 +143,7 @@ test('a want is answered at most once per key per WANT_ANSWER_MS', () => {
 })
 
 test('answered keys are remembered up to a bound: the oldest are forgotten first', () => {
-  const wa = new WantAnswers()
+  const wa = new WantAnswers(Infinity)
   const many = Array.from({ length: 10_000 }, (_, i) => `k${i}`)
   assert.equal(wa.take(many, 0).length, many.length)
   // Far past the bound: the oldest answers are forgotten (answered again), the newest are remembered.
@@ -154,4 +154,31 @@ test('answered keys are remembered up to a bound: the oldest are forgotten first
   wa.take(fresh, 2)
   assert.deepEqual(wa.take(['k0', 'f0'], 3), [])
   assert.deepEqual(wa.take(['k0'], 1 + WANT_ANSWER_MS), ['k0'])
+})
+
+test('wants flooding in are answered within a budget of keys per second, whoever sends them', () => {
+  fc.assert(fc.property(
+    fc.array(fc.record({ dt: fc.nat(300), count: fc.nat(3000) }), { minLength: 1, maxLength: 40 }),
+    calls => {
+      const wa = new WantAnswers()
+      let now = 0
+      let n = 0
+      const answered: Array<[number, number]> = []
+      for (const { dt, count } of calls) {
+        now += dt
+        const keys = Array.from({ length: count }, () => `k${n++}`) // all fresh: only the budget limits them
+        answered.push([now, wa.take(keys, now).length])
+      }
+      // Over any window of a second, at most one second's budget plus what refills during it.
+      for (const [t0] of answered) {
+        const inWindow = answered.filter(([t]) => t >= t0 && t < t0 + 1000).reduce((a, [, k]) => a + k, 0)
+        assert.ok(inWindow <= 2 * WANT_ANSWER_KEYS_PER_SECOND, `${inWindow} keys answered within a second`)
+      }
+    }))
+  const wa = new WantAnswers(10)
+  const keys = Array.from({ length: 50 }, (_, i) => `k${i}`)
+  assert.equal(wa.take(keys, 0).length, 10)
+  assert.equal(wa.take(keys, 0).length, 0, 'the budget is spent')
+  assert.equal(wa.take(keys, 500).length, 5, 'half a second refills half of it')
+  assert.equal(wa.take(keys, 10_000).length, 10, 'never more than a second\'s worth')
 })
