@@ -17,9 +17,11 @@ import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { resendMs, resolveConfig } from './config.ts'
 import { LocalView } from './local-view.ts'
+import { sameHash } from './key-index.ts'
 import { MAX_RANGE_ITEMS, type Message, chunk, decodeMessage, encodeMessage, entrySize } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialPeers, WantAnswers } from './partial-peers.ts'
+import { PeerScopes } from './peer-scopes.ts'
 import { PeerTable } from './peer-table.ts'
 import { PushQueue } from './push-queue.ts'
 import { Plan } from './reconcile.ts'
@@ -58,6 +60,8 @@ export class SyncEngine {
   readonly #interest: Interest | undefined
   readonly #partial = new PartialPeers()
   readonly #wantAnswers = new WantAnswers()
+  /** For a replicate-all peer: its partial neighbours' keys, to tell them when we differ on those. */
+  readonly #scopes = new PeerScopes()
   #nextDigestAt: number
   #counter: number
 
@@ -70,6 +74,7 @@ export class SyncEngine {
     this.#push = new PushQueue(config.pushWindowMs)
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
     this.#interest = options.interest
+    if (options.interest === undefined) view.onIndexed = (key, hash) => { this.#scopes.committed(key, hash) }
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key))
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     // A random first phase and counter: peers started together do not publish together, and a restart does not reuse session ids.
@@ -127,10 +132,15 @@ export class SyncEngine {
     countReceived(this.#stats, msg.type, bytes.length)
     if (from === this.#self) return []
     switch (msg.type) {
-      case 'push': await this.#merger.merge(from, msg.items); return []
+      case 'push':
+        // What a partial peer pushes, it holds.
+        this.#learnScope(from, msg.items.map(i => i.key))
+        await this.#merger.merge(from, msg.items)
+        return []
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now)
       case 'want': return await this.#onWant(msg.keys, now)
+      case 'scope': this.#partial.scope(from, sameHash(msg.fp, this.#view.digest().fp)); return []
       default: return await this.#onRequest(from, msg, now)
     }
   }
@@ -146,6 +156,7 @@ export class SyncEngine {
     this.#dropSessions(peer)
     this.#peers.forget(peer)
     this.#partial.left(peer)
+    this.#scopes.forget(peer)
     return []
   }
 
@@ -209,11 +220,16 @@ export class SyncEngine {
   }
 
   async #onDigest (from: PeerId, d: Extract<Message, { type: 'digest' }>, now: number): Promise<SyncAction[]> {
-    // A partial peer's digest covers other keys than ours: it reconciles with us by summaries (#startPartialSession).
-    if (this.#interest !== undefined || d.partial === true) {
-      this.#peers.forget(from)
-      this.#partial.digest(from, d.fp)
+    // A partial peer reconciles by summaries (#startPartialSession), when told that a full peer differs on its keys.
+    if (this.#interest !== undefined) {
+      this.#partial.digest(from, d.fp, d.partial !== true)
       return []
+    }
+    if (d.partial === true) {
+      this.#peers.forget(from)
+      this.#scopes.partial(from)
+      const ours = this.#scopes.fingerprint(from)
+      return ours === undefined || sameHash(ours, d.fp) ? [] : [this.#send(from, { type: 'scope', fp: ours })]
     }
     // The peer held our current state before: it is ahead of us, and we can pull a catch-up from it.
     const mine = this.#view.digest().fp
@@ -240,16 +256,22 @@ export class SyncEngine {
     const lacking = [...interest.wanted()].filter(k => this.#view.index.get(k) === undefined).sort()
     const actions = this.want(lacking, now)
     if (this.#sessions.activeInitiated() >= this.#config.maxSessions || (lacking.length === 0 && this.#view.index.size === 0)) return actions
-    const peer = this.#partial.next(this.#view.digest().fp, p => this.#sessions.inFlightWith(p), lacking)
-    if (peer === undefined) return actions
+    const next = this.#partial.next(this.#view.digest().fp, p => this.#sessions.inFlightWith(p), lacking)
+    if (next === undefined) return actions
+    const { peer, all } = next
     const plan = new Plan()
-    for (const [key] of this.#view.index.items('')) plan.askKeys.push(key)
+    if (all) for (const [key] of this.#view.index.items('')) plan.askKeys.push(key)
     for (const key of lacking) plan.ask.push({ key, contract: null, summary: null })
     const session = this.#sessions.openMine(peer, this.#counter++, now)
     session.startDigest = this.#view.digest()
     this.#stats.sessionsStarted++
     await this.#output.emit(session, plan, actions, now)
     return actions
+  }
+
+  /** Keys a partial neighbour showed it holds (we keep every key: see peer-scopes.ts). */
+  #learnScope (peer: PeerId, keys: readonly string[]): void {
+    if (this.#interest === undefined) this.#scopes.learn(peer, keys, key => this.#view.index.get(key))
   }
 
   /** Publishes the whole state of wanted keys we hold (each at most once per WANT_ANSWER_MS). */
@@ -317,6 +339,7 @@ export class SyncEngine {
   }
 
   async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
+    if (msg.type === 'sums') this.#learnScope(from, msg.sums.map(s => s.key))
     const session = this.#sessionOf(from, msg, now)
     if (session === undefined) return []
     if (!session.takeRequest(msg.seq)) {

@@ -19,6 +19,8 @@ export class LocalView {
   readonly changes = new ChangeLog()
   /** Each recently committed key's item hash before that commit (null: the key was new). */
   readonly #before = new GenerationalCache<string, Uint8Array | null>(16_384)
+  /** Called after each commit with the key's new item hash. */
+  onIndexed: (key: string, hash: Uint8Array) => void = () => {}
   #unfollow: () => void = () => {}
 
   /** Follows the store's commits, then reads every key's summary. */
@@ -50,6 +52,7 @@ export class LocalView {
     this.#before.set(key, before ?? null)
     this.index.set(key, hash)
     this.history.remember(hash, contract, summary)
+    this.onIndexed(key, hash)
   }
 
   /** The fingerprint of the whole key space: what digests carry. */

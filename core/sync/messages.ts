@@ -66,10 +66,12 @@ export type Message =
   | { type: 'ack', sid: SessionId, re: number, spawned: number[], hashes: Uint8Array[] }
   /** Keys the sender wants and does not hold: a peer holding one publishes a push of its whole state. */
   | { type: 'want', keys: string[] }
+  /** To a partial peer whose digest differs from ours over its keys: `fp`, our digest over them (peer-scopes.ts). */
+  | { type: 'scope', fp: Uint8Array }
 
 export type MessageType = Message['type']
 /** Wire numbers of the types: MESSAGE_TYPES[n - 1] is type n. */
-export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack', 'want']
+export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack', 'want', 'scope']
 const typeNumber = (t: MessageType): number => MESSAGE_TYPES.indexOf(t) + 1
 
 // ---- encoding ------------------------------------------------------------------------------
@@ -123,6 +125,7 @@ function toWire (m: Message): Plain {
     case 'deltas': return [...head, sidWire(m.sid), m.seq, m.check, ...deltasWire(m.items)]
     case 'ack': return [...head, sidWire(m.sid), m.re, m.spawned, packed(m.hashes, ACK_HASH_BYTES)]
     case 'want': return [...head, keysWire([...new Set(m.keys)].sort())]
+    case 'scope': return [...head, m.fp]
   }
 }
 
@@ -248,6 +251,9 @@ function fromWire (v: Plain): Message {
       ascendingIn(keys, '', null)
       return { type, keys }
     }
+    case 'scope':
+      arity(1)
+      return { type, fp: bytes(f[0], HASH_BYTES, 'scope fingerprint', 1) }
   }
 }
 

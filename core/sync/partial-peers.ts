@@ -5,10 +5,12 @@
  * cover keys it does not keep. So once per anti-entropy period it opens a
  * session with one neighbour and sends the summaries of every key it keeps
  * (and names the wanted keys it lacks), asking back: the neighbour answers
- * with deltas where it holds more and asks for ours where we do. Neighbours
- * take turns. One is skipped while neither its digest nor ours (nor the
- * wanted keys we lack) changed since our last such session with it: nothing
- * new can be there. The wants for keys still lacking go out again each period.
+ * with deltas where it holds more and asks for ours where we do. A neighbour
+ * that keeps every key knows which keys we hold (peer-scopes.ts) and tells us
+ * when it differs on them, so only those are asked, in turn. Without such
+ * neighbours, each takes a turn, skipped while neither its digest nor ours
+ * (nor the wanted keys we lack) changed since our last session with it. The
+ * wants for keys still lacking go out again each period.
  *
  * Wants (a key read here that no one sent yet) go out on the want topic; a
  * peer holding a wanted key answers with a push of its whole state, at most
@@ -29,6 +31,10 @@ export class PartialPeers {
   readonly #digests = new Map<PeerId, string>()
   /** Our digest and the neighbour's when our last session with it began. */
   readonly #synced = new Map<PeerId, string>()
+  /** Neighbours that keep every key: they tell us when they differ on ours (a `scope`), so we need not ask. */
+  readonly #full = new Set<PeerId>()
+  /** Full neighbours whose last `scope` said they differ from us on our keys. */
+  readonly #differ = new Set<PeerId>()
   #turn = 0
 
   joined (peer: PeerId): void {
@@ -40,34 +46,64 @@ export class PartialPeers {
     this.#neighbours.delete(peer)
     this.#digests.delete(peer)
     this.#synced.delete(peer)
+    this.#full.delete(peer)
+    this.#differ.delete(peer)
   }
 
-  digest (peer: PeerId, fp: Uint8Array): void {
+  /** A neighbour's digest; `full`: it keeps every key (its digest is not flagged partial). */
+  digest (peer: PeerId, fp: Uint8Array, full = false): void {
     this.#neighbours.add(peer)
     this.#digests.set(peer, bytesKey(fp))
+    if (full) this.#full.add(peer); else { this.#full.delete(peer); this.#differ.delete(peer) }
+  }
+
+  /** A full neighbour's digest over our keys: `same` if it equals ours. */
+  scope (peer: PeerId, same: boolean): void {
+    if (!this.#full.has(peer)) return
+    if (same) this.#differ.delete(peer); else this.#differ.add(peer)
   }
 
   /**
-   * The next neighbour to reconcile our keys with, if any is due; it is marked as synced at our digest
-   * `mine` and `lacking` (the wanted keys we do not hold: a neighbour may have gained one since).
+   * The next neighbour to reconcile with, if any is due, and whether to send it the summaries of all our
+   * keys (else only the wanted keys we lack, `lacking`). With full neighbours: one that said it differs
+   * on our keys (all), else one whose digest or `lacking` changed since our last session with it while
+   * we lack wanted keys (a holder may have gained one: only those). Without full neighbours: each
+   * neighbour in turn, skipped while neither its digest nor ours nor `lacking` changed since (all).
    */
-  next (mine: Uint8Array, busy: (peer: PeerId) => boolean, lacking: readonly string[] = []): PeerId | undefined {
-    const peers = [...this.#neighbours]
-    const ours = lacking.length === 0 ? bytesKey(mine) : `${bytesKey(mine)}+${createHash('sha256').update(lacking.join('\0')).digest('base64')}`
-    for (let i = 0; i < peers.length; i++) {
-      const peer = peers[(this.#turn + i) % peers.length]
+  next (mine: Uint8Array, busy: (peer: PeerId) => boolean, lacking: readonly string[] = []): { peer: PeerId, all: boolean } | undefined {
+    const full = [...this.#full].filter(p => this.#neighbours.has(p))
+    const wanted = lacking.length === 0 ? '' : createHash('sha256').update(lacking.join('\0')).digest('base64')
+    const due = (ours: string) => (peer: PeerId): boolean => {
       const pair = `${ours}/${this.#digests.get(peer) ?? '?'}`
-      if (busy(peer) || this.#synced.get(peer) === pair) continue
-      this.#turn = (this.#turn + i + 1) % peers.length
+      if (busy(peer) || this.#synced.get(peer) === pair) return false
       this.#synced.set(peer, pair)
-      return peer
+      return true
     }
-    return undefined
+    if (full.length === 0) {
+      const peer = this.#take([...this.#neighbours], due(`${bytesKey(mine)}+${wanted}`))
+      return peer === undefined ? undefined : { peer, all: true }
+    }
+    const differs = this.#take(full, peer => !busy(peer) && this.#differ.delete(peer))
+    if (differs !== undefined) return { peer: differs, all: true }
+    const peer = lacking.length === 0 ? undefined : this.#take(full, due(wanted))
+    return peer === undefined ? undefined : { peer, all: false }
   }
 
   /** Our session with the peer failed: try it again at the next turn. */
   failed (peer: PeerId): void {
     this.#synced.delete(peer)
+    if (this.#full.has(peer)) this.#differ.add(peer)
+  }
+
+  /** The first of `peers`, from the current turn on, that `pick` takes. */
+  #take (peers: readonly PeerId[], pick: (peer: PeerId) => boolean): PeerId | undefined {
+    for (let i = 0; i < peers.length; i++) {
+      const peer = peers[(this.#turn + i) % peers.length]
+      if (!pick(peer)) continue
+      this.#turn = (this.#turn + i + 1) % peers.length
+      return peer
+    }
+    return undefined
   }
 }
 

@@ -60,6 +60,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ fp: hash16, was: hash16 }).map(d => ({ type: 'digest' as const, ...d })),
   fc.record({ fp: hash16, was: fc.option(hash16, { nil: undefined }) }).map(({ fp, was }) => ({ type: 'digest' as const, fp, ...(was === undefined ? {} : { was }), partial: true as const })),
   fc.uniqueArray(keyArb, { minLength: 1, maxLength: 6 }).map(keys => ({ type: 'want' as const, keys: keys.sort() })),
+  hash16.map(fp => ({ type: 'scope' as const, fp })),
   fc.record({ sid, seq: uint, fps: fc.oneof(fc.array(rangeFp, { maxLength: 4 }), split), items: fc.array(rangeItems, { maxLength: 3 }), sums: fc.array(rangeSums, { maxLength: 2 }) }).map(m => ({ type: 'ranges' as const, ...m })),
   fc.record({ sid, seq: uint, reply: fc.boolean(), sums: fc.array(summary, { maxLength: 5 }), lacking: fc.array(keyArb, { maxLength: 4 }) }).map(m => ({ type: 'sums' as const, ...m })),
   fc.record({ sid, seq: uint, check: fc.boolean(), items: fc.array(deltaItem, { maxLength: 6 }) }).map(m => ({ type: 'deltas' as const, ...m })),
@@ -174,7 +175,7 @@ test('a wrong version or an unknown type is refused by name', () => {
 
 test('wrong field types, arities and values are refused', () => {
   const v = PROTOCOL_VERSION
-  const [PUSH, DIGEST, RANGES, SUMS, DELTAS, ACK, WANT] = [1, 2, 3, 4, 5, 6, 7]
+  const [PUSH, DIGEST, RANGES, SUMS, DELTAS, ACK, WANT, SCOPE] = [1, 2, 3, 4, 5, 6, 7, 8]
   const fp = new Uint8Array(HASH_BYTES)
   const fps = (n: number): Uint8Array => new Uint8Array(RANGE_FP_BYTES * n)
   const h8 = new Uint8Array(ACK_HASH_BYTES)
@@ -237,7 +238,9 @@ test('wrong field types, arities and values are refused', () => {
     [[v, WANT, []], /at least one key/],
     [[v, WANT, [0, 'b', 0, 'a']], /ascending/],
     [[v, WANT, [0, 'a', 1, '']], /ascending/],
-    [[v, WANT, [0, 'a'], 1], /takes 1 fields/]
+    [[v, WANT, [0, 'a'], 1], /takes 1 fields/],
+    [[v, SCOPE], /takes 1 fields/],
+    [[v, SCOPE, new Uint8Array(15)], /scope fingerprint/]
   ]
   for (const [wire, pattern] of cases) rejects(wire, 'bad_field', pattern)
 })

@@ -26,7 +26,7 @@ async function twoPeers (interest: Interest) {
   const partial = await make('partial', interest)
   const peers = [full, partial]
   const queue: Array<{ from: string, to: string, bytes: Uint8Array }> = []
-  const net = { dropWants: false, wantsDropped: 0 }
+  const net = { dropWants: false, wantsDropped: 0, dropPushesFrom: undefined as string | undefined }
   const post = (from: string, actions: SyncAction[]): void => {
     for (const a of actions) {
       if (a.type === 'send') queue.push({ from, to: a.to, bytes: a.bytes })
@@ -35,7 +35,9 @@ async function twoPeers (interest: Interest) {
   }
   const deliver = async (): Promise<void> => {
     for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
-      if (net.dropWants && decodeMessage(e.bytes).type === 'want') { net.wantsDropped++; continue }
+      const type = decodeMessage(e.bytes).type
+      if (net.dropWants && type === 'want') { net.wantsDropped++; continue }
+      if (net.dropPushesFrom === e.from && type === 'push') continue
       const to = peers.find(p => p.id === e!.to)!
       post(to.id, await to.engine.receive(e.from, e.bytes, now))
     }
@@ -113,4 +115,22 @@ test('a want of many keys is split into messages every peer accepts', async () =
     if (msg.type === 'want') seen.push(...msg.keys)
   }
   assert.deepEqual(seen.sort(), [...keys].sort())
+})
+
+test('a partial engine agreeing with its full neighbour sends no summaries while other keys churn; a difference on its keys brings one session', async () => {
+  const { full, partial, net, run, write } = await twoPeers(new SetInterest())
+  await write(partial, 'mine', 1)
+  await run(2_000)
+  assert.equal((await full.store.get('mine'))?.value, 1)
+  const sumsBefore = partial.engine.stats().perType.sums.messagesSent
+  for (let i = 0; i < 40; i++) { await write(full, `churn/${i}`, 1); await run(100) } // 4 s of writes the partial peer does not keep
+  assert.equal(partial.engine.stats().perType.sums.messagesSent, sumsBefore, 'no summaries sent while the full peer agrees on our keys')
+  assert.equal(partial.engine.stats().perType.scope.messagesReceived, 0)
+
+  net.dropPushesFrom = 'partial' // the full peer misses our next write
+  await write(partial, 'mine', 5)
+  await run(2_000)
+  assert.equal((await full.store.get('mine'))?.value, 6, 'repaired by a session after the full peer said it differs')
+  assert.ok(partial.engine.stats().perType.scope.messagesReceived > 0)
+  assert.ok(partial.engine.stats().perType.sums.messagesSent > sumsBefore)
 })

@@ -12,7 +12,8 @@ function drain (pp: PartialPeers, mine: Uint8Array, busy: (p: string) => boolean
   for (let i = 0; i < limit; i++) {
     const p = pp.next(mine, busy)
     if (p === undefined) return out
-    out.push(p)
+    assert.equal(p.all, true, 'among partial neighbours every session sends all our keys')
+    out.push(p.peer)
   }
   throw new Error(`next never ran dry: ${out.join(',')}`)
 }
@@ -76,7 +77,7 @@ test('turns rotate: with everyone always due, n calls return n distinct neighbou
     for (const p of peers) pp.digest(p, fp(1))
     for (let i = 0; i < start; i++) pp.next(fp(100 + i), idle) // advance the turn arbitrarily
     // A new digest of ours each call: everyone is due, so only the turn decides.
-    const got = peers.map((_, i) => pp.next(fp(200 + i), idle))
+    const got = peers.map((_, i) => pp.next(fp(200 + i), idle)?.peer)
     assert.equal(new Set(got).size, peers.length, `a neighbour twice before another: ${got.join(',')}`)
   }))
 })
@@ -181,4 +182,40 @@ test('wants flooding in are answered within a budget of keys per second, whoever
   assert.equal(wa.take(keys, 0).length, 0, 'the budget is spent')
   assert.equal(wa.take(keys, 500).length, 5, 'half a second refills half of it')
   assert.equal(wa.take(keys, 10_000).length, 10, 'never more than a second\'s worth')
+})
+
+test('with full neighbours: only those that said they differ on our keys are due, each once per telling', () => {
+  fc.assert(fc.property(peerNames, fc.array(fc.record({ i: fc.nat(7), same: fc.boolean() }), { maxLength: 30 }), (names, tellings) => {
+    const pp = new PartialPeers()
+    for (const n of names) { pp.joined(n); pp.digest(n, fp(1), true) }
+    assert.equal(pp.next(fp(0), idle), undefined, 'nobody said it differs')
+    const differ = new Set<string>()
+    for (const { i, same } of tellings) {
+      const peer = names[i % names.length]
+      pp.scope(peer, same)
+      if (same) differ.delete(peer); else differ.add(peer)
+    }
+    const got: string[] = []
+    for (let p = pp.next(fp(0), idle); p !== undefined; p = pp.next(fp(0), idle)) {
+      assert.equal(p.all, true)
+      got.push(p.peer)
+    }
+    assert.deepEqual(got.sort(), [...differ].sort())
+  }))
+})
+
+test('with full neighbours and wanted keys we lack: a neighbour whose digest changed is asked for those only', () => {
+  const pp = new PartialPeers()
+  pp.joined('f'); pp.digest('f', fp(1), true)
+  assert.deepEqual(pp.next(fp(0), idle, ['w']), { peer: 'f', all: false })
+  assert.equal(pp.next(fp(0), idle, ['w']), undefined, 'nothing changed since')
+  pp.digest('f', fp(2), true)
+  assert.deepEqual(pp.next(fp(0), idle, ['w']), { peer: 'f', all: false })
+  assert.deepEqual(pp.next(fp(0), idle, ['w', 'v']), { peer: 'f', all: false }, 'another wanted key')
+  pp.scope('f', false)
+  assert.deepEqual(pp.next(fp(0), idle, ['w', 'v']), { peer: 'f', all: true }, 'it differs on our keys: all of them')
+  pp.failed('f')
+  assert.deepEqual(pp.next(fp(0), idle), { peer: 'f', all: true }, 'a failed session is tried again')
+  pp.digest('f', fp(3), false) // it turned partial: back to turns
+  assert.deepEqual(pp.next(fp(0), idle), { peer: 'f', all: true })
 })

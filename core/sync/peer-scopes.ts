@@ -1,0 +1,60 @@
+/**
+ * What a replicate-all peer knows of its partial neighbours' key sets (their
+ * "scopes"), so it can tell one cheaply whether they agree on its keys.
+ *
+ * A partial peer's digest is the XOR of its item hashes over the keys it
+ * holds. We learn those keys from what it tells us: the summaries it sends
+ * in its sessions and the keys of the pushes it authors. For each partial
+ * neighbour we keep an index of those keys with *our* item hashes, kept in
+ * step with our commits, so its fingerprint is our digest over the
+ * neighbour's keys. Equal to the neighbour's digest: we agree on every key it
+ * holds. Else we tell it (a `scope` message) and it reconciles with us.
+ */
+import { KeyIndex } from './key-index.ts'
+import type { PeerId } from './types.ts'
+
+interface Scope {
+  /** Keys the peer holds, as far as we know. */
+  readonly keys: Set<string>
+  /** Those of them we hold, with our item hashes. */
+  readonly index: KeyIndex
+}
+
+export class PeerScopes {
+  readonly #scopes = new Map<PeerId, Scope>()
+
+  /** The peer is partial: start (or keep) its scope. */
+  partial (peer: PeerId): void {
+    if (!this.#scopes.has(peer)) this.#scopes.set(peer, { keys: new Set(), index: new KeyIndex() })
+  }
+
+  isPartial (peer: PeerId): boolean {
+    return this.#scopes.has(peer)
+  }
+
+  /** The peer holds `keys`; `ours` gives our item hash of a key (undefined if we do not hold it). */
+  learn (peer: PeerId, keys: Iterable<string>, ours: (key: string) => Uint8Array | undefined): void {
+    const scope = this.#scopes.get(peer)
+    if (scope === undefined) return
+    for (const key of keys) {
+      if (scope.keys.has(key)) continue
+      scope.keys.add(key)
+      const hash = ours(key)
+      if (hash !== undefined) scope.index.set(key, hash)
+    }
+  }
+
+  /** We committed `key` with item hash `hash`. */
+  committed (key: string, hash: Uint8Array): void {
+    for (const scope of this.#scopes.values()) if (scope.keys.has(key)) scope.index.set(key, hash)
+  }
+
+  /** Our digest over the peer's keys (as we know them): the XOR of our item hashes. */
+  fingerprint (peer: PeerId): Uint8Array | undefined {
+    return this.#scopes.get(peer)?.index.fingerprint('').fp
+  }
+
+  forget (peer: PeerId): void {
+    this.#scopes.delete(peer)
+  }
+}
