@@ -1,20 +1,20 @@
 /**
- * `npm run sim:soak [-- --seeds 10000 --from 1 --workers N]`: runs many seeded
- * cases (sim/seed-case.ts) with random faults on worker threads, printing a
+ * `npm run sim:soak [-- --seeds 10000 --from 1 --workers N --partial]`: runs many seeded
+ * cases (sim/seed-case.ts; with --partial, some peers keep only some keys) with random faults on worker threads, printing a
  * progress line, then every failing seed with its replay command.
  * Exit code: 0 all passed, 1 some failed, 2 bad arguments.
  */
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { seedCase } from './seed-case.ts'
+import { partialSeedCase, seedCase } from './seed-case.ts'
 import { replayCommand, simulate } from './simulation.ts'
 import { createSyncEngine } from './sync-engine.ts'
 
 interface Outcome { seed: number, ok: boolean, problems: string[], replay: string, ms: number }
 
-async function runSeed (seed: number): Promise<Outcome> {
-  const c = seedCase(seed)
+async function runSeed (seed: number, partial: boolean): Promise<Outcome> {
+  const c = partial ? partialSeedCase(seed) : seedCase(seed)
   const started = performance.now()
   let problems: string[]
   try {
@@ -25,7 +25,7 @@ async function runSeed (seed: number): Promise<Outcome> {
   return { seed, ok: problems.length === 0, problems, replay: replayCommand(c), ms: performance.now() - started }
 }
 
-const USAGE = `usage: npm run sim:soak -- [--seeds N (default 10000)] [--from S (default 1)] [--workers N (default: CPU count)]`
+const USAGE = `usage: npm run sim:soak -- [--seeds N (default 10000)] [--from S (default 1)] [--workers N (default: CPU count)] [--partial (some peers keep only some keys)]`
 
 function wholeArg (name: string, text: string | undefined, fallback: number, lo: number, hi: number): number {
   if (text === undefined) return fallback
@@ -40,7 +40,7 @@ function wholeArg (name: string, text: string | undefined, fallback: number, lo:
 async function main (): Promise<void> {
   let values
   try {
-    values = parseArgs({ args: process.argv.slice(2), strict: true, options: { seeds: { type: 'string' }, from: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean' } } }).values
+    values = parseArgs({ args: process.argv.slice(2), strict: true, options: { seeds: { type: 'string' }, from: { type: 'string' }, workers: { type: 'string' }, partial: { type: 'boolean' }, help: { type: 'boolean' } } }).values
   } catch (err) {
     process.stderr.write(`sim:soak: ${(err as Error).message}\n${USAGE}\n`)
     process.exit(2)
@@ -59,7 +59,7 @@ async function main (): Promise<void> {
     process.stdout.write(`\rseeds ${done}/${seeds} done, ${failures.length} failed, ${s.toFixed(0)} s elapsed, ~${eta.toFixed(0)} s left   `)
   }
   await Promise.all(Array.from({ length: Math.min(workers, seeds) }, async () => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: true })
+    const worker = new Worker(new URL(import.meta.url), { workerData: { partial: values.partial === true } })
     try {
       while (next < from + seeds) {
         const seed = next++
@@ -88,8 +88,9 @@ async function main (): Promise<void> {
 
 if (isMainThread) {
   await main()
-} else if (workerData === true) {
+} else if (typeof workerData?.partial === 'boolean') {
+  const partial = workerData.partial as boolean
   parentPort!.on('message', (seed: number) => {
-    void runSeed(seed).then(o => { parentPort!.postMessage(o) })
+    void runSeed(seed, partial).then(o => { parentPort!.postMessage(o) })
   })
 }
