@@ -136,6 +136,29 @@ function bigSet (n: number): ValueSet {
   return orSet.validate({ e, c: dotSetOf(e.map(x => x[1])) })
 }
 
+/** A partial peer holding `n` keys beside a full peer that writes other keys all along: what the partial peer sends and receives per round. */
+async function partialChurn (n: number): Promise<void> {
+  const kept = Array.from({ length: n }, (_, i) => keyName(i))
+  const cluster = await Cluster.create({
+    peers: 2, registry: createRegistry(), rng: new Random(1), faults: { drop: 0, dup: 0, delayMs: 0 },
+    skewMs: [0, 0], epochMs: EPOCH_MS, createEngine: createSyncEngine, interests: [undefined, kept]
+  })
+  await load(cluster, [0, 1], keyItems(n))
+  await cluster.run(cluster.now + 3 * ROUND_MS) // the full peer learns the partial peer's keys
+  const before = cluster.network.traffic[1]
+  const sent0 = before.bytesSent; const received0 = before.bytesReceived
+  const rounds = 20
+  for (let t = 0; t < rounds * 10; t++) {
+    await cluster.update(0, `churn/${t}`, 'g-counter', 'inc', [1]) // ten writes a round to keys the partial peer does not keep
+    await cluster.run(cluster.now + ROUND_MS / 10)
+  }
+  const after = cluster.network.traffic[1]
+  const summaries = encode(kept.map(k => [k, addDelta('x', 'seed', 1)])).length
+  out(`   ${n.toLocaleString('en')} keys kept: the partial peer sends ${((after.bytesSent - sent0) / rounds).toFixed(0)} B and receives ${((after.bytesReceived - received0) / rounds).toFixed(0)} B per round ` +
+    `(its digest; the full peer's digests, and its pushes, which the partial peer drops); sending every summary each round would be about ${formatBytes(summaries)}`)
+  await cluster.close()
+}
+
 async function main (): Promise<void> {
   out(`Sync figures (virtual time; Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'})${QUICK ? ' — QUICK: n = 10,000' : ''}`)
   out()
@@ -160,6 +183,10 @@ async function main (): Promise<void> {
       out(`      by message type: ${r.byType}`)
     }
   }
+  out()
+  out('4. A partial peer beside a full peer writing 10 other keys a round (20 rounds):')
+  await partialChurn(1000)
+  await partialChurn(QUICK ? 10_000 : 20_000)
 }
 
 await main()
