@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { createRegistry } from '../contracts/index.ts'
 import { loadContractModules } from './contract-modules.ts'
 import { DAEMON_USAGE, type DaemonOptions, UsageError, parseDaemonArgs } from './daemon-args.ts'
+import { errorLog } from './error-log.ts'
 import { type HttpApi, startHttpApi } from './http-api.ts'
 import { createNode, type MonoidbNode } from './node.ts'
 import { type PidLock, takePidLock } from './pid-lock.ts'
@@ -94,7 +95,8 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       mdns: options.mdns,
       replicateAll: options.replicateAll,
       registry,
-      contracts
+      contracts,
+      onError: errorLog(line => { console.error(line) })
     })
   } catch (err) {
     console.error(`monoidb daemon: cannot start the node in ${options.dataDir}: ${(err as Error).message}`)

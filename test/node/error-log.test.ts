@@ -1,0 +1,18 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { errorLog } from '../../node/error-log.ts'
+
+test('background errors are logged one line each, at most N a second, then a count of those left out', () => {
+  const lines: string[] = []
+  let now = 0
+  const log = errorLog(line => { lines.push(line) }, 3, () => now)
+  for (let i = 0; i < 10; i++) log(new Error(`boom ${i}`))
+  assert.deepEqual(lines, ['monoidb daemon: background error: boom 0', 'monoidb daemon: background error: boom 1', 'monoidb daemon: background error: boom 2'])
+  now = 1000
+  log('plain')
+  assert.deepEqual(lines.slice(3), ['monoidb daemon: 7 more background error(s) not shown', 'monoidb daemon: background error: plain'])
+  now = 5000
+  log(new Error('later'))
+  assert.equal(lines.at(-1), 'monoidb daemon: background error: later', 'nothing was left out in the quiet second')
+  assert.equal(lines.length, 6)
+})
