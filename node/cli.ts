@@ -38,7 +38,7 @@ const HELP: Record<string, string> = {
 
 Prints the key's value as one line of JSON. A key the daemon does not hold is
 asked of its peers and waited for up to MS milliseconds (default 2000, at most
-30000); if none has it: exit 1, "monoidb: not_found: …".`,
+30000), and kept from then on; if none has it: exit 1, "monoidb: not_found: …".`,
   update: `usage: monoidb update KEY CONTRACT OP [ARG_JSON...] [--data DIR | --api URL]
 
 Applies OP with the given arguments to KEY under CONTRACT and prints the new
@@ -55,16 +55,19 @@ Any other ARG_JSON starting with - goes after --, with the options before it.`,
 Prints the key's current value, then one line per committed change, each a JSON
 object {"key","contract","value","origin"} (origin: "local" or the peer id the
 change came from; the first line has no origin, and contract and value null if
-the daemon does not hold the key yet). Runs until interrupted; exit 1 if the
-daemon goes away.`,
+the daemon does not hold the key yet: it asks its peers, and keeps the key from
+then on). Runs until interrupted; exit 1 if the daemon goes away.`,
   keys: `usage: monoidb keys [--prefix P] [--data DIR | --api URL]
 
 Prints the keys the daemon holds (those starting with P, if given) as a JSON
 array, in UTF-8 byte order.`,
   status: `usage: monoidb status [--data DIR | --api URL]
 
-Prints {"peerId","multiaddrs","peers","keys"}: the daemon's peer id and
-addresses, how many peers are connected and how many keys it holds.`,
+Prints {"peerId","multiaddrs","peers","keys","replicateAll","unknownContracts"}:
+the daemon's peer id and addresses, how many peers are connected, how many keys
+it holds, whether it keeps every key it hears of (--replicate-all) or only those
+written, read or watched through it, and the deltas it received for contracts
+it does not have (not merged), by contract id.`,
   peers: `usage: monoidb peers [--data DIR | --api URL]
 
 Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,
