@@ -17,11 +17,9 @@ import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { resendMs, resolveConfig } from './config.ts'
 import { LocalView } from './local-view.ts'
-import { sameHash } from './key-index.ts'
-import { MAX_RANGE_ITEMS, type Message, chunk, decodeMessage, encodeMessage, entrySize } from './messages.ts'
+import { type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
-import { PartialPeers, WantAnswers } from './partial-peers.ts'
-import { PeerScopes } from './peer-scopes.ts'
+import { PartialSync } from './partial-sync.ts'
 import { PeerTable } from './peer-table.ts'
 import { PushQueue } from './push-queue.ts'
 import { Plan } from './reconcile.ts'
@@ -29,7 +27,7 @@ import { type Request, answerRequest, followUp, openingPlan } from './respond.ts
 import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
-import { DIGEST_TOPIC, type Interest, PUSH_TOPIC, WANT_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
 export { DEFAULT_SYNC_CONFIG } from './config.ts'
@@ -56,12 +54,8 @@ export class SyncEngine {
   readonly #output: SessionOutput
   readonly #sessions = new SessionTable()
   readonly #peers: PeerTable
-  /** Set for a partial peer: what it keeps beside the keys it holds. */
-  readonly #interest: Interest | undefined
-  readonly #partial = new PartialPeers()
-  readonly #wantAnswers = new WantAnswers()
-  /** For a replicate-all peer: its partial neighbours' keys, to tell them when we differ on those. */
-  readonly #scopes = new PeerScopes()
+  /** Partial replication: this peer's, or its partial neighbours' (partial-sync.ts). */
+  readonly #partial: PartialSync
   #nextDigestAt: number
   #counter: number
 
@@ -73,10 +67,20 @@ export class SyncEngine {
     this.#view = view
     this.#push = new PushQueue(config.pushWindowMs)
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
-    this.#interest = options.interest
-    if (options.interest === undefined) view.onIndexed = (key, hash) => { this.#scopes.committed(key, hash) }
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key))
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
+    this.#partial = new PartialSync({
+      interest: options.interest,
+      view,
+      merger: this.#merger,
+      stats: this.#stats,
+      sessions: this.#sessions,
+      output: this.#output,
+      config,
+      publish: (topic, msg) => this.#publish(topic, msg),
+      send: (to, msg) => this.#send(to, msg),
+      nextSession: () => this.#counter++
+    })
     // A random first phase and counter: peers started together do not publish together, and a restart does not reuse session ids.
     this.#nextDigestAt = options.now + this.#random() * config.antiEntropyMs
     this.#counter = Math.floor(this.#random() * 2 ** 31)
@@ -103,7 +107,7 @@ export class SyncEngine {
 
   /** Whether this peer keeps the key: always for a replicate-all peer; else if it holds or wants it. */
   keeps (key: string): boolean {
-    return this.#interest === undefined || this.#view.index.get(key) !== undefined || this.#interest.wants(key)
+    return this.#partial.keeps(key)
   }
 
   /** The contract of a recent delta for `key` we could not merge because we lack that contract, if any. */
@@ -113,10 +117,7 @@ export class SyncEngine {
 
   /** Asks every peer for keys we want and do not hold (the caller has made `interest` want them): a holder pushes them. */
   want (keys: readonly string[], _now: number): SyncAction[] {
-    const lacking = [...new Set(keys)].filter(k => this.#view.index.get(k) === undefined).sort()
-    const empty = encodeMessage({ type: 'want', keys: [] }).length
-    const { parts } = chunk(lacking, entrySize.lacking, empty, this.#config.maxMessageBytes, MAX_RANGE_ITEMS)
-    return parts.map(part => this.#publish(WANT_TOPIC, { type: 'want', keys: part }))
+    return this.#partial.want(keys)
   }
 
   /** Handles any message from `from`. Bytes that are not a valid message are counted and dropped. */
@@ -134,13 +135,13 @@ export class SyncEngine {
     switch (msg.type) {
       case 'push':
         // What a partial peer pushes, it holds.
-        this.#learnScope(from, msg.items.map(i => i.key))
+        this.#partial.learn(from, msg.items.map(i => i.key))
         await this.#merger.merge(from, msg.items)
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now)
-      case 'want': return await this.#onWant(msg.keys, now)
-      case 'scope': this.#partial.scope(from, sameHash(msg.fp, this.#view.digest().fp)); return []
+      case 'want': return await this.#partial.onWant(msg.keys, now)
+      case 'scope': this.#partial.onScope(from, msg.fp); return []
       default: return await this.#onRequest(from, msg, now)
     }
   }
@@ -156,7 +157,6 @@ export class SyncEngine {
     this.#dropSessions(peer)
     this.#peers.forget(peer)
     this.#partial.left(peer)
-    this.#scopes.forget(peer)
     return []
   }
 
@@ -165,7 +165,7 @@ export class SyncEngine {
    * answer; a partial peer asks for the key if it does not hold it.
    */
   subscribed (key: string, now: number): SyncAction[] {
-    return this.#interest === undefined ? [this.#digest()] : this.want([key], now)
+    return this.#partial.partial ? this.want([key], now) : [this.#digest()]
   }
 
   async tick (now: number): Promise<SyncAction[]> {
@@ -174,7 +174,7 @@ export class SyncEngine {
     if (due !== undefined) for (const m of await this.#merger.pushes(due, this.#config.maxMessageBytes)) actions.push(this.#publish(PUSH_TOPIC, m))
     if (now >= this.#nextDigestAt) {
       actions.push(this.#digest())
-      if (this.#interest !== undefined) actions.push(...await this.#startPartialSession(now))
+      actions.push(...await this.#partial.antiEntropy(now))
       this.#nextDigestAt = now + this.#config.antiEntropyMs * (1 - PERIOD_JITTER + 2 * PERIOD_JITTER * this.#random())
     }
     for (const s of this.#sessions.expire(now, this.#config.sessionTimeoutMs)) {
@@ -215,21 +215,16 @@ export class SyncEngine {
   /** Our digest, published or sent to one peer; `was`: a past state of ours to announce (see #onDigest). */
   #digest (to?: PeerId, was?: Uint8Array): SyncAction {
     this.#stats.digestsSent++
-    const msg: Message = { type: 'digest', fp: this.#view.digest().fp, ...(was === undefined ? {} : { was }), ...(this.#interest === undefined ? {} : { partial: true }) }
+    const msg: Message = { type: 'digest', fp: this.#view.digest().fp, ...(was === undefined ? {} : { was }), ...(this.#partial.partial ? { partial: true } : {}) }
     return to === undefined ? this.#publish(DIGEST_TOPIC, msg) : this.#send(to, msg)
   }
 
   async #onDigest (from: PeerId, d: Extract<Message, { type: 'digest' }>, now: number): Promise<SyncAction[]> {
-    // A partial peer reconciles by summaries (#startPartialSession), when told that a full peer differs on its keys.
-    if (this.#interest !== undefined) {
-      this.#partial.digest(from, d.fp, d.partial !== true)
-      return []
-    }
-    if (d.partial === true) {
+    // Partial replication's digests are compared by no one (partial-sync.ts).
+    const partial = this.#partial.onDigest(from, d)
+    if (partial !== undefined) {
       this.#peers.forget(from)
-      this.#scopes.partial(from)
-      const ours = this.#scopes.fingerprint(from)
-      return ours === undefined || sameHash(ours, d.fp) ? [] : [this.#send(from, { type: 'scope', fp: ours })]
+      return partial
     }
     // The peer held our current state before: it is ahead of us, and we can pull a catch-up from it.
     const mine = this.#view.digest().fp
@@ -243,44 +238,6 @@ export class SyncEngine {
     }
     const actions = hint ? [this.#digest(from, d.fp)] : []
     return [...actions, ...await this.#startSessions(now)]
-  }
-
-  /**
-   * A partial peer's anti-entropy: the summaries of every key it keeps, and the wanted keys it lacks, to
-   * one neighbour in turn (partial-peers.ts); and the want for those it lacks again, since a want is
-   * best effort and a holder may be several hops away.
-   */
-  async #startPartialSession (now: number): Promise<SyncAction[]> {
-    const interest = this.#interest
-    if (interest === undefined) return []
-    const lacking = [...interest.wanted()].filter(k => this.#view.index.get(k) === undefined).sort()
-    const actions = this.want(lacking, now)
-    if (this.#sessions.activeInitiated() >= this.#config.maxSessions || (lacking.length === 0 && this.#view.index.size === 0)) return actions
-    const next = this.#partial.next(this.#view.digest().fp, p => this.#sessions.inFlightWith(p), lacking)
-    if (next === undefined) return actions
-    const { peer, all } = next
-    const plan = new Plan()
-    if (all) for (const [key] of this.#view.index.items('')) plan.askKeys.push(key)
-    for (const key of lacking) plan.ask.push({ key, contract: null, summary: null })
-    const session = this.#sessions.openMine(peer, this.#counter++, now)
-    session.startDigest = this.#view.digest()
-    this.#stats.sessionsStarted++
-    await this.#output.emit(session, plan, actions, now)
-    return actions
-  }
-
-  /** Keys a partial neighbour showed it holds (we keep every key: see peer-scopes.ts). */
-  #learnScope (peer: PeerId, keys: readonly string[]): void {
-    if (this.#interest === undefined) this.#scopes.learn(peer, keys, key => this.#view.index.get(key))
-  }
-
-  /** Publishes the whole state of wanted keys we hold (each at most once per WANT_ANSWER_MS). */
-  async #onWant (keys: readonly string[], now: number): Promise<SyncAction[]> {
-    const held = this.#wantAnswers.take(keys.filter(k => this.#view.index.get(k) !== undefined), now)
-    if (held.length === 0) return []
-    this.#stats.wantsAnswered += held.length
-    const pushes = await this.#merger.pushes(new Map(held.map(k => [k, null])), this.#config.maxMessageBytes)
-    return pushes.map(m => this.#publish(PUSH_TOPIC, m))
   }
 
   /** Tells peers whose last digest is a past state of ours (after our state grew) that they can pull from us. */
@@ -339,7 +296,7 @@ export class SyncEngine {
   }
 
   async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
-    if (msg.type === 'sums') this.#learnScope(from, msg.sums.map(s => s.key))
+    if (msg.type === 'sums') this.#partial.learn(from, msg.sums.map(s => s.key))
     const session = this.#sessionOf(from, msg, now)
     if (session === undefined) return []
     if (!session.takeRequest(msg.seq)) {
@@ -375,7 +332,7 @@ export class SyncEngine {
     session.completed = true
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
-    if (this.#interest === undefined && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
+    if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
       actions.push(this.#digest(undefined, session.startDigest.fp))
     }
     session.changedKeys = 0
