@@ -10,7 +10,7 @@
  * within a period (peer-table.ts). What it believes about a peer changes only
  * on that peer's own messages: its digests and its acks. A peer that keeps
  * only some keys (an `interest`) reconciles those by summaries instead, and
- * asks for keys it wants by a `want` (partial-peers.ts). PROTOCOL.md
+ * asks for keys it wants by a `want` (partial-sync.ts). PROTOCOL.md
  * describes the protocol byte by byte.
  */
 import type { Plain } from '../codec.ts'
