@@ -228,7 +228,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
         peerLeft: peer => { void b?.peerLeft(peer) }
       }
     )
-    b = binding = new SyncBinding(engine, host, { pushWindowMs: config.pushWindowMs, onError: options.onError })
+    b = binding = new SyncBinding(engine, host, { onError: options.onError })
     await host.start()
     binding.start()
     return new MonoidbNode({ peerId, store, host, binding, engine, wanted })

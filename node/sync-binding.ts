@@ -22,8 +22,6 @@ export interface SyncTransport {
 }
 
 export interface SyncBindingOptions {
-  /** The engine's push window (ms): how long `flush` waits for a pending push to fall due. */
-  pushWindowMs: number
   /** Called with anything that went wrong inside the queue (default: ignored). */
   onError?: (err: unknown) => void
   /** Events waiting in the queue beyond which gossip from peers is dropped (default 10,000). */
@@ -93,10 +91,9 @@ export class SyncBinding {
     return { ...this.#stats }
   }
 
-  /** Sends what is pending: waits out the push window, then ticks once. */
+  /** Sends the pushes waiting for their window now. */
   async flush (): Promise<void> {
-    await new Promise(resolve => setTimeout(resolve, this.#options.pushWindowMs + 1))
-    await this.#run(async now => await this.#engine.tick(now))
+    await this.#run(async now => await this.#engine.flush(now))
   }
 
   /** Stops the timer, lets queued events finish, and detaches the engine from the store. */

@@ -4,6 +4,7 @@ import type { SyncConfig } from './types.ts'
 
 export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = {
   pushWindowMs: 10,
+  maxPushWindowMs: 50,
   maxMessageBytes: MAX_MESSAGE_BYTES,
   antiEntropyMs: 1000,
   maxSessions: 1,
@@ -13,12 +14,15 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = {
 /** The defaults overridden by `partial`, or a TypeError naming the bad setting. */
 export function resolveConfig (partial: Partial<SyncConfig> | undefined): SyncConfig {
   const c: SyncConfig = { ...DEFAULT_SYNC_CONFIG, ...partial }
+  // A push window set alone grows to five times itself under load (0 stays 0: push at once, always).
+  if (partial?.maxPushWindowMs === undefined) c.maxPushWindowMs = 5 * c.pushWindowMs
   for (const [name, v] of Object.entries(c)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`sync config ${name} must be a finite number ≥ 0, got ${String(v)}`)
   }
   if (c.maxMessageBytes < 1024 || c.maxMessageBytes > MAX_MESSAGE_BYTES) {
     throw new TypeError(`sync config maxMessageBytes must be between 1024 and ${MAX_MESSAGE_BYTES}, got ${c.maxMessageBytes}`)
   }
+  if (c.maxPushWindowMs < c.pushWindowMs) throw new TypeError(`sync config maxPushWindowMs (${c.maxPushWindowMs}) must be at least pushWindowMs (${c.pushWindowMs})`)
   if (!Number.isSafeInteger(c.maxSessions)) throw new TypeError(`sync config maxSessions must be a whole number, got ${c.maxSessions}`)
   return c
 }

@@ -65,7 +65,7 @@ export class SyncEngine {
     this.#random = options.random ?? Math.random
     this.#store = store
     this.#view = view
-    this.#push = new PushQueue(config.pushWindowMs)
+    this.#push = new PushQueue(config.pushWindowMs, config.maxPushWindowMs)
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key))
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
@@ -188,6 +188,13 @@ export class SyncEngine {
     this.#peers.expire(now)
     actions.push(...await this.#startSessions(now))
     return actions
+  }
+
+  /** Pushes what waits for its window now (before stopping: nothing is left for anti-entropy alone). */
+  async flush (_now: number): Promise<SyncAction[]> {
+    const dirty = this.#push.takeAll()
+    if (dirty === undefined) return []
+    return (await this.#merger.pushes(dirty, this.#config.maxMessageBytes)).map(m => this.#publish(PUSH_TOPIC, m))
   }
 
   nextWakeup (): number | undefined {

@@ -51,6 +51,8 @@ export type SyncAction =
 export interface SyncConfig {
   /** A local delta waits at most this long (ms) for others to share its push message. Default 10. */
   pushWindowMs: number
+  /** Under load (many writes a window) the push window doubles up to this (ms). Default 5 × pushWindowMs (50). */
+  maxPushWindowMs: number
   /** Largest message the engine emits, in bytes (deltas are chunked to fit). Default 1 MiB. */
   maxMessageBytes: number
   /** Anti-entropy period (ms): a digest is published every period. Default 1000. */

@@ -48,7 +48,7 @@ function recorder (): SyncTransport & { sent: string[] } {
 test('engine calls run one at a time, in arrival order, and their actions reach the transport', async () => {
   const engine = new ScriptedEngine()
   const transport = recorder()
-  const binding = new SyncBinding(engine as unknown as SyncEngine, transport, { pushWindowMs: 10 })
+  const binding = new SyncBinding(engine as unknown as SyncEngine, transport, {})
   await Promise.all([
     binding.receive('p1', new Uint8Array(5)),
     binding.peerJoined('p2'),
@@ -66,7 +66,7 @@ test('engine calls run one at a time, in arrival order, and their actions reach 
 test('the timer ticks the engine at its next wakeup, with the wall clock', async () => {
   const engine = new ScriptedEngine()
   const transport = recorder()
-  const binding = new SyncBinding(engine as unknown as SyncEngine, transport, { pushWindowMs: 10 })
+  const binding = new SyncBinding(engine as unknown as SyncEngine, transport, {})
   binding.start()
   const before = Date.now()
   await binding.localUpdate('k', { id: 'g-counter' }, [])
@@ -85,7 +85,7 @@ test('the timer ticks the engine at its next wakeup, with the wall clock', async
 test('an engine call that throws is reported, and the queue goes on', async () => {
   const engine = new ScriptedEngine()
   const errors: unknown[] = []
-  const binding = new SyncBinding(engine as unknown as SyncEngine, recorder(), { pushWindowMs: 10, onError: err => { errors.push(err) } })
+  const binding = new SyncBinding(engine as unknown as SyncEngine, recorder(), { onError: err => { errors.push(err) } })
   engine.failNext = true
   await binding.receive('p1', new Uint8Array(1))
   await binding.receive('p1', new Uint8Array(2))
@@ -98,7 +98,7 @@ test('an engine call that throws is reported, and the queue goes on', async () =
 
 test('peer messages beyond the queue bound are dropped and counted', async () => {
   const engine = new ScriptedEngine()
-  const binding = new SyncBinding(engine as unknown as SyncEngine, recorder(), { pushWindowMs: 10, maxQueued: 3 })
+  const binding = new SyncBinding(engine as unknown as SyncEngine, recorder(), { maxQueued: 3 })
   await Promise.all(Array.from({ length: 5 }, async (_, i) => { await binding.receive('flood', new Uint8Array(i)) }))
   assert.equal(engine.calls.length, 3)
   assert.equal(binding.stats().inboundDropped, 2)
