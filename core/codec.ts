@@ -34,6 +34,40 @@ export function encode (value: unknown): Uint8Array {
   return encoder.encode(canonicalize(value, 0))
 }
 
+// Same wire options as `encoder`; fed plain objects directly (no Maps), so it needs no key sort.
+const localEncoder = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true, tagUint8Array: false, useFloat32: 0 } as ConstructorParameters<typeof Encoder>[0])
+
+/**
+ * CBOR bytes of `value` for local storage only: they decode to the same value
+ * as `encode`'s, but map keys keep insertion order, so they are NOT canonical:
+ * never hash or compare them. About twice as fast as `encode` (no sorted copy
+ * of every map). Values that are not plain data in the strict sense (undefined
+ * map values, -0, odd prototypes) go through `encode`, which normalizes or
+ * refuses them, so whatever this writes, `decode` reads back.
+ */
+export function encodeLocal (value: unknown): Uint8Array {
+  return isStrictPlain(value, 0) ? localEncoder.encode(value) : encode(value)
+}
+
+/** True when cbor-x encodes `v` exactly as `encode` would, up to map key order. Allocates nothing. */
+function isStrictPlain (v: unknown, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return true
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0)
+  if (typeof v !== 'object') return false
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return false
+    for (let i = 0; i < v.length; i++) if (!isStrictPlain(v[i], depth + 1)) return false
+    return true
+  }
+  if (v instanceof Uint8Array) return true
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false
+  for (const k in v) {
+    if (!Object.hasOwn(v, k) || !isStrictPlain((v as Record<string, unknown>)[k], depth + 1)) return false
+  }
+  return true
+}
+
 /** Decodes untrusted bytes, or throws CodecError naming what was wrong. Never returns shared buffers. */
 export function decode (bytes: Uint8Array, limits: DecodeLimits = {}): Plain {
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES

@@ -2,8 +2,12 @@
  * How the replica store lays its data out in the storage's byte keys.
  *
  *   0x00 "meta"                         → meta record: { format, replica }
- *   0x01 esc(key) 0x00 0x01             → key record: { c, p?, s, m, q } (see replica-store.ts)
+ *   0x01 esc(key) 0x00 0x01             → key record: { c, p?, s, m?, q, g? } (see key-record.ts)
  *   0x02 esc(key) 0x00 0x01 seq:u64be   → one local delta of `key`, sequence number `seq` ≥ 1
+ *   0x03 esc(key) 0x00 0x01             → the key's delta tail: deltas since the record was written (see key-tail.ts)
+ *
+ * Format 2 added the tail; a format-1 folder is a format-2 folder whose keys have
+ * no tail, so it is read as is (store-meta.ts upgrades its meta record).
  *
  * `key` is the user key's UTF-8. esc() turns every 0x00 byte into 0x00 0xFF,
  * and 0x00 0x01 ends the key (the FoundationDB tuple-layer trick), so:
@@ -16,12 +20,15 @@
  */
 import { ContractError } from './errors.ts'
 
-export const FORMAT = 1
+export const FORMAT = 2
+/** Older formats this version reads unchanged. */
+export const READABLE_FORMATS: readonly number[] = [1, 2]
 export const MAX_KEY_BYTES = 1024
 
 const TAG_META = 0x00
 const TAG_RECORD = 0x01
 const TAG_LOG = 0x02
+const TAG_TAIL = 0x03
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
@@ -41,6 +48,17 @@ export function keyBytes (key: unknown): Uint8Array {
 /** UTF-8 of a key prefix (may be empty), or ContractError('bad_key'). */
 export function prefixBytes (key: unknown): Uint8Array {
   if (typeof key !== 'string') throw new ContractError('bad_key', `key must be a string, got ${key === null ? 'null' : typeof key}`)
+  // An ASCII key is its own UTF-8: copying it is several times cheaper than TextEncoder for short keys.
+  if (key.length <= MAX_KEY_BYTES) {
+    const out = new Uint8Array(key.length)
+    let i = 0
+    for (; i < key.length; i++) {
+      const c = key.charCodeAt(i)
+      if (c > 0x7f) break
+      out[i] = c
+    }
+    if (i === key.length) return out
+  }
   if (LONE_SURROGATE.test(key)) throw new ContractError('bad_key', `key ${JSON.stringify(key.slice(0, 40))} contains a lone surrogate, which has no UTF-8 form`)
   const bytes = textEncoder.encode(key)
   if (bytes.length > MAX_KEY_BYTES) throw new ContractError('bad_key', `key is ${bytes.length} bytes of UTF-8, over the ${MAX_KEY_BYTES}-byte limit`)
@@ -87,6 +105,10 @@ export function logRange (k: Uint8Array, after = 0): { gte: Uint8Array, lt: Uint
   const [lt, p] = withEnd(TAG_LOG, k, 1)
   lt[p] = 0xff // past every 8-byte seq, whose first byte is at most 0x1f (seq < 2^53)
   return { gte: logKey(k, after + 1), lt }
+}
+
+export function tailKey (k: Uint8Array): Uint8Array {
+  return withEnd(TAG_TAIL, k, 0)[0]
 }
 
 /** The range of record keys of every user key starting with the UTF-8 prefix `prefix`. */

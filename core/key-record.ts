@@ -1,21 +1,24 @@
 /**
  * One key's record: the contract it is bound to, its state, the cached summary
- * and the seq of its newest local delta. Stored as canonical CBOR
- *   { c: contract id, p?: params, s: state, m?: summary's CBOR bytes, q: seq }
+ * and the seq of its newest local delta. Stored as CBOR (local, not canonical:
+ * nothing hashes or compares these bytes)
+ *   { c: contract id, p?: params, s: state, m?: summary's CBOR bytes, q: seq, g?: tail generation }
  * with `m` absent when the summary is the state itself (counters): the record
- * then does not carry the state twice. Also: what binding a request names and
+ * then does not carry the state twice. Writes since the record was written
+ * live in the key's tail (key-tail.ts). Also: what binding a request names and
  * whether it matches the key's.
  */
-import { type Plain, canonicalEqual, decode, encode } from './codec.ts'
+import { type Plain, canonicalEqual, decode, encode, encodeLocal } from './codec.ts'
 import type { AnyContract } from './contract.ts'
 import type { ContractRegistry } from './registry.ts'
 import { ContractError } from './errors.ts'
 import type { JsonObject } from './json.ts'
-import { MAX_DEPTH } from './json.ts'
+import { recordKey, tailKey } from './key-layout.ts'
+import { LOCAL_LIMITS, type TailState, decodeTail, freshTail, replayTail } from './key-tail.ts'
+import type { Storage } from './storage.ts'
 import type { BoundRef } from './subscription.ts'
 
-/** Local records may be large and are trusted more than the network's bytes: wide limits, still checked. */
-export const LOCAL_LIMITS = { maxBytes: 2 ** 31 - 1, maxItems: 2 ** 31 - 1, maxDepth: MAX_DEPTH + 2 }
+export { LOCAL_LIMITS } from './key-tail.ts'
 
 /** A key's decoded record, immutable: a write makes a new one. */
 export interface Entry {
@@ -25,23 +28,26 @@ export interface Entry {
   readonly summary: Plain
   /** Seq of the newest local delta (0 before the first). */
   readonly seq: number
+  /** What storage holds in the key's tail: one mutable object shared by all the key's entries (see key-tail.ts). */
+  readonly tail: TailState
 }
 
 /** The key's entry after `state` replaced its state. */
 export function withState (e: Entry, state: Plain, seq: number): Entry {
-  return { binding: e.binding, contract: e.contract, state, summary: e.contract.summarize(state) as Plain, seq }
+  return { binding: e.binding, contract: e.contract, state, summary: e.contract.summarize(state) as Plain, seq, tail: e.tail }
 }
 
 export function freshEntry (binding: BoundRef, contract: AnyContract): Entry {
   const state = contract.empty() as Plain
-  return { binding, contract, state, summary: contract.summarize(state) as Plain, seq: 0 }
+  return { binding, contract, state, summary: contract.summarize(state) as Plain, seq: 0, tail: freshTail() }
 }
 
-export function encodeRecord (e: Entry): Uint8Array {
-  const r: Record<string, Plain> = { c: e.binding.id, s: e.state, q: e.seq }
-  if (e.summary !== e.state) r.m = encode(e.summary)
+/** The record of entry `e`, as generation `gen` of the key's record. */
+export function encodeRecord (e: Entry, gen: number): Uint8Array {
+  const r: Record<string, Plain> = { c: e.binding.id, s: e.state, q: e.seq, g: gen }
+  if (e.summary !== e.state) r.m = encodeLocal(e.summary)
   if (e.binding.params !== undefined) r.p = e.binding.params
-  return encode(r)
+  return encodeLocal(r)
 }
 
 export interface StoredRecord {
@@ -49,6 +55,8 @@ export interface StoredRecord {
   state: Plain
   summary: Plain
   seq: number
+  /** Generation of the record (0 when written before tails existed). */
+  gen: number
 }
 
 export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
@@ -60,14 +68,39 @@ export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
     throw corrupt((err as Error).message)
   }
   if (r === null || typeof r !== 'object' || Array.isArray(r) || r instanceof Uint8Array) throw corrupt('not a map')
-  const { c, p, s, m, q } = r as Record<string, Plain | undefined>
+  const { c, p, s, m, q, g } = r as Record<string, Plain | undefined>
   if (typeof c !== 'string') throw corrupt('no contract id')
   if (p !== undefined && (p === null || typeof p !== 'object' || Array.isArray(p) || p instanceof Uint8Array)) throw corrupt('params not a map')
   if (m !== undefined && !(m instanceof Uint8Array)) throw corrupt('summary is not bytes')
   if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0) throw corrupt('bad seq')
+  if (g !== undefined && (typeof g !== 'number' || !Number.isSafeInteger(g) || g < 0)) throw corrupt('bad generation')
   if (s === undefined) throw corrupt('no state')
   const binding: BoundRef = p === undefined ? { id: c } : { id: c, params: p as JsonObject }
-  return { binding, state: s, summary: m === undefined ? s : decode(m, LOCAL_LIMITS), seq: q }
+  return { binding, state: s, summary: m === undefined ? s : decode(m, LOCAL_LIMITS), seq: q, gen: g ?? 0 }
+}
+
+/**
+ * Reads key `key` (UTF-8 `kb`) from storage: its record with its tail merged
+ * in, or undefined if the key has no record. `resolve` gives the contract of
+ * the record's binding (and may throw). See key-tail.ts for why the two reads
+ * need no snapshot.
+ */
+export async function readStoredKey (storage: Storage, kb: Uint8Array, key: string, resolve: (binding: BoundRef) => AnyContract): Promise<Entry | undefined> {
+  const rk = recordKey(kb)
+  const tk = tailKey(kb)
+  const tailBytes = await storage.get(tk) // first: see key-tail.ts
+  const bytes = await storage.get(rk)
+  const tail = tailBytes === undefined ? undefined : decodeTail(tailBytes, key)
+  if (bytes === undefined) {
+    if (tail !== undefined) throw new Error(`key ${JSON.stringify(key)} has a delta tail but no record: the data folder is damaged`)
+    return undefined
+  }
+  const r = decodeRecord(bytes, key)
+  if (tail !== undefined && tail.gen > r.gen) throw new Error(`delta tail of key ${JSON.stringify(key)} is of generation ${tail.gen}, newer than its record's ${r.gen}: the data folder is damaged`)
+  const contract = resolve(r.binding)
+  const t = replayTail(r.state, r.seq, r.gen, rk.length + bytes.length, tail, tk.length + (tailBytes?.length ?? 0), (a, b) => contract.merge(a, b) as Plain)
+  const summary = t.tail.count === 0 ? r.summary : contract.summarize(t.state) as Plain
+  return { binding: r.binding, contract, state: t.state, summary, seq: t.seq, tail: t.tail }
 }
 
 /** The binding a parsed request names, params normalized: `{}` means none. */

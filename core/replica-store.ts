@@ -1,13 +1,14 @@
 /**
  * The durable replica store: every key holds a state of the merge contract it
  * was bound to at its first write. Layout on storage: core/key-layout.ts;
- * record format: core/key-record.ts; group commit: core/write-queue.ts.
+ * record format: core/key-record.ts; the delta tail that spares rewriting a
+ * record per write: core/key-tail.ts; group commit: core/write-queue.ts.
  *
  * Guarantees:
- * - A write is one atomic storage batch (record + new delta-log entries + the
- *   deletion of entries that fall out of the log), and its promise resolves only
- *   after that batch is committed. Reads (get, summary, deltaFor, keys,
- *   deltaLog) see committed data only.
+ * - A write is one atomic storage batch (the key's tail extended or its record
+ *   rewritten, new delta-log entries, the deletion of entries that fall out of
+ *   the log), and its promise resolves only after that batch is committed.
+ *   Reads (get, summary, deltaFor, keys, deltaLog) see committed data only.
  * - Writes to one key are serialized in call order: each is computed from the
  *   state left by the previous one (even if that one is still being written),
  *   so concurrent updates and merges never lose each other.
@@ -20,9 +21,9 @@ import { type Plain, decode } from './codec.ts'
 import type { ContractRef } from './contract.ts'
 import { ContractError } from './errors.ts'
 import { type JsonValue, jsonProblem } from './json.ts'
-import { keyBytes, keyOfRecord, logRange, prefixBytes, recordKey, recordRange, seqOfLog } from './key-layout.ts'
+import { keyBytes, keyOfRecord, logRange, prefixBytes, recordRange, seqOfLog } from './key-layout.ts'
 import { KeyQueue } from './key-queue.ts'
-import { ContractBinder, type Entry, LOCAL_LIMITS, decodeRecord, withState } from './key-record.ts'
+import { ContractBinder, type Entry, LOCAL_LIMITS, readStoredKey, withState } from './key-record.ts'
 import { LruCache } from './lru-cache.ts'
 import { type ContractRegistry, parseRef } from './registry.ts'
 import { type MergeOutcome, type RemoteItem, foldRemote, showKey } from './remote-merge.ts'
@@ -87,6 +88,8 @@ export class ReplicaStore {
   readonly #stats = { updates: 0, merges: 0, redundantMerges: 0 }
   #commits = 0
   #closing: Promise<void> | undefined
+  /** Storage reads in flight: close() lets them finish (a key's read is several storage calls). */
+  readonly #reads = new Set<Promise<unknown>>()
 
   private constructor (o: ReplicaStoreOptions, replica: string) {
     this.replica = replica
@@ -132,7 +135,7 @@ export class ReplicaStore {
       if (delta === undefined) return { entry, delta, done: this.#heads.get(key)?.done }
       const next = withState(entry, c.merge(entry.state, delta) as Plain, entry.seq + 1)
       this.#stats.updates++
-      return { entry: next, delta, done: this.#stage(key, kb, entry, next, delta, ['local']) }
+      return { entry: next, delta, done: this.#stage(key, kb, entry, next, delta, true, ['local']) }
     })
     await r.done
     return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), delta: r.delta, seq: r.entry.seq }
@@ -154,10 +157,15 @@ export class ReplicaStore {
     this.#checkWritable()
     const out: MergeOutcome[] = new Array(items.length)
     const groups = new Map<string, { kb: Uint8Array, items: RemoteItem[] }>()
+    const refs = new Map<string, RemoteItem['wanted']>() // a batch names few contracts, most often by id
     items.forEach(({ key, contract, delta, origin }, index) => {
       try {
         const kb = keyBytes(key)
-        const wanted = parseRef(contract)
+        let wanted = typeof contract === 'string' ? refs.get(contract) : undefined
+        if (wanted === undefined) {
+          wanted = parseRef(contract)
+          if (typeof contract === 'string') refs.set(contract, wanted)
+        }
         if (typeof origin !== 'string' || origin.length === 0 || origin.length > MAX_ORIGIN || origin === 'local') {
           throw new ContractError('bad_args', `origin must be a peer id (1..${MAX_ORIGIN} characters, not "local")`)
         }
@@ -174,7 +182,7 @@ export class ReplicaStore {
           const f = foldRemote(key, head, g.items, (h, wanted) => this.#binder.entryFor(key, h, wanted), out, this.#stats)
           if (f.entry === undefined || f.joined === undefined) return this.#heads.get(key)?.done
           const next = withState(f.entry, f.entry.contract.merge(f.entry.state, f.joined) as Plain, f.entry.seq)
-          return this.#stage(key, g.kb, f.entry, next, undefined, f.origins)
+          return this.#stage(key, g.kb, f.entry, next, f.joined, false, f.origins)
         })
         await done
       } catch (err) {
@@ -260,6 +268,7 @@ export class ReplicaStore {
     this.#closing ??= (async () => {
       await this.#queue.idle()
       await this.#wq.drain().catch(() => {}) // writers already got the error
+      while (this.#reads.size > 0) await Promise.allSettled(this.#reads)
       this.#subs.endAll()
       await this.#storage.close()
     })()
@@ -283,23 +292,29 @@ export class ReplicaStore {
 
   async #load (key: string, kb: Uint8Array): Promise<Entry | undefined> {
     const commitsBefore = this.#commits
-    const bytes = await this.#storage.get(recordKey(kb))
-    if (bytes === undefined) return undefined
-    const r = decodeRecord(bytes, key)
-    let contract: Entry['contract']
+    const read = readStoredKey(this.#storage, kb, key, binding => {
+      try {
+        return this.#binder.resolve(binding)
+      } catch (err) {
+        throw new ContractError('unknown_contract', `key ${showKey(key)} is bound to contract "${binding.id}", which this store cannot resolve: ${(err as Error).message}`, { cause: err })
+      }
+    })
+    this.#reads.add(read)
+    let entry: Entry | undefined
     try {
-      contract = this.#binder.resolve(r.binding)
-    } catch (err) {
-      throw new ContractError('unknown_contract', `key ${showKey(key)} is bound to contract "${r.binding.id}", which this store cannot resolve: ${(err as Error).message}`, { cause: err })
+      entry = await read
+    } finally {
+      this.#reads.delete(read)
     }
-    const entry: Entry = { ...r, contract }
+    if (entry === undefined) return undefined
     // A commit during the read may have cached a newer entry: only a read no commit overlapped may fill the cache.
     if (commitsBefore === this.#commits && !this.#cache.has(key)) this.#cache.set(key, entry)
     return entry
   }
 
-  #stage (key: string, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain | undefined, origins: readonly string[]): Promise<void> {
-    const done = this.#wq.stage(key, stageWrite(this.#wq.staged(key), kb, prev, next, delta, origins, this.#limit))
+  /** Stages the write prev → next, which merged `delta` (a local op's if `local`, else remote ones joined) into prev's state. */
+  #stage (key: string, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain, local: boolean, origins: readonly string[]): Promise<void> {
+    const done = this.#wq.stage(key, stageWrite(this.#wq.staged(key), kb, prev, next, delta, local, origins, this.#limit))
     this.#heads.set(key, { entry: next, done })
     return done
   }

@@ -6,7 +6,9 @@
  *    commit), on MemoryStorage and durably on LevelDB, with deltas spread over
  *    many keys (each batch rewrites ~one record per delta) or a few hot keys;
  * 3. raw classic-level batch writes for the ratio: one put per delta at the
- *    delta's size, and the exact puts (count and bytes) the store wrote.
+ *    delta's size, and the exact puts (count and bytes) the store wrote;
+ * 4. cold reads after the LevelDB ingest: the store reopened and every key's
+ *    summary read (record plus delta tail, see core/key-tail.ts), repeatedly.
  * BENCH_SECONDS sets the time per figure (default 1.5).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -101,10 +103,14 @@ class CountingStorage implements Storage {
   async close (): Promise<void> { await this.inner.close() }
 }
 
-interface Ingest { rate: number, putsPerBatch: number, bytesPerPut: number, deltasPerBatch: number }
+interface Ingest { rate: number, putsPerBatch: number, bytesPerPut: number, deltasPerBatch: number, coldReads: number }
 
-/** Deltas of `make()` workloads spread round-robin over `keys` keys, each key preloaded with the workload's state. */
-async function ingestRate (storage: Storage, make: () => Workload, keys: number): Promise<Ingest> {
+/**
+ * Deltas of `make()` workloads spread round-robin over `keys` keys, each key
+ * preloaded with the workload's state; then the store reopened on `reopen()`
+ * and every key's summary read once (keys/s).
+ */
+async function ingestRate (storage: Storage, make: () => Workload, keys: number, reopen: () => Promise<Storage>): Promise<Ingest> {
   const work = Array.from({ length: keys }, make)
   const c = work[0].contract
   const registry = new ContractRegistry()
@@ -124,7 +130,18 @@ async function ingestRate (storage: Storage, make: () => Workload, keys: number)
   const [b0, p0, y0, k0] = counted!
   const batches = counting.batches - b0
   await store.close()
-  return { rate: r, putsPerBatch: (counting.puts - p0) / batches, bytesPerPut: (counting.bytes - y0) / (counting.puts - p0), deltasPerBatch: (k - k0) / batches }
+  // Reopen and read every key until SECONDS of reading have passed; only the reads are timed.
+  let readMs = 0; let read = 0
+  while (readMs < SECONDS * 1000) {
+    const cold = await ReplicaStore.open({ storage: await reopen(), registry, cacheSize: keys * 2 })
+    const start = performance.now()
+    await Promise.all(work.map(async (_, w) => await cold.summary(`key/${w}`)))
+    readMs += performance.now() - start
+    read += keys
+    await cold.close()
+  }
+  const coldReads = read / (readMs / 1000)
+  return { rate: r, putsPerBatch: (counting.puts - p0) / batches, bytesPerPut: (counting.bytes - y0) / (counting.puts - p0), deltasPerBatch: (k - k0) / batches, coldReads }
 }
 
 /** Raw classic-level: batches of `perBatch` puts of `keyBytes`/`valueBytes` over a rotating key space; returns puts/s. */
@@ -151,7 +168,10 @@ const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStar
 const bytes = (x: Plain): number => encode(x).length
 const root = await mkdtemp(join(tmpdir(), 'monoidb-bench-'))
 let dbs = 0
-const level = async (): Promise<Storage> => await LevelStorage.open(join(root, `db${dbs++}`))
+const level = async (): Promise<[Storage, () => Promise<Storage>]> => {
+  const path = join(root, `db${dbs++}`)
+  return [await LevelStorage.open(path), async () => await LevelStorage.open(path)]
+}
 try {
   console.log(`monoidb core benchmark: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${SECONDS} s per figure`)
   const pn = pnWorkload(); const set = setWorkload(1000); const small = setWorkload(100)
@@ -170,8 +190,10 @@ try {
   const durable: Array<[string, Ingest]> = []
   for (const [name, make, keys] of runs) {
     const label = `${name}, ${keys} keys`.padEnd(48)
-    const mem = await ingestRate(new MemoryStorage(), make, keys)
-    const disk = await ingestRate(await level(), make, keys)
+    const memory = new MemoryStorage()
+    const mem = await ingestRate(memory, make, keys, async () => memory.reopen())
+    const [storage, reopen] = await level()
+    const disk = await ingestRate(storage, make, keys, reopen)
     durable.push([label, disk])
     console.log(`  ${label} memory ${fmt(mem.rate)}   LevelDB ${fmt(disk.rate)}   (${disk.deltasPerBatch.toFixed(0)} deltas → ${disk.putsPerBatch.toFixed(0)} puts of ${disk.bytesPerPut.toFixed(0)} B a batch)`)
   }
@@ -188,6 +210,9 @@ try {
     const ceiling = puts / d.putsPerBatch * d.deltasPerBatch
     console.log(`  ${label} ${(d.rate / perDelta).toFixed(2).padStart(5)} ×   LevelDB alone ${fmt(ceiling)} deltas/s (store ${(100 * d.rate / ceiling).toFixed(0)}% of it)`)
   }
+
+  console.log('\n4. Cold reads after the LevelDB ingest: store reopened, every key\'s summary read (concurrently), keys/s')
+  for (const [label, d] of durable) console.log(`  ${label} ${fmt(d.coldReads)}`)
 } finally {
   await rm(root, { recursive: true, force: true })
 }

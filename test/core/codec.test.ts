@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { encode, decode, canonicalKey, compareCanonical } from '../../core/codec.ts'
+import { encode, encodeLocal, decode, canonicalKey, compareCanonical } from '../../core/codec.ts'
 import { CodecError } from '../../core/errors.ts'
 
 /** Rebuilds every object of `x` with its keys inserted in a shuffled order. */
@@ -142,4 +142,34 @@ test('limits are configurable', () => {
   assert.throws(() => decode(encode([1, 2, 3]), { maxItems: 2 }), /over the 2 limit/)
   assert.throws(() => decode(encode('x'.repeat(100)), { maxBytes: 50 }), /over the 50-byte limit/)
   assert.deepEqual(decode(bytes, { maxDepth: 3 }), [[[1]]])
+})
+
+// Plain values with byte strings, -0, and maps whose keys look like numbers.
+const plain = fc.letrec(tie => ({
+  value: fc.oneof({ depthSize: 'small' },
+    fc.constantFrom(null, true, false, 0, -0, 1.5, -7, 2 ** 40, Number.MAX_SAFE_INTEGER),
+    fc.string(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.uint8Array({ maxLength: 8 }),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('1', '10', 'a', 'aa')).filter(k => k !== '__proto__'), tie('value'), { maxKeys: 4 }))
+})).value
+
+test('encodeLocal bytes decode to the value encode gives, so canonical re-encoding matches', () => {
+  fc.assert(fc.property(plain, v => {
+    const local = encodeLocal(v)
+    const back = decode(local)
+    assert.equal(Buffer.compare(encode(back), encode(v)), 0)
+    assert.deepEqual(back, decode(encode(v)))
+  }), { numRuns: 1000 })
+})
+
+test('encodeLocal hands what is not strictly plain to encode: undefined map values dropped, -0 folded, the rest refused', () => {
+  assert.deepEqual(decode(encodeLocal({ a: 1, b: undefined })), { a: 1 })
+  assert.ok(Object.is((decode(encodeLocal([-0])) as number[])[0], 0))
+  assert.deepEqual(decode(encodeLocal(Object.assign(Object.create(null), { x: [1] }))), { x: [1] })
+  for (const bad of [undefined, [undefined], NaN, { a: Infinity }, new Map(), new Date(0), () => 1, 10n]) {
+    assert.throws(() => encodeLocal(bad), CodecError, String(bad))
+  }
+  let deep: unknown = 1
+  for (let i = 0; i < 70; i++) deep = [deep]
+  assert.throws(() => encodeLocal(deep), CodecError)
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import fc from 'fast-check'
 import { ContractError } from '../../core/errors.ts'
-import { META_KEY, keyBytes, keyOfRecord, logKey, logRange, prefixBytes, recordKey, recordRange, seqOfLog } from '../../core/key-layout.ts'
+import { META_KEY, keyBytes, keyOfRecord, logKey, logRange, prefixBytes, recordKey, recordRange, seqOfLog, tailKey } from '../../core/key-layout.ts'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const cmp = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)
@@ -33,11 +33,14 @@ it('a log range holds exactly one key\'s entries after a seq, in seq order', () 
   assert.equal(seqOfLog(logKey(keyBytes('k'), Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER)
 })
 
-it('records, logs and meta never share keys', () => {
-  fc.assert(fc.property(userKey, fc.integer({ min: 1, max: 1000 }), (a, seq) => {
-    const r = recordKey(keyBytes(a)); const l = logKey(keyBytes(a), seq)
-    assert.notEqual(r[0], l[0]); assert.notEqual(r[0], META_KEY[0]); assert.notEqual(l[0], META_KEY[0])
-  }))
+it('records, logs, tails and meta never share keys; each key has its own tail', () => {
+  fc.assert(fc.property(userKey, userKey, fc.integer({ min: 1, max: 1000 }), (a, b, seq) => {
+    const tags = new Set([recordKey(keyBytes(a))[0], logKey(keyBytes(a), seq)[0], tailKey(keyBytes(a))[0], META_KEY[0]])
+    assert.equal(tags.size, 4)
+    assert.equal(cmp(tailKey(keyBytes(a)), tailKey(keyBytes(b))) === 0, a === b)
+    assert.ok(!inRange(tailKey(keyBytes(a)), recordRange(prefixBytes(''))))
+    assert.ok(!inRange(tailKey(keyBytes(a)), logRange(keyBytes(b))))
+  }), { numRuns: 1000 })
 })
 
 it('bad keys are refused with bad_key', () => {

@@ -3,8 +3,8 @@
 import type { Plain } from '../../../core/codec.ts'
 import { encode } from '../../../core/codec.ts'
 import type { JsonValue } from '../../../core/json.ts'
-import { keyOfRecord, prefixBytes, recordRange } from '../../../core/key-layout.ts'
-import { decodeRecord } from '../../../core/key-record.ts'
+import { keyBytes, keyOfRecord, prefixBytes, recordRange } from '../../../core/key-layout.ts'
+import { readStoredKey } from '../../../core/key-record.ts'
 import { ReplicaStore } from '../../../core/replica-store.ts'
 import { MemoryStorage } from '../../../core/storage.ts'
 import { SyncEngine } from '../../../core/sync/engine.ts'
@@ -140,12 +140,12 @@ export class Net {
   }
 }
 
-/** Every key's binding and state as canonical bytes (hex), read from the store's records. */
+/** Every key's binding and state as canonical bytes (hex), read from the store's records (with their delta tails). */
 export async function stateBytes (p: Peer): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  for await (const [k, v] of p.storage.iterator(recordRange(prefixBytes('')))) {
+  for await (const [k] of p.storage.iterator(recordRange(prefixBytes('')))) {
     const key = keyOfRecord(k)
-    const r = decodeRecord(v, key)
+    const r = (await readStoredKey(p.storage, keyBytes(key), key, b => registry.resolve(b)))!
     out.set(key, Buffer.from(encode([r.binding.id, r.binding.params ?? null, r.state])).toString('hex'))
   }
   return out
