@@ -140,7 +140,7 @@ export class SyncEngine {
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now)
-      case 'want': return await this.#partial.onWant(msg.keys, now)
+      case 'want': return await this.#partial.onWant(from, msg.keys, now)
       case 'scope': this.#partial.onScope(from, msg.fp); return []
       default: return await this.#onRequest(from, msg, now)
     }

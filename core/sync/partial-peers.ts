@@ -50,6 +50,10 @@ export class PartialPeers {
     this.#differ.delete(peer)
   }
 
+  isNeighbour (peer: PeerId): boolean {
+    return this.#neighbours.has(peer)
+  }
+
   /** A neighbour's digest; `full`: it keeps every key (its digest is not flagged partial). */
   digest (peer: PeerId, fp: Uint8Array, full = false): void {
     this.#neighbours.add(peer)
@@ -114,7 +118,10 @@ export class PartialPeers {
  */
 export const WANT_ANSWER_KEYS_PER_SECOND = 4096
 
-/** Which wanted keys to answer now: those not answered within WANT_ANSWER_MS, within the per-second budget. */
+/**
+ * Which wanted keys to answer now: those not answered (to the same asker; '' for everyone, a published
+ * answer) within WANT_ANSWER_MS, within the per-second budget over all askers.
+ */
 export class WantAnswers {
   readonly #answered = new Map<string, number>()
   readonly #perSecond: number
@@ -126,17 +133,18 @@ export class WantAnswers {
     this.#budget = perSecond
   }
 
-  take (keys: readonly string[], now: number): string[] {
+  take (keys: readonly string[], now: number, to = ''): string[] {
     // A token bucket holding at most one second's worth.
     if (now > this.#refilledAt) {
       this.#budget = Math.min(this.#perSecond, this.#budget + (now - this.#refilledAt) * this.#perSecond / 1000)
       this.#refilledAt = now
     }
-    const out = keys.filter(k => now - (this.#answered.get(k) ?? -Infinity) >= WANT_ANSWER_MS).slice(0, Math.floor(this.#budget))
+    const id = (k: string): string => `${to}\0${k}`
+    const out = keys.filter(k => now - (this.#answered.get(id(k)) ?? -Infinity) >= WANT_ANSWER_MS).slice(0, Math.floor(this.#budget))
     this.#budget -= out.length
     for (const k of out) {
-      this.#answered.delete(k)
-      this.#answered.set(k, now)
+      this.#answered.delete(id(k))
+      this.#answered.set(id(k), now)
     }
     while (this.#answered.size > MAX_ANSWERED) this.#answered.delete(this.#answered.keys().next().value as string)
     return out

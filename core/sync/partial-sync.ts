@@ -90,13 +90,17 @@ export class PartialSync {
     if (!this.partial) this.#scopes.learn(from, keys, key => this.#c.view.index.get(key))
   }
 
-  /** Publishes the whole state of wanted keys we hold (see WantAnswers for the limits). */
-  async onWant (keys: readonly string[], now: number): Promise<SyncAction[]> {
-    const held = this.#answers.take(keys.filter(k => this.#c.view.index.get(k) !== undefined), now)
+  /**
+   * Answers a want with the whole state of the wanted keys we hold (see WantAnswers for the limits):
+   * sent to the asker if it is a neighbour, else published, to reach it through the peers between us.
+   */
+  async onWant (from: PeerId, keys: readonly string[], now: number): Promise<SyncAction[]> {
+    const direct = this.#peers.isNeighbour(from)
+    const held = this.#answers.take(keys.filter(k => this.#c.view.index.get(k) !== undefined), now, direct ? from : '')
     if (held.length === 0) return []
     this.#c.stats.wantsAnswered += held.length
     const pushes = await this.#c.merger.pushes(new Map(held.map(k => [k, null])), this.#c.config.maxMessageBytes)
-    return pushes.map(m => this.#c.publish(PUSH_TOPIC, m))
+    return pushes.map(m => direct ? this.#c.send(from, m) : this.#c.publish(PUSH_TOPIC, m))
   }
 
   /**

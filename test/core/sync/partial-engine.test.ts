@@ -6,8 +6,8 @@ import { createRegistry } from '../../../contracts/index.ts'
 import { ReplicaStore } from '../../../core/replica-store.ts'
 import { MemoryStorage } from '../../../core/storage.ts'
 import { SyncEngine } from '../../../core/sync/engine.ts'
-import { decodeMessage } from '../../../core/sync/messages.ts'
-import type { Interest, SyncAction } from '../../../core/sync/types.ts'
+import { decodeMessage, encodeMessage } from '../../../core/sync/messages.ts'
+import { type Interest, PUSH_TOPIC, type SyncAction } from '../../../core/sync/types.ts'
 
 class SetInterest implements Interest {
   readonly keys = new Set<string>()
@@ -133,4 +133,17 @@ test('a partial engine agreeing with its full neighbour sends no summaries while
   assert.equal((await full.store.get('mine'))?.value, 6, 'repaired by a session after the full peer said it differs')
   assert.ok(partial.engine.stats().perType.scope.messagesReceived > 0)
   assert.ok(partial.engine.stats().perType.sums.messagesSent > sumsBefore)
+})
+
+test('a want from a neighbour is answered to it alone; one from farther away is published', async () => {
+  const { full, write, run, now } = await twoPeers(new SetInterest())
+  await write(full, 'x', 2)
+  await run(200)
+  const want = encodeMessage({ type: 'want', keys: ['x'] })
+  const near = await full.engine.receive('partial', want, now())
+  assert.deepEqual(near.map(a => a.type === 'send' ? `send ${a.to}` : `publish ${a.topic}`), ['send partial'])
+  assert.equal(decodeMessage(near[0].bytes).type, 'push')
+  const far = await full.engine.receive('far-away', want, now())
+  assert.deepEqual(far.map(a => a.type === 'send' ? `send ${a.to}` : `publish ${a.topic}`), [`publish ${PUSH_TOPIC}`], 'another asker of the same key is answered too')
+  assert.deepEqual(await full.engine.receive('partial', want, now()), [], 'the same asker again within the interval is not')
 })

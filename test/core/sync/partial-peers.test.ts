@@ -219,3 +219,12 @@ test('with full neighbours and wanted keys we lack: a neighbour whose digest cha
   pp.digest('f', fp(3), false) // it turned partial: back to turns
   assert.deepEqual(pp.next(fp(0), idle), { peer: 'f', all: true })
 })
+
+test('wants are rate-limited per asker: the same key is answered to each asker once per interval', () => {
+  const wa = new WantAnswers()
+  assert.deepEqual(wa.take(['k'], 0, 'p1'), ['k'])
+  assert.deepEqual(wa.take(['k'], 0, 'p2'), ['k'])
+  assert.deepEqual(wa.take(['k'], 0), ['k'], 'a published answer counts apart')
+  assert.deepEqual(wa.take(['k'], 1, 'p1'), [])
+  assert.deepEqual(wa.take(['k'], WANT_ANSWER_MS, 'p1'), ['k'])
+})
