@@ -169,7 +169,7 @@ export class MonoidbNode {
       peerId: this.peerId,
       multiaddrs: this.multiaddrs(),
       peers: this.peers().length,
-      keys: (await this.#store.keys()).length,
+      keys: this.#engine.keyCount(),
       replicateAll: this.#wanted === undefined,
       unknownContracts: this.#engine.stats().unknownContracts
     }

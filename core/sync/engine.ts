@@ -212,6 +212,11 @@ export class SyncEngine {
     return copyStats(this.#stats)
   }
 
+  /** How many keys the store holds (the digest index follows every commit: no scan). */
+  keyCount (): number {
+    return this.#view.index.size
+  }
+
   /** Stops following the store. */
   close (): void {
     this.#view.close()
