@@ -1,26 +1,23 @@
 /**
- * Partial replication, the engine's side (see `Interest` in types.ts).
+ * The bookkeeping of partial replication (partial-sync.ts uses both):
  *
- * A peer that keeps only some keys cannot compare digests with anyone: theirs
- * cover keys it does not keep. So once per anti-entropy period it opens a
- * session with one neighbour and sends the summaries of every key it keeps
- * (and names the wanted keys it lacks), asking back: the neighbour answers
- * with deltas where it holds more and asks for ours where we do. A neighbour
- * that keeps every key knows which keys we hold (peer-scopes.ts) and tells us
- * when it differs on them, so only those are asked, in turn. Without such
- * neighbours, each takes a turn, skipped while neither its digest nor ours
- * (nor the wanted keys we lack) changed since our last session with it. The
- * wants for keys still lacking go out again each period.
+ * PartialPeers: a partial peer cannot compare digests with anyone (theirs
+ * cover keys it does not keep), so it reconciles by sending one neighbour the
+ * summaries of its keys. A neighbour that keeps every key knows which keys we
+ * hold (peer-scopes.ts) and tells us when it differs on them, so only those
+ * are asked, in turn. Without such neighbours, each takes a turn, skipped
+ * while neither its digest nor ours (nor the wanted keys we lack) changed
+ * since our last session with it.
  *
- * Wants (a key read here that no one sent yet) go out on the want topic; a
- * peer holding a wanted key answers with a push of its whole state, at most
- * once per key per WANT_ANSWER_MS however many peers ask.
+ * WantAnswers: a peer holding a wanted key answers with its whole state, at
+ * most once per key per asker per WANT_ANSWER_MS, within a budget of keys per
+ * second over all askers.
  */
 import { createHash } from 'node:crypto'
 import { bytesKey } from './generational-cache.ts'
 import type { PeerId } from './types.ts'
 
-/** A key's state is pushed at most once per this many ms in answer to wants. */
+/** A key's state is sent to one asker (or published) at most once per this many ms in answer to wants. */
 export const WANT_ANSWER_MS = 250
 /** Answered keys remembered for rate limiting; past this the oldest are forgotten. */
 const MAX_ANSWERED = 4096
