@@ -16,7 +16,7 @@ import { LevelStorage } from '../core/level-storage.ts'
 import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
-import { DEFAULT_SYNC_CONFIG, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import { SyncEngine, type SyncStats } from '../core/sync/engine.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -79,6 +79,7 @@ export class MonoidbNode {
   readonly #engine: SyncEngine
   /** Undefined for a replicate-all node. */
   readonly #wanted: WantedKeys | undefined
+  readonly #updating = new Set<Promise<UpdateResult>>()
   #stopping: Promise<void> | undefined
 
   constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys }) {
@@ -131,9 +132,18 @@ export class MonoidbNode {
   /** Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. */
   async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = []): Promise<UpdateResult> {
     this.#checkRunning()
-    const result = await this.#store.update(key, contract, op, args)
-    if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta)
-    return result
+    const done = (async () => {
+      const result = await this.#store.update(key, contract, op, args)
+      if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta)
+      return result
+    })()
+    // stop() waits for updates in flight, so each one it lets finish is pushed too.
+    this.#updating.add(done)
+    try {
+      return await done
+    } finally {
+      this.#updating.delete(done)
+    }
   }
 
   /**
@@ -188,6 +198,7 @@ export class MonoidbNode {
   /** Sends pending pushes, stops networking, closes the store. Safe to call more than once. */
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {
+      await Promise.allSettled([...this.#updating])
       await this.#binding.flush()
       await this.#binding.stop()
       await this.#host.stop()
@@ -215,9 +226,9 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   try {
     const privateKey = await loadOrCreatePeerKey(dataDir)
     const peerId = peerIdFromPrivateKey(privateKey).toString()
-    const config = { ...DEFAULT_SYNC_CONFIG, ...options.sync }
     const wanted = options.replicateAll === true ? undefined : new WantedKeys()
-    const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config, interest: wanted })
+    // The settings as given: the engine fills in the defaults (some follow from others, PROTOCOL.md §10).
+    const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config: options.sync, interest: wanted })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     let b: SyncBinding | undefined
     host = await Host.create(

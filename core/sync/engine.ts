@@ -308,7 +308,7 @@ export class SyncEngine {
   }
 
   async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
-    if (msg.type === 'sums') this.#partial.learn(from, msg.sums.map(s => s.key))
+    if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
     const session = this.#sessionOf(from, msg, now)
     if (session === undefined) return []
     if (!session.takeRequest(msg.seq)) {

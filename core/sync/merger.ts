@@ -13,6 +13,7 @@
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
+import type { BoundRef } from '../subscription.ts'
 import { GenerationalCache } from './generational-cache.ts'
 import { type DeltaItem, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { SeenDeltas } from './seen-deltas.ts'
@@ -27,6 +28,8 @@ export class DeltaMerger {
   readonly #seen = new SeenDeltas()
   /** Keys recently refused for a contract this peer lacks, with that contract's id (for error messages). */
   readonly #unknown = new GenerationalCache<string, string>(1024)
+  /** (key, contract) pairs this peer cannot merge, whoever sends them: the contract is unknown here, or not the key's. */
+  readonly #unmergeable = new GenerationalCache<string, true>(4096)
   readonly #keeps: (key: string) => boolean
 
   /** `keeps`: whether this peer keeps a key (always, for a replicate-all peer). */
@@ -55,17 +58,24 @@ export class DeltaMerger {
     outcomes.forEach((o, i) => {
       if ('error' in o) {
         this.#stats.rejectedDeltas++
-        if (o.error instanceof ContractError && o.error.code === 'unknown_contract') {
+        const code = o.error instanceof ContractError ? o.error.code : undefined
+        if (code === 'unknown_contract') {
           const id = fresh[i].item.contract.id
           this.#stats.unknownContracts[id] = (this.#stats.unknownContracts[id] ?? 0) + 1
           this.#unknown.set(fresh[i].item.key, id)
         }
+        if (code === 'unknown_contract' || code === 'contract_mismatch') this.#unmergeable.set(unmergeableKey(fresh[i].item.key, fresh[i].item.contract), true)
         return
       }
       if (o.changed) changed++; else this.#stats.redundantDeltas++
       this.#seen.add(fresh[i].hash)
     })
     return changed
+  }
+
+  /** Whether deltas for `key` under `contract` were refused lately (the contract is unknown here, or not the key's): more will not help. */
+  unmergeable (key: string, contract: BoundRef): boolean {
+    return this.#unmergeable.has(unmergeableKey(key, contract))
   }
 
   /** The contract id of a recent delta for `key` refused because this peer lacks that contract. */
@@ -96,4 +106,8 @@ export class DeltaMerger {
     }
     return items
   }
+}
+
+function unmergeableKey (key: string, contract: BoundRef): string {
+  return `${key}\0${contract.id}\0${JSON.stringify(contract.params ?? null)}`
 }

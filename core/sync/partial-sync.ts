@@ -7,8 +7,8 @@
  * partial neighbour when it differs on that neighbour's keys (peer-scopes.ts).
  */
 import type { LocalView } from './local-view.ts'
-import { sameHash } from './key-index.ts'
-import { MAX_RANGE_ITEMS, type Message, chunk, encodeMessage, entrySize } from './messages.ts'
+import { itemHash, sameHash } from './key-index.ts'
+import { MAX_RANGE_ITEMS, type Message, type Summary, chunk, encodeMessage, entrySize } from './messages.ts'
 import type { DeltaMerger } from './merger.ts'
 import { PartialPeers, WantAnswers } from './partial-peers.ts'
 import { PeerScopes } from './peer-scopes.ts'
@@ -85,9 +85,16 @@ export class PartialSync {
     this.#peers.scope(from, sameHash(fp, this.#c.view.digest().fp))
   }
 
-  /** Keys a partial neighbour showed it holds (its summaries, its pushes). */
+  /** Keys a partial neighbour showed it holds (the keys of its pushes). */
   learn (from: PeerId, keys: readonly string[]): void {
     if (!this.partial) this.#scopes.learn(from, keys, key => this.#c.view.index.get(key))
+  }
+
+  /** A partial neighbour's summaries: keys it holds, and its hashes of those whose data we cannot merge. */
+  learnSummaries (from: PeerId, sums: readonly Summary[]): void {
+    if (this.partial || !this.#scopes.isPartial(from)) return
+    this.learn(from, sums.map(s => s.key))
+    for (const s of sums) if (this.#c.merger.unmergeable(s.key, s.contract)) this.#scopes.foreign(from, s.key, itemHash(s.key, s.contract, s.summary))
   }
 
   /**

@@ -16,8 +16,10 @@ import type { PeerId } from './types.ts'
 interface Scope {
   /** Keys the peer holds, as far as we know. */
   readonly keys: Set<string>
-  /** Those of them we hold, with our item hashes. */
+  /** Those of them we hold, with our item hashes; and those we cannot hold, with the peer's. */
   readonly index: KeyIndex
+  /** Keys whose data we cannot merge (their contract is unknown here, or not the key's): counted with the peer's hash. */
+  readonly foreign: Set<string>
 }
 
 export class PeerScopes {
@@ -25,7 +27,7 @@ export class PeerScopes {
 
   /** The peer is partial: start (or keep) its scope. */
   partial (peer: PeerId): void {
-    if (!this.#scopes.has(peer)) this.#scopes.set(peer, { keys: new Set(), index: new KeyIndex() })
+    if (!this.#scopes.has(peer)) this.#scopes.set(peer, { keys: new Set(), index: new KeyIndex(), foreign: new Set() })
   }
 
   isPartial (peer: PeerId): boolean {
@@ -44,9 +46,21 @@ export class PeerScopes {
     }
   }
 
+  /**
+   * The peer holds `key` with item hash `theirs`, and we cannot merge its data: count the key with the
+   * peer's hash, so that what we can never agree on does not keep us telling the peer we differ.
+   */
+  foreign (peer: PeerId, key: string, theirs: Uint8Array): void {
+    const scope = this.#scopes.get(peer)
+    if (scope === undefined) return
+    scope.keys.add(key)
+    scope.foreign.add(key)
+    scope.index.set(key, theirs)
+  }
+
   /** We committed `key` with item hash `hash`. */
   committed (key: string, hash: Uint8Array): void {
-    for (const scope of this.#scopes.values()) if (scope.keys.has(key)) scope.index.set(key, hash)
+    for (const scope of this.#scopes.values()) if (scope.keys.has(key) && !scope.foreign.has(key)) scope.index.set(key, hash)
   }
 
   /** Our digest over the peer's keys (as we know them): the XOR of our item hashes. */

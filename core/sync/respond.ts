@@ -66,7 +66,9 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
   if (msg.type === 'sums') {
     // A key we do not keep: we neither ask for it nor answer for it (a partial peer's own keys, see partial-peers.ts).
     const lacking = msg.lacking.filter(c.keeps).map(key => ({ key, contract: null, summary: null }))
-    await answerSums(c.store, index, [...msg.sums.filter(s => c.keeps(s.key)), ...lacking], msg.reply, plan)
+    // Nor for one whose contract we cannot merge (unknown here, or not the key's): asking again would not help.
+    const sums = msg.sums.filter(s => c.keeps(s.key) && !c.merger.unmergeable(s.key, s.contract))
+    await answerSums(c.store, index, [...sums, ...lacking], msg.reply, plan)
     return { plan, hashes: [] }
   }
   session.changedKeys += await c.merger.merge(from, msg.items)

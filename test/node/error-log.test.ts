@@ -16,3 +16,12 @@ test('background errors are logged one line each, at most N a second, then a cou
   assert.equal(lines.at(-1), 'monoidb daemon: background error: later', 'nothing was left out in the quiet second')
   assert.equal(lines.length, 6)
 })
+
+test('the count of errors left out is written when the second ends, even if no other error comes', async () => {
+  const lines: string[] = []
+  const log = errorLog(line => { lines.push(line) }, 2)
+  for (let i = 0; i < 5; i++) log(new Error(`e${i}`))
+  assert.equal(lines.length, 2)
+  await new Promise(resolve => setTimeout(resolve, 1_100))
+  assert.deepEqual(lines.slice(2), ['monoidb daemon: 3 more background error(s) not shown'])
+})

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Change } from '../../core/subscription.ts'
 import { maxRegister } from '../fixtures/max-register.ts'
-import { allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node-fixtures.ts'
+import { TEST_SYNC, allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node-fixtures.ts'
 
 const fx = await nodeFixtures('node')
 after(fx.cleanup)
@@ -138,4 +138,18 @@ test('custom contracts replicate between nodes that have them; a node without on
   await until('C to refuse it', () => c.stats().sync.rejectedDeltas > 0)
   assert.equal(await c.get('high'), undefined)
   assert.ok((await c.status()).unknownContracts['max-register'] > 0, 'status counts the deltas of the contract C lacks')
+})
+
+test('sync settings are taken as given: a push window above the default maximum starts, and grows from itself', { timeout: 10_000 }, async () => {
+  const a = await fx.start({ sync: { ...TEST_SYNC, pushWindowMs: 100 } })
+  await a.update('k', 'g-counter', 'inc', [1])
+  assert.equal((await a.get('k'))?.value, 1)
+})
+
+test('stop waits for updates in flight and pushes them too', { timeout: 10_000 }, async () => {
+  const a = await fx.start({})
+  const pending = a.update('in-flight', 'g-counter', 'inc', [1])
+  await a.stop()
+  assert.equal((await pending).value, 1)
+  assert.equal(a.stats().sync.perType.push.messagesSent, 1, 'its push went out before the node stopped')
 })

@@ -8,6 +8,7 @@ import { MemoryStorage } from '../../../core/storage.ts'
 import { SyncEngine } from '../../../core/sync/engine.ts'
 import { decodeMessage, encodeMessage } from '../../../core/sync/messages.ts'
 import { type Interest, PUSH_TOPIC, type SyncAction } from '../../../core/sync/types.ts'
+import { maxRegister } from '../../fixtures/max-register.ts'
 
 class SetInterest implements Interest {
   readonly keys = new Set<string>()
@@ -15,11 +16,11 @@ class SetInterest implements Interest {
   wanted (): Iterable<string> { return this.keys }
 }
 
-async function twoPeers (interest: Interest) {
+async function twoPeers (interest: Interest, partialRegistry = createRegistry()) {
   const registry = createRegistry()
   let now = 1_700_000_000_000
   const make = async (id: string, i?: Interest) => {
-    const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry, replica: id, clock: () => now })
+    const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry: i === undefined ? registry : partialRegistry, replica: id, clock: () => now })
     return { id, store, engine: await SyncEngine.create(store, { self: id, now, config: { antiEntropyMs: 300 }, interest: i, random: () => 0.5 }) }
   }
   const full = await make('full')
@@ -146,4 +147,21 @@ test('a want from a neighbour is answered to it alone; one from farther away is 
   const far = await full.engine.receive('far-away', want, now())
   assert.deepEqual(far.map(a => a.type === 'send' ? `send ${a.to}` : `publish ${a.topic}`), [`publish ${PUSH_TOPIC}`], 'another asker of the same key is answered too')
   assert.deepEqual(await full.engine.receive('partial', want, now()), [], 'the same asker again within the interval is not')
+})
+
+test('a key whose contract the full neighbour lacks does not keep the partial peer sending its summaries', async () => {
+  const registry = createRegistry()
+  registry.register(maxRegister)
+  const { full, partial, run, write } = await twoPeers(new SetInterest(), registry)
+  for (let i = 0; i < 20; i++) await write(partial, `mine/${i}`, 1)
+  const r = await partial.store.update('odd', 'max-register', 'set', [5])
+  partial.engine.localUpdate('odd', r.contract, r.delta!, 0)
+  await run(3_000)
+  assert.equal(full.engine.stats().unknownContracts['max-register'] > 0, true, 'the full peer refused it')
+  assert.equal((await full.store.get('mine/19'))?.value, 1)
+  const before = partial.engine.stats()
+  await run(10_000)
+  const after = partial.engine.stats()
+  assert.equal(after.sessionsStarted, before.sessionsStarted, 'no session while nothing else differs')
+  assert.equal(after.perType.sums.bytesSent, before.perType.sums.bytesSent)
 })
