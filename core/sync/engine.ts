@@ -171,7 +171,7 @@ export class SyncEngine {
   async tick (now: number): Promise<SyncAction[]> {
     const actions: SyncAction[] = []
     const due = this.#push.takeDue(now)
-    if (due !== undefined) for (const m of await this.#merger.pushes(due, this.#config.maxMessageBytes)) actions.push(this.#publish(PUSH_TOPIC, m))
+    if (due !== undefined) actions.push(...await this.#publishPushes(due))
     if (now >= this.#nextDigestAt) {
       actions.push(this.#digest())
       actions.push(...await this.#partial.antiEntropy(now))
@@ -193,7 +193,11 @@ export class SyncEngine {
   /** Pushes what waits for its window now (before stopping: nothing is left for anti-entropy alone). */
   async flush (_now: number): Promise<SyncAction[]> {
     const dirty = this.#push.takeAll()
-    if (dirty === undefined) return []
+    return dirty === undefined ? [] : await this.#publishPushes(dirty)
+  }
+
+  /** Our pushes of keys changed locally (see DeltaMerger.pushes), published. */
+  async #publishPushes (dirty: ReadonlyMap<string, Uint8Array | null>): Promise<SyncAction[]> {
     return (await this.#merger.pushes(dirty, this.#config.maxMessageBytes)).map(m => this.#publish(PUSH_TOPIC, m))
   }
 
