@@ -180,7 +180,7 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     // Under the cap: connections queued behind an honest one, accepted in one pass, cannot push it out before its headers are read.
-    const backlog = Math.min(511, Math.floor(limits.maxConnections / 2))
+    const backlog = Math.max(1, Math.min(511, Math.floor(limits.maxConnections / 2)))
     server.listen({ host: options.host, port: options.port, backlog }, () => { server.off('error', reject); resolve() })
   })
   const { address, port } = server.address() as AddressInfo
@@ -203,7 +203,7 @@ function httpLimits (options: HttpApiOptions): HttpLimits {
   const requestTimeoutMs = whole('requestTimeoutMs', options.requestTimeoutMs ?? Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs), 1)
   if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not be over requestTimeoutMs (${requestTimeoutMs}): the headers are part of the request`)
   const keepAliveTimeoutMs = whole('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS, 1)
-  const maxConnections = whole('maxConnections', options.maxConnections ?? defaultMaxConnections(), 2)
+  const maxConnections = whole('maxConnections', options.maxConnections ?? defaultMaxConnections(), 1)
   const maxEventStreams = whole('maxEventStreams', options.maxEventStreams ?? Math.floor(maxConnections / 2), 0)
   if (maxEventStreams >= maxConnections) throw new RangeError(`maxEventStreams (${maxEventStreams}) must be under maxConnections (${maxConnections}), or streams could take every connection`)
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, maxEventStreams }

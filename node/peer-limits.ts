@@ -23,7 +23,7 @@ export const MAX_PENDING_INBOUND = 64
 export const UPGRADE_TIMEOUT_MS = 5_000
 /** New inbound sockets per second from one IP address; more are refused at once (libp2p's default). */
 export const INBOUND_PER_SECOND = 5
-/** A connection with no traffic for this long is closed (gossipsub's heartbeat keeps live ones busy every second). */
+/** A connection with no traffic for this long is closed (libp2p's default; live peers gossip digests every anti-entropy period, 1 s by default). */
 export const SOCKET_INACTIVITY_MS = 2 * 60_000
 
 export const connectionManagerLimits: ConnectionManagerInit = {

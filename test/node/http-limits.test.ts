@@ -171,7 +171,7 @@ test('limits: defaults, the default cap from the descriptor limit, and bad value
     await assert.rejects(startHttpApi(node, { host: '127.0.0.1', port: 0, token: TOKEN, ...options }), message)
   }
   await bad({ headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 }, /headersTimeoutMs \(5000\) must not be over requestTimeoutMs \(1000\)/)
-  await bad({ maxConnections: 1 }, /maxConnections must be a whole number ≥ 2, got 1/)
+  await bad({ maxConnections: 0 }, /maxConnections must be a whole number ≥ 1, got 0/)
   await bad({ maxConnections: 10, maxEventStreams: 10 }, /maxEventStreams \(10\) must be under maxConnections \(10\)/)
   await bad({ keepAliveTimeoutMs: 0.5 }, /keepAliveTimeoutMs must be a whole number ≥ 1, got 0.5/)
   // A shorter request timeout alone pulls the headers timeout down with it.
