@@ -25,9 +25,9 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net'
 import type { JsonValue } from '../core/json.ts'
 import { keyBytes, prefixBytes } from '../core/key-layout.ts'
+import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
 import { streamKeyEvents } from './event-stream.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
-import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
 import type { MonoidbNode } from './node.ts'
 
 /** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
