@@ -12,12 +12,20 @@
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
  * parser resolves dot segments). Every request needs `Authorization: Bearer
  * <token>`, compared in constant time. Errors: node/http-errors.ts.
+ *
+ * Strangers must not be able to spend the daemon's file descriptors: headers,
+ * requests and idle keep-alive connections time out, connections are capped
+ * (node/connection-cap.ts: at the cap the oldest one not serving a request is
+ * closed, so a new request still gets in), and event streams, which live as
+ * long as their client wants, are capped below the connection cap so that
+ * they can never take every connection.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { JsonValue } from '../core/json.ts'
 import { keyBytes, prefixBytes } from '../core/key-layout.ts'
+import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
 import { streamKeyEvents } from './event-stream.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
 import type { MonoidbNode } from './node.ts'
@@ -26,6 +34,12 @@ import type { MonoidbNode } from './node.ts'
 export const MAX_BODY_BYTES = 1024 * 1024
 export const DEFAULT_WAIT_MS = 2_000
 export const MAX_WAIT_MS = 30_000
+/** A client sends its headers at once; a connection that has not within this is a stranger's (node's default is 60 s). */
+export const HEADERS_TIMEOUT_MS = 10_000
+/** The whole request, a 1 MiB body included (node's default is 300 s). Responses, event streams included, are not timed. */
+export const REQUEST_TIMEOUT_MS = 30_000
+/** An idle keep-alive connection is closed after this (node's default). */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000
 
 export interface HttpApiOptions {
   host: string
@@ -36,6 +50,16 @@ export interface HttpApiOptions {
   maxBodyBytes?: number
   /** SSE keep-alive comment period (tests shorten it). */
   heartbeatMs?: number
+  /** A connection whose request headers have not all arrived within this is closed (408). */
+  headersTimeoutMs?: number
+  /** A request not received whole (headers and body) within this is closed (408); at least headersTimeoutMs. */
+  requestTimeoutMs?: number
+  /** A keep-alive connection idle between requests for this long is closed. */
+  keepAliveTimeoutMs?: number
+  /** Connections held at most; at the cap the oldest not serving a request is closed. Default: a quarter of the process's descriptor limit, 64 to 1,024. */
+  maxConnections?: number
+  /** Event streams open at most (more get 503 unavailable); default half of maxConnections. */
+  maxEventStreams?: number
 }
 
 export interface HttpApi {
@@ -43,8 +67,20 @@ export interface HttpApi {
   readonly url: string
   /** Event streams open now (each holds one subscription). */
   readonly openStreams: number
+  /** The limits in force (defaults filled in). */
+  readonly limits: HttpLimits
+  /** Connections held, and how many the cap closed or refused. */
+  connections: () => ConnectionCapStats
   /** Stops listening and closes every connection, event streams included. */
   close: () => Promise<void>
+}
+
+export interface HttpLimits {
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  keepAliveTimeoutMs: number
+  maxConnections: number
+  maxEventStreams: number
 }
 
 const POST_FIELDS = new Set(['contract', 'op', 'args'])
@@ -53,11 +89,20 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
   if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('startHttpApi needs a token')
   const tokenHash = sha256(options.token)
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES
+  const limits = httpLimits(options)
   let openStreams = 0
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often node looks for connections past those timeouts (its default, 30 s, would let a silent one live 40 s).
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4)))
+  }, (req, res) => {
     handle(req, res).catch(err => { sendError(res, err) })
   })
+  const cap = new ConnectionCap(limits.maxConnections)
+  cap.attach(server)
 
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkToken(req.headers.authorization, tokenHash)
@@ -88,6 +133,7 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     } else if (seg.length === 5 && seg[2] === 'keys' && seg[4] === 'events') {
       const key = decodeKey(seg[3])
       allow(method, 'GET')
+      if (openStreams >= limits.maxEventStreams) throw new HttpError(503, 'unavailable', `this daemon already serves its maximum of ${limits.maxEventStreams} event streams; close one or retry later`, { 'retry-after': '5' })
       openStreams++
       try {
         await streamKeyEvents(node, key, req, res, options.heartbeatMs)
@@ -133,11 +179,15 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen({ host: options.host, port: options.port }, () => { server.off('error', reject); resolve() })
+    // Under the cap: connections queued behind an honest one, accepted in one pass, cannot push it out before its headers are read.
+    const backlog = Math.max(1, Math.min(511, Math.floor(limits.maxConnections / 2)))
+    server.listen({ host: options.host, port: options.port, backlog }, () => { server.off('error', reject); resolve() })
   })
   const { address, port } = server.address() as AddressInfo
   return {
     get openStreams () { return openStreams },
+    limits,
+    connections: () => cap.stats(),
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     async close () {
       const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
@@ -145,6 +195,23 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       await closed
     }
   }
+}
+
+/** The options' limits with defaults filled in; a bad one is a RangeError naming it. */
+function httpLimits (options: HttpApiOptions): HttpLimits {
+  const headersTimeoutMs = whole('headersTimeoutMs', options.headersTimeoutMs ?? Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? Infinity), 1)
+  const requestTimeoutMs = whole('requestTimeoutMs', options.requestTimeoutMs ?? Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs), 1)
+  if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not be over requestTimeoutMs (${requestTimeoutMs}): the headers are part of the request`)
+  const keepAliveTimeoutMs = whole('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS, 1)
+  const maxConnections = whole('maxConnections', options.maxConnections ?? defaultMaxConnections(), 1)
+  const maxEventStreams = whole('maxEventStreams', options.maxEventStreams ?? Math.floor(maxConnections / 2), 0)
+  if (maxEventStreams >= maxConnections) throw new RangeError(`maxEventStreams (${maxEventStreams}) must be under maxConnections (${maxConnections}), or streams could take every connection`)
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, maxEventStreams }
+}
+
+function whole (name: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be a whole number ≥ ${min}, got ${value}`)
+  return value
 }
 
 function sha256 (text: string): Buffer {

@@ -21,6 +21,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
 import { SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
+import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
 
 export interface HostOptions {
@@ -96,9 +97,11 @@ export class Host {
       start: false,
       privateKey: options.privateKey,
       addresses: { listen: [...options.listen] },
-      transports: [tcp()],
+      transports: [tcp(tcpLimits)],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      // Explicit, so that a stranger's half-open sockets cannot keep peers out (node/peer-limits.ts).
+      connectionManager: connectionManagerLimits,
       peerDiscovery: [
         ...bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 10, tagName: BOOTSTRAP_TAG })] : [],
         ...options.mdns === true ? [mdns({ serviceTag: MDNS_SERVICE })] : []
