@@ -199,6 +199,15 @@ export function createOrMap (lookup: (id: string) => AnyContract | undefined): C
         return { e: [], c: dotSetOf([...entries.map(x => x[2]), nextDot(s.c, ctx.replica)]) }
       }
     },
+    // The greatest stamp any field's nested state carries (lww-register and log fields have them).
+    stampOf (s) {
+      let greatest: number | undefined
+      for (const x of s.e) {
+        const t = lookup(x[1])?.stampOf?.(x[3])
+        if (t !== undefined && (greatest === undefined || t > greatest)) greatest = t
+      }
+      return greatest
+    },
     view (s) {
       const out: JsonObject = {}
       for (let i = 0; i < s.e.length;) {
