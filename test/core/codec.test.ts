@@ -202,6 +202,18 @@ function hasLoneSurrogate (v: unknown): boolean {
   return Object.entries(v).some(([k, x]) => !k.isWellFormed() || hasLoneSurrogate(x))
 }
 
+/** Nesting level of arrays and maps (a scalar is 0, `[]` is 1). */
+function levels (v: unknown): number {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return 0
+  return 1 + Math.max(0, ...Object.values(v).map(levels))
+}
+
+/** True when some map in `v` has an own "__proto__" key. */
+function hasProtoKey (v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false
+  return (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) || Object.values(v).some(hasProtoKey)
+}
+
 test('law: whatever encode or encodeLocal accepts, decode reads back (lone surrogates, __proto__ keys and over-deep nesting are refused when encoding)', () => {
   fc.assert(fc.property(anyPlain, fc.integer({ min: 0, max: 66 }), (v, depth) => {
     const x = nest(v, depth)
@@ -211,6 +223,8 @@ test('law: whatever encode or encodeLocal accepts, decode reads back (lone surro
         bytes = enc(x)
       } catch (err) {
         assert.ok(err instanceof CodecError, `${enc.name} threw ${(err as Error).name}`)
+        // And no more than that is refused.
+        assert.ok(hasLoneSurrogate(x) || hasProtoKey(x) || levels(x) > 64, `${enc.name} refused a value the decoder reads: ${(err as Error).message}`)
         continue
       }
       assert.ok(!hasLoneSurrogate(x), `${enc.name} accepted a lone surrogate`)
