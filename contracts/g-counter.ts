@@ -2,6 +2,14 @@
  * g-counter: a grow-only counter. Each replica counts its own increments; the
  * state is the sorted list of `[replica, count]` and merge takes the pointwise
  * maximum. The helpers are exported so pn-counter can pair two of them.
+ *
+ * Exact totals: each replica's count is at most 2^53 − 1 (validate refuses
+ * more, and `inc` refuses to take this replica's own count past it), but the
+ * total is not bounded: two states each within any bound can join to one
+ * beyond it, and a bound peers enforce on the total would then make them
+ * refuse each other's states forever. So totals are summed exactly (with
+ * BigInt once they leave the safe range) and the view is a JSON number while
+ * it is a safe integer, else its exact decimal string ("9007199254740993").
  */
 import type { Contract } from '../core/contract.ts'
 import { isReplicaId } from '../core/dots.ts'
@@ -10,6 +18,8 @@ import { type JsonValue, short } from '../core/json.ts'
 
 /** `[replica, count]` sorted by replica, each count a positive safe integer. */
 export type GCounterState = Array<[replica: string, count: number]>
+/** A counter's value: a JSON number while it is a safe integer, else its exact decimal string. */
+export type CounterView = number | string
 
 function cmpStr (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
 
@@ -42,11 +52,26 @@ export function deltaCounts (s: GCounterState, theirs: GCounterState): GCounterS
   return out.length === 0 ? undefined : out
 }
 
-/** The sum of all counts. */
-export function totalCount (s: GCounterState): number {
+/** The exact sum of all counts: a number while it is safe, else a bigint. */
+export function exactTotal (s: GCounterState): number | bigint {
   let n = 0
-  for (const [, count] of s) n += count
+  for (const [, count] of s) {
+    n += count
+    // Every partial sum so far was safe, so exact; past the safe range, start over in BigInt.
+    if (n > Number.MAX_SAFE_INTEGER) return s.reduce((sum, [, c]) => sum + BigInt(c), 0n)
+  }
   return n
+}
+
+/** An exact integer as a view: a JSON number if it is a safe integer, else its decimal string. */
+export function exactView (n: number | bigint): CounterView {
+  if (typeof n === 'number') return n
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString()
+}
+
+/** The total of all counts as a view (see the header): a number while safe, else a decimal string. */
+export function totalView (s: GCounterState): CounterView {
+  return exactView(exactTotal(s))
 }
 
 /** Parses an op's optional amount: a safe integer ≥ 0, 1 when omitted. */
@@ -59,14 +84,15 @@ export function amountArg (op: string, args: readonly JsonValue[]): number {
   return n
 }
 
-/** The delta adding `n` to `replica`'s count, or undefined for n = 0; refuses totals past 2^53 − 1. */
+/** The delta adding `n` to `replica`'s count, or undefined for n = 0; refuses to take that replica's own count past 2^53 − 1. */
 export function addCount (s: GCounterState, replica: string, n: number, op = 'inc'): GCounterState | undefined {
   if (n === 0) return undefined
-  if (totalCount(s) + n > Number.MAX_SAFE_INTEGER) {
-    throw new ContractError('bad_args', `${op}(${n}) would take the total past Number.MAX_SAFE_INTEGER`)
-  }
   const own = s.find(([r]) => r === replica)
-  return [[replica, (own === undefined ? 0 : own[1]) + n]]
+  const count = (own === undefined ? 0 : own[1]) + n
+  if (count > Number.MAX_SAFE_INTEGER) {
+    throw new ContractError('bad_args', `${op}(${n}) would take this replica's own count past Number.MAX_SAFE_INTEGER (2^53 − 1); it is ${own === undefined ? 0 : own[1]}`)
+  }
+  return [[replica, count]]
 }
 
 /** Parses an untrusted state, or throws ContractError(code) naming the problem. */
@@ -87,7 +113,7 @@ export function validateCounts (x: unknown, code: 'invalid_state' | 'invalid_sum
   return x as GCounterState
 }
 
-export const gCounter: Contract<GCounterState, GCounterState> = {
+export const gCounter: Contract<GCounterState, GCounterState> & { view: (s: GCounterState) => CounterView } = {
   id: 'g-counter',
   empty: () => [],
   merge: joinCounts,
@@ -100,5 +126,5 @@ export const gCounter: Contract<GCounterState, GCounterState> = {
   ops: {
     inc: (s, args, ctx) => addCount(s, ctx.replica, amountArg('inc', args))
   },
-  view: totalCount
+  view: totalView
 }

@@ -13,6 +13,15 @@
  * dropped entry never comes back. The context `c` keeps every dot ever seen,
  * dropped or not, so the summary `{c, f}` lets delta skip what the receiver
  * has, has dropped, or would drop at once (anything at or below its floor).
+ *
+ * Clocks, as for lww-register (contracts/hlc.ts): validity depends on the
+ * bytes alone, so an entry stamped far ahead of the receiver's clock is
+ * merged like any other (it sorts last until real time catches up), and an
+ * append is never refused for the writer's clock. An append stamps after the
+ * greatest stamp held, but never with a wall part past now + 60 s: while the
+ * log holds entries from further ahead, new entries sort before them (and
+ * with keepLast, below a floor that far ahead they are dropped at once).
+ * `stampOf` reports the greatest stamp held, for clock-skew estimates.
  */
 import { causalProblem } from '../core/causal.ts'
 import { compareCanonical } from '../core/codec.ts'
@@ -21,15 +30,13 @@ import { type DotSet, difference, dotSetOf, hasDot, isReplicaId, isSubset, nextD
 import { ContractError } from '../core/errors.ts'
 import { type JsonObject, type JsonValue, jsonProblem, short } from '../core/json.ts'
 import { valueArg } from './g-set.ts'
+import { DEFAULT_MAX_DRIFT_MS, nextStamp } from './hlc.ts'
 
 export type Clock = [wall: number, counter: number]
 export type Position = [clock: Clock, replica: string, seq: number]
 export type LogEntry = [clock: Clock, replica: string, seq: number, value: JsonValue]
 export type LogState = { e: LogEntry[], c: DotSet, f: Position | null }
 export type LogSummary = { c: DotSet, f: Position | null }
-
-/** How far ahead of this machine's clock a stamp may be (as for lww-register). */
-const MAX_DRIFT_MS = 60_000
 
 type Code = 'invalid_state' | 'invalid_summary'
 
@@ -54,8 +61,6 @@ function validatePosition (x: unknown, code: Code): Position {
   if (!Array.isArray(clock) || clock.length !== 2 || !isCount(clock[0]) || !isCount(clock[1])) {
     throw new ContractError(code, `log clock must be [wall, counter] of safe integers ≥ 0, got ${short(clock)}`)
   }
-  const ahead = clock[0] - Date.now()
-  if (ahead > MAX_DRIFT_MS) throw new ContractError(code, `log stamp ${clock[0]} is ${ahead} ms ahead of the local clock, past the allowed ${MAX_DRIFT_MS} ms`)
   if (!isReplicaId(replica)) throw new ContractError(code, `log replica ${short(replica)} is not a replica id`)
   if (!Number.isSafeInteger(seq) || seq < 1) throw new ContractError(code, `log seq must be a safe integer ≥ 1, got ${short(seq)}`)
   return [[clock[0], clock[1]], replica, seq]
@@ -145,20 +150,17 @@ function createLog (keepLast?: number): Contract<LogState, LogSummary> {
     ops: {
       append (s, args, ctx) {
         const value = valueArg(args, 'append')
-        const now = Math.floor(ctx.now)
-        if (!isCount(now) || now - Date.now() > MAX_DRIFT_MS) {
-          throw new ContractError('bad_args', `append: the clock reads ${ctx.now}, not a time within ${MAX_DRIFT_MS} ms of this machine's`)
-        }
-        // Hybrid logical clock: after the greatest stamp held (the last entry, or the floor when all were dropped).
+        // Hybrid logical clock: after the greatest stamp held (the last entry, or the floor when all were dropped),
+        // but never past now + 60 s (contracts/hlc.ts).
         const last = s.e.length > 0 ? s.e[s.e.length - 1] : s.f
-        let wall = last === null ? now : Math.max(now, last[0][0])
-        let counter = last !== null && wall === last[0][0] ? last[0][1] + 1 : 0
-        if (!Number.isSafeInteger(counter)) { wall += 1; counter = 0 } // only a forged counter gets here
+        const clock = nextStamp(last === null ? null : last[0], ctx.now, DEFAULT_MAX_DRIFT_MS, 'append')
         const dot = nextDot(s.c, ctx.replica)
-        return { e: [[[wall, counter], dot[0], dot[1], value]], c: dotSetOf([dot]), f: null }
+        return { e: [[clock, dot[0], dot[1], value]], c: dotSetOf([dot]), f: null }
       }
     },
     view: s => s.e.map(([clock, replica, , value]) => ({ at: clock[0], replica, value })),
+    // Entries sort by stamp above the floor: the last entry's is the greatest, else the floor's.
+    stampOf: s => (s.e.length > 0 ? s.e[s.e.length - 1][0][0] : s.f?.[0][0]),
     withParams: params => createLog(keepLastParam(params))
   }
 }

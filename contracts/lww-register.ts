@@ -1,29 +1,33 @@
 /**
  * lww-register: one value; the last write wins. "Last" is a hybrid logical
- * clock stamp `[wall, counter]`, so a replica whose clock runs behind still
- * writes after what it has seen, and the writer's replica id breaks ties.
- * Stamps further in the future than `maxDriftMs` are refused: one fast clock
- * must not win every write for hours.
+ * clock stamp `[wall, counter]` (contracts/hlc.ts), so a replica whose clock
+ * runs behind still writes after what it has seen, and the writer's replica
+ * id breaks ties.
+ *
+ * Validity depends on the bytes alone, the same on every peer: any stamp of
+ * safe integers is valid, however far ahead of the receiver's clock, so a
+ * write acknowledged by a peer with a fast clock replicates everywhere (it
+ * wins until real time catches up with it). `maxDriftMs` (default 60 000)
+ * bounds this peer's own clock instead: a set never stamps its wall part past
+ * `now + maxDriftMs`, so while the register holds a stamp further ahead than
+ * that, a local set orders before it and loses to it (see contracts/hlc.ts).
+ * `stampOf` reports the held stamp's wall part, from which peers estimate the
+ * writer's clock skew.
  */
 import { compareCanonical } from '../core/codec.ts'
 import type { Contract } from '../core/contract.ts'
 import { isReplicaId } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
 import { type JsonObject, type JsonValue, isPlainObject, jsonProblem, short } from '../core/json.ts'
+import { DEFAULT_MAX_DRIFT_MS, checkDriftParam, isClockPart, nextStamp } from './hlc.ts'
 
 export type LwwRegisterState = { t: [wall: number, counter: number], r: string, v: JsonValue } | null
 export type LwwRegisterSummary = [wall: number, counter: number, replica: string] | null
 
 export interface LwwRegisterOptions {
-  /** How far ahead of `clock()` a timestamp may be, in ms (default 60 000). */
+  /** How far past this peer's clock (ms) a local set may stamp, after holding a stamp from further ahead (default 60 000). Not a validity bound. */
   maxDriftMs?: number
-  /** The local wall clock used to check drift (default Date.now). */
-  clock?: () => number
 }
-
-type Code = 'invalid_state' | 'invalid_summary'
-
-
 
 function cmpStr (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
 
@@ -36,49 +40,31 @@ function stampOf (s: NonNullable<LwwRegisterState>): NonNullable<LwwRegisterSumm
   return [s.t[0], s.t[1], s.r]
 }
 
-function isClockPart (x: unknown): x is number {
-  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+function validateState (x: unknown): LwwRegisterState {
+  if (x === null) return null
+  if (!isPlainObject(x) || Object.keys(x).length !== 3 || !Object.hasOwn(x, 't') || !Object.hasOwn(x, 'r') || !Object.hasOwn(x, 'v')) {
+    throw new ContractError('invalid_state', `lww-register state must be null or {t, r, v}, got ${short(x)}`)
+  }
+  const { t, r, v } = x
+  if (!Array.isArray(t) || t.length !== 2 || !isClockPart(t[0]) || !isClockPart(t[1])) {
+    throw new ContractError('invalid_state', `lww-register timestamp must be [wall, counter] of safe integers ≥ 0, got ${short(t)}`)
+  }
+  if (!isReplicaId(r)) throw new ContractError('invalid_state', `lww-register writer ${short(r)} is not a replica id`)
+  const problem = jsonProblem(v)
+  if (problem !== undefined) throw new ContractError('invalid_state', `lww-register value is not JSON: ${problem}`)
+  return { t: [t[0], t[1]], r, v: v as JsonValue }
 }
 
-function checkDriftParam (maxDriftMs: unknown): number {
-  if (!isClockPart(maxDriftMs)) throw new ContractError('bad_args', `maxDriftMs must be a safe integer ≥ 0, got ${short(maxDriftMs)}`)
-  return maxDriftMs
+function validateSummary (x: unknown): LwwRegisterSummary {
+  if (x === null) return null
+  if (!Array.isArray(x) || x.length !== 3 || !isClockPart(x[0]) || !isClockPart(x[1]) || !isReplicaId(x[2])) {
+    throw new ContractError('invalid_summary', `lww-register summary must be null or [wall, counter, replica], got ${short(x)}`)
+  }
+  return [x[0], x[1], x[2]]
 }
 
-export function createLwwRegister ({ maxDriftMs = 60_000, clock = Date.now }: LwwRegisterOptions = {}): Contract<LwwRegisterState, LwwRegisterSummary> {
+export function createLwwRegister ({ maxDriftMs = DEFAULT_MAX_DRIFT_MS }: LwwRegisterOptions = {}): Contract<LwwRegisterState, LwwRegisterSummary> {
   checkDriftParam(maxDriftMs)
-
-  function checkWall (wall: number, code: Code): void {
-    const ahead = wall - clock()
-    if (ahead > maxDriftMs) {
-      throw new ContractError(code, `timestamp ${wall} is ${ahead} ms ahead of the local clock, past the allowed drift of ${maxDriftMs} ms`)
-    }
-  }
-
-  function validateState (x: unknown): LwwRegisterState {
-    if (x === null) return null
-    if (!isPlainObject(x) || Object.keys(x).length !== 3 || !Object.hasOwn(x, 't') || !Object.hasOwn(x, 'r') || !Object.hasOwn(x, 'v')) {
-      throw new ContractError('invalid_state', `lww-register state must be null or {t, r, v}, got ${short(x)}`)
-    }
-    const { t, r, v } = x
-    if (!Array.isArray(t) || t.length !== 2 || !isClockPart(t[0]) || !isClockPart(t[1])) {
-      throw new ContractError('invalid_state', `lww-register timestamp must be [wall, counter] of safe integers ≥ 0, got ${short(t)}`)
-    }
-    if (!isReplicaId(r)) throw new ContractError('invalid_state', `lww-register writer ${short(r)} is not a replica id`)
-    const problem = jsonProblem(v)
-    if (problem !== undefined) throw new ContractError('invalid_state', `lww-register value is not JSON: ${problem}`)
-    checkWall(t[0], 'invalid_state')
-    return { t: [t[0], t[1]], r, v: v as JsonValue }
-  }
-
-  function validateSummary (x: unknown): LwwRegisterSummary {
-    if (x === null) return null
-    if (!Array.isArray(x) || x.length !== 3 || !isClockPart(x[0]) || !isClockPart(x[1]) || !isReplicaId(x[2])) {
-      throw new ContractError('invalid_summary', `lww-register summary must be null or [wall, counter, replica], got ${short(x)}`)
-    }
-    checkWall(x[0], 'invalid_summary')
-    return [x[0], x[1], x[2]]
-  }
 
   return {
     id: 'lww-register',
@@ -101,23 +87,20 @@ export function createLwwRegister ({ maxDriftMs = 60_000, clock = Date.now }: Lw
         if (args.length !== 1) throw new ContractError('bad_args', `set(value) takes exactly one argument, got ${args.length}`)
         const problem = jsonProblem(args[0])
         if (problem !== undefined) throw new ContractError('bad_args', `set(value): value is not JSON: ${problem}`)
-        // Hybrid logical clock: never behind the stamp we hold, ticking the counter on a tie.
-        const now = Math.floor(ctx.now)
-        let wall = s === null ? now : Math.max(now, s.t[0])
-        let counter = s !== null && wall === s.t[0] ? s.t[1] + 1 : 0
-        if (!Number.isSafeInteger(counter)) { wall += 1; counter = 0 } // only a forged counter gets here
-        return { t: [wall, counter], r: ctx.replica, v: args[0] }
+        // Hybrid logical clock: after the stamp we hold, but never past now + maxDriftMs (contracts/hlc.ts).
+        return { t: nextStamp(s === null ? null : s.t, ctx.now, maxDriftMs, 'set'), r: ctx.replica, v: args[0] }
       }
     },
     view: s => (s === null ? null : s.v),
+    stampOf: s => (s === null ? undefined : s.t[0]),
     withParams (params: JsonObject) {
       for (const k of Object.keys(params)) {
         if (k !== 'maxDriftMs') throw new ContractError('bad_args', `lww-register has no parameter ${short(k)}; it takes maxDriftMs`)
       }
-      return createLwwRegister({ maxDriftMs: checkDriftParam(Object.hasOwn(params, 'maxDriftMs') ? params.maxDriftMs : maxDriftMs), clock })
+      return createLwwRegister({ maxDriftMs: checkDriftParam(Object.hasOwn(params, 'maxDriftMs') ? params.maxDriftMs : maxDriftMs) })
     }
   }
 }
 
-/** The default instance: 60 s of allowed clock drift, checked against Date.now. */
+/** The default instance: a local set stamps at most 60 s past this peer's clock. */
 export const lwwRegister = createLwwRegister()

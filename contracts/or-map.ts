@@ -49,6 +49,8 @@ const MAX_NESTED_DEPTH = 60
 function fieldProblem (x: unknown): string | undefined {
   if (typeof x !== 'string' || x.length === 0) return `field must be a non-empty string, got ${short(x)}`
   if (x === '__proto__') return 'field "__proto__" is not allowed'
+  // As for JSON values (core/json.ts): a lone surrogate has no UTF-8 form, so no peer could store or read it back.
+  if (!x.isWellFormed()) return `field ${short(x)} has a lone surrogate (not valid Unicode)`
   if (Buffer.byteLength(x, 'utf8') > MAX_FIELD_BYTES) return `field ${short(x)} is longer than ${MAX_FIELD_BYTES} UTF-8 bytes`
   return undefined
 }
@@ -196,6 +198,15 @@ export function createOrMap (lookup: (id: string) => AnyContract | undefined): C
         if (entries.length === 0) return undefined
         return { e: [], c: dotSetOf([...entries.map(x => x[2]), nextDot(s.c, ctx.replica)]) }
       }
+    },
+    // The greatest stamp any field's nested state carries (lww-register and log fields have them).
+    stampOf (s) {
+      let greatest: number | undefined
+      for (const x of s.e) {
+        const t = lookup(x[1])?.stampOf?.(x[3])
+        if (t !== undefined && (greatest === undefined || t > greatest)) greatest = t
+      }
+      return greatest
     },
     view (s) {
       const out: JsonObject = {}

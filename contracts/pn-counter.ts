@@ -1,11 +1,14 @@
 /**
  * pn-counter: a counter that goes both ways, as two g-counters: `p` counts
  * increments, `n` decrements, and the value is their difference. Each half
- * merges, summarizes and deltas exactly as a g-counter does.
+ * merges, summarizes and deltas exactly as a g-counter does. The value is
+ * exact, as for g-counter: a JSON number while it is a safe integer, else its
+ * decimal string (e.g. "18014398509481982"); each replica's own count in
+ * each half stays within 2^53 − 1.
  */
 import type { Contract } from '../core/contract.ts'
 import { ContractError } from '../core/errors.ts'
-import { type GCounterState, addCount, amountArg, deltaCounts, joinCounts, totalCount, validateCounts } from './g-counter.ts'
+import { type CounterView, type GCounterState, addCount, amountArg, deltaCounts, exactTotal, exactView, joinCounts, validateCounts } from './g-counter.ts'
 import { isPlainObject, short } from '../core/json.ts'
 
 export type PnCounterState = { p: GCounterState, n: GCounterState }
@@ -21,7 +24,7 @@ function validatePair (x: unknown, code: 'invalid_state' | 'invalid_summary'): P
   return { p: validateCounts(p, code), n: validateCounts(n, code) }
 }
 
-export const pnCounter: Contract<PnCounterState, PnCounterState> = {
+export const pnCounter: Contract<PnCounterState, PnCounterState> & { view: (s: PnCounterState) => CounterView } = {
   id: 'pn-counter',
   empty: () => ({ p: [], n: [] }),
   merge: (a, b) => ({ p: joinCounts(a.p, b.p), n: joinCounts(a.n, b.n) }),
@@ -44,5 +47,10 @@ export const pnCounter: Contract<PnCounterState, PnCounterState> = {
       return n === undefined ? undefined : { p: [], n }
     }
   },
-  view: s => totalCount(s.p) - totalCount(s.n)
+  view (s): CounterView {
+    const p = exactTotal(s.p)
+    const n = exactTotal(s.n)
+    // Two safe totals differ by a safe amount; otherwise subtract exactly.
+    return typeof p === 'number' && typeof n === 'number' ? p - n : exactView(BigInt(p) - BigInt(n))
+  }
 }

@@ -4,6 +4,9 @@
  * summaries compare by hash across peers. `decode` is for untrusted bytes: the
  * input is first walked by `scan` below, which checks every header without
  * allocating, and only well-formed, bounded, tag-free CBOR reaches cbor-x.
+ * The encoder accepts only what the decoder accepts: a string with a lone
+ * surrogate has no UTF-8 form, so it is refused rather than written as bytes
+ * that no decoder reads back (a merged value must never make a key unreadable).
  */
 import { Encoder, Decoder } from 'cbor-x'
 import { createHash } from 'node:crypto'
@@ -29,7 +32,7 @@ const encoder = new Encoder({ useRecords: false, mapsAsObjects: false, variableM
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: 'number' } as ConstructorParameters<typeof Decoder>[0])
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Canonical CBOR bytes of `value`. Throws CodecError for anything not Plain. */
+/** Canonical CBOR bytes of `value`. Throws CodecError for anything not Plain (lone surrogates included). */
 export function encode (value: unknown): Uint8Array {
   return encoder.encode(canonicalize(value, 0))
 }
@@ -51,19 +54,20 @@ export function encodeLocal (value: unknown): Uint8Array {
 
 /** True when cbor-x encodes `v` exactly as `encode` would, up to map key order. Allocates nothing. */
 function isStrictPlain (v: unknown, depth: number): boolean {
-  if (depth > MAX_DEPTH) return false
-  if (v === null || typeof v === 'boolean' || typeof v === 'string') return true
+  if (v === null || typeof v === 'boolean') return true
+  if (typeof v === 'string') return v.isWellFormed()
   if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0)
   if (typeof v !== 'object') return false
+  if (v instanceof Uint8Array) return true
+  if (depth >= MAX_DEPTH) return false
   if (Array.isArray(v)) {
     if (Object.getPrototypeOf(v) !== Array.prototype) return false
     for (let i = 0; i < v.length; i++) if (!isStrictPlain(v[i], depth + 1)) return false
     return true
   }
-  if (v instanceof Uint8Array) return true
   if (Object.getPrototypeOf(v) !== Object.prototype) return false
   for (const k in v) {
-    if (!Object.hasOwn(v, k) || !isStrictPlain((v as Record<string, unknown>)[k], depth + 1)) return false
+    if (!Object.hasOwn(v, k) || k === '__proto__' || !k.isWellFormed() || !isStrictPlain((v as Record<string, unknown>)[k], depth + 1)) return false
   }
   return true
 }
@@ -123,13 +127,18 @@ function compareKeys (a: string, b: string): number {
 }
 
 function canonicalize (v: unknown, depth: number): unknown {
-  if (depth > MAX_DEPTH) throw new CodecError(`value nested deeper than ${MAX_DEPTH}`)
-  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v
+  if (v === null || typeof v === 'boolean') return v
+  if (typeof v === 'string') {
+    if (!v.isWellFormed()) throw new CodecError(`cannot encode string ${JSON.stringify(v.slice(0, 40))}: it has a lone surrogate, which has no UTF-8 form`)
+    return v
+  }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new CodecError(`cannot encode non-finite number ${v}`)
     return v === 0 ? 0 : v
   }
   if (v instanceof Uint8Array) return v
+  // The decoder refuses an array or map at nesting level MAX_DEPTH + 1 (the top value is level 1), so we do too.
+  if (typeof v === 'object' && depth >= MAX_DEPTH) throw new CodecError(`value nested deeper than ${MAX_DEPTH}`)
   if (Array.isArray(v)) {
     // Copy only if an item changes (most arrays hold nothing that needs it): states can be large.
     let out: unknown[] | undefined
@@ -144,6 +153,10 @@ function canonicalize (v: unknown, depth: number): unknown {
     const proto = Object.getPrototypeOf(v)
     if (proto !== Object.prototype && proto !== null) throw new CodecError(`cannot encode ${proto?.constructor?.name ?? 'object'}`)
     const keys = Object.keys(v)
+    for (const k of keys) {
+      if (k === '__proto__') throw new CodecError('cannot encode map key "__proto__": decoders refuse it')
+      if (!k.isWellFormed()) throw new CodecError(`cannot encode map key ${JSON.stringify(k.slice(0, 40))}: it has a lone surrogate, which has no UTF-8 form`)
+    }
     if (keys.length > 1) keys.sort(compareKeys)
     const out = new Map<string, unknown>()
     for (const k of keys) {

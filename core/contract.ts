@@ -40,6 +40,13 @@ export interface Contract<S extends Plain = Plain, Sum extends Plain = Plain> {
   readonly ops: Readonly<Record<string, Op<S>>>
   /** What apps read. */
   view (s: S): JsonValue
+  /**
+   * Optional: the greatest wall-clock stamp (ms since the epoch) a valid state
+   * carries, or undefined if none. Contracts that stamp writes with a clock
+   * (lww-register, log) implement it; peers use it to estimate each other's
+   * clock skew from what they send (core/sync/clock-skew.ts), never for validity.
+   */
+  stampOf? (s: S): number | undefined
   /** Returns this contract configured with `params`, or throws ContractError('bad_args'). Absent: the contract takes no parameters. */
   withParams? (params: JsonObject): Contract<S, Sum>
 }

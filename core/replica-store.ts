@@ -193,6 +193,15 @@ export class ReplicaStore {
     return out
   }
 
+  /** The greatest wall-clock stamp in a valid delta of `contract` (Contract.stampOf), or undefined: the contract has none, or the ref is unknown. */
+  stampOf (contract: ContractRef, delta: unknown): number | undefined {
+    try {
+      return this.#binder.resolve(parseRef(contract)).stampOf?.(delta)
+    } catch {
+      return undefined
+    }
+  }
+
   /** The key's committed summary, or undefined if the key has never been written. */
   async summary (key: string): Promise<{ contract: BoundRef, summary: Plain } | undefined> {
     const e = await this.#committed(key, keyBytes(key))

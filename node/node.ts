@@ -16,7 +16,7 @@ import { LevelStorage } from '../core/level-storage.ts'
 import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
-import { SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import { type ClockSkew, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -63,6 +63,8 @@ export interface NodeStatus {
 
 export interface NodeStats {
   sync: SyncStats
+  /** Each peer's clock skew, estimated from the stamps it sent (see clockSkew()). */
+  clockSkew: ClockSkew[]
   store: StoreStats
   host: HostStats
   binding: BindingStats
@@ -187,7 +189,12 @@ export class MonoidbNode {
 
   /** Counters: the sync protocol's (PROTOCOL.md §9), the store's, the network's. */
   stats (): NodeStats {
-    return { sync: this.#engine.stats(), store: this.#store.stats(), host: this.#host.stats(), binding: this.#binding.stats() }
+    return { sync: this.#engine.stats(), clockSkew: this.clockSkew(), store: this.#store.stats(), host: this.#host.stats(), binding: this.#binding.stats() }
+  }
+
+  /** Each peer's clock skew: how far ahead of ours the stamps it sent lately were (ms), furthest ahead first (core/sync/clock-skew.ts). */
+  clockSkew (): ClockSkew[] {
+    return this.#engine.clockSkew(Date.now())
   }
 
   /** A peer's gossipsub score, as this node sees it (negative once it sent messages we rejected). */

@@ -54,7 +54,7 @@ export interface ClusterOptions {
   rng: Random
   faults: LinkFaults
   skewMs: readonly number[]
-  /** Virtual time 0 on the wall clock: in the past, so lww/log stamps pass their drift checks. */
+  /** Virtual time 0 on the wall clock: in the past, so lww/log stamps look like real ones. */
   epochMs: number
   createEngine: EngineFactory
   config?: Partial<SyncConfig>

@@ -9,7 +9,7 @@ import type { Random } from './random.ts'
 export const MAX_DROP = 0.3
 export const MAX_DUP = 0.5
 export const MAX_DELAY_MS = 100
-/** lww-register and log refuse stamps over 60 s ahead; skew stays far below that. */
+/** lww-register and log stamp local writes at most 60 s past the local clock (contracts/hlc.ts); skew stays far below that. */
 export const MAX_SKEW_MS = 5_000
 
 export type PartitionKind =

@@ -15,6 +15,7 @@
  */
 import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
+import type { ClockSkew } from './clock-skew.ts'
 import { resendMs, resolveConfig } from './config.ts'
 import { LocalView } from './local-view.ts'
 import { type Message, decodeMessage, encodeMessage } from './messages.ts'
@@ -30,6 +31,7 @@ import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from 
 import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
+export type { ClockSkew } from './clock-skew.ts'
 export { DEFAULT_SYNC_CONFIG } from './config.ts'
 
 /** Digest periods vary by ±10% so peers do not publish in lockstep. */
@@ -132,6 +134,7 @@ export class SyncEngine {
     }
     countReceived(this.#stats, msg.type, bytes.length)
     if (from === this.#self) return []
+    this.#merger.now = now
     switch (msg.type) {
       case 'push':
         // What a partial peer pushes, it holds.
@@ -214,6 +217,11 @@ export class SyncEngine {
 
   stats (): SyncStats {
     return copyStats(this.#stats)
+  }
+
+  /** Each peer's clock skew as estimated from the stamps it sent (core/sync/clock-skew.ts), furthest ahead first. */
+  clockSkew (now: number): ClockSkew[] {
+    return this.#merger.skew.estimates(now)
   }
 
   /** How many keys the store holds (the digest index follows every commit: no scan). */

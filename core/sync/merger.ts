@@ -9,11 +9,13 @@
  * replication) drops the deltas of other keys unmerged, and deltas of a
  * contract this peer does not have are refused by the store and counted by
  * contract id. Also builds our own push items: per key, what it gained since
- * its state before the first unpushed change.
+ * its state before the first unpushed change. The greatest clock stamp of
+ * each delta that changed the store feeds the sender's clock-skew estimate.
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
+import { ClockSkewTracker } from './clock-skew.ts'
 import { GenerationalCache } from './generational-cache.ts'
 import { type DeltaItem, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { SeenDeltas } from './seen-deltas.ts'
@@ -31,6 +33,10 @@ export class DeltaMerger {
   /** (key, contract) pairs this peer cannot merge, whoever sends them: the contract is unknown here, or not the key's. */
   readonly #unmergeable = new GenerationalCache<string, true>(4096)
   readonly #keeps: (key: string) => boolean
+  /** Each peer's clock skew, from the stamps of the deltas it sends (clock-skew.ts). */
+  readonly skew = new ClockSkewTracker()
+  /** Our clock at the event being handled (the engine sets it): what received stamps are compared with. */
+  now: number | undefined
 
   /** `keeps`: whether this peer keeps a key (always, for a replicate-all peer). */
   constructor (store: SyncStore, history: SummaryHistory, stats: SyncStats, keeps: (key: string) => boolean = () => true) {
@@ -68,6 +74,8 @@ export class DeltaMerger {
         return
       }
       if (o.changed) changed++; else this.#stats.redundantDeltas++
+      const stamp = o.changed && this.now !== undefined ? this.#store.stampOf?.(fresh[i].item.contract, fresh[i].item.delta) : undefined
+      if (stamp !== undefined) this.skew.observe(from, stamp, this.now!)
       this.#seen.add(fresh[i].hash)
     })
     return changed

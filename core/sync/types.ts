@@ -21,6 +21,8 @@ export interface SyncStore {
   deltaFor (key: string, theirSummary?: unknown): Promise<{ contract: BoundRef, delta: Plain } | undefined>
   mergeRemoteMany (items: readonly RemoteDelta[]): Promise<MergeOutcome[]>
   onCommit (listener: CommitListener): () => void
+  /** The greatest wall-clock stamp a valid delta of `contract` carries (Contract.stampOf), for clock-skew estimates; optional. */
+  stampOf? (contract: ContractRef, delta: unknown): number | undefined
 }
 
 /**

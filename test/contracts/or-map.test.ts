@@ -2,6 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { gSet } from '../../contracts/g-set.ts'
+import { log } from '../../contracts/log.ts'
+import { lwwRegister } from '../../contracts/lww-register.ts'
 import { type MapEntry, type OrMapState, createOrMap } from '../../contracts/or-map.ts'
 import { orSet } from '../../contracts/or-set.ts'
 import { pnCounter } from '../../contracts/pn-counter.ts'
@@ -163,4 +165,19 @@ test('a writer keeps one nested identity across its own writes and alternation w
   const [entry] = b.e
   const nestedReplicas = (entry[3] as { p: Array<[string, number]> }).p.map(x => x[0])
   assert.deepEqual(nestedReplicas, ['alice.1', 'bob.1'])
+})
+
+test('stampOf is the greatest stamp of any field (lww-register and log fields have them), undefined without one', () => {
+  const stamped = createOrMap(id => ({ 'lww-register': lwwRegister, log, 'or-set': orSet } as Record<string, AnyContract>)[id])
+  let s = stamped.empty()
+  assert.equal(stamped.stampOf!(s), undefined)
+  const step = (field: string, id: string, op: string, arg: JsonValue, now: number): void => {
+    s = stamped.merge(s, stamped.ops.apply(s, [field, id, op, [arg]], { replica: 'alice', now })!)
+  }
+  step('tags', 'or-set', 'add', 'x', T)
+  assert.equal(stamped.stampOf!(s), undefined)
+  step('title', 'lww-register', 'set', 'a', T + 5)
+  step('chat', 'log', 'append', 'hi', T + 9)
+  step('title', 'lww-register', 'set', 'b', T + 7)
+  assert.equal(stamped.stampOf!(s), T + 9)
 })

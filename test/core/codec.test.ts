@@ -173,3 +173,72 @@ test('encodeLocal hands what is not strictly plain to encode: undefined map valu
   for (let i = 0; i < 70; i++) deep = [deep]
   assert.throws(() => encodeLocal(deep), CodecError)
 })
+
+// Any UTF-16 code unit, so strings hold lone surrogates as often as pairs; map keys too, `__proto__` and deep nesting included.
+const anyUnit = fc.integer({ min: 0, max: 0xffff }).map(c => String.fromCharCode(c))
+const anyString = fc.oneof(
+  fc.string({ unit: anyUnit, maxLength: 6 }),
+  fc.string({ unit: 'binary', maxLength: 6 }),
+  fc.constantFrom('\uD800', 'a\uDFFF', '\uDBFF\uDFFF', 'x\uDC00\uD800y', '__proto__', '')
+)
+const anyPlain = fc.letrec(tie => ({
+  value: fc.oneof({ depthSize: 'small' },
+    fc.constantFrom(null, true, 0, -0, 2 ** 60, -1.5, Number.MAX_SAFE_INTEGER),
+    anyString, fc.uint8Array({ maxLength: 4 }),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(anyString, tie('value'), { maxKeys: 3 }).map(d => {
+      // fc.dictionary never makes an own "__proto__" key; JSON.parse does, as a peer's input would.
+      return Object.keys(d).length === 0 ? JSON.parse('{"__proto__": 1}') as object : d
+    }))
+})).value
+
+/** Nests `v` in `n` arrays. */
+function nest (v: unknown, n: number): unknown { for (let i = 0; i < n; i++) v = [v]; return v }
+
+/** True when some string or map key in `v` has a lone surrogate. */
+function hasLoneSurrogate (v: unknown): boolean {
+  if (typeof v === 'string') return !v.isWellFormed()
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false
+  return Object.entries(v).some(([k, x]) => !k.isWellFormed() || hasLoneSurrogate(x))
+}
+
+/** Nesting level of arrays and maps (a scalar is 0, `[]` is 1). */
+function levels (v: unknown): number {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return 0
+  return 1 + Math.max(0, ...Object.values(v).map(levels))
+}
+
+/** True when some map in `v` has an own "__proto__" key. */
+function hasProtoKey (v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false
+  return (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) || Object.values(v).some(hasProtoKey)
+}
+
+test('law: whatever encode or encodeLocal accepts, decode reads back (lone surrogates, __proto__ keys and over-deep nesting are refused when encoding)', () => {
+  fc.assert(fc.property(anyPlain, fc.integer({ min: 0, max: 66 }), (v, depth) => {
+    const x = nest(v, depth)
+    for (const enc of [encode, encodeLocal]) {
+      let bytes: Uint8Array
+      try {
+        bytes = enc(x)
+      } catch (err) {
+        assert.ok(err instanceof CodecError, `${enc.name} threw ${(err as Error).name}`)
+        // And no more than that is refused.
+        assert.ok(hasLoneSurrogate(x) || hasProtoKey(x) || levels(x) > 64, `${enc.name} refused a value the decoder reads: ${(err as Error).message}`)
+        continue
+      }
+      assert.ok(!hasLoneSurrogate(x), `${enc.name} accepted a lone surrogate`)
+      const back = decode(bytes) // throws (failing the law) if the encoder wrote what the decoder refuses
+      assert.equal(Buffer.compare(encode(back), encode(x)), 0)
+    }
+  }), { numRuns: 3000 })
+})
+
+test('encode refuses a lone surrogate in a string or a map key, naming it; well-formed pairs encode as 4-byte UTF-8', () => {
+  for (const bad of ['\uD800', { 'f\uD800': 1 }, [['x', 'a\uDFFF']], { e: [['f\uD800', 'g-counter']] }]) {
+    assert.throws(() => encode(bad), /lone surrogate/, JSON.stringify(bad))
+    assert.throws(() => encodeLocal(bad), /lone surrogate/, JSON.stringify(bad))
+  }
+  assert.equal(Buffer.from(encode('\uD83D\uDE00')).toString('hex'), '64f09f9880')
+  assert.deepEqual(decode(encode({ '\uD83D\uDE00': 1 })), { '\uD83D\uDE00': 1 })
+})

@@ -153,3 +153,18 @@ test('stop waits for updates in flight and pushes them too', { timeout: 10_000 }
   assert.equal((await pending).value, 1)
   assert.equal(a.stats().sync.perType.push.messagesSent, 1, 'its push went out before the node stopped')
 })
+
+test('a node reports each peer\'s clock skew, estimated from the stamps of what it sent', { timeout: 10_000 }, async () => {
+  const a = await fx.start({})
+  const b = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
+  await until('A to see B subscribed', () => hasSubscribedPeer(a, b))
+  assert.deepEqual(b.clockSkew(), [])
+  await a.update('title', 'lww-register', 'set', ['stamped'])
+  await until('B to hold the write', async () => await allHold([b], 'title', 'stamped'), 5_000)
+  const [skew] = b.clockSkew()
+  assert.equal(skew.peer, a.peerId)
+  // One machine, one clock: the stamp is at most now, and only the delivery delay behind it.
+  assert.ok(skew.aheadMs <= 0 && skew.aheadMs > -5_000, `A is estimated ${skew.aheadMs} ms ahead`)
+  assert.equal(skew.samples, 1)
+  assert.deepEqual(b.stats().clockSkew.map(s => s.peer), [a.peerId])
+})
