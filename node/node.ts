@@ -57,8 +57,11 @@ export interface NodeStatus {
   keys: number
   /** Whether this node keeps every key it hears of (else only those written, read or watched here). */
   replicateAll: boolean
-  /** Deltas received for contracts this node does not have, by contract id: not merged. */
-  unknownContracts: Record<string, number>
+  /**
+   * Deltas received for contracts this node does not have (or has in another version), not merged: the
+   * 20 names (`id`, or `id::version`) with the most, and how many deltas all other names had.
+   */
+  unknownContracts: { byId: Record<string, number>, others: number }
 }
 
 export interface NodeStats {

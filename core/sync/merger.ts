@@ -16,8 +16,9 @@ import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
 import { GenerationalCache } from './generational-cache.ts'
 import { type DeltaItem, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
+import { contractName } from './wire.ts'
 import { SeenDeltas } from './seen-deltas.ts'
-import type { SyncStats } from './stats.ts'
+import { type SyncStats, countTop } from './stats.ts'
 import type { SummaryHistory } from './summary-history.ts'
 import type { PeerId, SyncStore } from './types.ts'
 
@@ -60,9 +61,9 @@ export class DeltaMerger {
         this.#stats.rejectedDeltas++
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
-          const id = fresh[i].item.contract.id
-          this.#stats.unknownContracts[id] = (this.#stats.unknownContracts[id] ?? 0) + 1
-          this.#unknown.set(fresh[i].item.key, id)
+          const name = contractName(fresh[i].item.contract)
+          countTop(this.#stats.unknownContracts, name)
+          this.#unknown.set(fresh[i].item.key, name)
         }
         if (code === 'unknown_contract' || code === 'contract_mismatch') this.#unmergeable.set(unmergeableKey(fresh[i].item.key, fresh[i].item.contract), true)
         return

@@ -31,6 +31,11 @@ export interface Keyed { key: string, contract: BoundRef, value: Plain }
 
 // ---- encoders ----------------------------------------------------------------------------------
 
+/** How a binding's contract is named on the wire and in counters: its id (plain for now; see refWire). */
+export function contractName (ref: BoundRef): string {
+  return ref.id
+}
+
 export function refWire (ref: BoundRef): Plain {
   return ref.params === undefined || Object.keys(ref.params).length === 0 ? ref.id : [ref.id, ref.params]
 }

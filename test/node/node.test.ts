@@ -137,7 +137,7 @@ test('custom contracts replicate between nodes that have them; a node without on
   await until('B to hold the custom value', async () => await allHold([b], 'high', 7))
   await until('C to refuse it', () => c.stats().sync.rejectedDeltas > 0)
   assert.equal(await c.get('high'), undefined)
-  assert.ok((await c.status()).unknownContracts['max-register'] > 0, 'status counts the deltas of the contract C lacks')
+  assert.ok((await c.status()).unknownContracts.byId['max-register'] > 0, 'status counts the deltas of the contract C lacks')
 })
 
 test('sync settings are taken as given: a push window above the default maximum starts, and grows from itself', { timeout: 10_000 }, async () => {

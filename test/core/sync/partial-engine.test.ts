@@ -157,7 +157,7 @@ test('a key whose contract the full neighbour lacks does not keep the partial pe
   const r = await partial.store.update('odd', 'max-register', 'set', [5])
   partial.engine.localUpdate('odd', r.contract, r.delta!, 0)
   await run(3_000)
-  assert.equal(full.engine.stats().unknownContracts['max-register'] > 0, true, 'the full peer refused it')
+  assert.equal(full.engine.stats().unknownContracts.byId['max-register'] > 0, true, 'the full peer refused it')
   assert.equal((await full.store.get('mine/19'))?.value, 1)
   const before = partial.engine.stats()
   await run(10_000)
