@@ -110,5 +110,5 @@ export class DeltaMerger {
 }
 
 function unmergeableKey (key: string, contract: BoundRef): string {
-  return `${key}\0${contract.id}\0${JSON.stringify(contract.params ?? null)}`
+  return `${key}\0${contractName(contract)}\0${JSON.stringify(contract.params ?? null)}`
 }
