@@ -15,7 +15,7 @@ import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
 import { GenerationalCache } from './generational-cache.ts'
-import { type DeltaItem, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
+import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { contractName } from './wire.ts'
 import { SeenDeltas } from './seen-deltas.ts'
 import { type SyncStats, countTop } from './stats.ts'
@@ -84,13 +84,21 @@ export class DeltaMerger {
     return this.#unknown.get(key)
   }
 
-  /** Our push messages for keys changed locally (see pushItems), chunked to `maxBytes`. */
-  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number): Promise<Message[]> {
+  /**
+   * Our push messages for keys changed locally (see pushItems), chunked to `maxBytes`, and to
+   * MAX_GOSSIP_PUSH_BYTES unless they go `direct` to one peer (over a stream, not gossip). An item too
+   * large for a gossiped push is left out: our digest now differs from every peer's, and anti-entropy
+   * sessions, whose messages may be `maxBytes`, carry it (counted in `sessionOnlyItems`).
+   */
+  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number, direct = false): Promise<Message[]> {
     // In key order, so that front coding shares their prefixes.
     const items = (await this.pushItems(dirty)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(items)
-    const { parts, oversize } = chunk(items, entrySize.deltaItem, empty, maxBytes)
-    this.#stats.oversizeItems += oversize.length
+    const { parts, oversize } = chunk(items, entrySize.deltaItem, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
+    for (const item of oversize) {
+      if (chunk([item], entrySize.deltaItem, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
+      else this.#stats.sessionOnlyItems++
+    }
     return parts.map(part => ({ type: 'push', items: part }))
   }
 

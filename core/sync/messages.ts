@@ -22,6 +22,13 @@ export const PROTOCOL_VERSION = 2
 /** No peer may emit a message over 1 MiB (gossipsub frames fail past 4 MiB); receivers allow a little slack. */
 export const MAX_MESSAGE_BYTES = DEFAULT_MAX_BYTES
 export const MAX_WIRE_BYTES = MAX_MESSAGE_BYTES + 1024
+/**
+ * Largest push published on gossip (a want's answer sent to a neighbour may be larger): every peer on the
+ * way validates a gossiped push before forwarding it, and at this size that stays well under 50 ms. A
+ * change too large for it reaches peers by anti-entropy sessions, which are direct; peers ignore larger
+ * gossiped pushes (from peers before this limit) without forwarding them, and sessions bring their data.
+ */
+export const MAX_GOSSIP_PUSH_BYTES = 64 * 1024
 /** Most keys in one item list or summary list. */
 export const MAX_RANGE_ITEMS = 1024
 /** Item lists and acks carry 8-byte prefixes of item hashes: enough to tell keys apart (a rare miss is caught, see reconcile.ts). */

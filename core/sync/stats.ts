@@ -23,6 +23,8 @@ export interface SyncStats extends TrafficCounts {
   wantsAnswered: number
   /** Items too large for any message (over maxMessageBytes on their own): not sent. */
   oversizeItems: number
+  /** Local changes too large for a gossiped push (over MAX_GOSSIP_PUSH_BYTES): not pushed; sessions carry them. */
+  sessionOnlyItems: number
   /** Received bytes that were not a valid message: counted and dropped. */
   badMessages: number
   /** Sessions answered (or started) with a catch-up: the peer was at a past state of ours, so it got what changed since, no reconciliation. */
@@ -90,6 +92,7 @@ export function emptyStats (): SyncStats {
     notReplicated: 0,
     wantsAnswered: 0,
     oversizeItems: 0,
+    sessionOnlyItems: 0,
     badMessages: 0,
     catchUps: 0,
     retransmits: 0,
