@@ -5,8 +5,8 @@
  *   { c: contract id, p?: params, v?: contract version, s: state, m?: summary's CBOR bytes, q: seq, g?: tail generation }
  * with `m` absent when the summary is the state itself (counters): the record
  * then does not carry the state twice, and `v` absent when the key is bound to
- * an unversioned contract (as every record written before versions). Writes since the record was written
- * live in the key's tail (key-tail.ts). Also: what binding a request names and
+ * an unversioned contract (as every record written before versions). Writes
+ * since the record was written live in the key's tail (key-tail.ts). Also: what binding a request names and
  * whether it matches the key's.
  */
 import { type Plain, canonicalEqual, decode, encode, encodeLocal } from './codec.ts'

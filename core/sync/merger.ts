@@ -7,9 +7,10 @@
  * whatever a lost delta leaves missing. Every delta that changed nothing is
  * counted as redundant. A peer that keeps only some keys (partial
  * replication) drops the deltas of other keys unmerged, and deltas of a
- * contract this peer does not have are refused by the store and counted by
- * contract id. Also builds our own push items: per key, what it gained since
- * its state before the first unpushed change.
+ * contract this peer does not have (or has in another version) are refused by
+ * the store and counted by contract name, in bounded memory (stats.ts). Also
+ * builds our own push items: per key, what it gained since its state before
+ * the first unpushed change, in pushes small enough for gossip.
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
