@@ -111,8 +111,9 @@ function checkShape (c: AnyContract): void {
   if (c.id.includes(VERSION_SEPARATOR)) throw new ContractError('bad_contract', `contract id ${JSON.stringify(c.id)} must not contain "${VERSION_SEPARATOR}" (it joins an id and a version on the wire)`)
   if (c.version !== undefined) {
     if (typeof c.version !== 'string' || !CONTRACT_VERSION.test(c.version)) throw new ContractError('bad_contract', `version ${JSON.stringify(c.version)} of contract "${c.id}" must match ${CONTRACT_VERSION}`)
-    // `id::version` travels where old peers expect an id: it must be one (at most 64 characters).
+    // `id::version` travels where old peers expect an id: it must be one (at most 64 characters), and split back at its first "::".
     if (!CONTRACT_ID.test(c.id + VERSION_SEPARATOR + c.version)) throw new ContractError('bad_contract', `contract "${c.id}" with version "${c.version}" makes a name over 64 characters: shorten the id or the version`)
+    if (c.id.endsWith(':')) throw new ContractError('bad_contract', `contract id "${c.id}" ends with ":", so "${c.id}${VERSION_SEPARATOR}${c.version}" would not split back into it: a versioned contract's id must not`)
   }
   for (const fn of ['empty', 'merge', 'summarize', 'delta', 'validate', 'validateSummary', 'view'] as const) {
     if (typeof c[fn] !== 'function') throw new ContractError('bad_contract', `contract "${c.id}" has no ${fn}() function`)

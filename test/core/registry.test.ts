@@ -62,6 +62,7 @@ test('a contract version must be well-formed, and id::version a valid id; ids ma
   }
   assert.throws(() => r.register({ ...maxRegister, id: 'a'.repeat(40), version: 'b'.repeat(30) }, trusted), /over 64 characters/)
   assert.throws(() => r.register({ ...maxRegister, id: 'acme::max' }, trusted), (err: unknown) => code('bad_contract')(err) && /must not contain "::"/.test((err as Error).message))
+  assert.throws(() => r.register({ ...maxRegister, id: 'acme:', version: '2' }, trusted), /would not split back/)
   r.register({ ...maxRegister, version: '2.1-rc' }, trusted)
   assert.equal(r.versionOf('max-register'), '2.1-rc')
 })
