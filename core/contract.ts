@@ -22,6 +22,13 @@ export type Op<S> = (state: S, args: readonly JsonValue[], ctx: OpContext) => S 
 export interface Contract<S extends Plain = Plain, Sum extends Plain = Plain> {
   /** Stable id, e.g. "or-set". Keys are bound to it at their first write. */
   readonly id: string
+  /**
+   * The version of this code of the contract, if it declares one (`[A-Za-z0-9][A-Za-z0-9._-]*`, with the id at
+   * most 62 characters in all). Part of a key's binding: a peer whose contract of this id has another version
+   * (or none) treats the key's deltas as from a contract it lacks, so two codes under one id never diverge
+   * silently. Change it whenever a change of merge, summarize, delta or validate could make peers disagree.
+   */
+  readonly version?: string
   /** The parameters this instance was made with (e.g. `{ keepLast: 100 }`), if any. Part of a key's binding. */
   readonly params?: JsonObject
   /** Identity of merge. */
@@ -55,5 +62,5 @@ export interface Contract<S extends Plain = Plain, Sum extends Plain = Plain> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyContract = Contract<any, any>
 
-/** How requests name a contract: its id, or its id with parameters. */
-export type ContractRef = string | { id: string, params?: JsonObject }
+/** How requests name a contract: its id, or its id with parameters (and the version it must have, if given). */
+export type ContractRef = string | { id: string, params?: JsonObject, version?: string }

@@ -2,10 +2,11 @@
  * One key's record: the contract it is bound to, its state, the cached summary
  * and the seq of its newest local delta. Stored as CBOR (local, not canonical:
  * nothing hashes or compares these bytes)
- *   { c: contract id, p?: params, s: state, m?: summary's CBOR bytes, q: seq, g?: tail generation }
+ *   { c: contract id, p?: params, v?: contract version, s: state, m?: summary's CBOR bytes, q: seq, g?: tail generation }
  * with `m` absent when the summary is the state itself (counters): the record
- * then does not carry the state twice. Writes since the record was written
- * live in the key's tail (key-tail.ts). Also: what binding a request names and
+ * then does not carry the state twice, and `v` absent when the key is bound to
+ * an unversioned contract (as every record written before versions). Writes
+ * since the record was written live in the key's tail (key-tail.ts). Also: what binding a request names and
  * whether it matches the key's.
  */
 import { type Plain, canonicalEqual, decode, encode, encodeLocal } from './codec.ts'
@@ -47,6 +48,7 @@ export function encodeRecord (e: Entry, gen: number): Uint8Array {
   const r: Record<string, Plain> = { c: e.binding.id, s: e.state, q: e.seq, g: gen }
   if (e.summary !== e.state) r.m = encodeLocal(e.summary)
   if (e.binding.params !== undefined) r.p = e.binding.params
+  if (e.binding.version !== undefined) r.v = e.binding.version
   return encodeLocal(r)
 }
 
@@ -68,14 +70,15 @@ export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
     throw corrupt((err as Error).message)
   }
   if (r === null || typeof r !== 'object' || Array.isArray(r) || r instanceof Uint8Array) throw corrupt('not a map')
-  const { c, p, s, m, q, g } = r as Record<string, Plain | undefined>
+  const { c, p, v, s, m, q, g } = r as Record<string, Plain | undefined>
   if (typeof c !== 'string') throw corrupt('no contract id')
+  if (v !== undefined && typeof v !== 'string') throw corrupt('contract version not text')
   if (p !== undefined && (p === null || typeof p !== 'object' || Array.isArray(p) || p instanceof Uint8Array)) throw corrupt('params not a map')
   if (m !== undefined && !(m instanceof Uint8Array)) throw corrupt('summary is not bytes')
   if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0) throw corrupt('bad seq')
   if (g !== undefined && (typeof g !== 'number' || !Number.isSafeInteger(g) || g < 0)) throw corrupt('bad generation')
   if (s === undefined) throw corrupt('no state')
-  const binding: BoundRef = p === undefined ? { id: c } : { id: c, params: p as JsonObject }
+  const binding: BoundRef = { id: c, ...p === undefined ? {} : { params: p as JsonObject }, ...v === undefined ? {} : { version: v } }
   return { binding, state: s, summary: m === undefined ? s : decode(m, LOCAL_LIMITS), seq: q, gen: g ?? 0 }
 }
 
@@ -103,14 +106,18 @@ export async function readStoredKey (storage: Storage, kb: Uint8Array, key: stri
   return { binding: r.binding, contract, state: t.state, summary, seq: t.seq, tail: t.tail }
 }
 
-/** The binding a parsed request names, params normalized: `{}` means none. */
-export function bindingOf (ref: { id: string, params?: JsonObject }): BoundRef {
-  return ref.params === undefined || Object.keys(ref.params).length === 0 ? { id: ref.id } : { id: ref.id, params: ref.params }
+/** The binding a parsed request names, params normalized (`{}` means none), with `version` if there is one. */
+export function bindingOf (ref: { id: string, params?: JsonObject }, version?: string): BoundRef {
+  const b: BoundRef = ref.params === undefined || Object.keys(ref.params).length === 0 ? { id: ref.id } : { id: ref.id, params: ref.params }
+  if (version !== undefined) b.version = version
+  return b
 }
 
 /**
  * Throws ContractError('contract_mismatch') unless the request names the key's
- * bound contract: same id, and same params when it gives any.
+ * bound contract: same id, and same params when it gives any. Versions are
+ * checked where contracts are resolved (a key's binding resolves only to a
+ * contract of its version) and by `checkVersion`.
  */
 export function checkBinding (key: string, bound: BoundRef, wanted: { id: string, params?: JsonObject }): void {
   const sameParams = wanted.params === undefined || Object.keys(wanted.params).length === 0 ||
@@ -119,8 +126,18 @@ export function checkBinding (key: string, bound: BoundRef, wanted: { id: string
   throw new ContractError('contract_mismatch', `key ${JSON.stringify(key)} is bound to ${describe(bound)}, not ${describe(bindingOf(wanted))}`)
 }
 
+/**
+ * Throws ContractError('unknown_contract') unless `version` (undefined: unversioned) is the version of the
+ * key's binding: a delta of another version of the contract is one of a contract this peer lacks.
+ */
+export function checkVersion (key: string, bound: BoundRef, version: string | undefined): void {
+  if (bound.version === version) return
+  throw new ContractError('unknown_contract', `key ${JSON.stringify(key)} is bound to ${describe(bound)} here, not ${describe({ id: bound.id, ...version === undefined ? {} : { version } })}: another code under the same id`)
+}
+
 function describe (b: BoundRef): string {
-  return b.params === undefined ? `contract "${b.id}"` : `contract "${b.id}" with params ${JSON.stringify(b.params)}`
+  const v = b.version === undefined ? '' : ` version "${b.version}"`
+  return b.params === undefined ? `contract "${b.id}"${v}` : `contract "${b.id}"${v} with params ${JSON.stringify(b.params)}`
 }
 
 /** Resolves the contracts keys are bound to (caching configured ones) and checks requests against a key's binding. */
@@ -133,18 +150,24 @@ export class ContractBinder {
     this.#registry = registry
   }
 
+  /** The contract of a binding, of the binding's version (else ContractError('unknown_contract')). */
   resolve (binding: BoundRef): AnyContract {
-    if (binding.params === undefined) return this.#registry.resolve(binding.id)
+    // Another version than the registered one: resolveBound throws, naming both.
+    if (binding.params === undefined || binding.version !== this.#registry.versionOf(binding.id)) return this.#registry.resolveBound(binding)
     const id = binding.id + ' ' + Buffer.from(encode(binding.params)).toString('hex')
     let c = this.#configured.get(id)
-    if (c === undefined) this.#configured.set(id, c = this.#registry.resolve(binding))
+    if (c === undefined) this.#configured.set(id, c = this.#registry.resolveBound(binding))
     return c
   }
 
-  /** The entry a write to `key` works on: `head`, if the request names its contract (else a counted contract_mismatch), or a fresh one for a new key. */
-  entryFor (key: string, head: Entry | undefined, wanted: { id: string, params?: JsonObject }): Entry {
+  /**
+   * The entry a write to `key` works on: `head`, if the request names its contract (else a counted
+   * contract_mismatch; a version, if the request gives one, must be the binding's), or a fresh one for a
+   * new key, bound to the registered contract's version.
+   */
+  entryFor (key: string, head: Entry | undefined, wanted: { id: string, params?: JsonObject, version?: string }): Entry {
     if (head === undefined) {
-      const binding = bindingOf(wanted)
+      const binding = bindingOf(wanted, wanted.version ?? this.#registry.versionOf(wanted.id))
       return freshEntry(binding, this.resolve(binding))
     }
     try {
@@ -153,6 +176,7 @@ export class ContractBinder {
       this.mismatches++
       throw err
     }
+    if (wanted.version !== undefined) checkVersion(key, head.binding, wanted.version)
     return head
   }
 }

@@ -10,9 +10,10 @@ import type { Plain } from './codec.ts'
 import type { AnyContract } from './contract.ts'
 import { ContractError } from './errors.ts'
 import type { JsonObject } from './json.ts'
-import type { Entry } from './key-record.ts'
+import { type Entry, checkVersion } from './key-record.ts'
 
-export interface RemoteItem { index: number, wanted: { id: string, params?: JsonObject }, delta: unknown, origin: string }
+/** `wanted`: the binding the delta was sent under; its version (none: unversioned) must be the key's. */
+export interface RemoteItem { index: number, wanted: { id: string, params?: JsonObject, version?: string }, delta: unknown, origin: string }
 export type MergeOutcome = { changed: boolean } | { error: Error }
 export interface MergeCounts { merges: number, redundantMerges: number }
 
@@ -39,6 +40,8 @@ export function foldRemote (key: string, head: Entry | undefined, items: readonl
   for (const item of items) {
     try {
       const e = entryFor(entry, item.wanted)
+      // A delta of another version of the contract (or of none) is one of a contract this peer lacks.
+      checkVersion(key, e.binding, item.wanted.version)
       const c = e.contract
       const d = validated(c, key, item.delta)
       if (c.delta(d, e.summary) === undefined || (joined !== undefined && c.delta(d, c.summarize(joined)) === undefined)) {

@@ -7,8 +7,8 @@
  */
 import type { JsonObject, JsonValue } from './json.ts'
 
-/** How the store names the contract a key is bound to. */
-export interface BoundRef { id: string, params?: JsonObject }
+/** How the store names the contract a key is bound to; `version`: the contract's, if it declares one (none: unversioned). */
+export interface BoundRef { id: string, params?: JsonObject, version?: string }
 
 export interface Change {
   key: string

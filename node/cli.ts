@@ -67,7 +67,8 @@ Prints {"peerId","multiaddrs","peers","keys","replicateAll","unknownContracts"}:
 the daemon's peer id and addresses, how many peers are connected, how many keys
 it holds, whether it keeps every key it hears of (--replicate-all) or only those
 written, read or watched through it, and the deltas it received for contracts
-it does not have (not merged), by contract id.`,
+it does not have or has in another version (not merged): {"byId","others"}, the
+20 contract names (id, or id::version) with the most, and the count of all others.`,
   peers: `usage: monoidb peers [--data DIR | --api URL]
 
 Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,

@@ -8,7 +8,7 @@
 import { type GossipsubOpts, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../core/sync/types.ts'
-import { MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
+import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
 
 export const SYNC_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC] as const
 
@@ -77,14 +77,23 @@ export interface GossipCheck {
   result: TopicValidatorResult
   /** The bytes are no message at all: the engine should see them, to count them (badMessages). */
   garbage: boolean
+  /** Why a well-formed message was refused or ignored: 'invalid' (a push item its contract refuses), 'large' (a push over MAX_GOSSIP_PUSH_BYTES). */
+  why?: 'invalid' | 'large'
 }
+
+/** Why a push's items must not be forwarded (see core/sync/push-check.ts), or undefined. */
+export type PushCheck = (items: readonly DeltaItem[]) => string | undefined
 
 /**
  * Whether a gossiped message may be delivered and forwarded: it must decode as a message of the
  * topic's type. Another protocol version is ignored (not forwarded, no penalty: the sender may just
- * be newer); anything else that fails is rejected, which costs the sender score.
+ * be newer); anything else that fails is rejected, which costs the sender score. A push must also be
+ * at most MAX_GOSSIP_PUSH_BYTES (a larger one, which peers before that limit may publish, is ignored
+ * unread: its data comes by anti-entropy) and pass `checkPush`: one whose items a contract refuses
+ * is rejected before it is delivered or forwarded.
  */
-export function checkGossip (topic: string, bytes: Uint8Array): GossipCheck {
+export function checkGossip (topic: string, bytes: Uint8Array, checkPush?: PushCheck): GossipCheck {
+  if (topic === PUSH_TOPIC && bytes.length > MAX_GOSSIP_PUSH_BYTES) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' }
   let msg: Message
   try {
     msg = decodeMessage(bytes)
@@ -92,5 +101,7 @@ export function checkGossip (topic: string, bytes: Uint8Array): GossipCheck {
     const newer = err instanceof ProtocolError && err.code === 'bad_version'
     return { result: newer ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject, garbage: true }
   }
-  return { result: TOPIC_TYPE[topic] === msg.type ? TopicValidatorResult.Accept : TopicValidatorResult.Reject, garbage: false }
+  if (TOPIC_TYPE[topic] !== msg.type) return { result: TopicValidatorResult.Reject, garbage: false }
+  if (msg.type === 'push' && checkPush?.(msg.items) !== undefined) return { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' }
+  return { result: TopicValidatorResult.Accept, garbage: false }
 }

@@ -20,7 +20,7 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
-import { SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
+import { type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
 import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
 
@@ -32,6 +32,8 @@ export interface HostOptions {
   bootstrap?: readonly string[]
   /** Find peers on the local network by multicast DNS (and connect to them). */
   mdns?: boolean
+  /** Checks a gossiped push's items before it is delivered or forwarded (see checkGossip); default: none. */
+  checkPush?: PushCheck
 }
 
 export interface HostHandlers {
@@ -43,8 +45,12 @@ export interface HostHandlers {
 }
 
 export interface HostStats extends StreamStats {
-  /** Gossiped messages rejected (they did not decode as their topic's message type) or ignored. */
+  /** Gossiped messages rejected (they did not decode as their topic's message type, or failed checkPush) or ignored. */
   gossipRejected: number
+  /** Of those, pushes rejected because a contract refused an item: never delivered nor forwarded. */
+  invalidPushes: number
+  /** Of those, pushes over MAX_GOSSIP_PUSH_BYTES, ignored unread (sessions bring their data). */
+  largePushes: number
   /** Publishes that failed (no peer took them, or gossipsub refused). */
   publishFailures: number
 }
@@ -76,13 +82,17 @@ export class Host {
   readonly #subscribed = new Set<string>()
   /** Publishes under way: stop() lets them finish. */
   readonly #publishing = new Set<Promise<void>>()
+  readonly #checkPush: PushCheck | undefined
   #gossipRejected = 0
+  #invalidPushes = 0
+  #largePushes = 0
   #publishFailures = 0
   #redial: ReturnType<typeof setInterval> | undefined
   #stopped = false
 
-  private constructor (libp2p: Node, handlers: HostHandlers, bootstrapPeers: PeerId[]) {
+  private constructor (libp2p: Node, handlers: HostHandlers, bootstrapPeers: PeerId[], checkPush: PushCheck | undefined) {
     this.#libp2p = libp2p
+    this.#checkPush = checkPush
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
     this.#bootstrap = bootstrapPeers
@@ -108,7 +118,7 @@ export class Host {
       ],
       services: { identify: identify(), pubsub: gossipsub(gossipOptions()) }
     })
-    return new Host(libp2p, handlers, bootstrapPeers)
+    return new Host(libp2p, handlers, bootstrapPeers, options.checkPush)
   }
 
   async start (): Promise<void> {
@@ -174,7 +184,7 @@ export class Host {
   }
 
   stats (): HostStats {
-    return { ...this.#streams.stats(), gossipRejected: this.#gossipRejected, publishFailures: this.#publishFailures }
+    return { ...this.#streams.stats(), gossipRejected: this.#gossipRejected, invalidPushes: this.#invalidPushes, largePushes: this.#largePushes, publishFailures: this.#publishFailures }
   }
 
   /** Waits briefly for queued sends, then stops libp2p. */
@@ -191,13 +201,16 @@ export class Host {
   #validate (msg: Message): TopicValidatorResult {
     // Unsigned messages never get here (gossipsub's default StrictSign policy refuses them first).
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
-    const { result, garbage } = checkGossip(msg.topic, msg.data)
+    const { result, garbage, why } = checkGossip(msg.topic, msg.data, this.#checkPush)
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
+    if (why === 'invalid') this.#invalidPushes++
+    if (why === 'large') this.#largePushes++
     // Garbage still goes to the engine, which counts it (badMessages); a well-formed message of the
     // wrong type for its topic does not: the engine would act on it. A digest answers to a session
     // over a direct stream, so only a neighbour's digest reaches the engine (we could not dial its
     // author otherwise); farther peers are reconciled with through our neighbours. Pushes carry
-    // data, so every push does.
+    // data, so every push does, once checkPush found every item valid: an invalid one reaches neither
+    // the engine (validating it again would cost the same) nor any peer.
     const usable = result === TopicValidatorResult.Accept && (msg.topic !== DIGEST_TOPIC || this.#libp2p.getConnections(msg.from).length > 0)
     if (usable || garbage) this.#handlers.message(msg.from.toString(), msg.data).catch(() => {})
     return result

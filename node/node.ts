@@ -17,6 +17,7 @@ import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
 import { type ClockSkew, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import { PushValidator } from '../core/sync/push-check.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -57,8 +58,11 @@ export interface NodeStatus {
   keys: number
   /** Whether this node keeps every key it hears of (else only those written, read or watched here). */
   replicateAll: boolean
-  /** Deltas received for contracts this node does not have, by contract id: not merged. */
-  unknownContracts: Record<string, number>
+  /**
+   * Deltas received for contracts this node does not have (or has in another version), not merged: the
+   * 20 names (`id`, or `id::version`) with the most, and how many deltas all other names had.
+   */
+  unknownContracts: { byId: Record<string, number>, others: number }
 }
 
 export interface NodeStats {
@@ -234,12 +238,14 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const privateKey = await loadOrCreatePeerKey(dataDir)
     const peerId = peerIdFromPrivateKey(privateKey).toString()
     const wanted = options.replicateAll === true ? undefined : new WantedKeys()
+    // Gossiped pushes are validated by their contracts before they are forwarded (core/sync/push-check.ts).
+    const pushCheck = new PushValidator(registry)
     // The settings as given: the engine fills in the defaults (some follow from others, PROTOCOL.md §10).
     const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config: options.sync, interest: wanted })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     let b: SyncBinding | undefined
     host = await Host.create(
-      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns },
+      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.problem(items) },
       {
         message: async (from, bytes) => { await b?.receive(from, bytes) },
         peerJoined: peer => { void b?.peerJoined(peer) },

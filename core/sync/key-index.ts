@@ -12,6 +12,7 @@
 import { type Plain, encode } from '../codec.ts'
 import { createHash } from 'node:crypto'
 import type { BoundRef } from '../subscription.ts'
+import { contractName } from './wire.ts'
 
 export const HASH_BYTES = 16
 
@@ -19,7 +20,7 @@ export interface Fingerprint { count: number, fp: Uint8Array }
 
 /** The hash of one key's (key, binding, summary): equal exactly when the summaries (and bindings) are. */
 export function itemHash (key: string, contract: BoundRef, summary: Plain): Uint8Array {
-  const bytes = encode([key, contract.id, contract.params ?? null, summary])
+  const bytes = encode([key, contractName(contract), contract.params ?? null, summary])
   return new Uint8Array(createHash('sha256').update(bytes).digest().subarray(0, HASH_BYTES))
 }
 

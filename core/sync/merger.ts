@@ -7,19 +7,22 @@
  * whatever a lost delta leaves missing. Every delta that changed nothing is
  * counted as redundant. A peer that keeps only some keys (partial
  * replication) drops the deltas of other keys unmerged, and deltas of a
- * contract this peer does not have are refused by the store and counted by
- * contract id. Also builds our own push items: per key, what it gained since
- * its state before the first unpushed change. The greatest clock stamp of
- * each delta that changed the store feeds the sender's clock-skew estimate.
+ * contract this peer does not have (or has in another version) are refused by
+ * the store and counted by contract name, in bounded memory (stats.ts). Also
+ * builds our own push items: per key, what it gained since its state before
+ * the first unpushed change, in pushes small enough for gossip. The greatest
+ * clock stamp of each delta that changed the store feeds the sender's
+ * clock-skew estimate.
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
 import { ClockSkewTracker } from './clock-skew.ts'
 import { GenerationalCache } from './generational-cache.ts'
-import { type DeltaItem, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
+import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
+import { contractName } from './wire.ts'
 import { SeenDeltas } from './seen-deltas.ts'
-import type { SyncStats } from './stats.ts'
+import { type SyncStats, countTop } from './stats.ts'
 import type { SummaryHistory } from './summary-history.ts'
 import type { PeerId, SyncStore } from './types.ts'
 
@@ -66,9 +69,9 @@ export class DeltaMerger {
         this.#stats.rejectedDeltas++
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
-          const id = fresh[i].item.contract.id
-          this.#stats.unknownContracts[id] = (this.#stats.unknownContracts[id] ?? 0) + 1
-          this.#unknown.set(fresh[i].item.key, id)
+          const name = contractName(fresh[i].item.contract)
+          countTop(this.#stats.unknownContracts, name)
+          this.#unknown.set(fresh[i].item.key, name)
         }
         if (code === 'unknown_contract' || code === 'contract_mismatch') this.#unmergeable.set(unmergeableKey(fresh[i].item.key, fresh[i].item.contract), true)
         return
@@ -91,13 +94,21 @@ export class DeltaMerger {
     return this.#unknown.get(key)
   }
 
-  /** Our push messages for keys changed locally (see pushItems), chunked to `maxBytes`. */
-  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number): Promise<Message[]> {
+  /**
+   * Our push messages for keys changed locally (see pushItems), chunked to `maxBytes`, and to
+   * MAX_GOSSIP_PUSH_BYTES unless they go `direct` to one peer (over a stream, not gossip). An item too
+   * large for a gossiped push is left out: our digest now differs from every peer's, and anti-entropy
+   * sessions, whose messages may be `maxBytes`, carry it (counted in `sessionOnlyItems`).
+   */
+  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number, direct = false): Promise<Message[]> {
     // In key order, so that front coding shares their prefixes.
     const items = (await this.pushItems(dirty)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(items)
-    const { parts, oversize } = chunk(items, entrySize.deltaItem, empty, maxBytes)
-    this.#stats.oversizeItems += oversize.length
+    const { parts, oversize } = chunk(items, entrySize.deltaItem, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
+    for (const item of oversize) {
+      if (chunk([item], entrySize.deltaItem, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
+      else this.#stats.sessionOnlyItems++
+    }
     return parts.map(part => ({ type: 'push', items: part }))
   }
 
@@ -117,5 +128,5 @@ export class DeltaMerger {
 }
 
 function unmergeableKey (key: string, contract: BoundRef): string {
-  return `${key}\0${contract.id}\0${JSON.stringify(contract.params ?? null)}`
+  return `${key}\0${contractName(contract)}\0${JSON.stringify(contract.params ?? null)}`
 }

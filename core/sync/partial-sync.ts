@@ -106,7 +106,7 @@ export class PartialSync {
     const held = this.#answers.take(keys.filter(k => this.#c.view.index.get(k) !== undefined), now, direct ? from : '')
     if (held.length === 0) return []
     this.#c.stats.wantsAnswered += held.length
-    const pushes = await this.#c.merger.pushes(new Map(held.map(k => [k, null])), this.#c.config.maxMessageBytes)
+    const pushes = await this.#c.merger.pushes(new Map(held.map(k => [k, null])), this.#c.config.maxMessageBytes, direct)
     return pushes.map(m => direct ? this.#c.send(from, m) : this.#c.publish(PUSH_TOPIC, m))
   }
 

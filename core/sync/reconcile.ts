@@ -124,7 +124,7 @@ export function answerItems (index: KeyIndex, history: SummaryHistory, r: RangeI
 }
 
 export function sameBinding (a: BoundRef, b: BoundRef): boolean {
-  return a.id === b.id && canonicalEqual(a.params ?? null, b.params ?? null)
+  return a.id === b.id && a.version === b.version && canonicalEqual(a.params ?? null, b.params ?? null)
 }
 
 /**

@@ -9,7 +9,7 @@
 import { type Plain, canonicalKey } from '../codec.ts'
 import { type JsonObject, isPlainObject, jsonProblem } from '../json.ts'
 import { MAX_KEY_BYTES } from '../key-layout.ts'
-import { CONTRACT_ID } from '../registry.ts'
+import { CONTRACT_ID, CONTRACT_VERSION, VERSION_SEPARATOR } from '../registry.ts'
 import type { BoundRef } from '../subscription.ts'
 
 export type ProtocolErrorCode = 'malformed' | 'too_large' | 'bad_version' | 'unknown_type' | 'bad_field'
@@ -31,8 +31,19 @@ export interface Keyed { key: string, contract: BoundRef, value: Plain }
 
 // ---- encoders ----------------------------------------------------------------------------------
 
+/**
+ * How a binding's contract is named on the wire and in counters: its id, or `id::version` for a versioned
+ * contract. The versioned name is itself a valid contract id, and no contract may register with "::" in
+ * its id, so a peer that knows nothing of versions reads it as a contract it lacks: counted, not merged,
+ * and not a malformed message (PROTOCOL.md §1, `ref`).
+ */
+export function contractName (ref: BoundRef): string {
+  return ref.version === undefined ? ref.id : ref.id + VERSION_SEPARATOR + ref.version
+}
+
 export function refWire (ref: BoundRef): Plain {
-  return ref.params === undefined || Object.keys(ref.params).length === 0 ? ref.id : [ref.id, ref.params]
+  const name = contractName(ref)
+  return ref.params === undefined || Object.keys(ref.params).length === 0 ? name : [name, ref.params]
 }
 
 /** A session id as one uint: 2n, plus 1 when the sender is the initiator. */
@@ -166,13 +177,26 @@ export function sid (x: Plain): SessionId {
 export function ref (x: Plain): BoundRef {
   if (typeof x === 'string') {
     if (!CONTRACT_ID.test(x)) throw bad('contract id', x)
-    return { id: x }
+    return named(x)
   }
   const [id, params] = tuple(x, 2, 'contract ref')
   if (typeof id !== 'string' || !CONTRACT_ID.test(id)) throw bad('contract id', id)
   // Parameters travel only when there are some, so a binding has one wire form.
   if (!isPlainObject(params) || Object.keys(params).length === 0 || jsonProblem(params) !== undefined) throw bad('contract params', params)
-  return { id, params: params as JsonObject }
+  return { ...named(id), params: params as JsonObject }
+}
+
+/**
+ * The binding a contract name stands for (see contractName): `id::version` when it splits into a
+ * registrable id and a version, else the whole name as an id. Any valid id decodes, as before versions:
+ * one that does not split (`a::b::c`) names no contract a peer can register, so it stays unknown.
+ */
+function named (name: string): BoundRef {
+  const at = name.indexOf(VERSION_SEPARATOR)
+  if (at < 0) return { id: name }
+  const id = name.slice(0, at)
+  const version = name.slice(at + VERSION_SEPARATOR.length)
+  return CONTRACT_ID.test(id) && CONTRACT_VERSION.test(version) ? { id, version } : { id: name }
 }
 
 /** Reads a front-coded key from `flat` at `i` (relative to `prev`); `asKey`: a store key (non-empty), else a range bound. */

@@ -53,3 +53,32 @@ test('resolve reports unknown contracts and unexpected parameters', () => {
   assert.throws(() => parseRef(42), code('unknown_contract'))
   assert.throws(() => parseRef({ id: 'log', params: [1] }), code('bad_args'))
 })
+
+test('a contract version must be well-formed, and id::version a valid id; ids may not contain "::"', () => {
+  const r = new ContractRegistry()
+  const trusted = { trusted: true }
+  for (const version of ['', '2 beta', 'v:2', 'x'.repeat(33), 7]) {
+    assert.throws(() => r.register({ ...maxRegister, version } as unknown as AnyContract, trusted), (err: unknown) => code('bad_contract')(err) && /version/.test((err as Error).message), String(version))
+  }
+  assert.throws(() => r.register({ ...maxRegister, id: 'a'.repeat(40), version: 'b'.repeat(30) }, trusted), /over 64 characters/)
+  assert.throws(() => r.register({ ...maxRegister, id: 'acme::max' }, trusted), (err: unknown) => code('bad_contract')(err) && /must not contain "::"/.test((err as Error).message))
+  assert.throws(() => r.register({ ...maxRegister, id: 'acme:', version: '2' }, trusted), /would not split back/)
+  r.register({ ...maxRegister, version: '2.1-rc' }, trusted)
+  assert.equal(r.versionOf('max-register'), '2.1-rc')
+})
+
+test('a binding resolves only to the registered contract of its version; a request naming a version must name that one', () => {
+  const r = new ContractRegistry()
+  const v2 = { ...maxRegister, version: '2' }
+  r.register(v2, { trusted: true })
+  assert.equal(r.resolveBound({ id: 'max-register', version: '2' }), v2)
+  assert.throws(() => r.resolveBound({ id: 'max-register', version: '1' }), (err: unknown) => code('unknown_contract')(err) && /version "1" is not the one this peer has \(version "2"\)/.test((err as Error).message))
+  assert.throws(() => r.resolveBound({ id: 'max-register' }), (err: unknown) => code('unknown_contract')(err) && /unversioned is not the one this peer has/.test((err as Error).message))
+  assert.equal(r.resolve('max-register'), v2, 'an app request without a version takes the registered one')
+  assert.equal(r.resolve({ id: 'max-register', version: '2' }), v2)
+  assert.throws(() => r.resolve({ id: 'max-register', version: '3' }), code('unknown_contract'))
+  assert.throws(() => parseRef({ id: 'max-register', version: 'no good' }), code('unknown_contract'))
+  const plain = new ContractRegistry()
+  plain.register(maxRegister, { trusted: true })
+  assert.throws(() => plain.resolveBound({ id: 'max-register', version: '2' }), /version "2" is not the one this peer has \(unversioned\)/)
+})

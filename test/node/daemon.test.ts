@@ -148,7 +148,7 @@ test('a daemon without a contract merges none of its data, counts it in status, 
   // The read asks W, whose answer the daemon cannot merge.
   await assert.rejects(api.get('high', { wait: 1_000 }), (err: ApiError) => err.code === 'not_found' && err.status === 404 && /bound to contract "max-register", which this daemon does not have/.test(err.message))
   const status = await api.status()
-  assert.ok(status.unknownContracts['max-register'] > 0, JSON.stringify(status))
+  assert.ok(status.unknownContracts.byId['max-register'] > 0, JSON.stringify(status))
   assert.deepEqual(await api.keys(), [])
   a.child.kill('SIGTERM')
   assert.equal(await a.exited, 0, a.err())

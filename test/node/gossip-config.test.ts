@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { encodeMessage } from '../../core/sync/messages.ts'
+import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, encodeMessage } from '../../core/sync/messages.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../../core/sync/types.ts'
 import { SYNC_TOPICS, checkGossip, fastMessageId, gossipOptions } from '../../node/gossip-config.ts'
 
@@ -28,4 +28,23 @@ test('each topic accepts only its message type; garbage is rejected and handed o
   assert.deepEqual(checkGossip(WANT_TOPIC, push), { result: TopicValidatorResult.Reject, garbage: false })
   assert.deepEqual(checkGossip(PUSH_TOPIC, want), { result: TopicValidatorResult.Reject, garbage: false })
   assert.deepEqual(checkGossip(WANT_TOPIC, Uint8Array.of(0xff)), { result: TopicValidatorResult.Reject, garbage: true })
+})
+
+test('a push is rejected when checkPush refuses an item, and ignored unread past MAX_GOSSIP_PUSH_BYTES', () => {
+  const item = (delta: number) => ({ key: 'k', contract: { id: 'g-counter' }, delta: [['r1', delta]] })
+  const good = encodeMessage({ type: 'push', items: [item(1)] })
+  const bad = encodeMessage({ type: 'push', items: [item(0)] })
+  const seen: number[] = []
+  const check = (items: readonly DeltaItem[]): string | undefined => {
+    seen.push(items.length)
+    return JSON.stringify(items[0].delta).includes(',0]') ? 'count 0' : undefined
+  }
+  assert.deepEqual(checkGossip(PUSH_TOPIC, good, check), { result: TopicValidatorResult.Accept, garbage: false })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, bad, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, bad), { result: TopicValidatorResult.Accept, garbage: false }, 'without a check, as before')
+  const large = encodeMessage({ type: 'push', items: [{ key: 'k', contract: { id: 'lww-register' }, delta: 'x'.repeat(MAX_GOSSIP_PUSH_BYTES) }] })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, large, check), { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' })
+  assert.deepEqual(seen, [1, 1], 'the large push was not even decoded')
+  const digest = encodeMessage({ type: 'digest', fp: new Uint8Array(16) })
+  assert.deepEqual(checkGossip(DIGEST_TOPIC, digest, () => 'never asked'), { result: TopicValidatorResult.Accept, garbage: false })
 })

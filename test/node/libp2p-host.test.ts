@@ -11,7 +11,7 @@ import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { MAX_WIRE_BYTES, encodeMessage } from '../../core/sync/messages.ts'
+import { MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, encodeMessage } from '../../core/sync/messages.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC } from '../../core/sync/types.ts'
 import { SYNC_PROTOCOL } from '../../node/sync-streams.ts'
 import { allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node-fixtures.ts'
@@ -82,15 +82,16 @@ test('garbage on the gossip topics and the sync stream is counted and refused; t
   assert.equal(a.stats().binding.errors, 0)
 })
 
-test('a message near the 1 MiB limit fits both gossip (push) and the sync stream (session deltas)', { timeout: 15_000 }, async () => {
+test('a change near the 1 MiB limit is not gossiped (pushes stop at 64 KiB): it reaches peers by sessions over the sync stream', { timeout: 15_000 }, async () => {
   const a = await fx.start({})
   const b = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
   await until('A to see B subscribed', () => hasSubscribedPeer(a, b))
   const big = 'x'.repeat(1_000_000)
   await a.update('big', 'lww-register', 'set', [big])
   await until('B to hold the big value', async () => await allHold([b], 'big', big))
-  const pushed = b.stats().sync.perType.push
-  assert.ok(pushed.bytesReceived > 1_000_000, `B received ${pushed.bytesReceived} push bytes`)
+  assert.equal(a.stats().sync.sessionOnlyItems, 1, 'A left the big change to sessions')
+  assert.ok(b.stats().sync.perType.push.bytesReceived < MAX_GOSSIP_PUSH_BYTES, 'no push carried it')
+  assert.ok(b.stats().sync.perType.deltas.bytesReceived > 1_000_000, 'a session did')
 
   // C joins later: only a session can bring it the value, as one deltas message over the stream.
   const c = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
@@ -98,4 +99,48 @@ test('a message near the 1 MiB limit fits both gossip (push) and the sync stream
   assert.ok(c.stats().sync.perType.deltas.bytesReceived > 1_000_000)
   assert.equal(a.stats().sync.oversizeItems, 0)
   for (const node of [a, b, c]) assert.equal(node.stats().host.framesRefused, 0)
+})
+
+test('a forged push whose state its contract refuses is rejected at the first hop: its sender loses score, no other peer gets it', { timeout: 30_000 }, async () => {
+  // bad ── B ── C, in a line: what reaches C from the bad peer went through B.
+  const b = await fx.start({ replicateAll: true })
+  const c = await fx.start({ replicateAll: true, bootstrap: b.multiaddrs() })
+  await until('B and C to see each other subscribed', () => hasSubscribedPeer(b, c) && hasSubscribedPeer(c, b))
+  const bad = await rawPeer()
+  const pubsub = bad.services.pubsub
+  pubsub.subscribe(PUSH_TOPIC)
+  await bad.dial(multiaddr(b.multiaddrs()[0]))
+  await until('the bad peer to see B subscribed', () => pubsub.getSubscribers(PUSH_TOPIC).some(p => p.toString() === b.peerId))
+  const badId = bad.peerId.toString()
+  const counter = (n: number, last: number) => Array.from({ length: n }, (_, i) => [`r${String(i).padStart(5, '0')}`, i === n - 1 ? last : 1])
+  const push = (key: string, state: unknown) => encodeMessage({ type: 'push', items: [{ key, contract: { id: 'g-counter' }, delta: state as never }] })
+
+  // A valid push goes through B to C: forwarding works on this line.
+  await pubsub.publish(PUSH_TOPIC, push('first', counter(3, 1)))
+  await until('C to hold the first key, through B', async () => await allHold([c], 'first', 3), 10_000)
+
+  // A push over 64 KiB is ignored by B, unread and without penalty (a peer before the limit could send it).
+  const large = push('large', counter(9_000, 1))
+  assert.ok(large.length > MAX_GOSSIP_PUSH_BYTES, `${large.length} bytes`)
+  await pubsub.publish(PUSH_TOPIC, large)
+  await until('B to ignore the large push', () => b.stats().host.largePushes === 1)
+  assert.ok(b.gossipScore(badId) >= 0, `score ${b.gossipScore(badId)} after an ignored push`)
+
+  // The forged push: 4,000 entries to validate, the last of them invalid (a count of 0).
+  const forged = push('forged', counter(4_000, 0))
+  assert.ok(forged.length < MAX_GOSSIP_PUSH_BYTES)
+  await pubsub.publish(PUSH_TOPIC, forged)
+  await until('B to reject the forged push', () => b.stats().host.invalidPushes === 1)
+  await until('the bad peer to lose gossip score on B', () => b.gossipScore(badId) < 0)
+
+  // A valid push after it still goes through: once C holds it, C would have had the forged one before it.
+  await pubsub.publish(PUSH_TOPIC, push('after', counter(2, 1)))
+  await until('C to hold the key pushed after the forged one', async () => await allHold([c], 'after', 2), 10_000)
+  for (const node of [b, c]) {
+    assert.equal(node.stats().sync.rejectedDeltas, 0, 'no engine validated the forged state')
+    assert.equal(await node.get('forged'), undefined)
+    assert.equal(await node.get('large'), undefined)
+  }
+  assert.equal(c.stats().sync.perType.push.messagesReceived, 2, 'C got the two valid pushes and nothing else')
+  assert.equal(c.stats().host.gossipRejected, 0)
 })

@@ -137,7 +137,24 @@ test('custom contracts replicate between nodes that have them; a node without on
   await until('B to hold the custom value', async () => await allHold([b], 'high', 7))
   await until('C to refuse it', () => c.stats().sync.rejectedDeltas > 0)
   assert.equal(await c.get('high'), undefined)
-  assert.ok((await c.status()).unknownContracts['max-register'] > 0, 'status counts the deltas of the contract C lacks')
+  assert.ok((await c.status()).unknownContracts.byId['max-register'] > 0, 'status counts the deltas of the contract C lacks')
+})
+
+test('nodes with two versions of one contract merge nothing of each other\'s keys, and name the version they lack in status', { timeout: 15_000 }, async () => {
+  const v1 = { ...maxRegister, version: '1' }
+  const a = await fx.start({ contracts: [v1], replicateAll: true })
+  const same = await fx.start({ contracts: [v1], replicateAll: true, bootstrap: a.multiaddrs() })
+  const other = await fx.start({ contracts: [{ ...maxRegister, version: '2' }], replicateAll: true, bootstrap: a.multiaddrs() })
+  await until('all three to connect and subscribe', () => hasSubscribedPeer(a, same) && hasSubscribedPeer(a, other) && hasSubscribedPeer(other, a))
+  await other.update('high', 'max-register', 'set', [9])
+  await a.update('high', 'max-register', 'set', [7])
+  await until('the node of the same version to hold the value', async () => await allHold([same], 'high', 7))
+  assert.deepEqual(await same.get('high'), { key: 'high', contract: { id: 'max-register', version: '1' }, value: 7 })
+  await until('the node of another version to refuse it', async () => (await other.status()).unknownContracts.byId['max-register::1'] > 0)
+  assert.deepEqual(await other.get('high'), { key: 'high', contract: { id: 'max-register', version: '2' }, value: 9 }, 'its own key, untouched')
+  await until('the writer of version 1 to refuse version 2', async () => (await a.status()).unknownContracts.byId['max-register::2'] > 0)
+  assert.deepEqual(await a.get('high'), { key: 'high', contract: { id: 'max-register', version: '1' }, value: 7 }, 'the larger value of version 2 did not get in')
+  assert.equal((await same.get('high'))?.value, 7)
 })
 
 test('sync settings are taken as given: a push window above the default maximum starts, and grows from itself', { timeout: 10_000 }, async () => {

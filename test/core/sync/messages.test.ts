@@ -159,6 +159,25 @@ test('hostile CBOR (tags, indefinite lengths, __proto__) is malformed', () => {
   rejects(Uint8Array.from([0xa1, 0x69, ...Buffer.from('__proto__'), 0x01]), 'malformed', /__proto__/)
 })
 
+test('non-canonical encodings of a valid message are malformed (PROTOCOL.md §1: messages are canonical)', () => {
+  const fp = new Uint8Array(HASH_BYTES).fill(7)
+  const good = encodeMessage({ type: 'digest', fp })
+  assert.deepEqual([...good.subarray(0, 3)], [0x83, 0x02, 0x02])
+  // The version as a 1-byte integer (0x18 0x02), not in the header: the same value, a second encoding.
+  rejects(Uint8Array.from([0x83, 0x18, 0x02, ...good.subarray(2)]), 'malformed', /canonical/)
+  // A 2-byte length for the array, or for the 16-byte string.
+  rejects(Uint8Array.from([0x98, 0x03, ...good.subarray(1)]), 'malformed', /canonical/)
+  rejects(Uint8Array.from([...good.subarray(0, 3), 0x58, 0x10, ...fp]), 'malformed', /canonical/)
+  // A float for an integer field, and map keys out of canonical order inside a delta.
+  rejects(Uint8Array.from([0x83, 0xf9, 0x40, 0x00, ...good.subarray(2)]), 'malformed')
+  const item = (m: Record<string, Plain>): Uint8Array => encode([PROTOCOL_VERSION, 1, ['or-set'], [0, 'k', m]])
+  const sorted = item({ a: 1, bb: 2 })
+  assert.equal(decodeMessage(sorted).type, 'push')
+  const swapped = Buffer.from(sorted).toString('hex').replace('61610162626202', '62626202616101')
+  assert.notEqual(swapped, Buffer.from(sorted).toString('hex'))
+  rejects(Uint8Array.from(Buffer.from(swapped, 'hex')), 'malformed', /canonical/)
+})
+
 test('a wrong version or an unknown type is refused by name', () => {
   const fp = new Uint8Array(HASH_BYTES)
   rejects([PROTOCOL_VERSION + 1, 2, fp], 'bad_version', new RegExp(`version ${PROTOCOL_VERSION + 1}`))

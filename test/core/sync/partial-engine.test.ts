@@ -157,11 +157,33 @@ test('a key whose contract the full neighbour lacks does not keep the partial pe
   const r = await partial.store.update('odd', 'max-register', 'set', [5])
   partial.engine.localUpdate('odd', r.contract, r.delta!, 0)
   await run(3_000)
-  assert.equal(full.engine.stats().unknownContracts['max-register'] > 0, true, 'the full peer refused it')
+  assert.equal(full.engine.stats().unknownContracts.byId['max-register'] > 0, true, 'the full peer refused it')
   assert.equal((await full.store.get('mine/19'))?.value, 1)
   const before = partial.engine.stats()
   await run(10_000)
   const after = partial.engine.stats()
   assert.equal(after.sessionsStarted, before.sessionsStarted, 'no session while nothing else differs')
   assert.equal(after.perType.sums.bytesSent, before.perType.sums.bytesSent)
+})
+
+test('a change too large for a gossiped push reaches the other peer all the same, partial or full', async () => {
+  const interest = new SetInterest()
+  const { full, partial, run, post, now } = await twoPeers(interest)
+  const big = (c: string): string => c.repeat(70_000)
+  const add = async (peer: typeof full, key: string, value: string): Promise<void> => {
+    const r = await peer.store.update(key, 'or-set', 'add', [value])
+    post(peer.id, peer.engine.localUpdate(key, r.contract, r.delta!, now()))
+  }
+  // Written on the partial peer: not pushed; its anti-entropy with the full neighbour carries it.
+  await add(partial, 'mine', big('p'))
+  await run(3_000)
+  assert.equal(partial.engine.stats().sessionOnlyItems, 1)
+  assert.deepEqual((await full.store.get('mine'))?.value, [big('p')])
+  // Written on the full peer and wanted by the partial one: the answer goes to it directly, whole.
+  await add(full, 'theirs', big('f'))
+  interest.keys.add('theirs')
+  post('partial', partial.engine.want(['theirs'], now()))
+  await run(3_000)
+  assert.deepEqual((await partial.store.get('theirs'))?.value, [big('f')])
+  assert.ok(partial.engine.stats().perType.push.bytesReceived > 70_000, 'in a push sent to it, past the gossip limit')
 })

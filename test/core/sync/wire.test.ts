@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { encode } from '../../../core/codec.ts'
-import { ProtocolError, boundsAt, boundsWire, keyList, keyedList, keyedWire, keysWire, sid, sidWire } from '../../../core/sync/wire.ts'
+import { ProtocolError, boundsAt, boundsWire, contractName, keyList, keyedList, keyedWire, keysWire, ref, refWire, sid, sidWire } from '../../../core/sync/wire.ts'
+import { CONTRACT_ID } from '../../../core/registry.ts'
 
 const text = fc.string({ maxLength: 12, unit: fc.constantFrom('a', 'b', 'k', '/', '0', '9', 'é', '日', '😀') })
 const key = text.filter(k => k.length > 0)
@@ -55,4 +56,20 @@ test('a session id is one number: 2n, plus 1 from the initiator', () => {
   }))
   assert.equal(sidWire({ n: 5, fromInitiator: true }), 11)
   assert.throws(() => sid(-1), ProtocolError)
+})
+
+test('a versioned binding travels as "id::version", a valid id for peers that know nothing of versions; an unversioned one as before', () => {
+  assert.equal(refWire({ id: 'max-register' }), 'max-register')
+  assert.deepEqual(refWire({ id: 'log', params: { keepLast: 5 } }), ['log', { keepLast: 5 }])
+  assert.equal(refWire({ id: 'max-register', version: '2' }), 'max-register::2')
+  assert.deepEqual(refWire({ id: 'log', params: { keepLast: 5 }, version: '1.0' }), ['log::1.0', { keepLast: 5 }])
+  // What a peer before versions checks a ref's id against (the registry's pattern, unchanged): it decodes, and names a contract it lacks.
+  const OLD_CONTRACT_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/
+  assert.equal(String(CONTRACT_ID), String(OLD_CONTRACT_ID))
+  assert.ok(OLD_CONTRACT_ID.test(contractName({ id: 'a'.repeat(29), version: 'b'.repeat(32) })))
+  for (const b of [{ id: 'max-register' }, { id: 'max-register', version: '2' }, { id: 'log', params: { keepLast: 5 }, version: 'v-1.0_rc' }, { id: 'a::b::c' }, { id: 'a::' }]) {
+    assert.deepEqual(ref(refWire(b)), b, JSON.stringify(b))
+  }
+  assert.deepEqual(ref('max-register::2'), { id: 'max-register', version: '2' })
+  assert.throws(() => ref('max-register@2'), ProtocolError, 'what the id pattern refuses is still malformed')
 })
