@@ -247,10 +247,10 @@ async function openStore (dataDir: string, registry: ContractRegistry, durabilit
 /** Opens the store in `dataDir`, loads (or creates) the peer key, and starts networking. */
 export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) throw new TypeError('createNode needs options.dataDir, a folder path')
-  const dataDir = resolve(options.dataDir)
-  await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const durability = options.durability ?? 'power'
   if (!DURABILITIES.includes(durability)) throw new TypeError(`durability must be ${DURABILITIES.map(d => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`)
+  const dataDir = resolve(options.dataDir)
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const registry = options.registry ?? createRegistry()
   for (const c of options.contracts ?? []) if (registry.get(c.id) !== c) registry.register(c)
   // The store first: its LevelDB lock is what keeps a second process off this data folder.
