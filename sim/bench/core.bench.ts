@@ -25,7 +25,7 @@ import type { AnyContract } from '../../core/contract.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ContractRegistry } from '../../core/registry.ts'
 import { type RemoteDelta, ReplicaStore } from '../../core/replica-store.ts'
-import { type BatchOp, type KeyRange, MemoryStorage, type Storage } from '../../core/storage.ts'
+import { type BatchOp, type BatchOptions, type KeyRange, MemoryStorage, type Storage } from '../../core/storage.ts'
 import { orSet } from '../../contracts/or-set.ts'
 import { pnCounter } from '../../contracts/pn-counter.ts'
 
@@ -98,11 +98,12 @@ class CountingStorage implements Storage {
   batches = 0; puts = 0; bytes = 0
   constructor (inner: Storage) { this.inner = inner }
   async get (key: Uint8Array): Promise<Uint8Array | undefined> { return await this.inner.get(key) }
-  async batch (ops: BatchOp[]): Promise<void> {
+  async batch (ops: BatchOp[], options?: BatchOptions): Promise<void> {
     this.batches++
     for (const op of ops) if (op.type === 'put') { this.puts++; this.bytes += op.key.length + op.value.length }
-    await this.inner.batch(ops)
+    await this.inner.batch(ops, options)
   }
+  async checkpoint (): Promise<void> { await this.inner.checkpoint?.() }
   iterator (range: KeyRange): AsyncIterable<[Uint8Array, Uint8Array]> { return this.inner.iterator(range) }
   async close (): Promise<void> { await this.inner.close() }
 }

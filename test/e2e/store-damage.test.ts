@@ -78,7 +78,7 @@ test('CURRENT deleted: the daemon exits 1 naming the problem and monoidb repair;
   const before = await dataFiles(d.dir)
 
   const refused = await failingDaemon(d.dir)
-  assert.equal(refused.code, 1, `exit code; ${refused.stderr}`)
+  assert.equal(refused.code, 1, `exit code (null: it ran until killed); stdout: ${refused.stdout.slice(0, 300)} stderr: ${refused.stderr}`)
   assert.match(refused.stderr, /holds files but LevelDB finds no database in it \(its CURRENT file is missing/)
   assert.match(refused.stderr, /Not starting it empty/)
   assert.ok(refused.stderr.includes(`monoidb repair --data ${d.dir}`), refused.stderr)
