@@ -164,7 +164,7 @@ test('--contract with a contract that breaks a law is refused, naming the law an
 })
 
 test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
-  for (const args of [['--nope'], ['--api', 'localhost'], ['--api', '127.0.0.1:70000'], ['--listen', 'not-a-multiaddr'], ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['stray']]) {
+  for (const args of [['--nope'], ['--api', 'localhost'], ['--api', '127.0.0.1:70000'], ['--listen', 'not-a-multiaddr'], ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['stray'], ['--durability', 'disk']]) {
     const c = start(...args)
     assert.equal(await c.exited, 2, args.join(' '))
     assert.match(c.err(), /^monoidb daemon: .+\nusage: monoidb daemon/, args.join(' '))
@@ -172,4 +172,5 @@ test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
   const h = start('--help')
   assert.equal(await h.exited, 0)
   assert.match(h.out(), /usage: monoidb daemon[\s\S]*--api HOST:PORT[\s\S]*bearer token[\s\S]*--replicate-all/)
+  assert.match(h.out(), /--durability power\|process[\s\S]*default power/)
 })
