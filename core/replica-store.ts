@@ -50,6 +50,8 @@ export interface ReplicaStoreOptions {
   replica?: string
   /** The storage is known to hold a store (a data folder with files): refuse it if its meta record is missing. */
   mustExist?: boolean
+  /** Makes a new epoch's replica id from the base id (default random); the simulator's is deterministic. See core/store-meta.ts. */
+  newReplicaId?: (base: string) => string
   /** Wall clock for ops, ms since the epoch (default Date.now). */
   clock?: () => number
   /** Local deltas kept per key (default 64); older ones are dropped: the state already holds them. */
@@ -124,7 +126,7 @@ export class ReplicaStore {
     for (const [name, n] of [['deltaLogLimit', deltaLogLimit], ['cacheSize', cacheSize]] as const) {
       if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new TypeError(`${name} must be a whole number ≥ 0`)
     }
-    return new ReplicaStore(options, await openMeta(storage, options.replica, { mustExist: options.mustExist }))
+    return new ReplicaStore(options, await openMeta(storage, options.replica, { mustExist: options.mustExist, newReplicaId: options.newReplicaId }))
   }
 
   async get (key: string): Promise<KeyView | undefined> {

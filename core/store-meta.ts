@@ -48,6 +48,11 @@ export interface OpenedMeta {
 export interface OpenMetaOptions {
   /** The storage is known to hold a store (its folder has files): refuse it if it has no meta record. */
   mustExist?: boolean
+  /**
+   * Makes a new epoch's id from the base id (default: random, see above). It must never return an id
+   * this store used before; the simulator passes a deterministic one so that runs replay.
+   */
+  newReplicaId?: (base: string) => string
 }
 
 const MAX_PINNED = 128
@@ -114,11 +119,18 @@ export async function openMeta (storage: Storage, wanted: string | undefined, op
     if (wanted !== undefined && wanted !== meta.base) throw new Error(`this store belongs to replica ${meta.base}, not ${wanted}`)
     opened = meta.clean && meta.repaired !== true
       ? { replica: meta.replica, base: meta.base }
-      : { replica: freshId(wanted), base: meta.base, replaced: { replica: meta.replica, reason: meta.repaired === true ? 'repaired' : 'unclean' } }
+      : { replica: newId(meta, wanted, options.newReplicaId), base: meta.base, replaced: { replica: meta.replica, reason: meta.repaired === true ? 'repaired' : 'unclean' } }
   }
   await write(storage, { format: FORMAT, replica: opened.replica, base: opened.base, clean: false })
   await storage.checkpoint?.()
   return opened
+}
+
+function newId (meta: MetaRecord, wanted: string | undefined, make: ((base: string) => string) | undefined): string {
+  if (make === undefined) return freshId(wanted)
+  const id = make(meta.base)
+  if (!isReplicaId(id) || id === meta.replica || id === meta.base) throw new Error(`newReplicaId gave ${JSON.stringify(id)} for a new epoch of ${meta.replica}: it must be a replica id this store has not used`)
+  return id
 }
 
 /** Sets the clean-close marker: the last write of a store that committed everything it acknowledged. */
@@ -140,6 +152,15 @@ export async function markRepaired (storage: Storage): Promise<string | undefine
   const replica = meta?.replica ?? freshId(undefined)
   await write(storage, { format: FORMAT, replica, base: meta?.base ?? replica, clean: false, repaired: true })
   return meta?.replica
+}
+
+/**
+ * Clears the clean-close marker, as a crash before close would have left it. For the simulator, whose
+ * crashes close the store (so that it keeps exactly what it committed) yet must restart as a real crash does.
+ */
+export async function forgetCleanClose (storage: Storage): Promise<void> {
+  const meta = await readMeta(storage)
+  if (meta !== undefined) await write(storage, { ...meta, format: FORMAT, clean: false })
 }
 
 async function hasAnyKey (storage: Storage): Promise<boolean> {
