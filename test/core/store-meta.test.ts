@@ -6,7 +6,7 @@ import { decode, encode } from '../../core/codec.ts'
 import { FORMAT, META_KEY, keyBytes, recordKey } from '../../core/key-layout.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ReplicaStore } from '../../core/replica-store.ts'
-import { markRepaired, openMeta } from '../../core/store-meta.ts'
+import { forgetCleanClose, markRepaired, openMeta } from '../../core/store-meta.ts'
 import { DamagedStoreError, MemoryStorage, type Storage } from '../../core/storage.ts'
 import { tempFolders, testRegistry } from '../helpers/store-fixtures.ts'
 
@@ -158,4 +158,24 @@ it('a folder of an unknown format or without a valid meta record is refused, nam
     assert.deepEqual(await metaOf(storage), meta, 'a refused folder is left as it was')
     await storage.close()
   }
+})
+
+it('newReplicaId names a new epoch; an id the store used is refused; forgetCleanClose makes the next open a new epoch', async () => {
+  const storage = new MemoryStorage()
+  await (await ReplicaStore.open({ storage, registry, replica: 'p0' })).close()
+  let s = storage.reopen()
+  await forgetCleanClose(s)
+  assert.deepEqual(await metaOf(s), { format: FORMAT, replica: 'p0', base: 'p0', clean: false })
+  await assert.rejects(ReplicaStore.open({ storage: s, registry, replica: 'p0', newReplicaId: base => base }), /newReplicaId gave "p0" for a new epoch of p0: it must be a replica id this store has not used/)
+  assert.deepEqual(await metaOf(s), { format: FORMAT, replica: 'p0', base: 'p0', clean: false }, 'a refused id changes nothing')
+  const store = await ReplicaStore.open({ storage: s, registry, replica: 'p0', newReplicaId: base => `${base}+1` })
+  assert.equal(store.replica, 'p0+1')
+  await store.close()
+  s = s.reopen()
+  const clean = await ReplicaStore.open({ storage: s, registry, newReplicaId: () => 'unused' })
+  assert.equal(clean.replica, 'p0+1', 'after a clean close newReplicaId is not called')
+  await clean.close()
+  s = s.reopen()
+  await forgetCleanClose(s)
+  await assert.rejects(ReplicaStore.open({ storage: s, registry, newReplicaId: () => 'p0+1' }), /newReplicaId gave "p0\+1" for a new epoch of p0\+1/)
 })
