@@ -56,7 +56,6 @@ export interface NodeOptions {
   durability?: Durability
 }
 
-
 export interface NodeStatus {
   peerId: string
   multiaddrs: string[]
