@@ -2,7 +2,7 @@
 // a torn write-ahead log, a missing meta record. None may start empty, lose a write for good, or reuse a dot.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { access, readdir, stat, truncate } from 'node:fs/promises'
+import { access, readdir, stat, truncate, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { META_KEY } from '../../core/key-layout.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
@@ -106,4 +106,36 @@ test('createNode refuses an unknown durability, naming it, before touching the f
   const dir = fx.folder()
   await assert.rejects(createNode({ dataDir: dir, durability: 'disk' as never }), /durability must be 'power' or 'process', got "disk"/)
   await assert.rejects(access(dir), 'no data folder was created')
+})
+
+test('a table file gone is refused as corrupt, naming the repair; the repair keeps what remains and the next start takes a new replica id', { timeout: 30_000 }, async () => {
+  const { repairStore } = await import('../../node/repair.ts')
+  const dir = fx.folder()
+  const first = await createNode({ dataDir: dir })
+  const id = first.replica
+  for (let i = 0; i < 20; i++) await first.update(`k${i}`, 'pn-counter', 'inc', [i + 1])
+  await first.stop()
+  await (await createNode({ dataDir: dir })).stop() // the writes move from the log into a table
+  const store = join(dir, 'store')
+  const tables = (await readdir(store)).filter(f => f.endsWith('.ldb')).sort()
+  const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0][0]
+  await unlink(join(store, biggest))
+  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+    assert.ok(err instanceof DamagedStoreError, String(err))
+    assert.match(err.message, /is corrupt \(LevelDB: Corruption: 1 missing files/)
+    assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)
+    return true
+  })
+  const { keys, previous } = await repairStore(store)
+  assert.ok(keys < 20, `the lost table held keys (the repair found ${keys} of 20)`)
+  assert.equal(previous, id, 'the meta record, written at every open, survives in another table')
+  const after = await createNode({ dataDir: dir })
+  try {
+    assert.deepEqual(after.replacedReplica, { replica: id, reason: 'repaired' })
+    assert.notEqual(after.replica, id)
+    assert.equal((await after.keys()).length, keys, 'the node holds what the repair counted')
+    for (const key of await after.keys()) assert.equal((await after.get(key))?.value, Number(key.slice(1)) + 1, `${key} is intact`)
+  } finally {
+    await after.stop()
+  }
 })
