@@ -8,13 +8,16 @@
  * If the newest records are lost (a torn write-ahead log after a power loss,
  * a repaired folder) while the id survives, the next writes would number
  * themselves like the lost ones, which peers may hold with other content.
- * So every open durably clears the clean-close marker before any write, close
- * sets it again, and an open that finds it missing (or a repaired folder)
- * takes a new replica id: a new epoch, one more entry in version vectors.
+ * So every open durably clears the clean-close marker before any write (and
+ * checkpoints it out of LevelDB's log, so that even a log torn to nothing
+ * cannot take it back), close sets it again, and an open that finds it
+ * missing (or a repaired folder) takes a new replica id: a new epoch, one more
+ * entry in version vectors.
  *
  * Ids: `base` is the id the store was created with (or pinned to). A new
  * epoch takes a fresh random id, or `base+<12 hex digits>` when the caller
- * pins the id (tests, the simulator), so a pinned store is still recognised.
+ * pins the id (tests), so a pinned store is still recognised; the simulator
+ * names its epochs deterministically (`newReplicaId`).
  *
  * Formats 1 and 2 had no marker: their record is read as a clean close (what
  * an upgrade after a clean stop is) and rewritten in the current format, so
