@@ -1,13 +1,15 @@
 /**
  * How the replica store lays its data out in the storage's byte keys.
  *
- *   0x00 "meta"                         → meta record: { format, replica }
+ *   0x00 "meta"                         → meta record: { format, replica, base, clean, repaired? } (see store-meta.ts)
  *   0x01 esc(key) 0x00 0x01             → key record: { c, p?, s, m?, q, g? } (see key-record.ts)
  *   0x02 esc(key) 0x00 0x01 seq:u64be   → one local delta of `key`, sequence number `seq` ≥ 1
  *   0x03 esc(key) 0x00 0x01             → the key's delta tail: deltas since the record was written (see key-tail.ts)
  *
  * Format 2 added the tail; a format-1 folder is a format-2 folder whose keys have
  * no tail, so it is read as is (store-meta.ts upgrades its meta record).
+ * Format 3 changed only the meta record (the clean-close marker and the base
+ * id); its number keeps a version without the marker off a folder that needs it.
  *
  * `key` is the user key's UTF-8. esc() turns every 0x00 byte into 0x00 0xFF,
  * and 0x00 0x01 ends the key (the FoundationDB tuple-layer trick), so:
@@ -20,9 +22,9 @@
  */
 import { ContractError } from './errors.ts'
 
-export const FORMAT = 2
+export const FORMAT = 3
 /** Older formats this version reads unchanged. */
-export const READABLE_FORMATS: readonly number[] = [1, 2]
+export const READABLE_FORMATS: readonly number[] = [1, 2, 3]
 export const MAX_KEY_BYTES = 1024
 
 const TAG_META = 0x00

@@ -16,6 +16,8 @@
  *   batch (group commit), and a key written many times in a batch is encoded once.
  * - A key is bound to one contract (id + params); other contracts are refused.
  * - Bad input throws ContractError before anything is written.
+ * - A replica never reuses a dot: a store that was not closed cleanly (or was
+ *   repaired) opens under a new replica id (core/store-meta.ts).
  */
 import { type Plain, decode } from './codec.ts'
 import type { ContractRef } from './contract.ts'
@@ -29,7 +31,7 @@ import { type ContractRegistry, parseRef } from './registry.ts'
 import { type MergeOutcome, type RemoteItem, foldRemote, showKey } from './remote-merge.ts'
 import { type LoggedDelta, type Staged, stageWrite, stagedOps } from './staged-write.ts'
 import type { Storage } from './storage.ts'
-import { openMeta } from './store-meta.ts'
+import { type OpenedMeta, markClean, openMeta } from './store-meta.ts'
 import { type BoundRef, type SubscribeOptions, Subscribers, type Subscription } from './subscription.ts'
 import { WriteQueue } from './write-queue.ts'
 
@@ -40,8 +42,16 @@ export interface ReplicaStoreOptions {
   /** The store takes ownership: close() closes it. */
   storage: Storage
   registry: ContractRegistry
-  /** This replica's id on first open (default: 24 random hex digits); later opens must match the stored one. */
+  /**
+   * Pins this replica's id (tests, the simulator): used on first open, and later opens must match it.
+   * After an unclean close the store runs as `<replica>+<12 hex digits>` instead (a new epoch).
+   * Default: 24 random hex digits, and a fresh random id for each new epoch.
+   */
   replica?: string
+  /** The storage is known to hold a store (a data folder with files): refuse it if its meta record is missing. */
+  mustExist?: boolean
+  /** Makes a new epoch's replica id from the base id (default random); the simulator's is deterministic. See core/store-meta.ts. */
+  newReplicaId?: (base: string) => string
   /** Wall clock for ops, ms since the epoch (default Date.now). */
   clock?: () => number
   /** Local deltas kept per key (default 64); older ones are dropped: the state already holds them. */
@@ -73,7 +83,11 @@ export const DEFAULT_DELTA_LOG_LIMIT = 64
 const MAX_ORIGIN = 256
 
 export class ReplicaStore {
+  /** The id this replica's writes are named by, for as long as this store is open. */
   readonly replica: string
+  /** Set when this open took a new replica id (the store was not closed cleanly, or was repaired): the id it replaced, and why. */
+  readonly replaced: OpenedMeta['replaced']
+  readonly #meta: OpenedMeta
   readonly #storage: Storage
   readonly #clock: () => number
   readonly #limit: number
@@ -91,8 +105,10 @@ export class ReplicaStore {
   /** Storage reads in flight: close() lets them finish (a key's read is several storage calls). */
   readonly #reads = new Set<Promise<unknown>>()
 
-  private constructor (o: ReplicaStoreOptions, replica: string) {
-    this.replica = replica
+  private constructor (o: ReplicaStoreOptions, meta: OpenedMeta) {
+    this.replica = meta.replica
+    this.replaced = meta.replaced
+    this.#meta = meta
     this.#storage = o.storage
     this.#binder = new ContractBinder(o.registry)
     this.#clock = o.clock ?? Date.now
@@ -110,7 +126,7 @@ export class ReplicaStore {
     for (const [name, n] of [['deltaLogLimit', deltaLogLimit], ['cacheSize', cacheSize]] as const) {
       if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new TypeError(`${name} must be a whole number ≥ 0`)
     }
-    return new ReplicaStore(options, await openMeta(storage, options.replica))
+    return new ReplicaStore(options, await openMeta(storage, options.replica, { mustExist: options.mustExist, newReplicaId: options.newReplicaId }))
   }
 
   async get (key: string): Promise<KeyView | undefined> {
@@ -272,14 +288,21 @@ export class ReplicaStore {
     return { ...this.#stats, contractMismatches: this.#binder.mismatches, batches: this.#wq.stats.batches, batchOps: this.#wq.stats.ops }
   }
 
-  /** Refuses new writes, waits for those in flight, ends subscriptions and closes the storage. */
+  /**
+   * Refuses new writes, waits for those in flight, ends subscriptions, marks the store closed
+   * cleanly (unless a batch failed: then the next open takes a new replica id) and closes the storage.
+   */
   async close (): Promise<void> {
     this.#closing ??= (async () => {
       await this.#queue.idle()
       await this.#wq.drain().catch(() => {}) // writers already got the error
       while (this.#reads.size > 0) await Promise.allSettled(this.#reads)
       this.#subs.endAll()
-      await this.#storage.close()
+      try {
+        if (this.#wq.failure === undefined) await markClean(this.#storage, this.#meta)
+      } finally {
+        await this.#storage.close()
+      }
     })()
     await this.#closing
   }

@@ -12,13 +12,37 @@ export type BatchOp =
 /** Keys in `[gte, lt)`; either bound may be absent. */
 export interface KeyRange { gte?: Uint8Array, lt?: Uint8Array }
 
+export interface BatchOptions {
+  /** Durable across power loss before the promise resolves, whatever the storage's own durability setting. */
+  sync?: boolean
+}
+
 export interface Storage {
   get (key: Uint8Array): Promise<Uint8Array | undefined>
   /** Applies every op or none. Ops on the same key apply in order. */
-  batch (ops: BatchOp[]): Promise<void>
+  batch (ops: BatchOp[], options?: BatchOptions): Promise<void>
   /** Entries in ascending bytewise key order, as of when iteration starts. */
   iterator (range: KeyRange): AsyncIterable<[Uint8Array, Uint8Array]>
+  /**
+   * Optional: moves what is committed out of any write-ahead log into durable
+   * tables, so damage to the newest log (a torn tail) cannot take it back.
+   * The store calls it once per open, after writing its meta record.
+   */
+  checkpoint? (): Promise<void>
   close (): Promise<void>
+}
+
+/**
+ * A storage that holds data but cannot be opened as it was (LevelDB finds no
+ * database in a folder with files, tables are corrupt, the meta record is
+ * missing or unreadable). Starting it empty would lose that data: the owner
+ * refuses to start and points at a repair.
+ */
+export class DamagedStoreError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'DamagedStoreError'
+  }
 }
 
 function compareBytes (a: Uint8Array, b: Uint8Array): number {
@@ -64,7 +88,7 @@ export class MemoryStorage implements Storage {
     return i < this.#keys.length && compareBytes(this.#keys[i], key) === 0 ? this.#values[i].slice() : undefined
   }
 
-  async batch (ops: BatchOp[]): Promise<void> {
+  async batch (ops: BatchOp[], _options?: BatchOptions): Promise<void> {
     this.#checkOpen()
     // Check every op before applying any, so a bad op leaves the map untouched.
     for (const op of ops) {

@@ -26,6 +26,7 @@ Commands:
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
+  repair [--data DIR]                      repair a damaged store (monoidb help repair)
   help [COMMAND]                           show this text, or one command's
 
 ${WHERE}
@@ -104,6 +105,8 @@ export async function main (argv: readonly string[]): Promise<number> {
     await (await import('./daemon.ts')).runDaemon(argv)
     return -1 // the daemon runs until a signal, then exits the process itself
   }
+  if (argv[0] === 'repair') return await (await import('./repair.ts')).runRepair(argv.slice(1))
+  if (argv[0] === 'help' && argv[1] === 'repair' && argv.length === 2) { console.log((await import('./repair.ts')).REPAIR_USAGE); return 0 }
   try {
     return await run(argv)
   } catch (err) {

@@ -5,9 +5,11 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
+import { DURABILITIES, type Durability } from '../core/level-storage.ts'
 
 export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                       [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
+                      [--durability power|process]
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key
   --listen MULTIADDR    address to take peers on, repeatable (default /ip4/127.0.0.1/tcp/0: this machine,
@@ -18,10 +20,15 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --contract MODULE     a .ts/.js module whose exported contracts are law-checked and registered, repeatable
   --replicate-all       keep every key heard of (default: only keys written, read or watched here)
   --mdns                find peers on the local network by multicast DNS
+  --durability power|process
+                        what an acknowledged write survives (default power: a power loss, each commit
+                        fsyncs; process: a crash of this process only, a power loss can lose the newest)
   --help                show this text
 
 When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
-listens. SIGTERM or SIGINT: pending pushes are sent, the store is closed, and it exits 0.`
+listens. SIGTERM or SIGINT: pending pushes are sent, the store is closed, and it exits 0.
+A store that cannot be opened as it was (damaged folder) is refused with exit 1: see monoidb help repair.
+After a stop that was not clean (kill -9, power loss) or a repair, it takes a new replica id.`
 
 export interface DaemonOptions {
   dataDir: string
@@ -32,6 +39,7 @@ export interface DaemonOptions {
   contracts: string[]
   replicateAll: boolean
   mdns: boolean
+  durability: Durability
 }
 
 export class UsageError extends Error {}
@@ -53,6 +61,7 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         contract: { type: 'string', multiple: true },
         'replicate-all': { type: 'boolean', default: false },
         mdns: { type: 'boolean', default: false },
+        durability: { type: 'string', default: 'power' },
         help: { type: 'boolean', default: false }
       }
     }))
@@ -69,7 +78,10 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   for (const b of bootstrap) {
     if (!b.includes('/p2p/')) throw new UsageError(`--bootstrap ${b} must end in /p2p/<peer id>`)
   }
+  const durability = values.durability as Durability
+  if (!DURABILITIES.includes(durability)) throw new UsageError(`--durability must be power or process, got ${JSON.stringify(values.durability)}`)
   return {
+    durability,
     dataDir: resolve(values.data),
     listen,
     bootstrap,

@@ -94,6 +94,7 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       bootstrap: options.bootstrap,
       mdns: options.mdns,
       replicateAll: options.replicateAll,
+      durability: options.durability,
       registry,
       contracts,
       onError: errorLog(line => { console.error(line) })
@@ -118,7 +119,12 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
   const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: api.url, token }
   await writeDaemonInfo(infoPath, info)
   const { keys } = await node.status()
-  console.log(`monoidb daemon ready: peer ${info.peerId} listening on ${info.multiaddrs.join(' ')}, API ${info.api} (${keys} keys; token in ${infoPath})`)
+  const replaced = node.replacedReplica
+  if (replaced !== undefined) {
+    const why = replaced.reason === 'repaired' ? 'was repaired' : 'was not stopped cleanly (a kill, crash or power loss)'
+    console.error(`monoidb daemon: the store ${why}, so its newest writes may be lost: it writes as replica ${node.replica} from now on (was ${replaced.replica}) and never reuses a dot of the old one`)
+  }
+  console.log(`monoidb daemon ready: peer ${info.peerId} replica ${node.replica} listening on ${info.multiaddrs.join(' ')}, API ${info.api} (${keys} keys; durability ${options.durability}; token in ${infoPath})`)
 }
 
 // Run directly (`npm start`, `node node/daemon.ts`); imported by the CLI, it waits for runDaemon.

@@ -8,11 +8,12 @@
  * (`fetch`) or watched (`subscribe`) here, and drops what peers send of other
  * keys. `replicateAll: true` keeps every key it hears of: an always-on peer.
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { AnyContract, ContractRef } from '../core/contract.ts'
 import type { JsonValue } from '../core/json.ts'
-import { LevelStorage } from '../core/level-storage.ts'
+import { DURABILITIES, type Durability, LevelStorage } from '../core/level-storage.ts'
+import { DamagedStoreError } from '../core/storage.ts'
 import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
@@ -27,6 +28,7 @@ import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
+export type { Durability } from '../core/level-storage.ts'
 
 export interface NodeOptions {
   /** Data folder: the store is LevelDB in DIR/store, the peer key is DIR/peer-key. Created if missing. */
@@ -47,6 +49,12 @@ export interface NodeOptions {
   sync?: Partial<SyncConfig>
   /** Called with errors that happen in the background (a failed merge, say); default: ignored. */
   onError?: (err: unknown) => void
+  /**
+   * What an acknowledged write survives. 'power' (default): a power loss or kernel panic, each commit
+   * fsyncs LevelDB's log (group commit shares one fsync among the writes of a burst). 'process': only a
+   * crash of this process; a power loss can lose the newest acknowledged writes.
+   */
+  durability?: Durability
 }
 
 export interface NodeStatus {
@@ -100,6 +108,11 @@ export class MonoidbNode {
   /** The store's replica id: how this peer's writes are named inside contract states. */
   get replica (): string {
     return this.#store.replica
+  }
+
+  /** Set when this start took a new replica id (the store was not stopped cleanly, or was repaired): the old id and why. */
+  get replacedReplica (): ReplicaStore['replaced'] {
+    return this.#store.replaced
   }
 
   /** Addresses other peers can dial, each ending in /p2p/<peer id>. */
@@ -223,15 +236,35 @@ export class MonoidbNode {
   }
 }
 
+/**
+ * Opens DIR/store. A folder that holds files must open as the store it was (LevelDB's database and the
+ * meta record naming this replica): anything else is refused, naming the repair, never started empty.
+ */
+async function openStore (dataDir: string, registry: ContractRegistry, durability: Durability): Promise<ReplicaStore> {
+  const path = join(dataDir, 'store')
+  const existing = (await readdir(path).catch(() => [])).length > 0
+  let storage: LevelStorage | undefined
+  try {
+    storage = await LevelStorage.open(path, { sync: durability === 'power', createIfMissing: !existing })
+    return await ReplicaStore.open({ storage, registry, mustExist: existing })
+  } catch (err) {
+    await storage?.close().catch(() => {})
+    if (!(err instanceof DamagedStoreError)) throw err
+    throw new DamagedStoreError(`${err.message}. Not starting it empty. To recover what LevelDB can: stop anything using ${dataDir}, then run \`monoidb repair --data ${dataDir}\` (the next start then takes a new replica id)`, { cause: err })
+  }
+}
+
 /** Opens the store in `dataDir`, loads (or creates) the peer key, and starts networking. */
 export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) throw new TypeError('createNode needs options.dataDir, a folder path')
+  const durability = options.durability ?? 'power'
+  if (!DURABILITIES.includes(durability)) throw new TypeError(`durability must be ${DURABILITIES.map(d => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`)
   const dataDir = resolve(options.dataDir)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const registry = options.registry ?? createRegistry()
   for (const c of options.contracts ?? []) if (registry.get(c.id) !== c) registry.register(c)
   // The store first: its LevelDB lock is what keeps a second process off this data folder.
-  const store = await ReplicaStore.open({ storage: await LevelStorage.open(join(dataDir, 'store')), registry })
+  const store = await openStore(dataDir, registry, durability)
   let host: Host | undefined
   let binding: SyncBinding | undefined
   try {

@@ -4,7 +4,9 @@
  * actions into deliveries, wakes each engine at its nextWakeup(), tells
  * engines about connections coming and going, and crashes and restarts peers:
  * a crash drops the engine (its memory is lost) and reopens the storage and
- * the store (what was committed is kept), then a fresh engine starts.
+ * the store (what was committed is kept), then a fresh engine starts. As
+ * after a real crash, the restarted store writes under a new replica id
+ * (`p1+1`, `p1+2`, … : a new epoch, core/store-meta.ts); the peer keeps its name.
  *
  * A peer may keep only some keys (partial replication): its engine gets an
  * Interest wanting a fixed set (sim/interests.ts), and convergence means it
@@ -20,6 +22,7 @@ import type { JsonValue } from '../core/json.ts'
 import type { ContractRegistry } from '../core/registry.ts'
 import { ReplicaStore, type UpdateResult } from '../core/replica-store.ts'
 import { MemoryStorage } from '../core/storage.ts'
+import { forgetCleanClose } from '../core/store-meta.ts'
 import type { BoundRef } from '../core/subscription.ts'
 import { HASH_BYTES, itemHash } from '../core/sync/key-index.ts'
 import type { PeerId, SyncAction, SyncConfig, SyncOptions, SyncStore } from '../core/sync/types.ts'
@@ -183,7 +186,10 @@ export class Cluster {
     const p = this.peers[i]
     if (p.engine !== undefined) return
     p.storage = p.storage.reopen()
-    p.store = await ReplicaStore.open({ storage: p.storage, registry: this.registry, replica: p.id, clock: () => this.clock(i) })
+    // crash() closed the store to keep exactly what it committed; a real crash leaves no clean-close marker.
+    await forgetCleanClose(p.storage)
+    const epoch = p.incarnation + 1
+    p.store = await ReplicaStore.open({ storage: p.storage, registry: this.registry, replica: p.id, newReplicaId: base => `${base}+${epoch}`, clock: () => this.clock(i) })
     p.incarnation++
     this.#follow(p)
     p.engine = await this.#newEngine(p)

@@ -8,7 +8,11 @@
  * 3. raw classic-level batch writes for the ratio: one put per delta at the
  *    delta's size, and the exact puts (count and bytes) the store wrote;
  * 4. cold reads after the LevelDB ingest: the store reopened and every key's
- *    summary read (record plus delta tail, see core/key-tail.ts), repeatedly.
+ *    summary read (record plus delta tail, see core/key-tail.ts), repeatedly;
+ * 5. durability: local updates (ReplicaStore.update) on LevelDB with and
+ *    without an fsync per batch (`--durability power`, the default, and
+ *    `process`), from 1 to 256 concurrent writers: what group commit saves.
+ * Section 2 runs LevelDB both ways too: "process" (no fsync) and "power".
  * BENCH_SECONDS sets the time per figure (default 1.5).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -21,7 +25,7 @@ import type { AnyContract } from '../../core/contract.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ContractRegistry } from '../../core/registry.ts'
 import { type RemoteDelta, ReplicaStore } from '../../core/replica-store.ts'
-import { type BatchOp, type KeyRange, MemoryStorage, type Storage } from '../../core/storage.ts'
+import { type BatchOp, type BatchOptions, type KeyRange, MemoryStorage, type Storage } from '../../core/storage.ts'
 import { orSet } from '../../contracts/or-set.ts'
 import { pnCounter } from '../../contracts/pn-counter.ts'
 
@@ -94,11 +98,12 @@ class CountingStorage implements Storage {
   batches = 0; puts = 0; bytes = 0
   constructor (inner: Storage) { this.inner = inner }
   async get (key: Uint8Array): Promise<Uint8Array | undefined> { return await this.inner.get(key) }
-  async batch (ops: BatchOp[]): Promise<void> {
+  async batch (ops: BatchOp[], options?: BatchOptions): Promise<void> {
     this.batches++
     for (const op of ops) if (op.type === 'put') { this.puts++; this.bytes += op.key.length + op.value.length }
-    await this.inner.batch(ops)
+    await this.inner.batch(ops, options)
   }
+  async checkpoint (): Promise<void> { await this.inner.checkpoint?.() }
   iterator (range: KeyRange): AsyncIterable<[Uint8Array, Uint8Array]> { return this.inner.iterator(range) }
   async close (): Promise<void> { await this.inner.close() }
 }
@@ -168,9 +173,35 @@ const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStar
 const bytes = (x: Plain): number => encode(x).length
 const root = await mkdtemp(join(tmpdir(), 'monoidb-bench-'))
 let dbs = 0
-const level = async (): Promise<[Storage, () => Promise<Storage>]> => {
+const level = async (sync = false): Promise<[Storage, () => Promise<Storage>]> => {
   const path = join(root, `db${dbs++}`)
-  return [await LevelStorage.open(path), async () => await LevelStorage.open(path)]
+  return [await LevelStorage.open(path, { sync }), async () => await LevelStorage.open(path, { sync })]
+}
+
+/** Local or-set adds and pn-counter incs over 100 keys from `writers` concurrent loops; updates/s. */
+async function updateRate (storage: Storage, writers: number): Promise<{ rate: number, perBatch: number }> {
+  const registry = new ContractRegistry()
+  registry.register(orSet, { trusted: true })
+  registry.register(pnCounter, { trusted: true })
+  const counting = new CountingStorage(storage)
+  const store = await ReplicaStore.open({ storage: counting, registry })
+  let n = 0
+  let b0 = 0; let n0 = 0
+  const r = await rate(async () => {
+    if (b0 === 0) { b0 = counting.batches; n0 = n }
+    // One round: every writer does 4 updates in sequence, all writers at once.
+    await Promise.all(Array.from({ length: writers }, async () => {
+      for (let i = 0; i < 4; i++) {
+        const k = n++
+        if (k % 2 === 0) await store.update(`set/${k % 100}`, 'or-set', 'add', [`v${k}`])
+        else await store.update(`hits/${k % 100}`, 'pn-counter', 'inc', [1])
+      }
+    }))
+    return writers * 4
+  })
+  const perBatch = (n - n0) / (counting.batches - b0)
+  await store.close()
+  return { rate: r, perBatch }
 }
 try {
   console.log(`monoidb core benchmark: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${SECONDS} s per figure`)
@@ -180,7 +211,7 @@ try {
   console.log('\n1. In memory: contract.merge(state, delta), deltas/s')
   for (const w of [pn, set, small, setWorkload(1000, true)]) console.log(`  ${w.name.padEnd(44)} (state ${String(bytes(w.state)).padStart(6)} B) ${fmt(await mergeRate(w))}`)
 
-  console.log(`\n2. Ingest through ReplicaStore.mergeRemoteMany, ${CHUNK} deltas a call, deltas/s`)
+  console.log(`\n2. Ingest through ReplicaStore.mergeRemoteMany, ${CHUNK} deltas a call, deltas/s (LevelDB: durability process, then power)`)
   const runs: Array<[string, () => Workload, number]> = [
     ['pn-counter, 100 replicas', pnWorkload, 1000],
     ['pn-counter, 100 replicas', pnWorkload, 10],
@@ -194,8 +225,10 @@ try {
     const mem = await ingestRate(memory, make, keys, async () => memory.reopen())
     const [storage, reopen] = await level()
     const disk = await ingestRate(storage, make, keys, reopen)
+    const [synced, reopenSynced] = await level(true)
+    const power = await ingestRate(synced, make, keys, reopenSynced)
     durable.push([label, disk])
-    console.log(`  ${label} memory ${fmt(mem.rate)}   LevelDB ${fmt(disk.rate)}   (${disk.deltasPerBatch.toFixed(0)} deltas → ${disk.putsPerBatch.toFixed(0)} puts of ${disk.bytesPerPut.toFixed(0)} B a batch)`)
+    console.log(`  ${label} memory ${fmt(mem.rate)}   LevelDB ${fmt(disk.rate)} ${fmt(power.rate)}   (${disk.deltasPerBatch.toFixed(0)} deltas → ${disk.putsPerBatch.toFixed(0)} puts of ${disk.bytesPerPut.toFixed(0)} B a batch)`)
   }
 
   console.log('\n3. Raw classic-level batch writes (the target: durable store ≥ 0.5 × one put per delta)')
@@ -213,6 +246,15 @@ try {
 
   console.log('\n4. Cold reads after the LevelDB ingest: store reopened, every key\'s summary read (concurrently), keys/s')
   for (const [label, d] of durable) console.log(`  ${label} ${fmt(d.coldReads)}`)
+
+  console.log('\n5. Durability: local updates (or-set add / pn-counter inc over 100 keys) on LevelDB, updates/s and updates per batch (fsync)')
+  for (const writers of [1, 16, 256]) {
+    const [processStorage] = await level(false)
+    const proc = await updateRate(processStorage, writers)
+    const [powerStorage] = await level(true)
+    const power = await updateRate(powerStorage, writers)
+    console.log(`  ${String(writers).padStart(3)} concurrent writers   process ${fmt(proc.rate)}   power ${fmt(power.rate)} (${(power.perBatch).toFixed(1)} updates a batch)   power/process ${(power.rate / proc.rate).toFixed(2)}`)
+  }
 } finally {
   await rm(root, { recursive: true, force: true })
 }

@@ -163,7 +163,7 @@ test('--contract with a contract that breaks a law is refused, naming the law an
   assert.deepEqual(await readdir(data), [], 'nothing written to the data folder')
 })
 
-test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
+test('bad usage exits 2 with the usage text', { timeout: 60_000 }, async () => {
   for (const args of [['--nope'], ['--api', 'localhost'], ['--api', '127.0.0.1:70000'], ['--listen', 'not-a-multiaddr'], ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['stray']]) {
     const c = start(...args)
     assert.equal(await c.exited, 2, args.join(' '))
@@ -172,4 +172,5 @@ test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
   const h = start('--help')
   assert.equal(await h.exited, 0)
   assert.match(h.out(), /usage: monoidb daemon[\s\S]*--api HOST:PORT[\s\S]*bearer token[\s\S]*--replicate-all/)
+  assert.match(h.out(), /--durability power\|process[\s\S]*default power/)
 })

@@ -74,6 +74,15 @@ test('a crash keeps the store and loses the engine; a restart opens the same dat
   assert.deepEqual((await cluster.peers[1].store.get('c'))?.value, 4)
   assert.deepEqual(log.filter(l => l.includes('joined')).sort(), ['p0: joined p1', 'p1: joined p0', 'p1: joined p2', 'p2: joined p1'])
   assert.ok(log.includes('p1: created at 300'))
+  // As after a real crash, the store writes under a new replica id (a new epoch), deterministically named.
+  assert.equal(cluster.peers[1].store.replica, 'p1+1')
+  assert.deepEqual(cluster.peers[1].store.replaced, { replica: 'p1', reason: 'unclean' })
+  const { delta } = await cluster.update(1, 'c', 'g-counter', 'inc', [1])
+  assert.deepEqual(delta, [['p1+1', 1]], 'the new epoch counts from its own entry')
+  assert.deepEqual((await cluster.peers[1].store.get('c'))?.value, 5)
+  await cluster.crash(1)
+  await cluster.restart(1)
+  assert.equal(cluster.peers[1].store.replica, 'p1+2')
   await cluster.close()
 })
 

@@ -1,0 +1,141 @@
+// Real nodes (createNode: LevelDB on disk, libp2p on 127.0.0.1) whose store folder is damaged between runs:
+// a torn write-ahead log, a missing meta record. None may start empty, lose a write for good, or reuse a dot.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { access, readdir, stat, truncate, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { META_KEY } from '../../core/key-layout.ts'
+import { LevelStorage } from '../../core/level-storage.ts'
+import { DamagedStoreError } from '../../core/storage.ts'
+import { type MonoidbNode, createNode } from '../../node/node.ts'
+import { allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node-fixtures.ts'
+
+const fx = await nodeFixtures('store-damage')
+after(fx.cleanup)
+
+const range = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
+
+/** Whether every node holds exactly `tags` in the or-set 'tags' (compared sorted: a set's view is in canonical order) and `hits`. */
+async function allHoldAll (nodes: readonly MonoidbNode[], tags: readonly string[], hits: number): Promise<boolean> {
+  const want = JSON.stringify([...tags].sort())
+  for (const node of nodes) {
+    const held = (await node.get('tags'))?.value as string[] | undefined
+    if (JSON.stringify([...held ?? []].sort()) !== want) return false
+  }
+  return await allHold(nodes, 'hits', hits)
+}
+
+/** Cuts the newest LevelDB log of `dir`/store to `fraction` of its size, as a power loss can; returns the bytes cut. */
+async function tearNewestLog (dir: string, fraction: number): Promise<number> {
+  const store = join(dir, 'store')
+  const logs = (await readdir(store)).filter(f => f.endsWith('.log')).sort()
+  const path = join(store, logs[logs.length - 1])
+  const { size } = await stat(path)
+  await truncate(path, Math.floor(size * fraction))
+  return size - Math.floor(size * fraction)
+}
+
+test('a torn log on B: B restarts under a new replica id, writes again, and A and B converge with no write lost', { timeout: 60_000 }, async () => {
+  const a = await fx.start({})
+  const bDir = fx.folder()
+  const b = await fx.start({ dataDir: bDir, bootstrap: a.multiaddrs(), durability: 'process' })
+  await until('A and B to connect and subscribe', () => hasSubscribedPeer(a, b) && hasSubscribedPeer(b, a), 10_000)
+  const oldReplica = b.replica
+
+  for (const v of range('a', 10)) { await a.update('tags', 'or-set', 'add', [v]); await a.update('hits', 'pn-counter', 'inc', [1]) }
+  for (const v of range('b', 40)) { await b.update('tags', 'or-set', 'add', [v]); await b.update('hits', 'pn-counter', 'inc', [1]) }
+  let tags = [...range('a', 10), ...range('b', 40)]
+  await until('A and B to hold each other\'s writes', async () => await allHoldAll([a, b], tags, 50), 15_000)
+  await b.stop()
+  const cut = await tearNewestLog(bDir, 0.3)
+  assert.ok(cut > 0, 'the log held something to cut')
+
+  // B alone first, to see what the torn log cost it before any peer refills it.
+  const b2 = await createNode({ dataDir: bDir, durability: 'process' })
+  let b2Stopped = false
+  try {
+    assert.notEqual(b2.replica, oldReplica, 'B takes a new replica id after the torn log')
+    assert.deepEqual(b2.replacedReplica, { replica: oldReplica, reason: 'unclean' })
+    const held = ((await b2.get('tags'))?.value ?? []) as string[]
+    assert.ok(held.length < 50, `the torn log lost some of B's adds (B still holds ${held.length} of 50)`)
+    // B writes again: under its old id these would reuse dots that A holds for other adds.
+    for (const v of range('b2', 10)) { await b2.update('tags', 'or-set', 'add', [v]); await b2.update('hits', 'pn-counter', 'inc', [1]) }
+    await b2.stop()
+    b2Stopped = true
+  } finally {
+    if (!b2Stopped) await b2.stop()
+  }
+
+  const b3 = await fx.start({ dataDir: bDir, bootstrap: a.multiaddrs(), durability: 'process' })
+  assert.equal(b3.replacedReplica, undefined, 'a clean stop keeps the new id')
+  for (const v of range('a2', 5)) { await a.update('tags', 'or-set', 'add', [v]); await a.update('hits', 'pn-counter', 'inc', [1]) }
+  tags = [...tags, ...range('b2', 10), ...range('a2', 5)]
+  let seen = ''
+  await until('A and B to converge on every write', async () => {
+    seen = JSON.stringify([(await a.get('hits'))?.value, (await b3.get('hits'))?.value, ((await a.get('tags'))?.value as string[]).length, ((await b3.get('tags'))?.value as string[] | undefined)?.length])
+    return await allHoldAll([a, b3], tags, 65)
+  }, 20_000).catch(err => { throw new Error(`${(err as Error).message}; [hits A, hits B, #tags A, #tags B] = ${seen}, want [65, 65, ${tags.length}, ${tags.length}]`) })
+})
+
+test('a store folder with files but no meta record is refused, naming the repair, and left as it was', { timeout: 20_000 }, async () => {
+  const dir = fx.folder()
+  const node = await createNode({ dataDir: dir })
+  await node.update('k', 'pn-counter', 'inc', [3])
+  await node.stop()
+  const raw = await LevelStorage.open(join(dir, 'store'))
+  await raw.batch([{ type: 'del', key: META_KEY }])
+  await raw.close()
+  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+    assert.ok(err instanceof DamagedStoreError, String(err))
+    assert.match(err.message, /holds data but no store meta record/)
+    assert.match(err.message, /Not starting it empty/)
+    assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)
+    return true
+  })
+  const again = await LevelStorage.open(join(dir, 'store'))
+  assert.equal(await again.get(META_KEY), undefined, 'the refusal wrote no meta record')
+  await again.close()
+
+  // An empty store folder too: LevelDB's files without the store's meta record are not a store to start empty.
+  const bare = fx.folder()
+  await (await LevelStorage.open(join(bare, 'store'))).close()
+  await assert.rejects(createNode({ dataDir: bare }), /no store meta record/)
+})
+
+test('createNode refuses an unknown durability, naming it, before touching the folder', async () => {
+  const dir = fx.folder()
+  await assert.rejects(createNode({ dataDir: dir, durability: 'disk' as never }), /durability must be 'power' or 'process', got "disk"/)
+  await assert.rejects(access(dir), 'no data folder was created')
+})
+
+test('a table file gone is refused as corrupt, naming the repair; the repair keeps what remains and the next start takes a new replica id', { timeout: 30_000 }, async () => {
+  const { repairStore } = await import('../../node/repair.ts')
+  const dir = fx.folder()
+  const first = await createNode({ dataDir: dir })
+  const id = first.replica
+  for (let i = 0; i < 20; i++) await first.update(`k${i}`, 'pn-counter', 'inc', [i + 1])
+  await first.stop()
+  await (await createNode({ dataDir: dir })).stop() // the writes move from the log into a table
+  const store = join(dir, 'store')
+  const tables = (await readdir(store)).filter(f => f.endsWith('.ldb')).sort()
+  const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0][0]
+  await unlink(join(store, biggest))
+  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+    assert.ok(err instanceof DamagedStoreError, String(err))
+    assert.match(err.message, /is corrupt \(LevelDB: Corruption: 1 missing files/)
+    assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)
+    return true
+  })
+  const { keys, previous } = await repairStore(store)
+  assert.ok(keys < 20, `the lost table held keys (the repair found ${keys} of 20)`)
+  assert.equal(previous, id, 'the meta record, written at every open, survives in another table')
+  const after = await createNode({ dataDir: dir })
+  try {
+    assert.deepEqual(after.replacedReplica, { replica: id, reason: 'repaired' })
+    assert.notEqual(after.replica, id)
+    assert.equal((await after.keys()).length, keys, 'the node holds what the repair counted')
+    for (const key of await after.keys()) assert.equal((await after.get(key))?.value, Number(key.slice(1)) + 1, `${key} is intact`)
+  } finally {
+    await after.stop()
+  }
+})
