@@ -16,7 +16,7 @@ import { LevelStorage } from '../core/level-storage.ts'
 import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
-import { SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import { type PeerCost, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -63,6 +63,8 @@ export interface NodeStatus {
 
 export interface NodeStats {
   sync: SyncStats
+  /** Peers refused for their limits or that sent bad messages, with what each cost (the last 1,024 peers seen). */
+  peers: Record<string, PeerCost>
   store: StoreStats
   host: HostStats
   binding: BindingStats
@@ -187,7 +189,7 @@ export class MonoidbNode {
 
   /** Counters: the sync protocol's (PROTOCOL.md §9), the store's, the network's. */
   stats (): NodeStats {
-    return { sync: this.#engine.stats(), store: this.#store.stats(), host: this.#host.stats(), binding: this.#binding.stats() }
+    return { sync: this.#engine.stats(), peers: this.#engine.peerCosts(), store: this.#store.stats(), host: this.#host.stats(), binding: this.#binding.stats() }
   }
 
   /** A peer's gossipsub score, as this node sees it (negative once it sent messages we rejected). */
@@ -228,13 +230,15 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const peerId = peerIdFromPrivateKey(privateKey).toString()
     const wanted = options.replicateAll === true ? undefined : new WantedKeys()
     // The settings as given: the engine fills in the defaults (some follow from others, PROTOCOL.md §10).
-    const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config: options.sync, interest: wanted })
-    // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     let b: SyncBinding | undefined
+    const engine = await SyncEngine.create(store, {
+      self: peerId, now: Date.now(), config: options.sync, interest: wanted, onMisbehaviour: (peer, what) => { b?.misbehaved(peer, what) }
+    })
+    // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     host = await Host.create(
       { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns },
       {
-        message: async (from, bytes) => { await b?.receive(from, bytes) },
+        message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
         peerLeft: peer => { void b?.peerLeft(peer) }
       }
