@@ -10,7 +10,7 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = {
   maxSessions: 1,
   sessionTimeoutMs: 5000,
   peerSessionsPerPeriod: 4,
-  peerBytesPerSec: 4 * 1024 * 1024,
+  peerBytesPerSec: 1024 * 1024,
   peerUnackedBytes: 8 * 1024 * 1024
 }
 
