@@ -319,19 +319,26 @@ export class SyncEngine {
    */
   #sessionOf (from: PeerId, msg: Request, now: number): Session | 'sessions' | undefined {
     const known = this.#sessions.find(from, msg.sid)
-    if (known !== undefined || !msg.sid.fromInitiator) return known
-    // The peer started a session while ours with it is in flight: the smaller initiator id wins.
-    const ours = this.#sessions.mine.get(from)?.active === true
-    if (ours && this.#self < from) return undefined
-    if (this.#sessions.wasClosed(from, msg.sid.n)) return undefined
+    if (known !== undefined || this.#ignored(from, msg)) return known
     if (!this.#budgets.openSession(from, now)) return 'sessions'
-    if (ours) {
+    // The peer started this while ours with it is in flight, and won the tie-break: ours is dropped.
+    if (this.#sessions.mine.get(from)?.active === true) {
       this.#sessions.mine.delete(from)
       this.#stats.sessionsDropped++
     }
     const session = this.#sessions.openTheirs(from, msg.sid.n, now)
     if (session !== undefined) session.startDigest = this.#view.digest()
     return session
+  }
+
+  /**
+   * Whether a request of a session we do not hold is ignored: it is not the initiator's (a session of ours
+   * that ended), we closed that session, or the peer started it while ours with it is in flight and the
+   * smaller initiator id, ours, wins the tie-break.
+   */
+  #ignored (from: PeerId, msg: Request): boolean {
+    if (!msg.sid.fromInitiator || this.#sessions.wasClosed(from, msg.sid.n)) return true
+    return this.#sessions.mine.get(from)?.active === true && this.#self < from
   }
 
   /**
@@ -350,6 +357,8 @@ export class SyncEngine {
       this.#budgets.charge(from, ack.length, now)
       return [{ type: 'send', to: from, bytes: ack }]
     }
+    // Not ours to answer (an old or lost session, a tie-break lost by the peer): ignored, not refused.
+    if (known === undefined && this.#ignored(from, msg)) return []
     let room = Infinity
     if (msg.type !== 'deltas') {
       const allowance = this.#budgets.allowance(from, now)
