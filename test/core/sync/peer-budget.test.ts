@@ -64,7 +64,7 @@ function bytesTo (peer: string, actions: readonly SyncAction[]): number {
   return actions.reduce((n, a) => n + (a.type === 'send' && a.to === peer ? a.bytes.length : 0), 0)
 }
 
-test('the issue 9 flood: fresh session ids, never acked, cost at most the per-peer byte rate, resends included', async () => {
+test('the issue 9 flood: fresh session ids, never acked, cost at most the per-peer byte rate, resends included', async t => {
   const rate = 64 * 1024
   const { engine, reports } = await victim(200, { peerBytesPerSec: rate, maxMessageBytes: 16 * 1024, peerUnackedBytes: 256 * 1024 })
   let sent = 0
@@ -78,6 +78,7 @@ test('the issue 9 flood: fresh session ids, never acked, cost at most the per-pe
     sent += bytesTo('evil', await engine.tick(now))
   }
   const s = engine.stats()
+  t.diagnostic(`1,000 requests: ${burst} bytes for the first 300, ${sent} in all; ${s.requestsRefused} refused`)
   // The store is ~400 KB: unbounded, the first request alone would send it all, and every resend again.
   assert.ok(burst <= rate + 16 * 1024 + 1024, `the burst sent ${burst} bytes`)
   assert.ok(sent <= rate * 6 + 16 * 1024 + 1024, `5 s of flooding sent ${sent} bytes, over 5 s at ${rate} B/s plus a burst`)
@@ -89,12 +90,13 @@ test('the issue 9 flood: fresh session ids, never acked, cost at most the per-pe
   assert.ok(reports.length === s.requestsRefused && reports.every(([p]) => p === 'evil'), 'each refusal is reported against the flooder')
 })
 
-test('a session never acked: its resends wait while the peer is in debt', async () => {
+test('a session never acked: its resends wait while the peer is in debt', async t => {
   const rate = 64 * 1024
   const { engine } = await victim(200, { peerBytesPerSec: rate, maxMessageBytes: 16 * 1024 })
   let sent = bytesTo('evil', await engine.receive('evil', wholeStore(5), START))
   for (let t = 50; t <= 4_900; t += 50) sent += bytesTo('evil', await engine.tick(START + t))
   const s = engine.stats()
+  t.diagnostic(`5 s unacked: ${sent} bytes sent, ${s.retransmits} resends, ${s.resendsWaited} waited`)
   assert.ok(s.retransmits > 0, 'resent')
   assert.ok(s.resendsWaited > 0, 'resends waited for the budget')
   // Unbounded, every unacked message went again every 250 ms: 20 times the answer in 5 s.
