@@ -37,8 +37,8 @@ export interface HostOptions {
 }
 
 export interface HostHandlers {
-  /** Bytes from a peer, by gossip or by stream. Stream frames wait for the returned promise (back-pressure). */
-  message (from: string, bytes: Uint8Array): Promise<void>
+  /** Bytes from a peer, by gossip or by stream. Stream frames wait for the returned promise (back-pressure); false: no message (the stream is reset). */
+  message (from: string, bytes: Uint8Array): Promise<boolean | undefined | void>
   /** A peer connected, or subscribed to our topics. */
   peerJoined (peer: string): void
   peerLeft (peer: string): void
@@ -96,7 +96,7 @@ export class Host {
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
     this.#bootstrap = bootstrapPeers
-    this.#streams = new SyncStreams(libp2p, handlers.message)
+    this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) })
   }
 
   /** Builds the libp2p node without starting it: call `start()` once the handlers are ready. */
@@ -181,6 +181,17 @@ export class Host {
     // getScore is on the implementation, not on the GossipSub interface.
     const pubsub = this.#libp2p.services.pubsub as unknown as { getScore(id: string): number }
     return pubsub.getScore(peer)
+  }
+
+  /**
+   * A peer misbehaved (a request refused for its limits, bytes that are no message, a bad frame): its
+   * gossipsub score falls by a behaviour penalty (P7: −10 × penalties², decaying), so it loses our
+   * gossip and, repeated, is graylisted.
+   */
+  misbehaved (peer: string, _what?: string): void {
+    // `score` is on the implementation, not on the GossipSub interface; the label only names the metric.
+    const pubsub = this.#libp2p.services.pubsub as unknown as { score?: { addPenalty(id: string, penalty: number, label: string): void } }
+    pubsub.score?.addPenalty(peer, 1, 'broken_promise')
   }
 
   stats (): HostStats {

@@ -17,7 +17,7 @@ import { DamagedStoreError } from '../core/storage.ts'
 import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
-import { type ClockSkew, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import { type ClockSkew, type PeerCost, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
 import { PushValidator } from '../core/sync/push-check.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
@@ -77,6 +77,8 @@ export interface NodeStats {
   sync: SyncStats
   /** Each peer's clock skew, estimated from the stamps it sent (see clockSkew()). */
   clockSkew: ClockSkew[]
+  /** Peers refused for their limits or that sent bad messages, with what each cost (the last 1,024 peers seen). */
+  peers: Record<string, PeerCost>
   store: StoreStats
   host: HostStats
   binding: BindingStats
@@ -206,7 +208,7 @@ export class MonoidbNode {
 
   /** Counters: the sync protocol's (PROTOCOL.md §9), the store's, the network's. */
   stats (): NodeStats {
-    return { sync: this.#engine.stats(), clockSkew: this.clockSkew(), store: this.#store.stats(), host: this.#host.stats(), binding: this.#binding.stats() }
+    return { sync: this.#engine.stats(), peers: this.#engine.peerCosts(), clockSkew: this.clockSkew(), store: this.#store.stats(), host: this.#host.stats(), binding: this.#binding.stats() }
   }
 
   /** Each peer's clock skew: how far ahead of ours the stamps it sent lately were (ms), furthest ahead first (core/sync/clock-skew.ts). */
@@ -274,13 +276,15 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     // Gossiped pushes are validated by their contracts before they are forwarded (core/sync/push-check.ts).
     const pushCheck = new PushValidator(registry)
     // The settings as given: the engine fills in the defaults (some follow from others, PROTOCOL.md §10).
-    const engine = await SyncEngine.create(store, { self: peerId, now: Date.now(), config: options.sync, interest: wanted })
-    // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     let b: SyncBinding | undefined
+    const engine = await SyncEngine.create(store, {
+      self: peerId, now: Date.now(), config: options.sync, interest: wanted, onMisbehaviour: (peer, what) => { b?.misbehaved(peer, what) }
+    })
+    // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     host = await Host.create(
       { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.problem(items) },
       {
-        message: async (from, bytes) => { await b?.receive(from, bytes) },
+        message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
         peerLeft: peer => { void b?.peerLeft(peer) }
       }

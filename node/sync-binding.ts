@@ -12,6 +12,7 @@
  */
 import type { Plain } from '../core/codec.ts'
 import type { SyncEngine } from '../core/sync/engine.ts'
+import type { Misbehaviour } from '../core/sync/peer-budget.ts'
 import type { SyncAction } from '../core/sync/types.ts'
 import type { BoundRef } from '../core/subscription.ts'
 
@@ -19,6 +20,8 @@ import type { BoundRef } from '../core/subscription.ts'
 export interface SyncTransport {
   publish (topic: string, bytes: Uint8Array): void
   send (peer: string, bytes: Uint8Array): void
+  /** The engine refused a peer's request for its limits, or got bytes from it that are no message: lower its standing. */
+  misbehaved? (peer: string, what: Misbehaviour): void
 }
 
 export interface SyncBindingOptions {
@@ -48,6 +51,8 @@ export class SyncBinding {
   #timer: ReturnType<typeof setTimeout> | undefined
   #timerAt = Infinity
   #stopped = false
+  /** The peer whose bytes the engine is handling now, and whether it found them no message. */
+  #receiving: { from: string, bad: boolean } | undefined
 
   constructor (engine: SyncEngine, transport: SyncTransport, options: SyncBindingOptions) {
     this.#engine = engine
@@ -66,13 +71,32 @@ export class SyncBinding {
     await this.#run(now => this.#engine.localUpdate(key, contract, delta, now))
   }
 
-  /** Bytes from a peer (gossip or stream). Dropped, and counted, if the queue is full. */
-  async receive (from: string, bytes: Uint8Array): Promise<void> {
+  /**
+   * Bytes from a peer (gossip or stream). Dropped, and counted, if the queue is full. Resolves to false
+   * if the engine found them no message (the stream that carried them is then reset).
+   */
+  async receive (from: string, bytes: Uint8Array): Promise<boolean> {
     if (this.#queued >= this.#maxQueued) {
       this.#stats.inboundDropped++
-      return
+      return true
     }
-    await this.#run(async now => await this.#engine.receive(from, bytes, now))
+    let bad = false
+    await this.#run(async now => {
+      const receiving = this.#receiving = { from, bad: false }
+      try {
+        return await this.#engine.receive(from, bytes, now)
+      } finally {
+        bad = receiving.bad
+        this.#receiving = undefined
+      }
+    })
+    return !bad
+  }
+
+  /** The engine's report of a misbehaving peer (SyncOptions.onMisbehaviour), passed on to the transport. */
+  misbehaved (peer: string, what: Misbehaviour): void {
+    if (what === 'bad_message' && this.#receiving?.from === peer) this.#receiving.bad = true
+    try { this.#transport.misbehaved?.(peer, what) } catch { /* the transport must not stop the engine */ }
   }
 
   async peerJoined (peer: string): Promise<void> {

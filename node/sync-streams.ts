@@ -4,8 +4,12 @@
  *
  * Framing: each message is one frame, an unsigned-varint length followed by
  * that many bytes (libp2p's usual length prefix). A frame announcing more than
- * MAX_WIRE_BYTES is refused from its length alone, before any of it is read,
- * and the stream is reset.
+ * MAX_WIRE_BYTES is refused from its length alone, before any of it is read;
+ * so is a length prefix longer than MAX_WIRE_BYTES needs (3 bytes) or not in
+ * its shortest form; and a frame the engine finds is no message. Each such bad
+ * frame is counted against its sender and its stream is reset; a peer that
+ * sends MAX_STRIKES of them within STRIKE_WINDOW_MS has its streams refused
+ * for BAN_MS.
  *
  * Streams: one long-lived stream per peer and direction. We write only on the
  * stream we opened and read only on streams the peer opened, so neither side
@@ -30,29 +34,70 @@ const WRITE_TIMEOUT_MS = 10_000
 const MAX_INBOUND_STREAMS = 4
 /** Read buffer: a whole frame of the largest size, twice over. */
 const READ_BUFFER_BYTES = 2 * MAX_WIRE_BYTES + 64
+/** Bytes of the longest length prefix: that of MAX_WIRE_BYTES (7 bits a byte). */
+export const MAX_LENGTH_BYTES = Math.ceil(Math.log2(MAX_WIRE_BYTES + 1) / 7)
+/** Bad frames from one peer within STRIKE_WINDOW_MS after which its streams are refused for BAN_MS. */
+export const MAX_STRIKES = 3
+export const STRIKE_WINDOW_MS = 60_000
+export const BAN_MS = 30_000
+/** Peers whose strikes are remembered; past this the oldest are forgotten. */
+const MAX_STRUCK_PEERS = 1024
+
+/** A length prefix that is too long or not in its shortest form. */
+export class BadLengthPrefixError extends Error {
+  readonly code = 'ERR_BAD_LENGTH_PREFIX'
+}
+
+/**
+ * Reads an unsigned LEB128 length from the bytes read so far. Incomplete: a RangeError (lpStream reads
+ * another byte). Past MAX_LENGTH_BYTES, or with a needless zero last byte: BadLengthPrefixError. (The
+ * usual decoder waits for more bytes forever once a prefix passes 8 bytes, leaving the stream open.)
+ */
+export function decodeLength (buf: { byteLength: number, get: (i: number) => number } | Uint8Array): number {
+  let value = 0
+  for (let i = 0; i < buf.byteLength; i++) {
+    const b = buf instanceof Uint8Array ? buf[i] : buf.get(i)
+    value += (b & 0x7f) * 2 ** (7 * i)
+    if (b < 0x80) {
+      if (b === 0 && i > 0) throw new BadLengthPrefixError(`a length prefix of ${i + 1} bytes ends in a zero byte (not its shortest form)`)
+      return value
+    }
+    if (i + 1 >= MAX_LENGTH_BYTES) throw new BadLengthPrefixError(`a length prefix longer than ${MAX_LENGTH_BYTES} bytes`)
+  }
+  throw new RangeError('length prefix incomplete')
+}
 
 export interface StreamStats {
   /** Frames received and handed on. */
   framesReceived: number
-  /** Inbound streams reset for a bad frame: over MAX_WIRE_BYTES, or a malformed length prefix. */
+  /** Bad frames (over MAX_WIRE_BYTES, a malformed length prefix, or no message): each reset its stream. */
   framesRefused: number
+  /** Inbound streams refused at once: their peer sent MAX_STRIKES bad frames lately. */
+  streamsRefused: number
   /** Messages not sent: queue full, dial or write failed. */
   sendsDropped: number
 }
 
-export type FrameHandler = (peer: string, bytes: Uint8Array) => Promise<void>
+/** Takes a frame; resolves to false if it was no message (the frame is then refused, as a bad frame). */
+export type FrameHandler = (peer: string, bytes: Uint8Array) => Promise<boolean | undefined | void>
 
 export class SyncStreams {
   readonly #libp2p: Libp2p
   readonly #onFrame: FrameHandler
   readonly #writers = new Map<string, PeerWriter>()
-  readonly #inbound = new Set<Stream>()
-  readonly #stats: StreamStats = { framesReceived: 0, framesRefused: 0, sendsDropped: 0 }
+  /** Open inbound streams, by their peer. */
+  readonly #inbound = new Map<Stream, string>()
+  readonly #stats: StreamStats = { framesReceived: 0, framesRefused: 0, streamsRefused: 0, sendsDropped: 0 }
+  /** Peers' recent bad frames, and until when their streams are refused (least recently struck first). */
+  readonly #strikes = new Map<string, { count: number, since: number, bannedUntil: number }>()
+  readonly #onBadFrame: (peer: string) => void
   #stopped = false
 
-  constructor (libp2p: Libp2p, onFrame: FrameHandler) {
+  /** `onBadFrame`: told of each bad frame the engine did not see (framing), e.g. to lower the peer's score. */
+  constructor (libp2p: Libp2p, onFrame: FrameHandler, onBadFrame: (peer: string) => void = () => {}) {
     this.#libp2p = libp2p
     this.#onFrame = onFrame
+    this.#onBadFrame = onBadFrame
   }
 
   /** Registers the protocol handler; call before libp2p starts accepting connections. */
@@ -95,31 +140,66 @@ export class SyncStreams {
     this.#stopped = true
     for (const w of this.#writers.values()) w.close()
     this.#writers.clear()
-    for (const s of this.#inbound) s.abort(new Error('monoidb node stopping'))
+    for (const s of this.#inbound.keys()) s.abort(new Error('monoidb node stopping'))
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
+  }
+
+  /** Whether the peer's streams are refused now (it sent MAX_STRIKES bad frames within STRIKE_WINDOW_MS). */
+  banned (peer: string, now = Date.now()): boolean {
+    return (this.#strikes.get(peer)?.bannedUntil ?? 0) > now
   }
 
   async #read (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
-    const lp = lpStream(stream, { maxDataLength: MAX_WIRE_BYTES, maxBufferSize: READ_BUFFER_BYTES })
-    this.#inbound.add(stream)
+    if (this.banned(peer)) {
+      this.#stats.streamsRefused++
+      stream.abort(new Error('monoidb sync: streams from this peer are refused for a while (bad frames)'))
+      return
+    }
+    const lp = lpStream(stream, { maxDataLength: MAX_WIRE_BYTES, maxBufferSize: READ_BUFFER_BYTES, lengthDecoder: decodeLength })
+    this.#inbound.set(stream, peer)
     try {
       while (!this.#stopped) {
         const frame = await lp.read()
         this.#stats.framesReceived++
         if (stream.readStatus === 'readable') stream.pause()
-        await this.#onFrame(peer, frame.subarray())
+        if (await this.#onFrame(peer, frame.subarray()) === false) {
+          this.#refuse(peer, stream, new Error('monoidb sync: a frame that is no message'))
+          return
+        }
         if (stream.readStatus === 'paused') stream.resume()
       }
     } catch (err) {
       const code = (err as { code?: string }).code
       const name = (err as Error).name
-      const bad = code === 'ERR_MSG_DATA_TOO_LONG' || code === 'ERR_MSG_LENGTH_TOO_LONG' || name === 'InvalidMessageLengthError'
-      if (bad) this.#stats.framesRefused++
-      if (stream.status === 'open') stream.abort(err as Error)
+      const bad = code === 'ERR_MSG_DATA_TOO_LONG' || code === 'ERR_MSG_LENGTH_TOO_LONG' || code === 'ERR_BAD_LENGTH_PREFIX' || name === 'InvalidMessageLengthError'
+      if (bad) {
+        this.#onBadFrame(peer)
+        this.#refuse(peer, stream, err as Error)
+      } else if (stream.status === 'open') {
+        stream.abort(err as Error)
+      }
     } finally {
       this.#inbound.delete(stream)
     }
+  }
+
+  /** Counts a bad frame against the peer and resets its stream; at MAX_STRIKES, resets all its streams and refuses new ones for BAN_MS. */
+  #refuse (peer: string, stream: Stream, err: Error): void {
+    this.#stats.framesRefused++
+    if (stream.status === 'open') stream.abort(err)
+    const now = Date.now()
+    let s = this.#strikes.get(peer)
+    this.#strikes.delete(peer)
+    if (s === undefined || now - s.since > STRIKE_WINDOW_MS) s = { count: 0, since: now, bannedUntil: s?.bannedUntil ?? 0 }
+    s.count++
+    this.#strikes.set(peer, s)
+    if (this.#strikes.size > MAX_STRUCK_PEERS) this.#strikes.delete(this.#strikes.keys().next().value as string)
+    if (s.count < MAX_STRIKES) return
+    s.bannedUntil = now + BAN_MS
+    s.count = 0
+    s.since = now
+    for (const [other, p] of this.#inbound) if (p === peer && other.status === 'open') other.abort(new Error('monoidb sync: too many bad frames'))
   }
 }
 

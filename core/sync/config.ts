@@ -8,7 +8,10 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = {
   maxMessageBytes: MAX_MESSAGE_BYTES,
   antiEntropyMs: 1000,
   maxSessions: 1,
-  sessionTimeoutMs: 5000
+  sessionTimeoutMs: 5000,
+  peerSessionsPerPeriod: 4,
+  peerBytesPerSec: 1024 * 1024,
+  peerUnackedBytes: 8 * 1024 * 1024
 }
 
 /** The defaults overridden by `partial`, or a TypeError naming the bad setting. */
@@ -23,6 +26,10 @@ export function resolveConfig (partial: Partial<SyncConfig> | undefined): SyncCo
     throw new TypeError(`sync config maxMessageBytes must be between 1024 and ${MAX_MESSAGE_BYTES}, got ${c.maxMessageBytes}`)
   }
   if (c.maxPushWindowMs < c.pushWindowMs) throw new TypeError(`sync config maxPushWindowMs (${c.maxPushWindowMs}) must be at least pushWindowMs (${c.pushWindowMs})`)
+  for (const name of ['peerSessionsPerPeriod', 'peerBytesPerSec'] as const) {
+    if (c[name] <= 0) throw new TypeError(`sync config ${name} must be above 0 (a peer must be able to sync), got ${c[name]}`)
+  }
+  if (c.peerUnackedBytes < c.maxMessageBytes) throw new TypeError(`sync config peerUnackedBytes (${c.peerUnackedBytes}) must be at least maxMessageBytes (${c.maxMessageBytes})`)
   if (!Number.isSafeInteger(c.maxSessions)) throw new TypeError(`sync config maxSessions must be a whole number, got ${c.maxSessions}`)
   return c
 }

@@ -21,6 +21,7 @@ import { LocalView } from './local-view.ts'
 import { type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialSync } from './partial-sync.ts'
+import { type Misbehaviour, type PeerCost, PeerBudgets } from './peer-budget.ts'
 import { PeerTable } from './peer-table.ts'
 import { PushQueue } from './push-queue.ts'
 import { Plan } from './reconcile.ts'
@@ -32,6 +33,7 @@ import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig
 
 export type { SyncStats } from './stats.ts'
 export type { ClockSkew } from './clock-skew.ts'
+export type { Misbehaviour, PeerCost } from './peer-budget.ts'
 export { DEFAULT_SYNC_CONFIG } from './config.ts'
 
 /** Digest periods vary by ±10% so peers do not publish in lockstep. */
@@ -56,6 +58,9 @@ export class SyncEngine {
   readonly #output: SessionOutput
   readonly #sessions = new SessionTable()
   readonly #peers: PeerTable
+  /** What each peer may make us do (peer-budget.ts). */
+  readonly #budgets: PeerBudgets
+  readonly #onMisbehaviour: ((peer: PeerId, what: Misbehaviour) => void) | undefined
   /** Partial replication: this peer's, or its partial neighbours' (partial-sync.ts). */
   readonly #partial: PartialSync
   #nextDigestAt: number
@@ -69,6 +74,8 @@ export class SyncEngine {
     this.#view = view
     this.#push = new PushQueue(config.pushWindowMs, config.maxPushWindowMs)
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
+    this.#budgets = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
+    this.#onMisbehaviour = options.onMisbehaviour
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key))
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     this.#partial = new PartialSync({
@@ -122,7 +129,7 @@ export class SyncEngine {
     return this.#partial.want(keys)
   }
 
-  /** Handles any message from `from`. Bytes that are not a valid message are counted and dropped. */
+  /** Handles any message from `from`. Bytes that are not a valid message are counted (against the peer too) and dropped. */
   async receive (from: PeerId, bytes: Uint8Array, now: number): Promise<SyncAction[]> {
     let msg: Message
     try {
@@ -130,6 +137,7 @@ export class SyncEngine {
     } catch {
       countReceived(this.#stats, undefined, bytes instanceof Uint8Array ? bytes.length : 0)
       this.#stats.badMessages++
+      if (from !== this.#self) this.#misbehaved(from, 'bad_message', now)
       return []
     }
     countReceived(this.#stats, msg.type, bytes.length)
@@ -183,9 +191,13 @@ export class SyncEngine {
     for (const s of this.#sessions.expire(now, this.#config.sessionTimeoutMs)) {
       if (s.role === 'initiator' && !s.completed) { this.#stats.sessionsTimedOut++; this.#partial.failed(s.peer) }
     }
-    for (const { peer, type, bytes } of this.#sessions.resend(now, resendMs(this.#config))) {
+    // A resend costs the peer's bytes like an answer; to a peer that spent them, it waits (an interval).
+    const resends = this.#sessions.resend(now, resendMs(this.#config), peer => this.#budgets.inDebt(peer, now))
+    this.#stats.resendsWaited += resends.waited
+    for (const { peer, type, bytes } of resends.due) {
       this.#stats.retransmits++
       countSent(this.#stats, type, bytes.length)
+      this.#budgets.charge(peer, bytes.length, now)
       actions.push({ type: 'send', to: peer, bytes })
     }
     this.#peers.expire(now)
@@ -222,6 +234,11 @@ export class SyncEngine {
   /** Each peer's clock skew as estimated from the stamps it sent (core/sync/clock-skew.ts), furthest ahead first. */
   clockSkew (now: number): ClockSkew[] {
     return this.#merger.skew.estimates(now)
+  }
+
+  /** Per peer (the last 1,024 seen), what it was refused and how many bad messages it sent: only peers with any. */
+  peerCosts (): Record<PeerId, PeerCost> {
+    return this.#budgets.costs()
   }
 
   /** How many keys the store holds (the digest index follows every commit: no scan). */
@@ -304,13 +321,16 @@ export class SyncEngine {
 
   // ---- sessions ------------------------------------------------------------------------------------
 
-  /** The session a request belongs to; a peer's new session is opened here, and the tie-break applied. */
-  #sessionOf (from: PeerId, msg: Request, now: number): Session | undefined {
+  /**
+   * The session a request belongs to; a peer's new session is opened here, within the peer's session
+   * limit ('sessions': refused), and the tie-break applied (undefined: ignored).
+   */
+  #sessionOf (from: PeerId, msg: Request, now: number): Session | 'sessions' | undefined {
     const known = this.#sessions.find(from, msg.sid)
-    if (known !== undefined || !msg.sid.fromInitiator) return known
-    // The peer started a session while ours with it is in flight: the smaller initiator id wins.
+    if (known !== undefined || this.#ignored(from, msg)) return known
+    if (!this.#budgets.openSession(from, now)) return 'sessions'
+    // The peer started this while ours with it is in flight, and won the tie-break: ours is dropped.
     if (this.#sessions.mine.get(from)?.active === true) {
-      if (this.#self < from) return undefined
       this.#sessions.mine.delete(from)
       this.#stats.sessionsDropped++
     }
@@ -319,23 +339,72 @@ export class SyncEngine {
     return session
   }
 
+  /**
+   * Whether a request of a session we do not hold is ignored: it is not the initiator's (a session of ours
+   * that ended), we closed that session, or the peer started it while ours with it is in flight and the
+   * smaller initiator id, ours, wins the tie-break.
+   */
+  #ignored (from: PeerId, msg: Request): boolean {
+    if (!msg.sid.fromInitiator || this.#sessions.wasClosed(from, msg.sid.n)) return true
+    return this.#sessions.mine.get(from)?.active === true && this.#self < from
+  }
+
+  /**
+   * A request of the peer. Before anything costs: a request we answered before gets its ack again; one
+   * whose answer would cost (ranges, sums: deltas are only acked) waits while the peer has spent its
+   * bytes or leaves too much unacked; a new session waits for the peer's session limit. A request
+   * refused is dropped unanswered and counted against the peer; its sender sends it again.
+   */
   async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
-    if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
-    const session = this.#sessionOf(from, msg, now)
-    if (session === undefined) return []
-    if (!session.takeRequest(msg.seq)) {
+    const known = this.#sessions.find(from, msg.sid)
+    if (known?.received.has(msg.seq) === true) {
       // A request we handled before: our ack may have been lost, so send it again.
-      const ack = session.acks.get(msg.seq)
+      const ack = known.acks.get(msg.seq)
       if (ack === undefined) return []
       countSent(this.#stats, 'ack', ack.length)
+      this.#budgets.charge(from, ack.length, now)
       return [{ type: 'send', to: from, bytes: ack }]
     }
+    // Not ours to answer (an old or lost session, a tie-break lost by the peer): ignored, not refused.
+    if (known === undefined && this.#ignored(from, msg)) return []
+    let room = Infinity
+    if (msg.type !== 'deltas') {
+      const allowance = this.#budgets.allowance(from, now)
+      if (allowance <= 0) return this.#refuse(from, 'bytes', now)
+      const unacked = this.#config.peerUnackedBytes - this.#sessions.unackedWith(from)
+      if (unacked <= 0) return this.#refuse(from, 'unacked', now)
+      room = Math.min(allowance, unacked)
+    }
+    const session = this.#sessionOf(from, msg, now)
+    if (session === 'sessions') return this.#refuse(from, 'sessions', now)
+    if (session === undefined || !session.takeRequest(msg.seq)) return []
+    if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
     session.lastActivity = now
-    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg)
+    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room)
     const actions: SyncAction[] = []
-    const spawned = await this.#output.emit(session, plan, actions, now)
+    const spawned = await this.#output.emit(session, plan, actions, now, room)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
+    this.#charge(from, actions, now)
     return await this.#settled(session, now, actions)
+  }
+
+  /** Drops a peer's request unanswered, counted against it. */
+  #refuse (from: PeerId, what: Misbehaviour, now: number): SyncAction[] {
+    this.#stats.requestsRefused++
+    this.#misbehaved(from, what, now)
+    return []
+  }
+
+  #misbehaved (peer: PeerId, what: Misbehaviour, now: number): void {
+    this.#budgets.count(peer, what, now)
+    try { this.#onMisbehaviour?.(peer, what) } catch { /* the reporter must not stop the engine */ }
+  }
+
+  /** Charges what `actions` send to `peer` against its byte budget. */
+  #charge (peer: PeerId, actions: readonly SyncAction[], now: number): void {
+    let bytes = 0
+    for (const a of actions) if (a.type === 'send' && a.to === peer) bytes += a.bytes.length
+    this.#budgets.charge(peer, bytes, now)
   }
 
   async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number): Promise<SyncAction[]> {
@@ -346,7 +415,13 @@ export class SyncEngine {
     // Where the peer still differs after merging our deltas, it holds more than we do: send our summary so it sends the rest.
     const plan = keys === null ? new Plan() : followUp(this.#view, session, keys, msg.hashes)
     const actions: SyncAction[] = []
-    await this.#output.emit(session, plan, actions, now)
+    if (!plan.empty) {
+      // A follow-up answers the peer's ack: within its allowance, like an answer.
+      const room = Math.min(this.#budgets.allowance(from, now), this.#config.peerUnackedBytes - this.#sessions.unackedWith(from))
+      if (room > 0) await this.#output.emit(session, plan, actions, now, room)
+      else this.#stats.answersCut++
+      this.#charge(from, actions, now)
+    }
     return await this.#settled(session, now, actions)
   }
 

@@ -7,8 +7,8 @@ import { ACK_HASH_BYTES, type Message, fpOffset } from './messages.ts'
 import type { DeltaMerger } from './merger.ts'
 import type { LocalView } from './local-view.ts'
 import { sameHash } from './key-index.ts'
-import { Plan, answerFp, answerItems, answerSumList, answerSums, describeRange } from './reconcile.ts'
-import { distinctKeys } from './session-output.ts'
+import { Plan, type SumItem, answerFp, answerItems, answerSumList, answerSums, describeRange } from './reconcile.ts'
+import { deltaSize, distinctKeys } from './session-output.ts'
 import type { Session } from './session.ts'
 import type { SyncStats } from './stats.ts'
 import type { PeerId, SyncStore } from './types.ts'
@@ -45,8 +45,24 @@ export function openingPlan (view: LocalView, stats: SyncStats, kind: 'pull' | '
   return plan
 }
 
-/** Handles a new request of the peer: the plan of our answer, and the hashes our ack reports (for `deltas` with `check`). */
-export async function answerRequest (c: Context, from: PeerId, session: Session, msg: Request): Promise<{ plan: Plan, hashes: Uint8Array[] }> {
+/** Summaries answered at a time, between checks of the room left (deltas computed from summaries can be large). */
+const SUMS_AT_ONCE = 16
+
+/**
+ * Handles a new request of the peer: the plan of our answer, and the hashes our ack reports (for `deltas`
+ * with `check`). `room`: the bytes our answer may cost (peer-budget.ts); summaries stop being answered
+ * once the deltas computed for them pass it (the rest is found again by a later session).
+ */
+export async function answerRequest (c: Context, from: PeerId, session: Session, msg: Request, room = Infinity): Promise<{ plan: Plan, hashes: Uint8Array[] }> {
+  let used = 0
+  const answerSumsWithin = async (items: readonly SumItem[], reply: boolean, plan: Plan): Promise<void> => {
+    for (let i = 0; i < items.length && used < room; i += SUMS_AT_ONCE) {
+      const before = plan.deltas.length
+      await answerSums(c.store, c.view.index, items.slice(i, i + SUMS_AT_ONCE), reply, plan)
+      for (const d of plan.deltas.slice(before)) used += deltaSize(d)
+      if (used >= room && i + SUMS_AT_ONCE < items.length) c.stats.answersCut++
+    }
+  }
   const { index, history, changes } = c.view
   const plan = new Plan()
   if (msg.type === 'ranges') {
@@ -60,7 +76,12 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
       c.stats.catchUps++
     })
     for (const r of msg.items) answerItems(index, history, r, plan)
-    for (const r of msg.sums) await answerSumList(c.store, index, r, plan)
+    for (const r of msg.sums) {
+      if (used >= room) { c.stats.answersCut++; break }
+      const before = plan.deltas.length
+      await answerSumList(c.store, index, r, plan)
+      for (const d of plan.deltas.slice(before)) used += deltaSize(d)
+    }
     return { plan, hashes: [] }
   }
   if (msg.type === 'sums') {
@@ -68,7 +89,7 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     const lacking = msg.lacking.filter(c.keeps).map(key => ({ key, contract: null, summary: null }))
     // Nor for one whose contract we cannot merge (unknown here, or not the key's): asking again would not help.
     const sums = msg.sums.filter(s => c.keeps(s.key) && !c.merger.unmergeable(s.key, s.contract))
-    await answerSums(c.store, index, [...sums, ...lacking], msg.reply, plan)
+    await answerSumsWithin([...sums, ...lacking], msg.reply, plan)
     return { plan, hashes: [] }
   }
   session.changedKeys += await c.merger.merge(from, msg.items)

@@ -17,6 +17,7 @@ import type { MessageType, SessionId } from './messages.ts'
 import type { PeerId } from './types.ts'
 
 export type Role = 'initiator' | 'responder'
+export interface Outgoing { type: MessageType, bytes: Uint8Array, sentAt: number }
 
 export class Session {
   readonly peer: PeerId
@@ -34,8 +35,10 @@ export class Session {
   readonly received = new Set<number>()
   /** Keys whose summary we sent again after the peer's ack showed it holds more: at most once per key. */
   readonly followedUp = new Set<string>()
-  /** Our unacked requests' bytes and when they were last sent: re-sent until acked (links drop messages). */
-  readonly outbox = new Map<number, { type: MessageType, bytes: Uint8Array, sentAt: number }>()
+  /** Our unacked requests' bytes and when they were last sent: re-sent until acked (links drop messages). Add with `hold`. */
+  readonly outbox = new Map<number, Outgoing>()
+  /** The bytes in `outbox`: memory the peer makes us hold until it acks (bounded per peer, peer-budget.ts). */
+  unackedBytes = 0
   /** Our ack of each request of the peer, sent again if the request comes again (the ack may have been lost). */
   readonly acks = new Map<number, Uint8Array>()
   /** Our key space when the session began (a state peers may still be at), and how many keys its deltas changed since. */
@@ -68,11 +71,21 @@ export class Session {
     return seq
   }
 
+  /** Keeps our request `seq` for resending until it is acked. */
+  hold (seq: number, out: Outgoing): void {
+    const old = this.outbox.get(seq)
+    if (old !== undefined) this.unackedBytes -= old.bytes.length
+    this.outbox.set(seq, out)
+    this.unackedBytes += out.bytes.length
+  }
+
   /** Takes the ack of our request `re`: the request's delta keys (null if it was not `deltas`), or undefined if `re` is not awaited. */
   takeAck (re: number, spawned: readonly number[]): readonly string[] | null | undefined {
     const keys = this.awaiting.get(re)
     if (keys === undefined) return undefined
     this.awaiting.delete(re)
+    const out = this.outbox.get(re)
+    if (out !== undefined) this.unackedBytes -= out.bytes.length
     this.outbox.delete(re)
     for (const s of spawned) if (!this.received.has(s)) this.expected.add(s)
     return keys
@@ -106,6 +119,11 @@ export class SessionTable {
     return false
   }
 
+  /** Bytes of our messages to `peer`, in either session with it, not yet acked. */
+  unackedWith (peer: PeerId): number {
+    return (this.mine.get(peer)?.unackedBytes ?? 0) + (this.theirs.get(peer)?.unackedBytes ?? 0)
+  }
+
   inFlightWith (peer: PeerId): boolean {
     return this.mine.get(peer)?.active === true || this.theirs.get(peer)?.busy === true
   }
@@ -114,6 +132,11 @@ export class SessionTable {
   find (peer: PeerId, sid: SessionId): Session | undefined {
     const s = sid.fromInitiator ? this.theirs.get(peer) : this.mine.get(peer)
     return s !== undefined && s.n === sid.n ? s : undefined
+  }
+
+  /** Whether we closed the peer's session `n` (its late messages must not reopen it). */
+  wasClosed (peer: PeerId, n: number): boolean {
+    return this.#closed.has(`${n} ${peer}`)
   }
 
   /** Opens the responder side of a session `peer` started, replacing an older one; undefined if that session was closed. */
@@ -149,17 +172,25 @@ export class SessionTable {
     return out
   }
 
-  /** Requests due for sending again (their last send is `afterMs` old), marked as sent now. */
-  resend (now: number, afterMs: number): Array<{ peer: PeerId, type: MessageType, bytes: Uint8Array }> {
-    const out: Array<{ peer: PeerId, type: MessageType, bytes: Uint8Array }> = []
+  /**
+   * Requests due for sending again (their last send is `afterMs` old), marked as sent now. Those to a
+   * peer for which `wait` holds are marked too but not returned (they are due again `afterMs` later),
+   * and counted in `waited`.
+   */
+  resend (now: number, afterMs: number, wait: (peer: PeerId) => boolean = () => false): { due: Array<{ peer: PeerId, type: MessageType, bytes: Uint8Array }>, waited: number } {
+    const due: Array<{ peer: PeerId, type: MessageType, bytes: Uint8Array }> = []
+    let waited = 0
     for (const s of [...this.mine.values(), ...this.theirs.values()]) {
+      let waits: boolean | undefined
       for (const m of s.outbox.values()) {
         if (now - m.sentAt < afterMs) continue
         m.sentAt = now
-        out.push({ peer: s.peer, type: m.type, bytes: m.bytes })
+        waits ??= wait(s.peer)
+        if (waits) waited++
+        else due.push({ peer: s.peer, type: m.type, bytes: m.bytes })
       }
     }
-    return out
+    return { due, waited }
   }
 
   /** The earliest time a request is due for sending again. */

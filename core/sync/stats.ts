@@ -37,6 +37,12 @@ export interface SyncStats extends TrafficCounts {
   /** Sessions this peer started and gave up without a timeout: lost a tie-break, or the peer left. */
   sessionsDropped: number
   digestsSent: number
+  /** Peers' requests refused for their limits (PROTOCOL.md §10): not answered; an honest sender sends them again. Per peer: `SyncEngine.peerCosts()`. */
+  requestsRefused: number
+  /** Answers (or follow-ups) cut short at the peer's byte allowance: the rest is found again by a later session. */
+  answersCut: number
+  /** Resends held back because the peer had spent its bytes for now (sent a resend interval later). */
+  resendsWaited: number
 }
 
 /**
@@ -100,7 +106,10 @@ export function emptyStats (): SyncStats {
     sessionsCompleted: 0,
     sessionsTimedOut: 0,
     sessionsDropped: 0,
-    digestsSent: 0
+    digestsSent: 0,
+    requestsRefused: 0,
+    answersCut: 0,
+    resendsWaited: 0
   }
 }
 

@@ -10,6 +10,7 @@ import type { Plain } from '../codec.ts'
 import type { ContractRef } from '../contract.ts'
 import type { CommitListener, MergeOutcome, RemoteDelta } from '../replica-store.ts'
 import type { BoundRef } from '../subscription.ts'
+import type { Misbehaviour } from './peer-budget.ts'
 
 /** An opaque peer name: a libp2p peer id in the daemon, "p0"… in the simulator. */
 export type PeerId = string
@@ -63,6 +64,12 @@ export interface SyncConfig {
   maxSessions: number
   /** A session with no answer for this long (ms) is dropped. Default 5000. */
   sessionTimeoutMs: number
+  /** Per-peer limits (peer-budget.ts): sessions a peer may open with us per anti-entropy period (twice that at once). Default 4. */
+  peerSessionsPerPeriod: number
+  /** Bytes our answers to one peer (resends included) may cost per second (one second's worth at once). Default 4 MiB. */
+  peerBytesPerSec: number
+  /** Bytes of our session messages one peer may leave unacked; past this its requests wait. Default 8 MiB. */
+  peerUnackedBytes: number
 }
 
 export interface SyncOptions {
@@ -75,6 +82,11 @@ export interface SyncOptions {
   config?: Partial<SyncConfig>
   /** Partial replication (see Interest); absent: this peer keeps every key (replicate-all). */
   interest?: Interest
+  /**
+   * Told of each request refused for a peer's limits and of each undecodable message, with its sender:
+   * the daemon lowers the peer's score and closes the stream that carried bad bytes. Must not throw.
+   */
+  onMisbehaviour?: (peer: PeerId, what: Misbehaviour) => void
 }
 
 /** A key's identity in digests: a `ContractRef` as the store binds it, with the summary. */

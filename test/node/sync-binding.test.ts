@@ -104,3 +104,22 @@ test('peer messages beyond the queue bound are dropped and counted', async () =>
   assert.equal(binding.stats().inboundDropped, 2)
   await binding.stop()
 })
+
+test('the engine\'s reports of misbehaving peers reach the transport; bytes it found no message resolve receive to false', async () => {
+  const engine = new ScriptedEngine()
+  const reports: string[] = []
+  const transport = { ...recorder(), misbehaved: (peer: string, what: string) => { reports.push(`${peer} ${what}`) } }
+  const binding = new SyncBinding(engine as unknown as SyncEngine, transport, {})
+  // The engine reports from inside its call, as SyncOptions.onMisbehaviour does.
+  const receive = engine.receive.bind(engine)
+  engine.receive = async (from: string, bytes: Uint8Array) => {
+    if (bytes[0] === 0xff) binding.misbehaved(from, 'bad_message')
+    if (bytes[0] === 0xfe) binding.misbehaved(from, 'bytes')
+    return await receive(from, bytes)
+  }
+  assert.equal(await binding.receive('evil', Uint8Array.of(0xff)), false, 'no message')
+  assert.equal(await binding.receive('evil', Uint8Array.of(0xfe)), true, 'refused for its limits, but a message')
+  assert.equal(await binding.receive('good', Uint8Array.of(1)), true)
+  assert.deepEqual(reports, ['evil bad_message', 'evil bytes'])
+  await binding.stop()
+})

@@ -1,0 +1,125 @@
+// The sync stream against a hostile peer over real libp2p on loopback (a node with LevelDB on disk, and a
+// plain libp2p peer built like the daemon's host): bad frames (an 11-byte length prefix, a length over
+// MAX_WIRE_BYTES, bytes that are no message) are counted against the peer and reset its stream; after
+// MAX_STRIKES its new streams are refused at once; a flood of whole-store requests is refused past the
+// peer's limits, counted, and lowers its gossipsub score. The length decoder itself is checked first.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { encodeMessage } from '../../core/sync/messages.ts'
+import { gossipOptions } from '../../node/gossip-config.ts'
+import type { MonoidbNode } from '../../node/node.ts'
+import { BadLengthPrefixError, MAX_LENGTH_BYTES, MAX_STRIKES, SYNC_PROTOCOL, decodeLength } from '../../node/sync-streams.ts'
+import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
+
+const fx = await nodeFixtures('sync-streams')
+const peers: Libp2p[] = []
+after(async () => {
+  await Promise.allSettled(peers.map(async p => await p.stop()))
+  await fx.cleanup()
+})
+
+test('length prefixes: shortest form, at most MAX_LENGTH_BYTES; incomplete ones ask for more', () => {
+  assert.equal(MAX_LENGTH_BYTES, 3)
+  assert.equal(decodeLength(Uint8Array.of(0x17)), 23)
+  assert.equal(decodeLength(Uint8Array.of(0x80, 0x01)), 128)
+  assert.equal(decodeLength(Uint8Array.of(0x80, 0x80, 0x41)), 0x41 << 14)
+  assert.throws(() => decodeLength(Uint8Array.of(0x80, 0x80)), RangeError, 'incomplete: lpStream reads on')
+  assert.throws(() => decodeLength(Uint8Array.of(0x80, 0x80, 0x80)), BadLengthPrefixError)
+  assert.throws(() => decodeLength(new Uint8Array(11).fill(0x80)), BadLengthPrefixError)
+  assert.throws(() => decodeLength(Uint8Array.of(0x81, 0x00)), /not its shortest form/)
+})
+
+/** A plain libp2p peer (tcp, noise, yamux, identify, gossipsub as the daemon runs it), dialled to `target`. */
+async function hostile (target: MonoidbNode): Promise<Libp2p> {
+  const p = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), pubsub: gossipsub(gossipOptions()) }
+  })
+  peers.push(p)
+  await p.handle(SYNC_PROTOCOL, stream => { stream.addEventListener('message', () => {}) }, { maxInboundStreams: 16 })
+  await p.dial(multiaddr(target.multiaddrs()[0]))
+  return p
+}
+
+async function open (p: Libp2p, target: MonoidbNode): Promise<Stream> {
+  return await p.dialProtocol(multiaddr(target.multiaddrs()[0]), SYNC_PROTOCOL)
+}
+
+/** Resolves once the stream is closed or reset by either side (fails after 5 s). */
+async function closed (stream: Stream, what: string): Promise<void> {
+  await until(what, () => stream.status !== 'open', 5_000)
+}
+
+test('bad frames reset their stream and count against the peer; after three its streams are refused', { timeout: 40_000 }, async () => {
+  const node = await fx.start({ replicateAll: true })
+  const evil = await hostile(node)
+  const host = (): ReturnType<MonoidbNode['stats']>['host'] => node.stats().host
+
+  // 1. An 11-byte length prefix: the usual decoder waits for more bytes forever, counting nothing.
+  const s1 = await open(evil, node)
+  s1.send(new Uint8Array(11).fill(0x80))
+  await closed(s1, 'the stream with an 11-byte length prefix to close')
+  assert.equal(host().framesRefused, 1)
+
+  // 2. Bytes that frame well but are no message: the engine counts them, and the stream is reset too.
+  const s2 = await open(evil, node)
+  s2.send(Uint8Array.of(3, 0xff, 0x00, 0x13))
+  await closed(s2, 'the stream with an undecodable message to close')
+  assert.equal(host().framesRefused, 2)
+  assert.equal(node.stats().sync.badMessages, 1)
+  assert.equal(node.stats().peers[evil.peerId.toString()]?.badMessages, 1)
+
+  // 3. A length over MAX_WIRE_BYTES: the third strike.
+  const s3 = await open(evil, node)
+  s3.send(Uint8Array.of(0xff, 0xff, 0x7f))
+  await closed(s3, 'the stream announcing 2 MiB to close')
+  assert.equal(host().framesRefused, MAX_STRIKES)
+
+  // Now even a good frame on a new stream is not read: the stream is refused as it opens.
+  const before = node.stats().sync.messagesReceived
+  const s4 = await open(evil, node).catch(() => undefined)
+  if (s4 !== undefined) {
+    try { s4.send(Uint8Array.of(20, ...encodeMessage({ type: 'digest', fp: new Uint8Array(16) }))) } catch { /* refused already */ }
+    await closed(s4, 'the stream of a peer with three strikes to be refused')
+  }
+  await until('the refused stream to be counted', () => host().streamsRefused === 1, 5_000)
+  assert.equal(node.stats().sync.messagesReceived, before, 'nothing read from a refused stream')
+})
+
+test('a flood of whole-store requests under fresh session ids: refused past the peer\'s limits, counted, score lowered', { timeout: 40_000 }, async () => {
+  const node = await fx.start({ replicateAll: true, sync: { antiEntropyMs: 300, sessionTimeoutMs: 2_000, peerBytesPerSec: 64 * 1024, maxMessageBytes: 16 * 1024 } })
+  for (let i = 0; i < 100; i++) await node.update(`k${String(i).padStart(3, '0')}`, 'or-set', 'add', [`${i}`.padEnd(2_000, 'x')])
+  const evil = await hostile(node)
+  const id = evil.peerId.toString()
+  await until('the node to see the hostile peer in gossipsub', () => node.gossipScore(id) >= 0 && node.peers().some(p => p.peerId === id), 5_000)
+  const stream = await open(evil, node)
+  let n = 500
+  const request = (): Uint8Array => encodeMessage({ type: 'ranges', sid: { n: n++, fromInitiator: true }, seq: 0, fps: [{ lo: '', hi: null, count: 0, fp: new Uint8Array(4) }], items: [], sums: [] })
+  const flooding = (async () => {
+    for (let i = 0; i < 300 && stream.status === 'open'; i++) {
+      const r = request()
+      stream.send(Uint8Array.of(r.length, ...r))
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+  })()
+  await until('the flooder\'s score to fall', () => node.gossipScore(id) < 0, 15_000)
+  await flooding
+  const s = node.stats()
+  assert.ok(s.sync.requestsRefused > 100, `refused ${s.sync.requestsRefused} of 300`)
+  const cost = s.peers[id]
+  assert.ok(cost !== undefined && cost.refused.bytes + cost.refused.sessions > 100, JSON.stringify(cost))
+  assert.ok(cost.bytesCharged <= 64 * 1024 * 4 + 16 * 1024 + 1024, `sent the flooder ${cost.bytesCharged} bytes in about 2 s at 64 KiB/s`)
+  assert.equal(s.host.framesRefused, 0, 'good frames are no bad frames: the stream stays open')
+  assert.equal(stream.status, 'open')
+})
