@@ -39,7 +39,7 @@ export function checkOpInputs (c: AnyContract, arbs: LawArbitraries, history: fc
     const accepted = count.made - count.refused
     if (accepted < MIN_ACCEPTED * count.made) {
       throw new LawBroken('op-inputs', `op "${op}" accepted ${accepted} of ${count.made} generated calls (${Math.round(100 * accepted / count.made)}%, under ${100 * MIN_ACCEPTED}%), ` +
-        `so its laws were checked on almost nothing (last refused: ${count.lastRefusal ?? ''}); ${advice(c, op)}`)
+        `so its laws were checked on almost nothing (last refused: ${count.lastRefusal === undefined ? 'none' : `${op}(${show(count.lastRefusal.call.args).slice(1, -1)}): ${count.lastRefusal.message}`}); ${advice(c, op)}`)
     }
   }
 }

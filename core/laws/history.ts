@@ -22,7 +22,7 @@ export type Step =
 export interface History { steps: Step[], skew: number[] }
 
 /** How many calls of an op a history made, and how many the op refused. */
-export interface CallCount { made: number, refused: number, lastRefusal?: string }
+export interface CallCount { made: number, refused: number, lastRefusal?: { call: OpCall, message: string } }
 
 export interface World {
   /** Snapshots of replica states (full states). */
@@ -128,7 +128,7 @@ export function runHistory (c: AnyContract, h: History, calls = new Map<string, 
       const out = runOp(c, states[i], step.call, { replica: REPLICAS[i], now: t + h.skew[i] })
       if ('refused' in out) {
         count.refused++
-        count.lastRefusal = `${step.call.op}(${show(step.call.args).slice(1, -1)}): ${out.refused}`
+        count.lastRefusal = { call: step.call, message: out.refused }
         continue
       }
       const d = out.delta

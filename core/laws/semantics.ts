@@ -40,16 +40,14 @@ export const opModel: Check = ({ c, h, arbs }) => {
   }
 }
 
-/** A fresh deep copy, frozen (byte strings cannot be frozen; the byte comparison covers them). */
+/** A fresh deep copy, frozen (byte strings cannot be frozen; the byte comparison covers them). A copy, so later checks of the run see the states as they were. */
 function frozenCopy (x: unknown): unknown {
-  const copy = roundTrip(x)
-  const freeze = (v: unknown): void => {
-    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return
+  const freeze = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
     for (const inner of Object.values(v)) freeze(inner)
-    Object.freeze(v)
+    return Object.freeze(v)
   }
-  freeze(copy)
-  return copy
+  return freeze(roundTrip(x))
 }
 
 const WRITE_TO_FROZEN = /read[- ]only|not extensible|Cannot (assign|add|delete|define|redefine)|object is frozen/i
