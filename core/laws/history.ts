@@ -91,7 +91,8 @@ export function runOp (c: AnyContract, state: unknown, call: OpCall, ctx: OpCont
   const fn = Object.hasOwn(c.ops, call.op) ? c.ops[call.op] : undefined
   if (fn === undefined) throw new LawBroken('op-inputs', `the op arbitrary produced unknown op "${call.op}"`)
   try {
-    return { delta: fn(state, call.args, ctx) }
+    // A copy of the arguments: an op that changes them must not change fast-check's value, or shrinking never ends.
+    return { delta: fn(state, structuredClone(call.args), ctx) }
   } catch (err) {
     if (err instanceof ContractError) return { refused: err.message }
     throw new LawBroken('op-errors', `op ${call.op}(${show(call.args).slice(1, -1)}) threw ${errorText(err)}, not a ContractError`)

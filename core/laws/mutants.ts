@@ -69,7 +69,8 @@ function accepted (x: CheckInput, fn: 'validate' | 'validateSummary', input: unk
 export const validateRejects: Check = x => {
   const { c, w, pick, garbage } = x
   const base = pick(w.all)
-  for (const input of [garbage, mutate(base, garbage, pick)]) {
+  // Copies: a contract that keeps or changes what it was given must not change fast-check's values or this run's states.
+  for (const input of [structuredClone(garbage), structuredClone(mutate(base, garbage, pick))]) {
     const summary = accepted(x, 'validateSummary', input, 'validate-rejects')
     if (summary !== undefined) {
       try { c.delta(base, summary.value) } catch (err) { throw new LawBroken('validate-rejects', `validateSummary accepted ${show(input)}, on which delta then throws ${errorText(err)}`) }

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { gSet } from '../../contracts/g-set.ts'
+import { lwwRegister } from '../../contracts/lww-register.ts'
 import { type MapEntry, type OrMapState, createOrMap } from '../../contracts/or-map.ts'
 import { orSet } from '../../contracts/or-set.ts'
 import { pnCounter } from '../../contracts/pn-counter.ts'
@@ -10,10 +11,11 @@ import type { AnyContract } from '../../core/contract.ts'
 import { dotSetOf } from '../../core/dots.ts'
 import { ContractError } from '../../core/errors.ts'
 import type { JsonValue } from '../../core/json.ts'
-import { type OpCall, checkLaws } from '../../core/laws.ts'
+import { checkLaws } from '../../core/laws.ts'
+import { builtinLawInputs } from '../../contracts/law-inputs.ts'
 import { maxRegister } from '../fixtures/max-register.ts'
 
-const nested = new Map<string, AnyContract>([gSet, orSet, maxRegister, pnCounter].map(c => [c.id, c]))
+const nested = new Map<string, AnyContract>([gSet, orSet, maxRegister, pnCounter, lwwRegister].map(c => [c.id, c]))
 const orMap = createOrMap(id => nested.get(id))
 const T = 1_700_000_000_000
 
@@ -31,23 +33,8 @@ function throwsCode (fn: () => unknown, code: string): void {
   assert.throws(fn, (err: unknown) => err instanceof ContractError && err.code === code)
 }
 
-/** Field f always holds an or-set, g a g-set, max-register or pn-counter, and h any of them, so contracts clash on g and h. */
-const nestedCall: Record<string, fc.Arbitrary<[string, string, JsonValue[]]>> = {
-  'g-set': fc.constantFrom<JsonValue>('a', 'b', 1).map(v => ['g-set', 'add', [v]]),
-  'or-set': fc.tuple(fc.constantFrom('add', 'remove'), fc.constantFrom<JsonValue>('a', 'b', 1)).map(([op, v]) => ['or-set', op, [v]]),
-  'max-register': fc.integer({ min: -2, max: 5 }).map(n => ['max-register', 'set', [n]]),
-  'pn-counter': fc.tuple(fc.constantFrom('inc', 'dec'), fc.nat({ max: 3 })).map(([op, n]) => ['pn-counter', op, [n]])
-}
-const fieldContracts: Record<string, string[]> = { f: ['or-set'], g: ['g-set', 'max-register', 'pn-counter'], h: Object.keys(nestedCall) }
-const applyCall: fc.Arbitrary<OpCall> = fc.constantFrom('f', 'g', 'h')
-  .chain(field => fc.constantFrom(...fieldContracts[field]).chain(id => nestedCall[id]).map(([id, op, args]) => ({ op: 'apply', args: [field, id, op, args] })))
-const opCall: fc.Arbitrary<OpCall> = fc.oneof(
-  { arbitrary: applyCall, weight: 5 },
-  { arbitrary: fc.constantFrom('f', 'g', 'h').map(field => ({ op: 'remove', args: [field] })), weight: 1 }
-)
-
 test('or-map obeys every law (1000 runs each)', () => {
-  const report = checkLaws(orMap, { op: opCall }, { numRuns: 1000 })
+  const report = checkLaws(orMap, builtinLawInputs['or-map'], { numRuns: 1000 })
   assert.deepEqual(report.failures.map(f => `${f.law}: ${f.message}\n  history: ${f.counterexample}\n  seed: ${f.seed}`), [])
 })
 

@@ -156,9 +156,9 @@ test('a daemon without a contract merges none of its data, counts it in status, 
 
 test('--contract with a contract that breaks a law is refused, naming the law and counterexample', { timeout: 20_000 }, async () => {
   const data = await folder()
-  const d = start('--data', data, ...LOOPBACK, '--contract', fixture('sum-counter.ts'))
+  const d = start('--data', data, ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'))
   assert.equal(await d.exited, 1)
-  assert.match(d.err(), /sum-counter\.ts: contract "sum-counter" breaks law merge-idempotent/)
+  assert.match(d.err(), /merge-by-sum\.ts: contract "sum-counter" breaks law merge-idempotent/)
   assert.match(d.err(), /counterexample history/)
   assert.deepEqual(await readdir(data), [], 'nothing written to the data folder')
 })
