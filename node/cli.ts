@@ -26,6 +26,7 @@ Commands:
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
+  check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   help [COMMAND]                           show this text, or one command's
 
 ${WHERE}
@@ -103,6 +104,7 @@ export async function main (argv: readonly string[]): Promise<number> {
     await (await import('./daemon.ts')).runDaemon(argv)
     return -1 // the daemon runs until a signal, then exits the process itself
   }
+  if (argv[0] === 'check-contract') return await (await import('./check-contract.ts')).runCheckContract(argv.slice(1))
   try {
     return await run(argv)
   } catch (err) {
