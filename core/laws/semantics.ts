@@ -7,11 +7,17 @@
  */
 import { encode } from '../codec.ts'
 import type { OpContext } from '../contract.ts'
-import type { Check } from './checks.ts'
+import type { Check, CheckInput } from './checks.ts'
 import { BASE_TIME, REPLICAS, runOp } from './history.ts'
 import { LawBroken, type OpCall, bytesEqual, errorText, roundTrip, show } from './types.ts'
 
-export const opModel: Check = ({ c, h, arbs }) => {
+export const opModel: Check = x => {
+  sequentialModel(x)
+  concurrentModel(x)
+  forkedModel(x)
+}
+
+function sequentialModel ({ c, h, arbs }: CheckInput): void {
   const model = arbs.model
   if (model === undefined) return
   let m = model.init()
@@ -36,6 +42,86 @@ export const opModel: Check = ({ c, h, arbs }) => {
     const got = c.view(s)
     if (!bytesEqual(got, want)) {
       throw new LawBroken('op-model', `after ${done.join(', ')} on one replica the view is ${show(got)}, but the model says ${show(want)} (state ${show(s)}, last delta ${show(d)})`)
+    }
+  }
+}
+
+/** Ops of a history tried as two branches from a shared prefix (the first FORK_OPS calls, every split). */
+const FORK_OPS = 6
+
+/**
+ * With model.merge: for each split of the history's first calls into a prefix
+ * run on one replica, then two branches on two replicas, the merge of the
+ * branches must show what the model's merge says. Bugs that need a write
+ * racing another (a reused identity, say) take several precise steps that
+ * random histories rarely line up; every split of a few ops finds them.
+ */
+function forkedModel ({ c, h, arbs }: CheckInput): void {
+  const model = arbs.model
+  if (model?.merge === undefined) return
+  const calls = h.steps.flatMap(s => (s.kind === 'op' ? [s.call] : [])).slice(0, FORK_OPS)
+  const run = (state: unknown, m: unknown, from: number, to: number, replica: string, done: string[]): [unknown, unknown] => {
+    for (let i = from; i < to; i++) {
+      const ctx: OpContext = { replica, now: BASE_TIME + 1000 * i }
+      const out = runOp(c, state, calls[i], ctx)
+      if ('refused' in out) continue
+      done.push(`${replica}: ${calls[i].op}(${show(calls[i].args).slice(1, -1)})`)
+      m = model.apply(m, calls[i].op, calls[i].args, ctx)
+      if (out.delta !== undefined) state = c.merge(state, out.delta)
+    }
+    return [state, m]
+  }
+  for (let k = 0; k <= calls.length; k++) {
+    for (let j = k; j <= calls.length; j++) {
+      const done: string[] = []
+      const [prefix, mp] = run(c.empty(), model.init(), 0, k, REPLICAS[0], done)
+      const [a, ma] = run(prefix, mp, k, j, REPLICAS[0], done)
+      done.push(`${REPLICAS[1]} starts from the state after op ${k}`)
+      const [b, mb] = run(prefix, mp, j, calls.length, REPLICAS[1], done)
+      const want = model.view(model.merge(ma, mb))
+      const got = c.view(c.merge(a, b))
+      if (!bytesEqual(got, want)) {
+        throw new LawBroken('op-model', `after ${done.join('; ')}, the merge of the two replicas shows ${show(got)}, but the model says ${show(want)} (states ${show(a)} and ${show(b)})`)
+      }
+    }
+  }
+}
+
+/** With model.merge: every replica of the history against its model, through ops, merges and syncs (out-of-order deliveries are left out: no model of a lone delta). */
+function concurrentModel ({ c, h, arbs }: CheckInput): void {
+  const model = arbs.model
+  if (model?.merge === undefined) return
+  const n = h.skew.length
+  const states: unknown[] = []
+  const models: unknown[] = []
+  for (let i = 0; i < n; i++) { states.push(c.empty()); models.push(model.init()) }
+  const done: string[] = []
+  let t = BASE_TIME
+  for (const step of h.steps) {
+    let i: number
+    if (step.kind === 'op') {
+      t += step.advance
+      i = step.replica % n
+      const ctx: OpContext = { replica: REPLICAS[i], now: t + h.skew[i] }
+      const out = runOp(c, states[i], step.call, ctx)
+      if ('refused' in out) continue
+      done.push(`${REPLICAS[i]}: ${step.call.op}(${show(step.call.args).slice(1, -1)})`)
+      models[i] = model.apply(models[i], step.call.op, step.call.args, ctx)
+      if (out.delta !== undefined) states[i] = c.merge(states[i], out.delta)
+    } else if (step.kind === 'deliver') {
+      continue
+    } else {
+      const from = step.from % n
+      i = step.to % n
+      done.push(`${REPLICAS[i]} ${step.kind}s from ${REPLICAS[from]}`)
+      const d = step.kind === 'merge' ? states[from] : c.delta(states[from], c.summarize(states[i]))
+      if (d !== undefined) states[i] = c.merge(states[i], d)
+      models[i] = model.merge(models[i], models[from])
+    }
+    const want = model.view(models[i])
+    const got = c.view(states[i])
+    if (!bytesEqual(got, want)) {
+      throw new LawBroken('op-model', `after ${done.join('; ')}, ${REPLICAS[i]}'s view is ${show(got)}, but the model says ${show(want)} (state ${show(states[i])})`)
     }
   }
 }

@@ -28,12 +28,15 @@ export interface OpCall { op: string, args: JsonValue[] }
  * What the view should be after a sequence of ops on one replica: `init` is
  * the model of the empty state, `apply` the model after one op the contract
  * accepted (refused calls leave the model alone), `view` what the contract's
- * view must then be (compared by canonical bytes).
+ * view must then be (compared by canonical bytes). With `merge` (the model of
+ * two replicas' states merged), the model also follows every replica of the
+ * random histories, through merges and syncs: concurrent ops are checked too.
  */
 export interface LawModel<M = unknown> {
   init (): M
   apply (model: M, op: string, args: readonly JsonValue[], ctx: OpContext): M
   view (model: M): JsonValue
+  merge? (a: M, b: M): M
 }
 
 /** What a contract module exports beside a contract, under `lawInputs[contract.id]`. */
