@@ -163,6 +163,38 @@ test('--contract with a contract that breaks a law is refused, naming the law an
   assert.deepEqual(await readdir(data), [], 'nothing written to the data folder')
 })
 
+test('--contract: an op of two arguments no generated call reaches is refused by op-inputs, not started "ready"', { timeout: 20_000 }, async () => {
+  const data = await folder()
+  const d = start('--data', data, ...LOOPBACK, '--contract', fixture('broken-contracts/two-argument-op.ts'))
+  assert.equal(await d.exited, 1)
+  assert.match(d.err(), /two-argument-op\.ts: contract "tally" breaks law op-inputs: op "add" accepted 0 of \d+ generated calls.*lawInputs/)
+  assert.doesNotMatch(d.out(), /ready/)
+  assert.deepEqual(await readdir(data), [])
+})
+
+test('--contract: a refusal prints --law-seed and --law-path flags that, pasted, refuse it again the same way', { timeout: 30_000 }, async () => {
+  const first = start('--data', await folder(), ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'))
+  assert.equal(await first.exited, 1)
+  const replay = /replay: (--law-seed -?\d+ --law-path \S+)/.exec(first.err())
+  assert.ok(replay, first.err())
+  const again = start('--data', await folder(), ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'), ...replay[1].split(' '))
+  assert.equal(await again.exited, 1)
+  const failure = (text: string): string => /breaks law [^\n]+\n\s+counterexample history: [^\n]+/.exec(text)?.[0] ?? text
+  assert.equal(failure(again.err()), failure(first.err()))
+  assert.match(again.err(), new RegExp(`replay: ${replay[1]} `), 'the replay of the replay is itself')
+})
+
+test('--law-seed and --law-runs: another seed or more runs are another check, bad values exit 2', { timeout: 30_000 }, async () => {
+  const d = start('--data', await folder(), ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'), '--law-seed', '42', '--law-runs', '50')
+  assert.equal(await d.exited, 1)
+  assert.match(d.err(), /replay: --law-seed 42 --law-path merge-idempotent:/)
+  for (const args of [['--law-seed', '1.5'], ['--law-seed', '99999999999'], ['--law-runs', '0'], ['--law-runs', 'many'], ['--law-path', 'merge-idempotent:x']]) {
+    const c = start('--data', await folder(), ...LOOPBACK, ...args)
+    assert.equal(await c.exited, 2, args.join(' '))
+    assert.match(c.err(), /^monoidb daemon: --law-(seed|runs|path)\b.+\nusage: monoidb daemon/, args.join(' '))
+  }
+})
+
 test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
   for (const args of [['--nope'], ['--api', 'localhost'], ['--api', '127.0.0.1:70000'], ['--listen', 'not-a-multiaddr'], ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['stray']]) {
     const c = start(...args)
