@@ -65,7 +65,7 @@ export const defaultValue: fc.Arbitrary<JsonValue> = fc.oneof(
 export function callArb (c: AnyContract, arbs: LawArbitraries): fc.Arbitrary<OpCall> {
   if (arbs.op !== undefined) return arbs.op
   const single = (arbs.value ?? defaultValue).map(v => [v])
-  return fc.oneof(...Object.keys(c.ops).map(op => (arbs.ops?.[op] ?? single).map(args => ({ op, args }))))
+  return fc.oneof(...Object.keys(c.ops).map(op => (arbs.ops?.[op] ?? single).map(args => ({ op, args: [...args] }))))
 }
 
 export function historyArb (c: AnyContract, arbs: LawArbitraries, opts: LawOptions): fc.Arbitrary<History> {

@@ -42,7 +42,7 @@ export interface LawModel<M = unknown> {
 /** What a contract module exports beside a contract, under `lawInputs[contract.id]`. */
 export interface LawInputs {
   /** Argument lists for each op; an op left out gets one value of `defaultValue`. */
-  ops?: Readonly<Record<string, fc.Arbitrary<JsonValue[]>>>
+  ops?: Readonly<Record<string, fc.Arbitrary<readonly JsonValue[]>>>
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   model?: LawModel<any>
 }

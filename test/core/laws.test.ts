@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import type { AnyContract } from '../../core/contract.ts'
 import { DEFAULT_LAW_SEED, checkLaws, assertLaws, inexactNumber } from '../../core/laws.ts'
 import { ContractError } from '../../core/errors.ts'
-import { maxRegister } from '../fixtures/max-register.ts'
+import { lawInputs as maxLawInputs, maxRegister } from '../fixtures/max-register.ts'
 import { mvRegister } from '../../contracts/mv-register.ts'
 import { type DotSet, isSubset } from '../../core/dots.ts'
 
@@ -17,9 +17,12 @@ const broken = (law: string, c: AnyContract): void => {
   assert.ok(f.counterexample.includes('"steps"'), 'the counterexample is the shrunk history')
 }
 
-test('the worked max-register passes every law', () => {
-  const report = checkLaws(maxRegister, { value }, { numRuns: 1000 })
-  assert.deepEqual(report.failures, [])
+test('the worked max-register passes every law, with a value arbitrary and with its law inputs and model', () => {
+  assert.deepEqual(checkLaws(maxRegister, { value }, { numRuns: 1000 }).failures, [])
+  assert.deepEqual(checkLaws(maxRegister, maxLawInputs['max-register'], { numRuns: 1000 }).failures, [])
+  // The model is checked: one that keeps the first value set is caught.
+  const wrong = { ...maxLawInputs['max-register'].model!, apply: (m: unknown, _op: string, [n]: readonly unknown[]) => m ?? n }
+  assert.equal(checkLaws(maxRegister, { ...maxLawInputs['max-register'], model: wrong }).failures[0]?.law, 'op-model')
 })
 
 test('a plain-sum counter breaks idempotence', () => {
