@@ -147,7 +147,8 @@ async function run (argv: readonly string[]): Promise<number> {
 
   if (command === 'help' || (values.help && (command === undefined || command === 'help'))) {
     const topic = command === 'help' ? rest[0] : undefined
-    if (topic !== undefined && !(topic in HELP) && topic !== 'daemon') throw new UsageError(`no command ${JSON.stringify(topic)}`)
+    if (topic !== undefined && !(topic in HELP) && topic !== 'daemon' && topic !== 'check-contract') throw new UsageError(`no command ${JSON.stringify(topic)}`)
+    if (topic === 'check-contract') { console.log((await import('./check-contract.ts')).CHECK_CONTRACT_USAGE); return 0 }
     console.log(topic === 'daemon' ? await daemonHelp() : topic === undefined ? USAGE : commandHelp(topic))
     return 0
   }

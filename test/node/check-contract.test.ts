@@ -75,4 +75,6 @@ test('bad usage and unloadable modules exit 2 with a message and the usage', { t
   const help = await check('--help')
   assert.equal(help.code, 0)
   assert.match(help.stdout, /usage: monoidb check-contract MODULE \[--runs N\] \[--seed S\]/)
+  const viaHelp = await new Promise<Run>(resolve => execFile(process.execPath, [cliPath, 'help', 'check-contract'], (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, stdout, stderr })))
+  assert.equal(viaHelp.stdout, help.stdout)
 })
