@@ -184,6 +184,19 @@ test('--contract: a refusal prints --law-seed and --law-path flags that, pasted,
   assert.match(again.err(), new RegExp(`replay: ${replay[1]} `), 'the replay of the replay is itself')
 })
 
+test('--contract uses the module\'s lawInputs: given arguments add(n, why) accepts, the check reaches the sum; bad lawInputs are named', { timeout: 30_000 }, async () => {
+  const dir = await folder()
+  const tally = JSON.stringify(fixture('broken-contracts/two-argument-op.ts'))
+  await writeFile(join(dir, 'with-inputs.ts'), `import fc from ${JSON.stringify(import.meta.resolve('fast-check'))}\nexport { tally } from ${tally}\nexport const lawInputs = { tally: { ops: { add: fc.tuple(fc.integer({ min: 1, max: 9 }), fc.constant('gift')) } } }\n`)
+  await writeFile(join(dir, 'bad-inputs.ts'), `export { tally } from ${tally}\nexport const lawInputs = { tallly: { ops: {} } }\n`)
+  const d = start('--data', join(dir, 'a'), ...LOOPBACK, '--contract', join(dir, 'with-inputs.ts'))
+  assert.equal(await d.exited, 1)
+  assert.match(d.err(), /with-inputs\.ts: contract "tally" breaks law merge-idempotent/)
+  const bad = start('--data', join(dir, 'b'), ...LOOPBACK, '--contract', join(dir, 'bad-inputs.ts'))
+  assert.equal(await bad.exited, 1)
+  assert.match(bad.err(), /bad-inputs\.ts: lawInputs names contract "tallly", which the module does not export \(it exports: tally\)/)
+})
+
 test('--law-seed and --law-runs: another seed or more runs are another check, bad values exit 2', { timeout: 30_000 }, async () => {
   const d = start('--data', await folder(), ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'), '--law-seed', '42', '--law-runs', '50')
   assert.equal(await d.exited, 1)
