@@ -90,7 +90,7 @@ function check (contract: AnyContract, arbitraries: LawArbitraries, options: Law
     remaining = remaining.filter(l => l !== 'op-inputs')
     const calls = new Map<string, CallCount>()
     try {
-      checkOpInputs(contract, arbitraries, history, numRuns, seed, calls)
+      checkOpInputs(contract, arbitraries, history, seed, calls)
     } catch (err) {
       if (!(err instanceof LawBroken)) throw err
       failures.push({ law: 'op-inputs', message: err.message, counterexample: `calls per op: ${showCounts(calls)}`, seed, path: formatPath('op-inputs', undefined) })
