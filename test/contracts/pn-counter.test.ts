@@ -21,8 +21,10 @@ function isBadArgs (err: unknown): boolean {
 }
 
 test('pn-counter obeys every law with its law inputs (1000 runs each)', () => {
-  // view-exact waits for exact counter views (issue 9.2, on its own branch): today a merge of two large counts is rounded.
-  const report = checkLaws(pnCounter, builtinLawInputs['pn-counter'], { numRuns: 1000, laws: LAWS.filter(l => l !== 'view-exact') })
+  // view-exact needs exact counter views (issue 9.2, merged from its own branch): where the sum of two
+  // entries of 2^53 − 1 still shows as a rounded number, that one law is left out here.
+  const exact = typeof pnCounter.view({ p: [['alice', Number.MAX_SAFE_INTEGER], ['bob', Number.MAX_SAFE_INTEGER]], n: [] }) === 'string'
+  const report = checkLaws(pnCounter, builtinLawInputs['pn-counter'], { numRuns: 1000, laws: exact ? LAWS : LAWS.filter(l => l !== 'view-exact') })
   assert.ok(report.ok, JSON.stringify(report.failures, null, 2))
 })
 
