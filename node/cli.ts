@@ -25,8 +25,8 @@ Commands:
   keys [--prefix P]                        print the keys held, as a JSON array
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
-  daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
+  daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   help [COMMAND]                           show this text, or one command's
 
 ${WHERE}
@@ -100,11 +100,12 @@ async function daemonHelp (): Promise<string> {
 }
 
 export async function main (argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'check-contract') return await (await import('./check-contract.ts')).runCheckContract(argv.slice(1))
+  if (argv[0] === 'help' && argv[1] === 'check-contract' && argv.length === 2) { console.log((await import('./check-contract.ts')).CHECK_CONTRACT_USAGE); return 0 }
   if (argv[0] === 'daemon') {
     await (await import('./daemon.ts')).runDaemon(argv)
     return -1 // the daemon runs until a signal, then exits the process itself
   }
-  if (argv[0] === 'check-contract') return await (await import('./check-contract.ts')).runCheckContract(argv.slice(1))
   try {
     return await run(argv)
   } catch (err) {
@@ -147,8 +148,7 @@ async function run (argv: readonly string[]): Promise<number> {
 
   if (command === 'help' || (values.help && (command === undefined || command === 'help'))) {
     const topic = command === 'help' ? rest[0] : undefined
-    if (topic !== undefined && !(topic in HELP) && topic !== 'daemon' && topic !== 'check-contract') throw new UsageError(`no command ${JSON.stringify(topic)}`)
-    if (topic === 'check-contract') { console.log((await import('./check-contract.ts')).CHECK_CONTRACT_USAGE); return 0 }
+    if (topic !== undefined && !(topic in HELP) && topic !== 'daemon') throw new UsageError(`no command ${JSON.stringify(topic)}`)
     console.log(topic === 'daemon' ? await daemonHelp() : topic === undefined ? USAGE : commandHelp(topic))
     return 0
   }

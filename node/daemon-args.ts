@@ -4,13 +4,12 @@
  */
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_LAW_SEED, parsePath } from '../core/laws.ts'
 import type { LawCheckOptions } from './contract-modules.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 
 export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
-                      [--api HOST:PORT] [--contract MODULE]... [--law-seed S] [--law-runs N]
-                      [--law-path P] [--replicate-all] [--mdns]
+                      [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key
   --listen MULTIADDR    address to take peers on, repeatable (default /ip4/127.0.0.1/tcp/0: this machine,

@@ -163,6 +163,17 @@ test('--contract with a contract that breaks a law is refused, naming the law an
   assert.deepEqual(await readdir(data), [], 'nothing written to the data folder')
 })
 
+test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
+  for (const args of [['--nope'], ['--api', 'localhost'], ['--api', '127.0.0.1:70000'], ['--listen', 'not-a-multiaddr'], ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['stray']]) {
+    const c = start(...args)
+    assert.equal(await c.exited, 2, args.join(' '))
+    assert.match(c.err(), /^monoidb daemon: .+\nusage: monoidb daemon/, args.join(' '))
+  }
+  const h = start('--help')
+  assert.equal(await h.exited, 0)
+  assert.match(h.out(), /usage: monoidb daemon[\s\S]*--api HOST:PORT[\s\S]*bearer token[\s\S]*--replicate-all/)
+})
+
 test('--contract: an op of two arguments no generated call reaches is refused by op-inputs, not started "ready"', { timeout: 20_000 }, async () => {
   const data = await folder()
   const d = start('--data', data, ...LOOPBACK, '--contract', fixture('broken-contracts/two-argument-op.ts'))
@@ -206,15 +217,4 @@ test('--law-seed and --law-runs: another seed or more runs are another check, ba
     assert.equal(await c.exited, 2, args.join(' '))
     assert.match(c.err(), /^monoidb daemon: --law-(seed|runs|path)\b.+\nusage: monoidb daemon/, args.join(' '))
   }
-})
-
-test('bad usage exits 2 with the usage text', { timeout: 20_000 }, async () => {
-  for (const args of [['--nope'], ['--api', 'localhost'], ['--api', '127.0.0.1:70000'], ['--listen', 'not-a-multiaddr'], ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['stray']]) {
-    const c = start(...args)
-    assert.equal(await c.exited, 2, args.join(' '))
-    assert.match(c.err(), /^monoidb daemon: .+\nusage: monoidb daemon/, args.join(' '))
-  }
-  const h = start('--help')
-  assert.equal(await h.exited, 0)
-  assert.match(h.out(), /usage: monoidb daemon[\s\S]*--api HOST:PORT[\s\S]*bearer token[\s\S]*--replicate-all/)
 })
