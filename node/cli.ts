@@ -25,6 +25,7 @@ Commands:
   keys [--prefix P]                        print the keys held, as a JSON array
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
+  check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
   help [COMMAND]                           show this text, or one command's
@@ -101,6 +102,8 @@ async function daemonHelp (): Promise<string> {
 }
 
 export async function main (argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'check-contract') return await (await import('./check-contract.ts')).runCheckContract(argv.slice(1))
+  if (argv[0] === 'help' && argv[1] === 'check-contract' && argv.length === 2) { console.log((await import('./check-contract.ts')).CHECK_CONTRACT_USAGE); return 0 }
   if (argv[0] === 'daemon') {
     await (await import('./daemon.ts')).runDaemon(argv)
     return -1 // the daemon runs until a signal, then exits the process itself

@@ -4,6 +4,8 @@
  */
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { DEFAULT_LAW_SEED, parsePath } from '../core/laws.ts'
+import type { LawCheckOptions } from './contract-modules.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DURABILITIES, type Durability } from '../core/level-storage.ts'
 
@@ -18,6 +20,10 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --api HOST:PORT       where the HTTP API listens (default 127.0.0.1:7420; port 0 picks a free one;
                         DIR/daemon.json holds the URL it bound and the bearer token every request needs)
   --contract MODULE     a .ts/.js module whose exported contracts are law-checked and registered, repeatable
+                        (with the module's lawInputs export, if any: argument generators and models by contract id)
+  --law-seed S          seed of that law check (default ${DEFAULT_LAW_SEED}: the same verdict at every start)
+  --law-runs N          runs per law (default 200)
+  --law-path P          replay one failure: the path its message prints (with its --law-seed)
   --replicate-all       keep every key heard of (default: only keys written, read or watched here)
   --mdns                find peers on the local network by multicast DNS
   --durability power|process
@@ -37,6 +43,8 @@ export interface DaemonOptions {
   /** The API address as given: host and port (0 = any free port). */
   api: { host: string, port: number }
   contracts: string[]
+  /** The law check of --contract modules: seed, runs per law, replay path. */
+  laws: LawCheckOptions
   replicateAll: boolean
   mdns: boolean
   durability: Durability
@@ -59,6 +67,9 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         bootstrap: { type: 'string', multiple: true },
         api: { type: 'string', default: '127.0.0.1:7420' },
         contract: { type: 'string', multiple: true },
+        'law-seed': { type: 'string' },
+        'law-runs': { type: 'string' },
+        'law-path': { type: 'string' },
         'replicate-all': { type: 'boolean', default: false },
         mdns: { type: 'boolean', default: false },
         durability: { type: 'string', default: 'power' },
@@ -87,9 +98,34 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
     bootstrap,
     api: parseHostPort(values.api),
     contracts: (values.contract ?? []).map(c => resolve(c)),
+    laws: parseLawFlags(values['law-seed'], values['law-runs'], values['law-path']),
     replicateAll: values['replicate-all'],
     mdns: values.mdns
   }
+}
+
+/** --law-seed, --law-runs and --law-path, shared with `monoidb check-contract` (as --seed, --runs, --path). */
+export function parseLawFlags (seed: string | undefined, runs: string | undefined, path: string | undefined, prefix = '--law-'): LawCheckOptions {
+  const out: LawCheckOptions = {}
+  if (seed !== undefined) {
+    const n = /^-?\d{1,10}$/.test(seed) ? Number(seed) : NaN
+    if (!(n >= -(2 ** 31) && n < 2 ** 31)) throw new UsageError(`${prefix}seed ${JSON.stringify(seed)} must be an integer from -2147483648 to 2147483647`)
+    out.seed = n
+  }
+  if (runs !== undefined) {
+    const n = /^\d{1,7}$/.test(runs) ? Number(runs) : NaN
+    if (!(n >= 1 && n <= 1_000_000)) throw new UsageError(`${prefix}runs ${JSON.stringify(runs)} must be a whole number from 1 to 1000000`)
+    out.numRuns = n
+  }
+  if (path !== undefined) {
+    try {
+      parsePath(path)
+    } catch (err) {
+      throw new UsageError(`${prefix}path: ${(err as Error).message}`)
+    }
+    out.path = path
+  }
+  return out
 }
 
 function checkMultiaddr (flag: string, text: string): void {

@@ -55,7 +55,7 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
   const options = parse(argv)
   const registry = createRegistry()
   // Contracts load before anything touches the data folder: a refused contract leaves no trace.
-  const contracts = await loadContractModules(options.contracts, registry).catch((err: Error) => fail(err.message))
+  const contracts = await loadContractModules(options.contracts, registry, options.laws).catch((err: Error) => fail(err.message))
 
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const lock: PidLock = await takePidLock(options.dataDir).catch((err: Error) => fail(err.message))

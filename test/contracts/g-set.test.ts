@@ -7,6 +7,7 @@ import { dotSetOf } from '../../core/dots.ts'
 import { ContractError } from '../../core/errors.ts'
 import type { JsonValue } from '../../core/json.ts'
 import { checkLaws } from '../../core/laws.ts'
+import { builtinLawInputs } from '../../contracts/law-inputs.ts'
 
 const ctx = (replica: string): OpContext => ({ replica, now: 1_700_000_000_000 })
 
@@ -20,7 +21,7 @@ function throwsCode (fn: () => unknown, code: string): void {
 }
 
 test('g-set obeys every law (1000 runs each)', () => {
-  const report = checkLaws(gSet, {}, { numRuns: 1000 })
+  const report = checkLaws(gSet, builtinLawInputs['g-set'], { numRuns: 1000 })
   assert.deepEqual(report.failures.map(f => `${f.law}: ${f.message}\n  history: ${f.counterexample}\n  seed: ${f.seed}`), [])
 })
 

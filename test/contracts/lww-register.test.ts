@@ -5,6 +5,7 @@ import { decode, encode } from '../../core/codec.ts'
 import { ContractError } from '../../core/errors.ts'
 import { type JsonObject, type JsonValue, MAX_VALUE_DEPTH } from '../../core/json.ts'
 import { checkLaws, defaultValue } from '../../core/laws.ts'
+import { builtinLawInputs } from '../../contracts/law-inputs.ts'
 import { type LwwRegisterState, createLwwRegister, lwwRegister } from '../../contracts/lww-register.ts'
 
 const NOW = 1_700_000_000_000
@@ -21,7 +22,7 @@ function hasCode (code: string) {
 }
 
 test('lww-register obeys every law', () => {
-  const report = checkLaws(lwwRegister, { value: defaultValue }, { numRuns: 1000 })
+  const report = checkLaws(lwwRegister, builtinLawInputs['lww-register'], { numRuns: 1000 })
   assert.ok(report.ok, JSON.stringify(report.failures, null, 2))
 })
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { decode, encode } from '../../core/codec.ts'
 import { ContractError } from '../../core/errors.ts'
 import { type JsonValue, MAX_VALUE_DEPTH } from '../../core/json.ts'
-import { checkLaws, defaultValue } from '../../core/laws.ts'
+import { checkLaws } from '../../core/laws.ts'
+import { builtinLawInputs } from '../../contracts/law-inputs.ts'
 import { type MvRegisterState, mvRegister } from '../../contracts/mv-register.ts'
 
 const NOW = 1_700_000_000_000
@@ -19,7 +20,7 @@ function hasCode (code: string) {
 }
 
 test('mv-register obeys every law', () => {
-  const report = checkLaws(mvRegister, { value: defaultValue }, { numRuns: 1000 })
+  const report = checkLaws(mvRegister, builtinLawInputs['mv-register'], { numRuns: 1000 })
   assert.ok(report.ok, JSON.stringify(report.failures, null, 2))
 })
 

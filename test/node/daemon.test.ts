@@ -156,9 +156,9 @@ test('a daemon without a contract merges none of its data, counts it in status, 
 
 test('--contract with a contract that breaks a law is refused, naming the law and counterexample', { timeout: 20_000 }, async () => {
   const data = await folder()
-  const d = start('--data', data, ...LOOPBACK, '--contract', fixture('sum-counter.ts'))
+  const d = start('--data', data, ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'))
   assert.equal(await d.exited, 1)
-  assert.match(d.err(), /sum-counter\.ts: contract "sum-counter" breaks law merge-idempotent/)
+  assert.match(d.err(), /merge-by-sum\.ts: contract "sum-counter" breaks law merge-idempotent/)
   assert.match(d.err(), /counterexample history/)
   assert.deepEqual(await readdir(data), [], 'nothing written to the data folder')
 })
@@ -173,4 +173,49 @@ test('bad usage exits 2 with the usage text', { timeout: 60_000 }, async () => {
   assert.equal(await h.exited, 0)
   assert.match(h.out(), /usage: monoidb daemon[\s\S]*--api HOST:PORT[\s\S]*bearer token[\s\S]*--replicate-all/)
   assert.match(h.out(), /--durability power\|process[\s\S]*default power/)
+})
+
+test('--contract: an op of two arguments no generated call reaches is refused by op-inputs, not started "ready"', { timeout: 20_000 }, async () => {
+  const data = await folder()
+  const d = start('--data', data, ...LOOPBACK, '--contract', fixture('broken-contracts/two-argument-op.ts'))
+  assert.equal(await d.exited, 1)
+  assert.match(d.err(), /two-argument-op\.ts: contract "tally" breaks law op-inputs: op "add" accepted 0 of \d+ generated calls.*lawInputs/)
+  assert.doesNotMatch(d.out(), /ready/)
+  assert.deepEqual(await readdir(data), [])
+})
+
+test('--contract: a refusal prints --law-seed and --law-path flags that, pasted, refuse it again the same way', { timeout: 30_000 }, async () => {
+  const first = start('--data', await folder(), ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'))
+  assert.equal(await first.exited, 1)
+  const replay = /replay: (--law-seed -?\d+ --law-path \S+)/.exec(first.err())
+  assert.ok(replay, first.err())
+  const again = start('--data', await folder(), ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'), ...replay[1].split(' '))
+  assert.equal(await again.exited, 1)
+  const failure = (text: string): string => /breaks law [^\n]+\n\s+counterexample history: [^\n]+/.exec(text)?.[0] ?? text
+  assert.equal(failure(again.err()), failure(first.err()))
+  assert.match(again.err(), new RegExp(`replay: ${replay[1]} `), 'the replay of the replay is itself')
+})
+
+test('--contract uses the module\'s lawInputs: given arguments add(n, why) accepts, the check reaches the sum; bad lawInputs are named', { timeout: 30_000 }, async () => {
+  const dir = await folder()
+  const tally = JSON.stringify(fixture('broken-contracts/two-argument-op.ts'))
+  await writeFile(join(dir, 'with-inputs.ts'), `import fc from ${JSON.stringify(import.meta.resolve('fast-check'))}\nexport { tally } from ${tally}\nexport const lawInputs = { tally: { ops: { add: fc.tuple(fc.integer({ min: 1, max: 9 }), fc.constant('gift')) } } }\n`)
+  await writeFile(join(dir, 'bad-inputs.ts'), `export { tally } from ${tally}\nexport const lawInputs = { tallly: { ops: {} } }\n`)
+  const d = start('--data', join(dir, 'a'), ...LOOPBACK, '--contract', join(dir, 'with-inputs.ts'))
+  assert.equal(await d.exited, 1)
+  assert.match(d.err(), /with-inputs\.ts: contract "tally" breaks law merge-idempotent/)
+  const bad = start('--data', join(dir, 'b'), ...LOOPBACK, '--contract', join(dir, 'bad-inputs.ts'))
+  assert.equal(await bad.exited, 1)
+  assert.match(bad.err(), /bad-inputs\.ts: lawInputs names contract "tallly", which the module does not export \(it exports: tally\)/)
+})
+
+test('--law-seed and --law-runs: another seed or more runs are another check, bad values exit 2', { timeout: 30_000 }, async () => {
+  const d = start('--data', await folder(), ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'), '--law-seed', '42', '--law-runs', '50')
+  assert.equal(await d.exited, 1)
+  assert.match(d.err(), /replay: --law-seed 42 --law-path merge-idempotent:/)
+  for (const args of [['--law-seed', '1.5'], ['--law-seed', '99999999999'], ['--law-runs', '0'], ['--law-runs', 'many'], ['--law-path', 'merge-idempotent:x']]) {
+    const c = start('--data', await folder(), ...LOOPBACK, ...args)
+    assert.equal(await c.exited, 2, args.join(' '))
+    assert.match(c.err(), /^monoidb daemon: --law-(seed|runs|path)\b.+\nusage: monoidb daemon/, args.join(' '))
+  }
 })
