@@ -11,8 +11,20 @@
  * `{c, a}`: its context and its live dots. Equal summaries then mean equal
  * states (a dot names one entry), and a delta names exactly the entries the
  * other side still holds that this side knows are gone.
+ *
+ * A dot names one entry only among honest peers. A forged state (or a replica
+ * that reused a dot) can hold other content under a dot another state holds:
+ * each is valid alone, and merge must still be a join whose result is valid.
+ * So two entries under one dot resolve to the one `preferEntry` picks, the
+ * same whichever side it came from (dotConflicts, used by log too). Summaries
+ * are dot sets, so two peers holding different content under one dot have
+ * equal summaries and summary/delta sync never tells them apart: they stay
+ * different until one of them merges the other's state. Merge only promises
+ * never to depend on order and never to produce an invalid state; signed
+ * writes (the security issue) are what stops a dot being forged at all.
  */
 import { type Dot, type DotSet, difference, dotCount, dotSetOf, dotsIn, hasDot, intersection, isSubset, union, validateDotSet } from './dots.ts'
+import { compareCanonical } from './codec.ts'
 import { ContractError } from './errors.ts'
 import { isPlainObject } from './json.ts'
 
@@ -37,14 +49,64 @@ function dotKey (d: Dot): string { return d[0] + '\u0000' + d[1] }
  * than the delta: an entry of `a` is dropped only if its dot is among the dots
  * `b` has seen but no longer holds (usually none), and since every entry's dot
  * is in its own context (causalProblem), an entry of `b` is new to `a` exactly
- * when `a.c` lacks its dot.
+ * when `a.c` lacks its dot. Where both hold other content under one dot
+ * (forged data only), the entry preferEntry picks is kept, from either side.
  */
 export function joinCausal<E> (kind: CausalKind<E>, a: Causal<E>, b: Causal<E>): Causal<E> {
   if (a.c.length === 0 && a.e.length === 0) return b
   if (b.c.length === 0 && b.e.length === 0) return a
-  const keepA = dropRemoved(kind, a.e, b)
+  let keepA = dropRemoved(kind, a.e, b)
   const keepB = b.e.filter(x => { const d = kind.dotOf(x); return !hasDot(a.c, d[0], d[1]) })
+  const conflicts = dotConflicts(kind, a, b)
+  if (conflicts.length > 0) {
+    const losers = new Set<E>()
+    for (const [x, y] of conflicts) {
+      if (preferEntry(kind, x, y) === x) losers.add(y)
+      else { losers.add(x); keepB.push(y) }
+    }
+    keepA = keepA.filter(x => !losers.has(x))
+    keepB.sort(kind.compare)
+  }
   return { e: mergeSorted(kind.compare, keepA, keepB), c: union(a.c, b.c) }
+}
+
+/**
+ * Of two different entries under one dot (only forged data, or a replica that
+ * reused a dot, makes them), the one to keep: the greater in the kind's order,
+ * then by canonical bytes (a kind's order need not look at all of an entry).
+ * The greater, not the smaller: log drops its lowest entries, and keeping the
+ * greater is what keeps its merge associative (contracts/log.ts).
+ */
+export function preferEntry<E> (kind: CausalKind<E>, x: E, y: E): E {
+  const order = kind.compare(x, y) || compareCanonical(x, y)
+  return order >= 0 ? x : y
+}
+
+/**
+ * The pairs `[entry of a, entry of b]` that hold one dot with different
+ * content; usually none. Cheap when one side is a small delta: only entries of
+ * the smaller side whose dot the other side has seen are looked up.
+ */
+export function dotConflicts<E> (kind: CausalKind<E>, a: Causal<E>, b: Causal<E>): Array<[E, E]> {
+  const aSmaller = a.e.length <= b.e.length
+  const [few, many] = aSmaller ? [a, b] : [b, a]
+  const shared = new Map<string, E>()
+  for (const x of few.e) {
+    const d = kind.dotOf(x)
+    if (hasDot(many.c, d[0], d[1])) shared.set(dotKey(d), x)
+  }
+  if (shared.size === 0) return []
+  const seqs = new Set<number>()
+  for (const x of shared.values()) seqs.add(kind.dotOf(x)[1])
+  const out: Array<[E, E]> = []
+  for (const y of many.e) {
+    const d = kind.dotOf(y)
+    if (!seqs.has(d[1])) continue
+    const x = shared.get(dotKey(d))
+    if (x === undefined || x === y || (kind.compare(x, y) === 0 && compareCanonical(x, y) === 0)) continue
+    out.push(aSmaller ? [x, y] : [y, x])
+  }
+  return out
 }
 
 /** The entries whose dot `other` has not seen as removed, i.e. is not in other.c minus other's live dots. */
