@@ -121,6 +121,10 @@ test('an append after holding a far-future entry stamps at most now + 60 s and s
   const d = log.ops.append(future, ['mine'], { replica: 'alice', now: T })!
   assert.deepEqual(d.e[0][0], [T + 60_000, 0])
   assert.deepEqual((log.view(log.merge(future, d)) as Array<{ value: JsonValue }>).map(x => x.value), ['mine', 'ahead'])
+  // A second capped append in the same ms gets the same stamp but its own dot, so it still sorts after the first.
+  const again = log.ops.append(log.merge(future, d), ['zzz mine again'], { replica: 'alice', now: T })!
+  assert.deepEqual(again.e[0].slice(0, 3), [[T + 60_000, 0], 'alice', 2])
+  assert.deepEqual(values(log, log.merge(again, log.merge(future, d))), ['mine', 'zzz mine again', 'ahead'])
   // Within 60 s, the usual HLC: after what it holds.
   const near = log.ops.append(log.empty(), ['near'], { replica: 'fast', now: T + 30_000 })!
   assert.deepEqual(log.ops.append(near, ['mine'], { replica: 'alice', now: T })!.e[0][0], [T + 30_000, 1])
