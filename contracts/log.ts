@@ -51,7 +51,7 @@ function compareEntries (a: LogEntry, b: LogEntry): number {
   return comparePositions(a, b) || compareCanonical(a[3], b[3])
 }
 
-const entryKind: CausalKind<LogEntry> = { dotOf: e => [e[1], e[2]], compare: compareEntries }
+const entryKind: CausalKind<LogEntry> = { dotOf: e => [e[1], e[2]], compare: compareEntries, exact: true }
 
 function isCount (x: unknown): x is number { return Number.isSafeInteger(x) && (x as number) >= 0 }
 

@@ -23,7 +23,7 @@
  * never to depend on order and never to produce an invalid state; signed
  * writes (the security issue) are what stops a dot being forged at all.
  */
-import { type Dot, type DotSet, difference, dotCount, dotSetOf, dotsIn, hasDot, intersection, isSubset, union, validateDotSet } from './dots.ts'
+import { type Dot, type DotSet, compareDots, difference, dotCount, dotSetOf, dotsIn, hasDot, intersection, isSubset, union, validateDotSet } from './dots.ts'
 import { compareCanonical } from './codec.ts'
 import { ContractError } from './errors.ts'
 import { isPlainObject } from './json.ts'
@@ -37,8 +37,10 @@ export interface Causal<E> {
 
 export interface CausalKind<E> {
   dotOf (e: E): Dot
-  /** Total order used to keep entries canonical. */
+  /** Total order used to keep entries canonical; entries of one dot compare 0 only if they have the same dot. */
   compare (a: E, b: E): number
+  /** True if compare looks at every part of an entry (0 only for equal entries); else entries comparing 0 are also compared by bytes. */
+  readonly exact?: boolean
 }
 
 function dotKey (d: Dot): string { return d[0] + '\u0000' + d[1] }
@@ -84,29 +86,67 @@ export function preferEntry<E> (kind: CausalKind<E>, x: E, y: E): E {
 
 /**
  * The pairs `[entry of a, entry of b]` that hold one dot with different
- * content; usually none. Cheap when one side is a small delta: only entries of
- * the smaller side whose dot the other side has seen are looked up.
+ * content; usually none. Costs about what the join does: an entry of the
+ * smaller side is looked up in the other's sorted entries (binary search for
+ * a few, one walk for many), and only an entry whose dot the other side has
+ * seen but does not hold as it is (removed there, or held with other content)
+ * sends us through the other side's dots.
  */
 export function dotConflicts<E> (kind: CausalKind<E>, a: Causal<E>, b: Causal<E>): Array<[E, E]> {
   const aSmaller = a.e.length <= b.e.length
   const [few, many] = aSmaller ? [a, b] : [b, a]
-  const shared = new Map<string, E>()
-  for (const x of few.e) {
-    const d = kind.dotOf(x)
-    if (hasDot(many.c, d[0], d[1])) shared.set(dotKey(d), x)
-  }
-  if (shared.size === 0) return []
-  const seqs = new Set<number>()
-  for (const x of shared.values()) seqs.add(kind.dotOf(x)[1])
   const out: Array<[E, E]> = []
+  const pair = (x: E, y: E): void => { out.push(aSmaller ? [x, y] : [y, x]) }
+  const unmatched = new Map<string, E>()
+  // y is many's entry comparing 0 with x (the same dot), if any.
+  const visit = (x: E, y: E | undefined): void => {
+    const d = kind.dotOf(x)
+    if (y !== undefined && compareDots(kind.dotOf(y), d) === 0) {
+      if (y !== x && kind.exact !== true && compareCanonical(x, y) !== 0) pair(x, y)
+    } else if (hasDot(many.c, d[0], d[1])) {
+      unmatched.set(dotKey(d), x)
+    }
+  }
+  if (few.e.length * 16 < many.e.length) {
+    for (const x of few.e) {
+      const d = kind.dotOf(x)
+      // A dot many has not seen is new to it: no entry of many holds it (each entry's dot is in its context).
+      if (hasDot(many.c, d[0], d[1])) visit(x, findSorted(kind.compare, many.e, x))
+    }
+  } else {
+    let j = 0
+    for (const x of few.e) {
+      let match: E | undefined
+      while (j < many.e.length) {
+        const y = many.e[j]
+        const order = y === x ? 0 : kind.compare(y, x)
+        if (order < 0) { j++; continue }
+        if (order === 0) { match = y; j++ }
+        break
+      }
+      visit(x, match)
+    }
+  }
+  if (unmatched.size === 0) return out
+  const seqs = new Set<number>()
+  for (const x of unmatched.values()) seqs.add(kind.dotOf(x)[1])
   for (const y of many.e) {
     const d = kind.dotOf(y)
     if (!seqs.has(d[1])) continue
-    const x = shared.get(dotKey(d))
-    if (x === undefined || x === y || (kind.compare(x, y) === 0 && compareCanonical(x, y) === 0)) continue
-    out.push(aSmaller ? [x, y] : [y, x])
+    const x = unmatched.get(dotKey(d))
+    if (x !== undefined) pair(x, y)
   }
   return out
+}
+
+/** The entry of sorted `entries` that compares 0 with `x`, if any. */
+function findSorted<E> (compare: (a: E, b: E) => number, entries: readonly E[], x: E): E | undefined {
+  let lo = 0; let hi = entries.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (compare(entries[mid], x) < 0) lo = mid + 1; else hi = mid
+  }
+  return lo < entries.length && compare(entries[lo], x) === 0 ? entries[lo] : undefined
 }
 
 /** The entries whose dot `other` has not seen as removed, i.e. is not in other.c minus other's live dots. */
