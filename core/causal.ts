@@ -37,7 +37,7 @@ export interface Causal<E> {
 
 export interface CausalKind<E> {
   dotOf (e: E): Dot
-  /** Total order used to keep entries canonical; entries of one dot compare 0 only if they have the same dot. */
+  /** Total order used to keep entries canonical; entries that compare 0 have the same dot. */
   compare (a: E, b: E): number
   /** True if compare looks at every part of an entry (0 only for equal entries); else entries comparing 0 are also compared by bytes. */
   readonly exact?: boolean
