@@ -20,7 +20,8 @@ export type ValueSet = { e: ValueEntry[], c: DotSet }
 /** Entries sorted by the canonical bytes of their value, then by dot. */
 export const valueEntryKind: CausalKind<ValueEntry> = {
   dotOf: e => e[1],
-  compare: (a, b) => compareCanonical(a[0], b[0]) || compareDots(a[1], b[1])
+  compare: (a, b) => compareCanonical(a[0], b[0]) || compareDots(a[1], b[1]),
+  exact: true
 }
 
 /** A value sits three levels deep in a state ({e: [[value, dot]]}); one level of margin keeps every state decodable. */

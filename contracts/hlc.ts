@@ -16,7 +16,15 @@
  * `now + maxDriftMs` and order *before* that stamp (an lww set loses to it, a
  * log entry sorts before it) until real time comes within `maxDriftMs` of it;
  * within the bound the usual HLC guarantee holds (a write orders after
- * everything its writer had seen). Each peer's skew, estimated from the
+ * everything its writer had seen). Two such capped writes by one replica in
+ * the same millisecond both get `[now + maxDriftMs, 0]`: the second cannot
+ * tick after the first, since a stamp is a function of the state, and the
+ * state after the first still holds the far stamp it lost to, not the first's
+ * stamp. For a log they still differ (each takes a fresh dot); an lww-register
+ * orders the two by value bytes rather than by time. Harmless: both lose to
+ * the far stamp, which their writer holds and serves by sync, so every peer
+ * ends with it; a peer that has both writes but not yet the far stamp may
+ * show the earlier write meanwhile. Each peer's skew, estimated from the
  * stamps it sends (Contract.stampOf, core/sync/clock-skew.ts), shows who has
  * the fast clock.
  */

@@ -23,7 +23,7 @@
  * with keepLast, below a floor that far ahead they are dropped at once).
  * `stampOf` reports the greatest stamp held, for clock-skew estimates.
  */
-import { causalProblem } from '../core/causal.ts'
+import { type CausalKind, causalProblem, dotConflicts, preferEntry } from '../core/causal.ts'
 import { compareCanonical } from '../core/codec.ts'
 import type { Contract } from '../core/contract.ts'
 import { type DotSet, difference, dotSetOf, hasDot, isReplicaId, isSubset, nextDot, union, validateDotSet } from '../core/dots.ts'
@@ -46,12 +46,12 @@ function comparePositions (a: Position | LogEntry, b: Position | LogEntry): numb
   return a[0][0] - b[0][0] || a[0][1] - b[0][1] || cmpStr(a[1], b[1]) || a[2] - b[2]
 }
 
-/** Equal positions with different values only come from forged data; the value breaks the tie so merge stays a join. */
+/** Equal positions with different values only come from forged data (a position holds a dot); the value breaks the tie so merge stays a join. */
 function compareEntries (a: LogEntry, b: LogEntry): number {
   return comparePositions(a, b) || compareCanonical(a[3], b[3])
 }
 
-const entryKind = { dotOf: (e: LogEntry): [string, number] => [e[1], e[2]], compare: compareEntries }
+const entryKind: CausalKind<LogEntry> = { dotOf: e => [e[1], e[2]], compare: compareEntries, exact: true }
 
 function isCount (x: unknown): x is number { return Number.isSafeInteger(x) && (x as number) >= 0 }
 
@@ -104,18 +104,33 @@ function higherFloor (a: Position | null, b: Position | null): Position | null {
   return a === null ? b : b === null || comparePositions(a, b) >= 0 ? a : b
 }
 
+/**
+ * Two entries under one dot with other stamps or values (forged, or a replica
+ * that reused a dot) would make a state validate refuses; the kernel's rule
+ * (core/causal.ts preferEntry) keeps the greater. The greater, because merge
+ * drops low entries: were the lower kept, an entry dropped on one path (below
+ * a floor) could be replaced by its higher twin on another, and merge would
+ * depend on grouping. Returns the entries to leave out.
+ */
+function conflictLosers (a: LogState, b: LogState): Set<LogEntry> | undefined {
+  const conflicts = dotConflicts(entryKind, a, b)
+  if (conflicts.length === 0) return undefined
+  return new Set(conflicts.map(([x, y]) => (preferEntry(entryKind, x, y) === x ? y : x)))
+}
+
 function merge (a: LogState, b: LogState, keep: number): LogState {
   if (a.c.length === 0 && a.e.length === 0 && a.f === null) return b
   if (b.c.length === 0 && b.e.length === 0 && b.f === null) return a
   const floor = higherFloor(a.f, b.f)
-  const above = (x: LogEntry): boolean => floor === null || comparePositions(x, floor) > 0
+  const losers = conflictLosers(a, b)
+  const kept = (x: LogEntry): boolean => (floor === null || comparePositions(x, floor) > 0) && losers?.has(x) !== true
   const all: LogEntry[] = []
   let i = 0; let j = 0
   while (i < a.e.length || j < b.e.length) {
     const order = i >= a.e.length ? 1 : j >= b.e.length ? -1 : compareEntries(a.e[i], b.e[j])
     const x = order <= 0 ? a.e[i++] : b.e[j++]
     if (order === 0) j++ // the same entry on both sides
-    if (above(x)) all.push(x)
+    if (kept(x)) all.push(x)
   }
   const cut = Math.max(0, all.length - keep)
   const dropped = cut > 0 ? all[cut - 1] : undefined

@@ -73,8 +73,10 @@ export function createLwwRegister ({ maxDriftMs = DEFAULT_MAX_DRIFT_MS }: LwwReg
     merge (a, b) {
       if (a === null) return b
       if (b === null) return a
-      // Equal stamps with different values only come from forged data; ordering
-      // by value bytes then keeps merge commutative and associative anyway.
+      // Equal stamps with different values come from forged data, and from one honest case: two
+      // sets by one replica in the same ms while it holds a stamp beyond now + maxDriftMs (both
+      // stamp [cap, 0]; contracts/hlc.ts says why that is harmless). Ordering by value bytes
+      // keeps merge commutative and associative either way.
       const order = compareStamps(stampOf(a), stampOf(b)) || compareCanonical(a.v, b.v)
       return order >= 0 ? a : b
     },

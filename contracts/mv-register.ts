@@ -19,7 +19,8 @@ export type MvRegisterState = { e: MvEntry[], c: DotSet }
 
 const kind: CausalKind<MvEntry> = {
   dotOf: e => e[1],
-  compare: (a, b) => compareCanonical(a[0], b[0]) || compareDots(a[1], b[1])
+  compare: (a, b) => compareCanonical(a[0], b[0]) || compareDots(a[1], b[1]),
+  exact: true
 }
 
 

@@ -2,8 +2,9 @@
  * checkLaws: proves with fast-check that a contract is safe to replicate.
  * The pieces live in core/laws/: random histories (history.ts), the lattice
  * laws (checks.ts), what validate accepts and the exactness of views
- * (mutants.ts), op meaning and argument immutability (semantics.ts), the
- * op-inputs bar (acceptance.ts) and the replay format (replay.ts).
+ * (mutants.ts), merge on valid states that conflict (forged.ts), op meaning
+ * and argument immutability (semantics.ts), the op-inputs bar (acceptance.ts)
+ * and the replay format (replay.ts).
  */
 import fc from 'fast-check'
 import type { AnyContract } from './contract.ts'
@@ -11,6 +12,7 @@ import { ContractError } from './errors.ts'
 import { checkOpInputs, showCounts } from './laws/acceptance.ts'
 import { type Check, type Pick, latticeChecks } from './laws/checks.ts'
 import { type CallCount, type History, type World, historyArb, runHistory } from './laws/history.ts'
+import { mergeForged } from './laws/forged.ts'
 import { garbageArb, validateRejects, viewExact } from './laws/mutants.ts'
 import { formatPath, parsePath, replayText } from './laws/replay.ts'
 import { noMutation, opModel } from './laws/semantics.ts'
@@ -26,6 +28,7 @@ const checks: Record<LawName, Check> = {
   'op-inputs': () => { /* checked by sampling, before the properties */ },
   'no-mutation': noMutation,
   'validate-rejects': validateRejects,
+  'merge-forged': mergeForged,
   'op-model': opModel,
   'view-exact': viewExact
 }

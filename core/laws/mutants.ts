@@ -78,8 +78,8 @@ export const validateRejects: Check = x => {
     const state = accepted(x, 'validate', input, 'validate-rejects')
     if (state === undefined) continue
     const s = state.value
-    // Accepted: it must then behave like a state on its own. (Pairs are another matter: two
-    // states each valid alone may still conflict, say one dot with two contents.)
+    // Accepted: it must then behave like a state on its own. (Pairs that conflict, say one dot
+    // with two contents, are merge-forged's: core/laws/forged.ts.)
     const fail = (what: string): never => { throw new LawBroken('validate-rejects', `validate accepted ${show(input)}, but ${what}`) }
     const empty = c.empty()
     try {

@@ -17,6 +17,7 @@ export const LAWS = [
   'canonical-encoding', 'summary-faithful', // law 4
   'ops-converge', // law 5
   'validate-accepts', 'validate-rejects', 'op-errors', // law 6
+  'merge-forged', // law 1 on pairs of valid states that conflict (other content under one event), and the merge valid
   'op-model', // with a model: the view after ops on one replica is the model's
   'view-exact' // no view holds a number JSON cannot carry exactly
 ] as const

@@ -8,6 +8,7 @@ import { ContractError } from '../../core/errors.ts'
 import type { JsonValue } from '../../core/json.ts'
 import { checkLaws } from '../../core/laws.ts'
 import { builtinLawInputs } from '../../contracts/law-inputs.ts'
+import { ISSUE_PAIR, assertForgedJoin } from '../helpers/forged-dots.ts'
 
 const ctx = (replica: string): OpContext => ({ replica, now: 1_700_000_000_000 })
 
@@ -81,4 +82,16 @@ test('a 10,000-element g-set has a summary under 5% of its state', () => {
   const summaryBytes = encode(gSet.summarize(s)).length
   assert.ok(summaryBytes <= 0.05 * stateBytes, `summary ${summaryBytes} B vs state ${stateBytes} B`)
   assert.equal((gSet.view(add(s, 'alice', 'one more')) as JsonValue[]).length, 10_001)
+})
+
+test('forged states with other content under one dot (the issue\'s evil/honest pair) merge to one valid state, in any order', () => {
+  const [evil, honest] = ISSUE_PAIR.map(x => gSet.validate(x))
+  // With more on each side: carol:2 added on top of "honest", bob's add on top of "evil".
+  const merged = assertForgedJoin(gSet, [evil, honest, add(honest, 'carol', 'more'), add(evil, 'bob', 'x')])
+  // One dot, one entry: the greater in canonical order ("honest", longer), whichever side it came from.
+  assert.deepEqual(gSet.view(merged), ['honest'])
+  assert.deepEqual(gSet.view(gSet.merge(add(evil, 'bob', 'x'), add(honest, 'carol', 'more'))), ['x', 'more', 'honest'])
+  // Summaries are dot sets: the two peers look in sync and sync never repairs it (signed writes will).
+  assert.deepEqual(gSet.summarize(evil), gSet.summarize(honest))
+  assert.equal(gSet.delta(evil, gSet.summarize(honest)), undefined)
 })

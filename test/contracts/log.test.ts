@@ -8,6 +8,7 @@ import { ContractError } from '../../core/errors.ts'
 import type { JsonObject, JsonValue } from '../../core/json.ts'
 import { checkLaws } from '../../core/laws.ts'
 import { builtinLawInputs, logModel } from '../../contracts/law-inputs.ts'
+import { assertForgedJoin } from '../helpers/forged-dots.ts'
 
 type Log = Contract<LogState, { c: LogState['c'], f: LogState['f'] }>
 const T = 1_700_000_000_000
@@ -120,6 +121,10 @@ test('an append after holding a far-future entry stamps at most now + 60 s and s
   const d = log.ops.append(future, ['mine'], { replica: 'alice', now: T })!
   assert.deepEqual(d.e[0][0], [T + 60_000, 0])
   assert.deepEqual((log.view(log.merge(future, d)) as Array<{ value: JsonValue }>).map(x => x.value), ['mine', 'ahead'])
+  // A second capped append in the same ms gets the same stamp but its own dot, so it still sorts after the first.
+  const again = log.ops.append(log.merge(future, d), ['zzz mine again'], { replica: 'alice', now: T })!
+  assert.deepEqual(again.e[0].slice(0, 3), [[T + 60_000, 0], 'alice', 2])
+  assert.deepEqual(values(log, log.merge(again, log.merge(future, d))), ['mine', 'zzz mine again', 'ahead'])
   // Within 60 s, the usual HLC: after what it holds.
   const near = log.ops.append(log.empty(), ['near'], { replica: 'fast', now: T + 30_000 })!
   assert.deepEqual(log.ops.append(near, ['mine'], { replica: 'alice', now: T })!.e[0][0], [T + 30_000, 1])
@@ -139,5 +144,24 @@ test('a 10,000-entry log has a summary under 5% of its state, bounded or not', (
     const stateBytes = encode(state).length
     const summaryBytes = encode(contract.summarize(state)).length
     assert.ok(summaryBytes <= 0.05 * stateBytes, `summary ${summaryBytes} B vs state ${stateBytes} B`)
+  }
+})
+
+test('forged states with other content under one dot merge to one state validate accepts, in any order and grouping', () => {
+  const at = (wall: number, replica: string, seq: number, value: JsonValue): LogState => ({ e: [[[wall, 0], replica, seq, value]], c: dotSetOf([[replica, seq]]), f: null })
+  // The review's example: alice:1 with two values; merged, the old merge kept both ("dot alice:1 is used by two entries").
+  const evil = at(T, 'alice', 1, 'evil')
+  const honest = at(T, 'alice', 1, 'honest')
+  const merged = assertForgedJoin(log as Log, [evil, honest])
+  assert.deepEqual(values(log, merged), ['honest'])
+  // Other stamps under one dot, and another writer between them: with keepLast the entry kept at
+  // alice:1 decides what is dropped, so it must be the same in every grouping (the greater stamp).
+  const later = at(T + 5, 'alice', 1, 'evil')
+  const between = at(T + 2, 'bob', 1, 'b')
+  for (const c of [log, log.withParams!({ keepLast: 1 }), log.withParams!({ keepLast: 2 })] as Log[]) {
+    const all = assertForgedJoin(c, [evil, honest, later, between, append(c, honest, 'carol', 'c', T + 3)])
+    assert.equal(all.e.filter(x => x[1] === 'alice').length, 1, 'one entry for alice:1')
+    const three = c.merge(c.merge(evil, later), between)
+    assert.deepEqual(values(c, three).at(-1), 'evil', 'the later stamp is kept under alice:1')
   }
 })

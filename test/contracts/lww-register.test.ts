@@ -89,6 +89,30 @@ test('a set after holding a far-future stamp stamps at most now + maxDriftMs, an
   assert.equal(fixed.view(set(future, 'later', 'alice', NOW + 60_000)), 'later')
 })
 
+test('two capped sets in one ms get equal stamps: ordered by value bytes, and harmless, since every peer ends with the far stamp', () => {
+  const far: LwwRegisterState = { t: [NOW + 120_000, 7], r: 'fast', v: 'ahead' }
+  // alice holds the far stamp and sets twice in the same millisecond: both capped at now + 60 s, counter 0.
+  const first = fixed.ops.set(far, ['zzz first'], { replica: 'alice', now: NOW })!
+  const held = fixed.merge(far, first)
+  assert.deepEqual(held, far, 'the first set loses to the far stamp, so the state alice holds is the far stamp again')
+  const second = fixed.ops.set(held, ['second'], { replica: 'alice', now: NOW })!
+  assert.deepEqual(first.t, second.t, 'the second set cannot tick after the first: its state does not hold the first')
+  assert.equal(first.r, second.r)
+  // Equal stamps are ordered by value bytes (the longer "zzz first" is greater), not by time, in either order.
+  assert.equal(fixed.view(fixed.merge(first, second)), 'zzz first')
+  assert.equal(fixed.view(fixed.merge(second, first)), 'zzz first')
+  // Peers that got one push each show different values and have equal summaries, so they do not sync each other...
+  const p1 = fixed.merge(null, first); const p2 = fixed.merge(null, second)
+  assert.deepEqual(fixed.summarize(p1), fixed.summarize(p2))
+  assert.equal(fixed.delta(p1, fixed.summarize(p2)), undefined)
+  // ...but alice's summary (the far stamp) differs from both: her delta is the far stamp, and both end with it.
+  for (const p of [p1, p2, fixed.merge(p1, second)]) {
+    const d = fixed.delta(held, fixed.summarize(p))
+    assert.deepEqual(d, far)
+    assert.deepEqual(fixed.merge(p, fixed.validate(d)), far)
+  }
+})
+
 test('withParams changes how far past its clock a replica may stamp, and checks the parameter', () => {
   const loose = fixed.withParams!({ maxDriftMs: 300_000 })
   assert.deepEqual(loose.params, { maxDriftMs: 300_000 })

@@ -6,6 +6,7 @@ import { type JsonValue, MAX_VALUE_DEPTH } from '../../core/json.ts'
 import { checkLaws } from '../../core/laws.ts'
 import { builtinLawInputs } from '../../contracts/law-inputs.ts'
 import { type MvRegisterState, mvRegister } from '../../contracts/mv-register.ts'
+import { ISSUE_PAIR, assertForgedJoin } from '../helpers/forged-dots.ts'
 
 const NOW = 1_700_000_000_000
 
@@ -91,4 +92,14 @@ test('summary size: context and live dots stay one range per replica under many 
   t.diagnostic(`mv-register summary after 1000 sets by 3 replicas: ${summaryBytes} bytes (state ${encode(s).length} bytes)`)
   assert.deepEqual(mvRegister.view(s), [999])
   assert.ok(summaryBytes <= 64, `${summaryBytes} bytes`)
+})
+
+test('forged states with other content under one dot (the issue\'s evil/honest pair) merge to one valid state, in any order', () => {
+  const [evil, honest] = ISSUE_PAIR.map(x => mvRegister.validate(x))
+  const concurrent = set(mvRegister.empty(), 'z', 'bob')
+  const merged = assertForgedJoin(mvRegister, [evil, honest, concurrent, set(evil, 'over', 'alice')])
+  assert.deepEqual(mvRegister.view(merged), ['honest'])
+  assert.deepEqual(mvRegister.view(mvRegister.merge(mvRegister.merge(evil, concurrent), honest)), ['z', 'honest'])
+  assert.deepEqual(mvRegister.view(mvRegister.merge(honest, mvRegister.merge(concurrent, evil))), ['z', 'honest'])
+  assert.deepEqual(mvRegister.summarize(evil), mvRegister.summarize(honest), 'equal summaries: sync cannot tell them apart')
 })

@@ -9,6 +9,7 @@ import { ContractError } from '../../core/errors.ts'
 import type { JsonValue } from '../../core/json.ts'
 import { checkLaws } from '../../core/laws.ts'
 import { builtinLawInputs } from '../../contracts/law-inputs.ts'
+import { ISSUE_PAIR, assertForgedJoin } from '../helpers/forged-dots.ts'
 
 const ctx = (replica: string): OpContext => ({ replica, now: 1_700_000_000_000 })
 
@@ -96,4 +97,15 @@ test('a 10,000-element or-set with removals has a summary under 5% of its state'
   const stateBytes = encode(s).length
   const summaryBytes = encode(orSet.summarize(s)).length
   assert.ok(summaryBytes <= 0.05 * stateBytes, `summary ${summaryBytes} B vs state ${stateBytes} B`)
+})
+
+test('forged states with other content under one dot (the issue\'s evil/honest pair) merge to one valid state, in any order', () => {
+  const [evil, honest] = ISSUE_PAIR.map(x => orSet.validate(x))
+  const removed = run(honest, 'remove', 'bob', 'honest')
+  const merged = assertForgedJoin(orSet, [evil, honest, removed, run(evil, 'add', 'carol', 'evil'), run(honest, 'add', 'bob', 'x')])
+  assert.deepEqual(orSet.view(merged), ['honest'])
+  // A remove of the dot removes it whatever content the other side holds under it.
+  assert.deepEqual(orSet.view(orSet.merge(evil, removed)), [])
+  assert.deepEqual(orSet.view(orSet.merge(removed, evil)), [])
+  assert.deepEqual(orSet.summarize(evil), orSet.summarize(honest), 'equal summaries: sync cannot tell them apart')
 })

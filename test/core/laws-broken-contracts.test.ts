@@ -20,7 +20,8 @@ const cases: Array<[file: string, law: LawName, why: string]> = [
   ['tie-by-argument-order.ts', 'merge-commutative', 'equal stamps keep the first argument'],
   ['last-arrival-wins.ts', 'merge-commutative', 'merge keeps whatever came second'],
   ['validate-accepts-unreachable.ts', 'validate-rejects', 'validate accepts unsorted counts'],
-  ['inexact-view.ts', 'view-exact', 'a forged pair of 2^53 − 1 counts sums past what a number holds']
+  ['inexact-view.ts', 'view-exact', 'a forged pair of 2^53 − 1 counts sums past what a number holds'],
+  ['first-entry-wins.ts', 'merge-forged', 'two contents under one dot: merge keeps the first argument\'s']
 ]
 
 for (const [file, law, why] of cases) {
@@ -52,4 +53,14 @@ test('inexact-view.ts: validate accepts the issue\'s forged state, and its view 
   assert.equal(c.view(merged), 18014398509481988)
   assert.equal(inexactNumber(c.view(merged), merged), 18014398509481988)
   assert.equal(inexactNumber(c.view(forged), forged), 2 * MAX, 'past 2^53 − 1 already, though this one is representable')
+})
+
+test('first-entry-wins.ts: the issue\'s forged pair merges differently by argument order, and merge-forged says so', async () => {
+  const { contracts: [c] } = await importContractModule(fixture('first-entry-wins.ts'))
+  const evil = c.validate({ e: [['evil', ['carol', 1]]], c: [['carol', [1, 1]]] })
+  const honest = c.validate({ e: [['honest', ['carol', 1]]], c: [['carol', [1, 1]]] })
+  assert.deepEqual(c.view(c.merge(evil, honest)), ['evil'])
+  assert.deepEqual(c.view(c.merge(honest, evil)), ['honest'])
+  const report = checkLaws(c, {}, { laws: ['merge-forged'] })
+  assert.match(report.failures[0]?.message ?? '', /merge\(a, b\) = .* ≠ merge\(b, a\)/)
 })
