@@ -221,8 +221,10 @@ export class Host {
     // over a direct stream, so only a neighbour's digest reaches the engine (we could not dial its
     // author otherwise); farther peers are reconciled with through our neighbours. Pushes carry
     // data, so every push does, once checkPush found every item valid: an invalid one reaches neither
-    // the engine (validating it again would cost the same) nor any peer.
-    const usable = result === TopicValidatorResult.Accept && (msg.topic !== DIGEST_TOPIC || this.#libp2p.getConnections(msg.from).length > 0)
+    // the engine (validating it again would cost the same) nor any peer. A push with items we cannot
+    // judge (a contract we lack) is ignored, so not forwarded, but reaches our engine, which merges
+    // the items it can and counts the rest as of an unknown contract.
+    const usable = (result === TopicValidatorResult.Accept && (msg.topic !== DIGEST_TOPIC || this.#libp2p.getConnections(msg.from).length > 0)) || why === 'unjudged'
     if (usable || garbage) this.#handlers.message(msg.from.toString(), msg.data).catch(() => {})
     return result
   }

@@ -282,7 +282,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     host = await Host.create(
-      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.problem(items) },
+      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
