@@ -345,7 +345,7 @@ export class ReplicaStore {
 
   /**
    * Rewrites the record of every key with a live tail (whose contract is here), in batches: about one
-   * record rewrite per key written since its last fold (10,000 keys of 2 KB: 2.6 s on a loaded laptop-class core).
+   * record rewrite per key written since its last fold (10,000 keys of 2 KB took 2.6 s on a shared 2-core machine).
    */
   async #foldTails (): Promise<void> {
     let ops: BatchOp[] = []
