@@ -22,6 +22,14 @@
  * live value provably holds all of it: its own latest entry is still alive, or
  * an alive entry includes its write `lastSeq` and it has made no map event
  * since. Otherwise it starts a new run (one more small nested replica entry).
+ *
+ * Fields name their contract by bare id, so a field holds only unversioned
+ * contracts: two codes under one id could not be told apart inside the map.
+ * A versioned contract is refused as a field (apply), and a field naming an
+ * id this peer has only in a version is one of a contract it lacks. A state
+ * with a field of a contract this peer lacks cannot be judged here: validate
+ * and view throw ContractError('unknown_contract') naming that contract (never
+ * 'invalid_state', which would say every peer must refuse it).
  */
 import { type CausalKind, causalProblem, deltaCausal, joinCausal, type CausalSummary, summarizeCausal, validateCausalSummary } from '../core/causal.ts'
 import type { Plain } from '../core/codec.ts'
@@ -126,19 +134,35 @@ function validateWriters (x: unknown, dot: Dot): Writer[] {
 }
 
 /** An or-map whose fields may hold any contract `lookup` knows. */
-export function createOrMap (lookup: (id: string) => AnyContract | undefined): Contract<OrMapState, CausalSummary> {
+export function createOrMap (lookupAny: (id: string) => AnyContract | undefined): Contract<OrMapState, CausalSummary> {
+  /** The unversioned contract `id`, the only kind a field holds (see the header). */
+  function lookup (id: string): AnyContract | undefined {
+    const c = lookupAny(id)
+    return c?.version === undefined ? c : undefined
+  }
+
+  function lacking (field: unknown, id: unknown): ContractError {
+    const versioned = typeof id === 'string' ? lookupAny(id)?.version : undefined
+    const here = versioned === undefined ? '' : ` (this peer has only its version "${versioned}", which or-map fields cannot hold)`
+    return new ContractError('unknown_contract', `or-map field ${short(field)} holds contract ${short(id)}, which this peer lacks${here}`,
+      typeof id === 'string' ? { contract: id } : {})
+  }
+
   function validateEntry (entry: unknown): MapEntry {
     if (!Array.isArray(entry) || entry.length !== 5) throw new ContractError('invalid_state', `or-map entry must be [field, contractId, dot, state, writers], got ${short(entry)}`)
     const [field, id, dotValue, state, writers] = entry
     const problem = fieldProblem(field)
     if (problem !== undefined) throw new ContractError('invalid_state', `or-map ${problem}`)
-    const nested = typeof id === 'string' ? lookup(id) : undefined
-    if (nested === undefined) throw new ContractError('invalid_state', `or-map field ${short(field)} holds unknown contract ${short(id)}`)
+    if (typeof id !== 'string') throw new ContractError('invalid_state', `or-map field ${short(field)}: contract id must be a string, got ${short(id)}`)
+    const nested = lookup(id)
+    if (nested === undefined) throw lacking(field, id)
     try {
       const dot = validateDot(dotValue)
       return [field, id, dot, nested.validate(state), validateWriters(writers, dot)]
     } catch (err) {
       if (!(err instanceof ContractError)) throw err
+      // A field of a nested or-map holding a contract this peer lacks: still "cannot judge", not invalid.
+      if (err.code === 'unknown_contract') throw new ContractError('unknown_contract', `or-map field ${short(field)} (${id}): ${err.message}`, { cause: err, contract: err.contract ?? id })
       throw new ContractError('invalid_state', `or-map field ${short(field)} (${id}): ${err.message}`, { cause: err })
     }
   }
@@ -172,8 +196,11 @@ export function createOrMap (lookup: (id: string) => AnyContract | undefined): C
         if (!Array.isArray(opArgs)) throw new ContractError('bad_args', `apply: args must be an array, got ${short(opArgs)}`)
         const problem = jsonProblem(opArgs)
         if (problem !== undefined) throw new ContractError('bad_args', `apply: args are not JSON: ${problem}`)
-        const nested = lookup(id)
+        const nested = lookupAny(id)
         if (nested === undefined) throw new ContractError('unknown_contract', `apply: unknown contract ${short(id)}`)
+        if (nested.version !== undefined) {
+          throw new ContractError('bad_args', `apply: contract ${short(id)} has a version ("${nested.version}"); or-map fields hold only unversioned contracts, since a field names its contract by id alone`)
+        }
         const entries = fieldEntries(s.e, field)
         const other = entries.find(x => x[1] !== id)
         if (other !== undefined) throw new ContractError('contract_mismatch', `field ${short(field)} holds a ${other[1]}, not a ${id}; remove it first`)
@@ -216,7 +243,7 @@ export function createOrMap (lookup: (id: string) => AnyContract | undefined): C
         while (end < s.e.length && s.e[end][0] === field) end++
         // Sorted by contract id within a field, so the first id is the smallest.
         const nested = lookup(id)
-        if (nested === undefined) throw new ContractError('invalid_state', `or-map field ${short(field)} holds unknown contract ${short(id)}`)
+        if (nested === undefined) throw lacking(field, id)
         out[field] = nested.view(joinNested(nested, s.e.slice(i, end).filter(x => x[1] === id)))
         i = end
       }

@@ -13,10 +13,13 @@ export type ContractErrorCode =
 /** Every failure a contract, the registry or the store reports about a request. */
 export class ContractError extends Error {
   readonly code: ContractErrorCode
-  constructor (code: ContractErrorCode, message: string, options?: { cause?: unknown }) {
+  /** For 'unknown_contract': the name of the contract this peer lacks (e.g. a nested one), when it is not the request's. */
+  readonly contract?: string
+  constructor (code: ContractErrorCode, message: string, options?: { cause?: unknown, contract?: string }) {
     super(message, options)
     this.name = 'ContractError'
     this.code = code
+    if (options?.contract !== undefined) this.contract = options.contract
   }
 }
 

@@ -121,7 +121,10 @@ export function recordRange (prefix: Uint8Array): { gte: Uint8Array, lt: Uint8Ar
   return { gte, lt }
 }
 
-/** The user key of a record key (inverse of recordKey). */
+/** The range of every key's delta tail; keyOfRecord reads a tail key's user key too. */
+export const TAIL_RANGE: { gte: Uint8Array, lt: Uint8Array } = { gte: Uint8Array.of(TAG_TAIL), lt: Uint8Array.of(TAG_TAIL + 1) }
+
+/** The user key of a record key (inverse of recordKey), or of a tail key. */
 export function keyOfRecord (storageKey: Uint8Array): string {
   return textDecoder.decode(unescape(storageKey, 1))
 }

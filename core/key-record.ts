@@ -106,6 +106,44 @@ export async function readStoredKey (storage: Storage, kb: Uint8Array, key: stri
   return { binding: r.binding, contract, state: t.state, summary, seq: t.seq, tail: t.tail }
 }
 
+/**
+ * A key's record is bound to a contract this store cannot resolve (missing, or another version of it).
+ * The record stays as it is; reads and writes of the key fail with this until the contract is back.
+ */
+export class UnresolvedBindingError extends ContractError {
+  /** The contract the key is bound to, as named on the wire (`id` or `id::version`). */
+  readonly bound: string
+  constructor (key: string, binding: BoundRef, cause: unknown) {
+    const name = nameOf(binding)
+    super('unknown_contract', `key ${JSON.stringify(key)} is held here, bound to ${describe(binding)}, which this store does not have: ${(cause as Error)?.message} (start it with that contract to read or write the key; nothing is lost meanwhile)`,
+      { cause, contract: name })
+    this.bound = name
+  }
+}
+
+/** A binding's contract name as on the wire: `id`, or `id::version` (PROTOCOL.md §1). */
+function nameOf (b: BoundRef): string {
+  return b.version === undefined ? b.id : `${b.id}::${b.version}`
+}
+
+/**
+ * The summary of key `key` as stored, read without resolving its contract: what the key's digest item
+ * hash is made of, for a key bound to a contract this store lacks. Exact only when the record holds
+ * the key's whole state (no live tail: a tail's deltas need the contract to be merged); else
+ * `summary` is undefined. Undefined when the key has no record.
+ */
+export async function readStoredSummary (storage: Storage, kb: Uint8Array, key: string): Promise<{ binding: BoundRef, summary: Plain | undefined } | undefined> {
+  const tk = tailKey(kb)
+  const tailBytes = await storage.get(tk) // first: see key-tail.ts
+  const bytes = await storage.get(recordKey(kb))
+  if (bytes === undefined) return undefined
+  const r = decodeRecord(bytes, key)
+  const tail = tailBytes === undefined ? undefined : decodeTail(tailBytes, key)
+  if (tail !== undefined && tail.gen > r.gen) throw new Error(`delta tail of key ${JSON.stringify(key)} is of generation ${tail.gen}, newer than its record's ${r.gen}: the data folder is damaged`)
+  const live = tail !== undefined && tail.gen === r.gen && tail.items.length > 0
+  return { binding: r.binding, summary: live ? undefined : r.summary }
+}
+
 /** The binding a parsed request names, params normalized (`{}` means none), with `version` if there is one. */
 export function bindingOf (ref: { id: string, params?: JsonObject }, version?: string): BoundRef {
   const b: BoundRef = ref.params === undefined || Object.keys(ref.params).length === 0 ? { id: ref.id } : { id: ref.id, params: ref.params }

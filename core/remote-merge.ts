@@ -61,12 +61,15 @@ export function foldRemote (key: string, head: Entry | undefined, items: readonl
   return { entry: joined === undefined ? undefined : entry, joined, origins }
 }
 
-/** The delta parsed by the contract, or ContractError('invalid_state'). */
+/**
+ * The delta parsed by the contract, or ContractError('invalid_state'); or ContractError('unknown_contract')
+ * when the contract cannot judge it because it holds a state of a contract this peer lacks (an or-map field).
+ */
 export function validated (c: AnyContract, key: string, delta: unknown): Plain {
   try {
     return c.validate(delta) as Plain
   } catch (err) {
-    if (err instanceof ContractError && err.code === 'invalid_state') throw err
+    if (err instanceof ContractError && (err.code === 'invalid_state' || err.code === 'unknown_contract')) throw err
     throw new ContractError('invalid_state', `delta for key ${showKey(key)} is not a valid "${c.id}" state: ${(err as Error)?.message}`, { cause: err })
   }
 }

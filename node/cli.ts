@@ -65,12 +65,14 @@ Prints the keys the daemon holds (those starting with P, if given) as a JSON
 array, in UTF-8 byte order.`,
   status: `usage: monoidb status [--data DIR | --api URL]
 
-Prints {"peerId","multiaddrs","peers","keys","replicateAll","unknownContracts"}:
+Prints {"peerId","multiaddrs","peers","keys","replicateAll","unknownContracts","unknownContractKeys"}:
 the daemon's peer id and addresses, how many peers are connected, how many keys
 it holds, whether it keeps every key it hears of (--replicate-all) or only those
 written, read or watched through it, and the deltas it received for contracts
 it does not have or has in another version (not merged): {"byId","others"}, the
-20 contract names (id, or id::version) with the most, and the count of all others.`,
+20 contract names (id, or id::version) with the most, and the count of all others;
+and, in the same shape, the keys it holds whose contract it does not have (kept,
+unreadable until it starts with that contract).`,
   peers: `usage: monoidb peers [--data DIR | --api URL]
 
 Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,

@@ -118,7 +118,12 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
 
   const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: api.url, token }
   await writeDaemonInfo(infoPath, info)
-  const { keys } = await node.status()
+  const { keys, unknownContractKeys } = await node.status()
+  const lacking = Object.entries(unknownContractKeys.byId).map(([name, n]) => `${name} (${n})`)
+  if (lacking.length > 0) {
+    const more = unknownContractKeys.others > 0 ? ` and ${unknownContractKeys.others} of other contracts` : ''
+    console.error(`monoidb daemon: keys held here are bound to contracts this daemon does not have: ${lacking.join(', ')}${more}; they are kept as they are, but cannot be read or written until the daemon starts with those contracts (--contract, of the same version)`)
+  }
   const replaced = node.replacedReplica
   if (replaced !== undefined) {
     const why = replaced.reason === 'repaired' ? 'was repaired' : 'was not stopped cleanly (a kill, crash or power loss)'

@@ -8,6 +8,7 @@
 import { type GossipsubOpts, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../core/sync/types.ts'
+import type { PushVerdict } from '../core/sync/push-check.ts'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
 
 export const SYNC_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC] as const
@@ -77,12 +78,16 @@ export interface GossipCheck {
   result: TopicValidatorResult
   /** The bytes are no message at all: the engine should see them, to count them (badMessages). */
   garbage: boolean
-  /** Why a well-formed message was refused or ignored: 'invalid' (a push item its contract refuses), 'large' (a push over MAX_GOSSIP_PUSH_BYTES). */
-  why?: 'invalid' | 'large'
+  /**
+   * Why a well-formed message was refused or ignored: 'invalid' (a push item its contract refuses), 'large' (a push
+   * over MAX_GOSSIP_PUSH_BYTES), 'unjudged' (a push with an item of a contract this peer lacks: not forwarded, but
+   * still for our engine, which merges what it can and counts the rest).
+   */
+  why?: 'invalid' | 'large' | 'unjudged'
 }
 
-/** Why a push's items must not be forwarded (see core/sync/push-check.ts), or undefined. */
-export type PushCheck = (items: readonly DeltaItem[]) => string | undefined
+/** The verdict on a push's items (see core/sync/push-check.ts): empty when every item is valid here. */
+export type PushCheck = (items: readonly DeltaItem[]) => PushVerdict
 
 /**
  * Whether a gossiped message may be delivered and forwarded: it must decode as a message of the
@@ -90,7 +95,9 @@ export type PushCheck = (items: readonly DeltaItem[]) => string | undefined
  * be newer); anything else that fails is rejected, which costs the sender score. A push must also be
  * at most MAX_GOSSIP_PUSH_BYTES (a larger one, which peers before that limit may publish, is ignored
  * unread: its data comes by anti-entropy) and pass `checkPush`: one whose items a contract refuses
- * is rejected before it is delivered or forwarded.
+ * is rejected before it is delivered or forwarded. One with an item this peer cannot judge (a contract
+ * it lacks, at the top or inside an or-map) is ignored: no penalty, and not forwarded by us, since
+ * a peer that has the contract would charge us if it were invalid.
  */
 export function checkGossip (topic: string, bytes: Uint8Array, checkPush?: PushCheck): GossipCheck {
   if (topic === PUSH_TOPIC && bytes.length > MAX_GOSSIP_PUSH_BYTES) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' }
@@ -102,6 +109,10 @@ export function checkGossip (topic: string, bytes: Uint8Array, checkPush?: PushC
     return { result: newer ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject, garbage: true }
   }
   if (TOPIC_TYPE[topic] !== msg.type) return { result: TopicValidatorResult.Reject, garbage: false }
-  if (msg.type === 'push' && checkPush?.(msg.items) !== undefined) return { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' }
+  if (msg.type === 'push' && checkPush !== undefined) {
+    const v = checkPush(msg.items)
+    if (v.invalid !== undefined) return { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' }
+    if (v.unjudged !== undefined) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'unjudged' }
+  }
   return { result: TopicValidatorResult.Accept, garbage: false }
 }

@@ -23,6 +23,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { ContractError } from '../core/errors.ts'
 import type { JsonValue } from '../core/json.ts'
 import { keyBytes, prefixBytes } from '../core/key-layout.ts'
 import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
@@ -151,7 +152,14 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     const onClose = (): void => { gone.abort() }
     req.socket.once('close', onClose)
     try {
-      const view = await node.fetch(key, wait, gone.signal)
+      let view
+      try {
+        view = await node.fetch(key, wait, gone.signal)
+      } catch (err) {
+        // Held here, but bound to a contract this daemon lacks: not readable here, as for one only peers hold.
+        if (err instanceof ContractError && err.code === 'unknown_contract') throw new HttpError(404, 'unknown_contract', err.message)
+        throw err
+      }
       if (view === undefined) {
         const lacking = node.unknownContractOf(key)
         const why = lacking === undefined

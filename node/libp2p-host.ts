@@ -51,6 +51,8 @@ export interface HostStats extends StreamStats {
   invalidPushes: number
   /** Of those, pushes over MAX_GOSSIP_PUSH_BYTES, ignored unread (sessions bring their data). */
   largePushes: number
+  /** Gossiped pushes with an item of a contract this peer lacks: not forwarded, merged here as far as we can (no penalty). */
+  unjudgedPushes: number
   /** Publishes that failed (no peer took them, or gossipsub refused). */
   publishFailures: number
 }
@@ -86,6 +88,7 @@ export class Host {
   #gossipRejected = 0
   #invalidPushes = 0
   #largePushes = 0
+  #unjudgedPushes = 0
   #publishFailures = 0
   #redial: ReturnType<typeof setInterval> | undefined
   #stopped = false
@@ -195,7 +198,7 @@ export class Host {
   }
 
   stats (): HostStats {
-    return { ...this.#streams.stats(), gossipRejected: this.#gossipRejected, invalidPushes: this.#invalidPushes, largePushes: this.#largePushes, publishFailures: this.#publishFailures }
+    return { ...this.#streams.stats(), gossipRejected: this.#gossipRejected, invalidPushes: this.#invalidPushes, largePushes: this.#largePushes, unjudgedPushes: this.#unjudgedPushes, publishFailures: this.#publishFailures }
   }
 
   /** Waits briefly for queued sends, then stops libp2p. */
@@ -216,13 +219,16 @@ export class Host {
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
     if (why === 'invalid') this.#invalidPushes++
     if (why === 'large') this.#largePushes++
+    if (why === 'unjudged') this.#unjudgedPushes++
     // Garbage still goes to the engine, which counts it (badMessages); a well-formed message of the
     // wrong type for its topic does not: the engine would act on it. A digest answers to a session
     // over a direct stream, so only a neighbour's digest reaches the engine (we could not dial its
     // author otherwise); farther peers are reconciled with through our neighbours. Pushes carry
     // data, so every push does, once checkPush found every item valid: an invalid one reaches neither
-    // the engine (validating it again would cost the same) nor any peer.
-    const usable = result === TopicValidatorResult.Accept && (msg.topic !== DIGEST_TOPIC || this.#libp2p.getConnections(msg.from).length > 0)
+    // the engine (validating it again would cost the same) nor any peer. A push with items we cannot
+    // judge (a contract we lack) is ignored, so not forwarded, but reaches our engine, which merges
+    // the items it can and counts the rest as of an unknown contract.
+    const usable = (result === TopicValidatorResult.Accept && (msg.topic !== DIGEST_TOPIC || this.#libp2p.getConnections(msg.from).length > 0)) || why === 'unjudged'
     if (usable || garbage) this.#handlers.message(msg.from.toString(), msg.data).catch(() => {})
     return result
   }

@@ -19,6 +19,7 @@ import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '
 import type { Subscription } from '../core/subscription.ts'
 import { type ClockSkew, type PeerCost, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
 import { PushValidator } from '../core/sync/push-check.ts'
+import { type TopCounts, countTop, topOf } from '../core/sync/stats.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -71,6 +72,12 @@ export interface NodeStatus {
    * 20 names (`id`, or `id::version`) with the most, and how many deltas all other names had.
    */
   unknownContracts: { byId: Record<string, number>, others: number }
+  /**
+   * Keys held here whose contract this node lacks (not loaded, or loaded in another version): kept as
+   * they are, neither readable nor writable until the node starts with that contract; the 20 names
+   * with the most keys, and how many keys all other names had.
+   */
+  unknownContractKeys: { byId: Record<string, number>, others: number }
 }
 
 export interface NodeStats {
@@ -202,8 +209,15 @@ export class MonoidbNode {
       peers: this.peers().length,
       keys: this.#engine.keyCount(),
       replicateAll: this.#wanted === undefined,
-      unknownContracts: this.#engine.stats().unknownContracts
+      unknownContracts: this.#engine.stats().unknownContracts,
+      unknownContractKeys: this.#unknownContractKeys()
     }
+  }
+
+  #unknownContractKeys (): TopCounts {
+    const t: TopCounts = { byId: {}, others: 0 }
+    for (const name of this.#store.unresolved().values()) countTop(t, name, 1, Infinity)
+    return topOf(t)
   }
 
   /** Counters: the sync protocol's (PROTOCOL.md §9), the store's, the network's. */
@@ -282,7 +296,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     host = await Host.create(
-      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.problem(items) },
+      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },

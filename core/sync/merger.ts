@@ -69,7 +69,8 @@ export class DeltaMerger {
         this.#stats.rejectedDeltas++
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
-          const name = contractName(fresh[i].item.contract)
+          // A nested contract (an or-map field's) this peer lacks is named by the error.
+          const name = (o.error as ContractError).contract ?? contractName(fresh[i].item.contract)
           countTop(this.#stats.unknownContracts, name)
           this.#unknown.set(fresh[i].item.key, name)
         }

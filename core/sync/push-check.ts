@@ -5,18 +5,27 @@
  * caught only at merge time costs each of them its validation and costs the
  * sender nothing; caught here, it is refused at the first hop, and the
  * refusal costs the sender gossip score. Contracts come from the registry
- * alone (no store access: gossipsub validates synchronously). Items of a
- * contract this peer lacks, or has in another version, are not judged: the
- * peers that have it judge them. Pushes are at most MAX_GOSSIP_PUSH_BYTES, so
- * validating one is bounded.
+ * alone (no store access: gossipsub validates synchronously). Pushes are at
+ * most MAX_GOSSIP_PUSH_BYTES, so validating one is bounded.
+ *
+ * Only a verdict that cannot depend on which contracts a peer has may cost
+ * the sender: an item of a contract this peer lacks (or has in another
+ * version), or one holding such a contract inside it (an or-map field), is
+ * "cannot judge". Such a push is not forwarded by us (a peer that has the
+ * contract and finds it invalid would charge us, the deliverer) but still
+ * merged here as far as we can (the rest is counted as an unknown contract).
  */
 import type { AnyContract } from '../contract.ts'
+import { ContractError } from '../errors.ts'
 import type { ContractRegistry } from '../registry.ts'
 import { validated } from '../remote-merge.ts'
 import type { BoundRef } from '../subscription.ts'
 import { GenerationalCache } from './generational-cache.ts'
 import type { DeltaItem } from './messages.ts'
 import { contractName } from './wire.ts'
+
+/** What a push check found: an item every peer must refuse (`invalid`), or one this peer cannot judge (`unjudged`). */
+export interface PushVerdict { invalid?: string, unjudged?: string }
 
 export class PushValidator {
   readonly #registry: ContractRegistry
@@ -27,18 +36,23 @@ export class PushValidator {
     this.#registry = registry
   }
 
-  /** Why the push must not be forwarded (the first invalid item), or undefined. */
-  problem (items: readonly DeltaItem[]): string | undefined {
+  /**
+   * The verdict on a push: `invalid` (the first item a contract this peer has refuses, whatever other
+   * contracts a peer has), else `unjudged` (the first item this peer cannot judge), else neither: valid.
+   */
+  check (items: readonly DeltaItem[]): PushVerdict {
+    let unjudged: string | undefined
     for (const item of items) {
       const c = this.#contract(item.contract)
-      if (c === undefined) continue
+      if (c === undefined) { unjudged ??= `contract "${contractName(item.contract)}" is not here`; continue }
       try {
         validated(c, item.key, item.delta)
       } catch (err) {
-        return (err as Error).message
+        if (err instanceof ContractError && err.code === 'unknown_contract') { unjudged ??= err.message; continue }
+        return { invalid: (err as Error).message }
       }
     }
-    return undefined
+    return unjudged === undefined ? {} : { unjudged }
   }
 
   #contract (ref: BoundRef): AnyContract | undefined {

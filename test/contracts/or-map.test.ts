@@ -166,7 +166,6 @@ test('validate rejects garbage with invalid_state', () => {
     { e: [['a', 'g-set', ['alice', 1], []]], c: good.c }, // no writers
     { e: [eb, ea], c: good.c }, // unsorted
     { e: [ea, ['b', 'max-register', ['zed', 1], 2, [['zed', 1, 1]]]], c: good.c }, // dot not in context
-    { e: [ea, ['b', 'nope', eb[2], 2, eb[4]]], c: good.c }, // unknown nested contract
     { e: [ea, ['b', 'max-register', eb[2], 'two', eb[4]]], c: good.c }, // invalid nested state
     { e: [ea, ['__proto__', 'max-register', eb[2], 2, eb[4]]], c: good.c }, // forbidden field
     { e: [ea, ['', 'max-register', eb[2], 2, eb[4]]], c: good.c }, // empty field
@@ -176,6 +175,30 @@ test('validate rejects garbage with invalid_state', () => {
   ]
   for (const x of garbage) throwsCode(() => orMap.validate(x), 'invalid_state')
   throwsCode(() => orMap.validateSummary({ c: [] }), 'invalid_summary')
+  // A field of a contract this peer lacks is no proof of garbage: another peer may have it. "Cannot judge".
+  const lacking = { e: [ea, ['b', 'nope', eb[2], 2, eb[4]]], c: good.c }
+  assert.throws(() => orMap.validate(lacking), (err: unknown) => err instanceof ContractError && err.code === 'unknown_contract' && err.contract === 'nope' && /"nope"/.test(err.message))
+  throwsCode(() => orMap.view(lacking as OrMapState), 'unknown_contract')
+  // Nested in another or-map: still "cannot judge", naming the contract lacked.
+  const outer = { e: [['o', 'or-map', ['alice', 9], lacking, [['alice', 9, 9]]]], c: [['alice', [9, 9]]] }
+  const withMaps = createOrMap(id => (id === 'or-map' ? withMaps : nested.get(id)))
+  assert.throws(() => withMaps.validate(outer), (err: unknown) => err instanceof ContractError && err.code === 'unknown_contract' && err.contract === 'nope')
+})
+
+test('fields hold only unversioned contracts: a versioned one is refused by apply, and a field naming an id this peer has only in a version is one of a contract it lacks', () => {
+  const v2 = { ...maxRegister, version: '2' }
+  const versioned = createOrMap(id => (id === 'max-register' ? v2 : nested.get(id)))
+  assert.throws(() => versioned.ops.apply(versioned.empty(), ['f', 'max-register', 'set', [1]], { replica: 'alice', now: T }),
+    (err: unknown) => err instanceof ContractError && err.code === 'bad_args' && /version \("2"\)/.test(err.message) && /unversioned/.test(err.message))
+  // A peer with the unversioned code writes the field; the peer with version 2 must not merge it with other code.
+  const written = run(orMap.empty(), 'alice', 'apply', 'f', 'max-register', 'set', [5])
+  assert.deepEqual(orMap.validate(written), written)
+  assert.throws(() => versioned.validate(written), (err: unknown) => err instanceof ContractError && err.code === 'unknown_contract' && /version "2"/.test(err.message))
+  throwsCode(() => versioned.view(written), 'unknown_contract')
+  assert.equal(versioned.stampOf?.(written), undefined)
+  // Other fields are unaffected.
+  const other = run(versioned.empty(), 'bob', 'apply', 'g', 'g-set', 'add', [1])
+  assert.deepEqual(versioned.view(versioned.validate(other)), { g: [1] })
 })
 
 test('a 10,000-field map has a summary under 5% of its state', () => {

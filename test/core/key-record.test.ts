@@ -10,6 +10,8 @@ import { decodeRecord } from '../../core/key-record.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ContractRegistry } from '../../core/registry.ts'
 import { ReplicaStore } from '../../core/replica-store.ts'
+import { itemHash } from '../../core/sync/key-index.ts'
+import { orSet } from '../../contracts/or-set.ts'
 import { cappedMax } from '../fixtures/capped-max.ts'
 import { maxRegister } from '../fixtures/max-register.ts'
 import { tempFolders } from '../helpers/store-fixtures.ts'
@@ -85,4 +87,52 @@ test('remote deltas must name the key\'s version: another version (or none) is a
   assert.deepEqual(await store.get('new2'), { key: 'new2', contract: { id: 'capped-max', params: { cap: 10 }, version: 'b' }, value: 3 })
   assert.equal((await store.get('k'))?.value, 50)
   await store.close()
+})
+
+test('a key whose contract is missing keeps its summary, hence its digest hash, read from its record without the contract', async () => {
+  const dir = folders.next()
+  const a = await open(dir, orSet, maxRegister)
+  // Several writes each: after the first, they go to the key's delta tail (folded into the record at close).
+  for (const x of ['a', 'b', 'c']) await a.update('set', 'or-set', 'add', [x])
+  for (const n of [1, 4, 2]) await a.update('max', 'max-register', 'set', [n])
+  const hashes = new Map<string, Uint8Array>()
+  for (const key of ['set', 'max']) {
+    const s = (await a.summary(key))!
+    hashes.set(key, itemHash(key, s.contract, s.summary))
+  }
+  await a.close()
+
+  for (const contracts of [[], [{ ...maxRegister, version: '2' }]]) {
+    const b = await open(dir, ...contracts)
+    for (const key of ['set', 'max']) {
+      const s = await b.summary(key)
+      assert.ok(s !== undefined, `${key}: summary known without its contract`)
+      assert.deepEqual(itemHash(key, s.contract, s.summary), hashes.get(key), `${key}: same digest item hash as with the contract`)
+      await assert.rejects(b.get(key), code('unknown_contract'))
+      assert.equal(await b.deltaFor(key), undefined, 'no delta can be computed without the contract')
+    }
+    assert.deepEqual([...b.unresolved()].sort(), [['max', 'max-register'], ['set', 'or-set']])
+    const [outcome] = await b.mergeRemoteMany([{ key: 'max', contract: 'max-register', delta: 9, origin: 'peer' }])
+    assert.ok('error' in outcome && code('unknown_contract')(outcome.error), 'a remote delta is not merged')
+    await b.close()
+  }
+  const c = await open(dir, orSet, maxRegister)
+  assert.deepEqual((await c.get('set'))?.value, ['a', 'b', 'c'])
+  assert.equal((await c.get('max'))?.value, 4)
+  await c.close()
+})
+
+test('a key left with a delta tail by an unclean stop: its summary is unknown without the contract (not indexed), and nothing is lost', async () => {
+  const dir = folders.next()
+  const storage = await LevelStorage.open(dir)
+  const a = await ReplicaStore.open({ storage, registry: registryWith(maxRegister) })
+  for (const n of [1, 4, 2]) await a.update('max', 'max-register', 'set', [n])
+  await storage.close() // as a crash would: the store does not fold its tails
+  const b = await open(dir)
+  assert.equal(await b.summary('max'), undefined)
+  assert.deepEqual([...b.unresolved()], [['max', 'max-register']])
+  await b.close()
+  const c = await open(dir, maxRegister)
+  assert.equal((await c.get('max'))?.value, 4)
+  await c.close()
 })

@@ -154,6 +154,30 @@ test('a daemon without a contract merges none of its data, counts it in status, 
   assert.equal(await a.exited, 0, a.err())
 })
 
+test('a daemon restarted without the --contract its keys were written with starts, says so, and serves its other keys; the key is back with the contract', { timeout: 40_000 }, async () => {
+  const data = await folder()
+  const a = await startReady(data, '--contract', fixture('max-register.ts'))
+  const api = connect(a.info.api, a.info.token)
+  await api.update('high', 'max-register', 'set', [42])
+  await api.update('count', 'g-counter', 'inc', [1])
+  a.child.kill('SIGTERM')
+  assert.equal(await a.exited, 0, a.err())
+
+  const b = await startReady(data)
+  assert.match(b.err(), /bound to contracts this daemon does not have: max-register \(1\)/)
+  const bApi = connect(b.info.api, b.info.token)
+  assert.equal((await bApi.get('count', { wait: 0 })).value, 1)
+  await assert.rejects(bApi.get('high', { wait: 0 }), (err: ApiError) => err.status === 404 && err.code === 'unknown_contract' && /"max-register"/.test(err.message))
+  assert.deepEqual((await bApi.status()).unknownContractKeys, { byId: { 'max-register': 1 }, others: 0 })
+  b.child.kill('SIGTERM')
+  assert.equal(await b.exited, 0, b.err())
+
+  const c = await startReady(data, '--contract', fixture('max-register.ts'))
+  assert.equal((await connect(c.info.api, c.info.token).get('high', { wait: 0 })).value, 42)
+  c.child.kill('SIGTERM')
+  assert.equal(await c.exited, 0, c.err())
+})
+
 test('--contract with a contract that breaks a law is refused, naming the law and counterexample', { timeout: 20_000 }, async () => {
   const data = await folder()
   const d = start('--data', data, ...LOOPBACK, '--contract', fixture('broken-contracts/merge-by-sum.ts'))

@@ -1,5 +1,6 @@
 // How monoidb configures gossipsub: the fast message id and the topic check.
 import { test } from 'node:test'
+import type { PushVerdict } from '../../core/sync/push-check.ts'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -35,9 +36,9 @@ test('a push is rejected when checkPush refuses an item, and ignored unread past
   const good = encodeMessage({ type: 'push', items: [item(1)] })
   const bad = encodeMessage({ type: 'push', items: [item(0)] })
   const seen: number[] = []
-  const check = (items: readonly DeltaItem[]): string | undefined => {
+  const check = (items: readonly DeltaItem[]): PushVerdict => {
     seen.push(items.length)
-    return JSON.stringify(items[0].delta).includes(',0]') ? 'count 0' : undefined
+    return JSON.stringify(items[0].delta).includes(',0]') ? { invalid: 'count 0' } : {}
   }
   assert.deepEqual(checkGossip(PUSH_TOPIC, good, check), { result: TopicValidatorResult.Accept, garbage: false })
   assert.deepEqual(checkGossip(PUSH_TOPIC, bad, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' })
@@ -46,5 +47,8 @@ test('a push is rejected when checkPush refuses an item, and ignored unread past
   assert.deepEqual(checkGossip(PUSH_TOPIC, large, check), { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' })
   assert.deepEqual(seen, [1, 1], 'the large push was not even decoded')
   const digest = encodeMessage({ type: 'digest', fp: new Uint8Array(16) })
-  assert.deepEqual(checkGossip(DIGEST_TOPIC, digest, () => 'never asked'), { result: TopicValidatorResult.Accept, garbage: false })
+  assert.deepEqual(checkGossip(DIGEST_TOPIC, digest, () => ({ invalid: 'never asked' })), { result: TopicValidatorResult.Accept, garbage: false })
+  // A push this peer cannot fully judge: ignored (no penalty, not forwarded), flagged for our own engine.
+  assert.deepEqual(checkGossip(PUSH_TOPIC, good, () => ({ unjudged: 'contract "foo" is not here' })), { result: TopicValidatorResult.Ignore, garbage: false, why: 'unjudged' })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, good, () => ({ invalid: 'x', unjudged: 'y' })).why, 'invalid')
 })

@@ -71,7 +71,7 @@ test('POST commits and returns the view; GET, keys, status and peers have their 
   await until('the peer to connect', () => node.peers().length === 1)
   const status = await call('GET', '/v1/status')
   assert.equal(status.status, 200)
-  assert.deepEqual(status.body, { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 1, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 } })
+  assert.deepEqual(status.body, { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 1, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 } })
   const peers = await call('GET', '/v1/peers')
   assert.equal(peers.status, 200)
   assert.deepEqual(peers.body.peers.map((p: { peerId: string }) => p.peerId), [peer.peerId])

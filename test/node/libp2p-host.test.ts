@@ -14,6 +14,9 @@ import { createLibp2p } from 'libp2p'
 import { MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, encodeMessage } from '../../core/sync/messages.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC } from '../../core/sync/types.ts'
 import { SYNC_PROTOCOL } from '../../node/sync-streams.ts'
+import type { ContractRegistry } from '../../core/registry.ts'
+import { createRegistry } from '../../contracts/index.ts'
+import { maxRegister } from '../fixtures/max-register.ts'
 import { allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node-fixtures.ts'
 
 const fx = await nodeFixtures('host')
@@ -143,4 +146,46 @@ test('a forged push whose state its contract refuses is rejected at the first ho
   }
   assert.equal(c.stats().sync.perType.push.messagesReceived, 2, 'C got the two valid pushes and nothing else')
   assert.equal(c.stats().host.gossipRejected, 0)
+})
+
+test('a push with an or-map field of a contract one peer lacks costs its sender nothing there; peers that have the contract merge it; a forged one is not forwarded by the peer that cannot judge it', { timeout: 40_000 }, async () => {
+  const withFoo = (): ContractRegistry => { const r = createRegistry(); r.register(maxRegister, { trusted: true }); return r }
+  // A and C have max-register, B does not; A, B and C all meet, and a bad peer reaches only B.
+  const a = await fx.start({ replicateAll: true, registry: withFoo() })
+  const b = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs() })
+  const c = await fx.start({ replicateAll: true, registry: withFoo(), bootstrap: [...a.multiaddrs(), ...b.multiaddrs()] })
+  await until('A, B and C to see each other subscribed', () => hasSubscribedPeer(a, b) && hasSubscribedPeer(a, c) && hasSubscribedPeer(b, c) && hasSubscribedPeer(c, b), 10_000)
+
+  // Honest writes: or-map writes B cannot judge (two rejections would graylist A on B), and a key B can.
+  await a.update('m', 'or-map', 'apply', ['f', 'max-register', 'set', [5]])
+  await a.update('m', 'or-map', 'apply', ['f', 'max-register', 'set', [7]])
+  await a.update('plain', 'g-counter', 'inc', [3])
+  await until('C to merge the or-map field B lacks', async () => await allHold([c], 'm', { f: 7 }), 10_000)
+  await until('B to merge the key it can judge', async () => await allHold([b], 'plain', 3), 10_000)
+  await until('B to have checked the or-map pushes (refused or ignored)', () => b.stats().host.gossipRejected >= 1, 10_000)
+  assert.equal(b.stats().host.invalidPushes, 0, 'B did not call them invalid')
+  assert.ok(b.gossipScore(a.peerId) >= 0, `A's score on B is ${b.gossipScore(a.peerId)}`)
+  await until('B to count the or-map pushes as of a contract it lacks', () => b.stats().host.unjudgedPushes >= 1 && b.unknownContractOf('m') === 'max-register', 10_000)
+  assert.ok(b.stats().sync.unknownContracts.byId['max-register'] >= 1, 'counted under the nested contract')
+  assert.equal(await b.get('m'), undefined, 'not merged where it cannot be judged')
+
+  // A forged push of max-register (a state it refuses) sent to B: B cannot judge it, so does not forward it;
+  // had it, C and A would reject it and charge B, the peer that delivered it.
+  const bad = await rawPeer()
+  const pubsub = bad.services.pubsub
+  pubsub.subscribe(PUSH_TOPIC)
+  await bad.dial(multiaddr(b.multiaddrs()[0]))
+  await until('the bad peer to see B subscribed', () => pubsub.getSubscribers(PUSH_TOPIC).some(p => p.toString() === b.peerId), 10_000)
+  const unjudgedBefore = b.stats().host.unjudgedPushes
+  await pubsub.publish(PUSH_TOPIC, encodeMessage({ type: 'push', items: [{ key: 'forged', contract: { id: 'max-register' }, delta: 'not a number' as never }] }))
+  await until('B to ignore the forged push', () => b.stats().host.unjudgedPushes === unjudgedBefore + 1, 10_000)
+  // A valid push after it goes through B: once A and C hold it, they would have had the forged one before it.
+  await pubsub.publish(PUSH_TOPIC, encodeMessage({ type: 'push', items: [{ key: 'after', contract: { id: 'g-counter' }, delta: [['r1', 2]] as never }] }))
+  await until('A and C to hold the key pushed after the forged one, through B', async () => await allHold([a, c], 'after', 2), 10_000)
+  for (const node of [a, c]) {
+    assert.equal(node.stats().host.invalidPushes, 0, 'the forged push never reached a peer that has the contract')
+    assert.ok(node.gossipScore(b.peerId) >= 0, `B's score is ${node.gossipScore(b.peerId)}`)
+    assert.equal(await node.get('forged'), undefined)
+  }
+  assert.ok(b.gossipScore(bad.peerId.toString()) >= 0, 'nor was the bad peer charged by B, which cannot judge it')
 })

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ContractRegistry } from '../../../core/registry.ts'
+import { ReplicaStore } from '../../../core/replica-store.ts'
+import { MemoryStorage } from '../../../core/storage.ts'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, decodeMessage } from '../../../core/sync/messages.ts'
 import { PushValidator } from '../../../core/sync/push-check.ts'
 import { createRegistry } from '../../../contracts/index.ts'
@@ -12,28 +14,56 @@ import { Net } from './harness.ts'
 
 const item = (key: string, contract: DeltaItem['contract'], delta: unknown): DeltaItem => ({ key, contract, delta: delta as never })
 
-test('a push passes when every item its contracts know is valid; the first invalid one is named', () => {
+test('a push passes when every item is valid; the first invalid one is named; what this peer cannot judge is told apart', () => {
   const registry = createRegistry()
   registry.register({ ...maxRegister, version: '2' }, { trusted: true })
   registry.register(cappedMax, { trusted: true })
   const v = new PushValidator(registry)
-  assert.equal(v.problem([item('a', { id: 'g-counter' }, [['r1', 3]]), item('b', { id: 'max-register', version: '2' }, 4)]), undefined)
-  assert.match(v.problem([item('a', { id: 'g-counter' }, [['r1', 3]]), item('bad', { id: 'g-counter' }, [['r1', 0]])]) ?? '', /positive safe integer/)
-  assert.match(v.problem([item('m', { id: 'max-register', version: '2' }, 'x')]) ?? '', /finite number/)
-  assert.match(v.problem([item('c', { id: 'capped-max', params: { cap: 5 } }, 'x')]) ?? '', /finite number/, 'configured contracts are checked too')
-  assert.equal(v.problem([item('c', { id: 'capped-max', params: { cap: 5 } }, 9)]), undefined)
-  // What this peer cannot judge it forwards: those who have the contract judge it.
-  assert.equal(v.problem([item('u', { id: 'no-such' }, 'anything')]), undefined, 'unknown contract')
-  assert.equal(v.problem([item('o', { id: 'max-register', version: '1' }, 'x')]), undefined, 'another version')
-  assert.equal(v.problem([item('o', { id: 'max-register' }, 'x')]), undefined, 'unversioned, where ours has a version')
-  assert.equal(v.problem([item('o', { id: 'g-counter', params: { no: 1 } }, 'x')]), undefined, 'params the contract refuses')
+  assert.deepEqual(v.check([item('a', { id: 'g-counter' }, [['r1', 3]]), item('b', { id: 'max-register', version: '2' }, 4)]), {})
+  assert.match(v.check([item('a', { id: 'g-counter' }, [['r1', 3]]), item('bad', { id: 'g-counter' }, [['r1', 0]])]).invalid ?? '', /positive safe integer/)
+  assert.match(v.check([item('m', { id: 'max-register', version: '2' }, 'x')]).invalid ?? '', /finite number/)
+  assert.match(v.check([item('c', { id: 'capped-max', params: { cap: 5 } }, 'x')]).invalid ?? '', /finite number/, 'configured contracts are checked too')
+  assert.deepEqual(v.check([item('c', { id: 'capped-max', params: { cap: 5 } }, 9)]), {})
+  // What this peer cannot judge is not invalid: those who have the contract judge it.
+  const unjudged = (items: DeltaItem[], why: string): void => {
+    const r = v.check(items)
+    assert.equal(r.invalid, undefined, why)
+    assert.ok(r.unjudged !== undefined, why)
+  }
+  unjudged([item('u', { id: 'no-such' }, 'anything')], 'unknown contract')
+  unjudged([item('o', { id: 'max-register', version: '1' }, 'x')], 'another version')
+  unjudged([item('o', { id: 'max-register' }, 'x')], 'unversioned, where ours has a version')
+  unjudged([item('o', { id: 'g-counter', params: { no: 1 } }, 'x')], 'params the contract refuses')
+  // An invalid item wins over one this peer cannot judge, in either order: its verdict holds on every peer.
+  assert.ok(v.check([item('u', { id: 'no-such' }, 1), item('bad', { id: 'g-counter' }, [['r1', 0]])]).invalid !== undefined)
+})
+
+test('an or-map push with a field of a contract this peer lacks cannot be judged here, and is judged where the contract is', async () => {
+  const withFoo = createRegistry()
+  withFoo.register(maxRegister, { trusted: true })
+  const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry: withFoo, replica: 'a' })
+  const r = await store.update('m', 'or-map', 'apply', ['f', 'max-register', 'set', [5]])
+  const honest = item('m', { id: 'or-map' }, r.delta)
+  assert.deepEqual(new PushValidator(withFoo).check([honest]), {})
+  const without = new PushValidator(createRegistry()).check([honest])
+  assert.equal(without.invalid, undefined, 'a peer lacking the nested contract must not call the push invalid')
+  assert.match(without.unjudged ?? '', /max-register/)
+  // A nested or-map holding it: still "cannot judge". A field of a contract we have, invalid: invalid everywhere.
+  const inner = r.delta as { e: unknown[][], c: unknown }
+  const nested = { e: [['outer', 'or-map', ['a', 9], inner, [['a', 9, 9]]]], c: [['a', [9, 9]]] }
+  const deep = new PushValidator(createRegistry()).check([item('n', { id: 'or-map' }, nested)])
+  assert.equal(deep.invalid, undefined)
+  assert.match(deep.unjudged ?? '', /max-register/)
+  const forged = { e: [['f', 'g-counter', ['a', 1], [['a.1', 0]], [['a', 1, 1]]]], c: [['a', [1, 1]]] }
+  assert.ok(new PushValidator(createRegistry()).check([item('m', { id: 'or-map' }, forged)]).invalid !== undefined)
+  await store.close()
 })
 
 test('validating the costliest push a peer forwards stays well under 50 ms', () => {
   const v = new PushValidator(new ContractRegistry())
   const registry = createRegistry()
   const w = new PushValidator(registry)
-  assert.equal(v.problem([item('k', { id: 'g-counter' }, 'x')]), undefined)
+  assert.equal(v.check([item('k', { id: 'g-counter' }, 'x')]).invalid, undefined)
   // A g-counter of as many entries as fit a gossiped push, invalid at the very end: every entry is checked.
   const n = Math.floor(MAX_GOSSIP_PUSH_BYTES / 9)
   const state = Array.from({ length: n }, (_, i) => [`r${String(i).padStart(5, '0')}`, i === n - 1 ? 0 : 1])
@@ -41,7 +71,7 @@ test('validating the costliest push a peer forwards stays well under 50 ms', () 
   let ms = Infinity
   for (let i = 0; i < 10; i++) {
     const start = performance.now()
-    assert.ok(w.problem([item('k', { id: 'g-counter' }, state)]) !== undefined)
+    assert.ok(w.check([item('k', { id: 'g-counter' }, state)]).invalid !== undefined)
     ms = Math.min(ms, performance.now() - start)
   }
   assert.ok(ms < 50, `${ms.toFixed(1)} ms to validate ${n} entries`)
