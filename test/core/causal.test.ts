@@ -55,7 +55,7 @@ for (const [name, kind] of [['an exact order', exactKind], ['an order by dot onl
       assert.equal(hex(ab), hex(joinCausal(kind, b, a)))
       assert.equal(hex(ab), hex(modelJoin(kind, a, b)))
       conflicts += dotConflicts(kind, a, b).length
-    }), { numRuns: 2000 })
+    }), { numRuns: 2000, seed: 9 }) // seeded: the conflict count below is then the same every run
     assert.ok(conflicts > 100, `the pairs held only ${conflicts} conflicting dots`)
   })
 }

@@ -117,7 +117,7 @@ test('stop sends what is pending: a write made just before stopping reaches the 
   await until('A to see B subscribed', () => hasSubscribedPeer(a, b))
   await a.update('last-words', 'lww-register', 'set', ['bye'])
   await a.stop() // within the push window: only the flush in stop() can have sent it, and A is gone for anti-entropy
-  await until('B to hold the last write', async () => await allHold([b], 'last-words', 'bye'), 2_000)
+  await until('B to hold the last write', async () => await allHold([b], 'last-words', 'bye'), 5_000) // A is gone: only the push can bring it
 })
 
 test('a second node on a data folder in use is refused, naming the folder', { timeout: 10_000 }, async () => {
