@@ -244,16 +244,22 @@ export class MonoidbNode {
  */
 async function openStore (dataDir: string, registry: ContractRegistry, durability: Durability): Promise<ReplicaStore> {
   const path = join(dataDir, 'store')
-  const existing = (await readdir(path).catch(() => [])).length > 0
+  // LevelDB's info log and lock hold no data: a first start that died after making only them has nothing to keep.
+  const existing = (await readdir(path).catch(() => [])).some(f => !/^(LOCK|LOG|LOG\.old)$/.test(f))
   let storage: LevelStorage | undefined
   try {
     storage = await LevelStorage.open(path, { sync: durability === 'power', createIfMissing: !existing })
-    return await ReplicaStore.open({ storage, registry, mustExist: existing })
+    return await ReplicaStore.open({ storage, registry })
   } catch (err) {
     await storage?.close().catch(() => {})
-    if (!(err instanceof DamagedStoreError)) throw err
-    throw new DamagedStoreError(`${err.message}. Not starting it empty. To recover what LevelDB can: stop anything using ${dataDir}, then run \`monoidb repair --data ${dataDir}\` (the next start then takes a new replica id)`, { cause: err })
+    throw withRepairHint(err, dataDir)
   }
+}
+
+/** A DamagedStoreError found while starting, with the way back named. */
+function withRepairHint (err: unknown, dataDir: string): unknown {
+  if (!(err instanceof DamagedStoreError) || err.message.includes('monoidb repair')) return err
+  return new DamagedStoreError(`${err.message}. Not starting it empty. To recover what LevelDB can: stop anything using ${dataDir}, then run \`monoidb repair --data ${dataDir}\` (the next start then takes a new replica id)`, { cause: err })
 }
 
 /** Opens the store in `dataDir`, loads (or creates) the peer key, and starts networking. */
@@ -297,6 +303,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     await binding?.stop().catch(() => {})
     await host?.stop().catch(() => {})
     await store.close().catch(() => {})
-    throw err
+    // A damaged table is found by the first read that needs it: here, loading the keys.
+    throw withRepairHint(err, dataDir)
   }
 }

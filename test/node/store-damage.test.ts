@@ -2,7 +2,7 @@
 // a torn write-ahead log, a missing meta record. None may start empty, lose a write for good, or reuse a dot.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { access, readdir, stat, truncate, unlink } from 'node:fs/promises'
+import { access, mkdir, readdir, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { META_KEY } from '../../core/key-layout.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
@@ -96,10 +96,34 @@ test('a store folder with files but no meta record is refused, naming the repair
   assert.equal(await again.get(META_KEY), undefined, 'the refusal wrote no meta record')
   await again.close()
 
-  // An empty store folder too: LevelDB's files without the store's meta record are not a store to start empty.
+})
+
+test('a first start that died before writing the meta record (an empty LevelDB folder, or only its lock and info log) starts', { timeout: 20_000 }, async () => {
+  // An empty database has nothing to lose: refusing it would leave a node that needs a repair for nothing.
   const bare = fx.folder()
   await (await LevelStorage.open(join(bare, 'store'))).close()
-  await assert.rejects(createNode({ dataDir: bare }), /no store meta record/)
+  const early = fx.folder()
+  await mkdir(join(early, 'store'), { recursive: true })
+  await writeFile(join(early, 'store', 'LOCK'), '')
+  await writeFile(join(early, 'store', 'LOG'), 'what LevelDB writes first\n')
+  for (const dir of [bare, early]) {
+    const node = await createNode({ dataDir: dir })
+    let replica = ''
+    try {
+      replica = node.replica
+      assert.equal(node.replacedReplica, undefined)
+      await node.update('k', 'pn-counter', 'inc', [4])
+    } finally {
+      await node.stop()
+    }
+    const again = await createNode({ dataDir: dir })
+    try {
+      assert.equal(again.replica, replica, 'it is a store now: a clean restart keeps its id')
+      assert.equal((await again.get('k'))?.value, 4)
+    } finally {
+      await again.stop()
+    }
+  }
 })
 
 test('createNode refuses an unknown durability, naming it, before touching the folder', async () => {
