@@ -56,7 +56,7 @@ export class LevelStorage implements Storage {
    * Opens the LevelDB folder at `path` (creating it unless `createIfMissing` is false).
    * Fails with a clear Error if another process or handle holds it, and with
    * DamagedStoreError if it is corrupt, or (createIfMissing false) fails to open for any reason but
-   * its lock or permissions: such a folder held a database, so it is damaged.
+   * its lock: such a folder held a database, so it is damaged.
    */
   static async open (path: string, options: LevelStorageOptions = {}): Promise<LevelStorage> {
     const createIfMissing = options.createIfMissing ?? true
@@ -76,8 +76,8 @@ export class LevelStorage implements Storage {
         throw new DamagedStoreError(`store folder ${path} is corrupt (LevelDB: ${why})`, { cause: err })
       }
       // A folder that held a database and no longer opens is damaged whatever LevelDB calls it: a missing
-      // MANIFEST or a CURRENT naming no file is an "IO error", not a corruption. Permissions are not damage.
-      if (!createIfMissing && !/Permission denied/i.test(why)) {
+      // MANIFEST or a CURRENT naming no file is an "IO error", not a corruption.
+      if (!createIfMissing) {
         throw new DamagedStoreError(`store folder ${path} cannot be opened as the database it was (LevelDB: ${why})`, { cause: err })
       }
       throw new Error(`cannot open LevelDB data folder ${path}: ${(err as Error).message}${cause !== undefined ? ` (${why})` : ''}`, { cause: err })
