@@ -4,7 +4,8 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { readdir, unlink } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readFile, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type DaemonProcess, daemonFixtures } from '../helpers/daemon-fixtures.ts'
@@ -47,6 +48,12 @@ function replicaOf (d: DaemonProcess): string {
 /** The store's data files (LevelDB's info log and lock aside). */
 async function dataFiles (dir: string): Promise<string[]> {
   return (await readdir(join(dir, 'store'))).filter(f => !/^(LOG|LOG\.old|LOCK)$/.test(f)).sort()
+}
+
+/** The store's data files with a hash of each: what a refused start must leave as it was. */
+async function contents (dir: string): Promise<Array<[string, string]>> {
+  const store = join(dir, 'store')
+  return await Promise.all((await dataFiles(dir)).map(async f => [f, createHash('sha256').update(await readFile(join(store, f))).digest('hex')] as [string, string]))
 }
 
 const KEYS = 31
@@ -98,6 +105,38 @@ test('CURRENT deleted: the daemon exits 1 naming the problem and monoidb repair;
   const after = await fx.start({ dir: d.dir })
   assert.notEqual(replicaOf(after), id, 'a new replica id after the repair')
   assert.match(after.output(), /the store was repaired/)
+  assert.equal((await after.client.status()).keys, KEYS)
+  for (let i = 0; i < KEYS; i++) assert.equal((await after.client.get(`key/${i}`)).value, i + 1)
+  assert.equal(await after.stop(), 0)
+})
+
+test('MANIFEST deleted: the daemon exits 1 naming the missing file and monoidb repair, changing no file; the repair rebuilds the manifest and recovers every key', { timeout: 90_000 }, async () => {
+  const d = await fx.start()
+  const id = replicaOf(d)
+  for (let i = 0; i < KEYS; i++) await d.client.update(`key/${i}`, 'pn-counter', 'inc', [i + 1])
+  assert.equal(await d.stop(), 0)
+  const again = await fx.start({ dir: d.dir }) // the writes move into tables
+  assert.equal(await again.stop(), 0)
+  const manifests = (await dataFiles(d.dir)).filter(f => f.startsWith('MANIFEST-'))
+  assert.equal(manifests.length, 1)
+  await unlink(join(d.dir, 'store', manifests[0]))
+  const before = await contents(d.dir)
+
+  const refused = await failingDaemon(d.dir)
+  assert.equal(refused.code, 1, `exit code (null: it ran until killed); stdout: ${refused.stdout.slice(0, 300)} stderr: ${refused.stderr}`)
+  assert.match(refused.stderr, new RegExp(`cannot be opened as the database it was \\(LevelDB: IO error: .*${manifests[0]}: No such file or directory\\)`))
+  assert.match(refused.stderr, /Not starting it empty/)
+  assert.ok(refused.stderr.includes(`monoidb repair --data ${d.dir}`), refused.stderr)
+  assert.doesNotMatch(refused.stdout, /ready/)
+  assert.deepEqual(await contents(d.dir), before, 'the refused start changed no file of the store')
+
+  const repaired = await cli(['repair', '--data', d.dir])
+  assert.equal(repaired.code, 0, repaired.stderr)
+  assert.match(repaired.stdout, new RegExp(`recovered ${KEYS} keys in .*; the next start takes a new replica id \\(it was replica ${id}\\)`))
+  assert.ok((await dataFiles(d.dir)).some(f => f.startsWith('MANIFEST-')), 'the repair wrote a new manifest')
+
+  const after = await fx.start({ dir: d.dir })
+  assert.notEqual(replicaOf(after), id, 'a new replica id after the repair')
   assert.equal((await after.client.status()).keys, KEYS)
   for (let i = 0; i < KEYS; i++) assert.equal((await after.client.get(`key/${i}`)).value, i + 1)
   assert.equal(await after.stop(), 0)
