@@ -32,7 +32,7 @@
 import { randomBytes } from 'node:crypto'
 import { decode, encode } from './codec.ts'
 import { isReplicaId } from './dots.ts'
-import { FORMAT, META_KEY, READABLE_FORMATS } from './key-layout.ts'
+import { FORMAT, META_KEY, PAST_STORE_KEYS, READABLE_FORMATS } from './key-layout.ts'
 import { DamagedStoreError, type Storage } from './storage.ts'
 
 export interface MetaRecord {
@@ -188,4 +188,16 @@ export async function forgetCleanClose (storage: Storage): Promise<void> {
 async function hasAnyKey (storage: Storage): Promise<boolean> {
   for await (const _ of storage.iterator({})) return true
   return false
+}
+
+/**
+ * Why this storage is not a monoidb store, or undefined if it may be one: with no meta record, a key
+ * outside the store's layout is another program's data. For a repair, which must not turn it into a store.
+ */
+export async function notAStore (storage: Storage): Promise<string | undefined> {
+  if (await storage.get(META_KEY) !== undefined) return undefined
+  for await (const [key] of storage.iterator({ gte: PAST_STORE_KEYS })) {
+    return `it has no store meta record and holds keys monoidb never writes (such as 0x${Buffer.from(key.subarray(0, 16)).toString('hex')})`
+  }
+  return undefined
 }

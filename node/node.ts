@@ -8,7 +8,7 @@
  * (`fetch`) or watched (`subscribe`) here, and drops what peers send of other
  * keys. `replicateAll: true` keeps every key it hears of: an always-on peer.
  */
-import { mkdir, readdir } from 'node:fs/promises'
+import { access, mkdir, readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { AnyContract, ContractRef } from '../core/contract.ts'
 import type { JsonValue } from '../core/json.ts'
@@ -24,6 +24,7 @@ import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreatePeerKey } from './identity.ts'
 import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
+import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
 
@@ -248,6 +249,9 @@ async function openStore (dataDir: string, registry: ContractRegistry, durabilit
   const existing = (await readdir(path).catch(() => [])).some(f => !/^(LOCK|LOG|LOG\.old)$/.test(f))
   let storage: LevelStorage | undefined
   try {
+    if (await access(repairMarker(path)).then(() => true, () => false)) {
+      throw new DamagedStoreError(`a repair of store folder ${path} began and did not finish (${repairMarker(path)} is there): its next start must take a new replica id, which only a finished repair records`)
+    }
     storage = await LevelStorage.open(path, { sync: durability === 'power', createIfMissing: !existing })
     return await ReplicaStore.open({ storage, registry })
   } catch (err) {
