@@ -120,7 +120,7 @@ export class LevelStorage implements Storage {
 
   /** Flushes LevelDB's memtable to a table (fsynced) and starts a new log, so a torn log cannot lose what was committed before. */
   async checkpoint (): Promise<void> {
-    await (this.#db as unknown as ClassicExtras).compactRange(PAST_ALL, PAST_ALL_END)
+    await (this.#db as unknown as ClassicExtras).compactRange(PAST_ALL, PAST_ALL_END).catch((err: unknown) => { throw this.#damaged(err) })
   }
 
   async * iterator (range: KeyRange): AsyncIterable<[Uint8Array, Uint8Array]> {

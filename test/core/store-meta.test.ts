@@ -199,3 +199,18 @@ it('newReplicaId names a new epoch; an id the store used is refused; forgetClean
   await forgetCleanClose(s)
   await assert.rejects(ReplicaStore.open({ storage: s, registry, newReplicaId: () => 'p0+1' }), /newReplicaId gave "p0\+1" for a new epoch of p0\+1/)
 })
+
+it('an open that fails between clearing the clean-close marker and the checkpoint leaves the marker cleared: the next open takes a new id', async () => {
+  const storage = new MemoryStorage()
+  await (await ReplicaStore.open({ storage, registry })).close()
+  const failing = storage.reopen()
+  const { replica } = await metaOf(failing) as { replica: string }
+  // A checkpoint that fails (a full disk, a damaged table): the open fails after the marker was cleared durably.
+  Object.assign(failing, { checkpoint: async () => { throw new Error('disk full') } })
+  await assert.rejects(ReplicaStore.open({ storage: failing, registry }), /disk full/)
+  assert.deepEqual(await metaOf(failing), { format: FORMAT, replica, base: replica, clean: false }, 'the failed open cleared the marker and wrote nothing else')
+  await failing.close()
+  const next = await ReplicaStore.open({ storage: failing.reopen(), registry })
+  assert.deepEqual(next.replaced, { replica, reason: 'unclean' }, 'whatever the failed open did is not taken for a clean close')
+  await next.close()
+})
