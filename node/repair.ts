@@ -6,6 +6,10 @@
  * start takes a new replica id: the repair may have lost its newest writes,
  * whose dots must never be reused (core/store-meta.ts). Prints how many keys
  * it recovered. Exit 0 when repaired, 1 on an error, 2 on bad usage.
+ *
+ * It refuses a folder that is not a monoidb store (no LevelDB file in it, or
+ * another program's LevelDB), and leaves a marker while it works, so that a
+ * repair cut short is not taken for a finished one (see repairMarker).
  */
 import { access, open, readdir, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
@@ -19,10 +23,12 @@ import { takePidLock } from './pid-lock.ts'
 export const REPAIR_USAGE = `usage: monoidb repair [--data DIR]
 
 Repairs the store in DIR/store (default DIR ./.monoidb) with LevelDB's repair,
-for a store the daemon refuses to start ("cannot be opened as it was"). Stop
-the daemon first: a folder in use is refused. Prints how many keys it
-recovered; writes lost with the damage come back from peers that hold them.
-The next start takes a new replica id, so no dot of a lost write is reused.
+for a store the daemon refuses to start ("cannot be opened as it was", "is
+corrupt"). Stop the daemon first: a folder in use is refused, and so is one
+that is not a monoidb store. Prints how many keys it recovered; writes lost
+with the damage come back from peers that hold them. The next start takes a
+new replica id, so no dot of a lost write is reused. A repair cut short leaves
+DIR/store.repairing, and the daemon refuses to start until it is run again.
 Exit status: 0 repaired, 1 an error (one line on stderr), 2 bad usage.`
 
 interface Repaired { keys: number, previous: string | undefined }
