@@ -5,9 +5,13 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readFile, readdir, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { encode } from '../../core/codec.ts'
+import { META_KEY, keyBytes, recordKey } from '../../core/key-layout.ts'
+import { LevelStorage } from '../../core/level-storage.ts'
 import { type DaemonProcess, daemonFixtures } from '../helpers/daemon-fixtures.ts'
 
 const fx = await daemonFixtures('store-damage')
@@ -140,6 +144,33 @@ test('MANIFEST deleted: the daemon exits 1 naming the missing file and monoidb r
   assert.equal((await after.client.status()).keys, KEYS)
   for (let i = 0; i < KEYS; i++) assert.equal((await after.client.get(`key/${i}`)).value, i + 1)
   assert.equal(await after.stop(), 0)
+})
+
+test('a store of format 2 (no clean-close marker) is upgraded under a new replica id, the daemon saying why, and keeps its data', { timeout: 60_000 }, async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'monoidb-e2e-format2-')), 'data')
+  try {
+    // What a format-2 daemon left: its meta record (no marker) and a key written under its id.
+    const storage = await LevelStorage.open(join(dir, 'store'))
+    await storage.batch([
+      { type: 'put', key: META_KEY, value: encode({ format: 2, replica: 'old2' }) },
+      { type: 'put', key: recordKey(keyBytes('n')), value: encode({ c: 'pn-counter', s: { p: [['old2', 7]], n: [] }, q: 7 }) }
+    ])
+    await storage.close()
+    const d = await fx.start({ dir })
+    const id = replicaOf(d)
+    assert.notEqual(id, 'old2')
+    assert.match(d.output(), new RegExp(`was upgraded from store format 1 or 2, which recorded no clean stop, so it may have lost its newest writes: it writes as replica ${id} from now on \\(was old2\\)`))
+    assert.equal((await d.client.get('n')).value, 7)
+    await d.client.update('n', 'pn-counter', 'inc', [1])
+    assert.equal(await d.stop(), 0)
+    const again = await fx.start({ dir })
+    assert.equal(replicaOf(again), id, 'upgraded and stopped cleanly: the id is kept')
+    assert.doesNotMatch(again.output(), /from now on/)
+    assert.equal((await again.client.get('n')).value, 8)
+    assert.equal(await again.stop(), 0)
+  } finally {
+    await rm(dirname(dir), { recursive: true, force: true })
+  }
 })
 
 test('monoidb repair refuses a folder in use (exit 1), one without a store (exit 1) and bad usage (exit 2), changing nothing', { timeout: 60_000 }, async () => {
