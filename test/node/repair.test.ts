@@ -15,6 +15,11 @@ import { nodeFixtures } from '../helpers/node-fixtures.ts'
 const fx = await nodeFixtures('repair')
 after(fx.cleanup)
 
+/** A start that must be refused: a node that starts anyway is stopped, so a failing test leaves nothing running. */
+async function refusedStart (dataDir: string): Promise<void> {
+  await (await createNode({ dataDir })).stop()
+}
+
 /** Every file of a folder with a hash of its content. */
 async function contents (path: string): Promise<Array<[string, string]>> {
   return await Promise.all((await readdir(path)).sort().map(async f => [f, createHash('sha256').update(await readFile(join(path, f))).digest('hex')] as [string, string]))
@@ -30,7 +35,7 @@ test('a repair that began and did not finish: the node refuses to start, naming 
   // What an interrupted repair leaves: its marker, and a LevelDB folder that opens (the repair rebuilt it) whose
   // meta record still says "closed cleanly", as the repair had not marked it yet.
   await writeFile(repairMarker(store), 'a repair began\n')
-  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+  await assert.rejects(refusedStart(dir), (err: Error) => {
     assert.ok(err instanceof DamagedStoreError, String(err))
     assert.match(err.message, /a repair of store folder .* began and did not finish/)
     assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)

@@ -13,6 +13,11 @@ import { allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node
 const fx = await nodeFixtures('store-damage')
 after(fx.cleanup)
 
+/** A start that must be refused: a node that starts anyway is stopped, so a failing test leaves nothing running. */
+async function refusedStart (dataDir: string): Promise<void> {
+  await (await createNode({ dataDir })).stop()
+}
+
 const range = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
 
 /** Whether every node holds exactly `tags` in the or-set 'tags' (compared sorted: a set's view is in canonical order) and `hits`. */
@@ -85,7 +90,7 @@ test('a store folder with files but no meta record is refused, naming the repair
   const raw = await LevelStorage.open(join(dir, 'store'))
   await raw.batch([{ type: 'del', key: META_KEY }])
   await raw.close()
-  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+  await assert.rejects(refusedStart(dir), (err: Error) => {
     assert.ok(err instanceof DamagedStoreError, String(err))
     assert.match(err.message, /holds data but no store meta record/)
     assert.match(err.message, /Not starting it empty/)
@@ -144,7 +149,7 @@ test('a table file gone is refused as corrupt, naming the repair; the repair kee
   const tables = (await readdir(store)).filter(f => f.endsWith('.ldb')).sort()
   const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0][0]
   await unlink(join(store, biggest))
-  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+  await assert.rejects(refusedStart(dir), (err: Error) => {
     assert.ok(err instanceof DamagedStoreError, String(err))
     assert.match(err.message, /is corrupt \(LevelDB: Corruption: 1 missing files/)
     assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)
@@ -178,7 +183,7 @@ test('a table overwritten with garbage, found only when the keys are loaded, is 
   // The meta record is rewritten (and checkpointed) at every open, so it is in a newer, smaller table: LevelDB opens,
   // the meta record reads, and the garbage is found by the first read of a key record.
   await writeFile(join(store, biggest[0]), Buffer.alloc(biggest[1], 0x78))
-  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+  await assert.rejects(refusedStart(dir), (err: Error) => {
     assert.ok(err instanceof DamagedStoreError, String(err))
     assert.match(err.message, /is corrupt \(LevelDB: Corruption: not an sstable/)
     assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)
