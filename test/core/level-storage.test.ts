@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { storageAcceptance } from '../helpers/storage-acceptance.ts'
+import { damages } from '../helpers/store-damage.ts'
 
 const root = await mkdtemp(join(tmpdir(), 'monoidb-level-'))
 after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -86,26 +87,8 @@ it('checkpoint moves committed data out of the log: truncating the newest log af
   await again.close()
 })
 
-// Every kind of damage a store folder can take, on a real LevelDB folder: 200 entries checkpointed into a table,
-// 10 more in the log. `read`: LevelDB opens tables lazily, so table damage is found by the first read.
-// `kept`: what LevelDB's repair brings back (all of it when only the folder's bookkeeping is damaged).
-const damages: Array<{ name: string, damage: (path: string) => Promise<void>, refusal: RegExp, read?: true, kept: number }> = [
-  { name: 'MANIFEST missing', damage: async p => { await eachFile(p, /^MANIFEST-/, FS.unlink) }, refusal: /cannot be opened as the database it was \(LevelDB: IO error: .*MANIFEST-\d+: No such file or directory\)/, kept: 210 },
-  { name: 'MANIFEST garbage', damage: async p => { await eachFile(p, /^MANIFEST-/, async f => { await FS.writeFile(f, 'y'.repeat(300)) }) }, refusal: /is corrupt \(LevelDB: Corruption: /, kept: 210 },
-  { name: 'CURRENT missing', damage: async p => { await FS.unlink(join(p, 'CURRENT')) }, refusal: /holds files but LevelDB finds no database in it \(its CURRENT file is missing/, kept: 210 },
-  { name: 'CURRENT naming no file', damage: async p => { await FS.writeFile(join(p, 'CURRENT'), 'garbage\n') }, refusal: /cannot be opened as the database it was \(LevelDB: IO error: .*\/garbage: No such file or directory\)/, kept: 210 },
-  { name: 'CURRENT cut short', damage: async p => { await FS.writeFile(join(p, 'CURRENT'), 'MANIFEST-0000') }, refusal: /is corrupt \(LevelDB: Corruption: CURRENT file does not end with newline\)/, kept: 210 },
-  { name: 'a table missing', damage: async p => { await eachFile(p, /\.ldb$/, FS.unlink) }, refusal: /is corrupt \(LevelDB: Corruption: 1 missing files/, kept: 10 },
-  { name: 'a table overwritten with garbage', damage: async p => { await eachFile(p, /\.ldb$/, async f => { await FS.writeFile(f, 'x'.repeat(5000)) }) }, refusal: /is corrupt \(LevelDB: Corruption: not an sstable/, read: true, kept: 10 },
-  { name: 'a table cut short', damage: async p => { await eachFile(p, /\.ldb$/, async f => { await FS.truncate(f, 10) }) }, refusal: /is corrupt \(LevelDB: IO error: .*\.ldb: /, read: true, kept: 10 }
-]
-
-async function eachFile (path: string, name: RegExp, fn: (file: string) => Promise<void>): Promise<void> {
-  const files = (await FS.readdir(path)).filter(f => name.test(f))
-  assert.ok(files.length > 0, `no file matching ${String(name)} to damage`)
-  for (const f of files) await fn(join(path, f))
-}
-
+// Every kind of damage a store folder can take (test/helpers/store-damage.ts), on a real LevelDB folder: 200 entries
+// checkpointed into a table, 10 more in the log.
 for (const { name, damage, refusal, read, kept } of damages) {
   it(`damage: ${name} is a DamagedStoreError naming the folder and the problem (${read === true ? 'at the first read, leaving the damaged table as it was' : 'at open, changing no file'}), and repair keeps ${kept} of 210 entries`, async () => {
     const { DamagedStoreError } = await import('../../core/storage.ts')
