@@ -63,13 +63,18 @@ export async function repairStore (path: string): Promise<Repaired> {
     // Damaged: that is what the repair is for.
   }
   if (healthy !== undefined) {
+    let refusal: unknown
     try {
       const why = await notAStore(healthy)
-      if (why !== undefined) throw new Error(`${path} is not a monoidb store: ${why}; not repairing it`)
-      await readMeta(healthy).catch((err: unknown) => { if (!(err instanceof DamagedStoreError)) throw err }) // a newer version's store
+      if (why !== undefined) refusal = new Error(`${path} is not a monoidb store: ${why}; not repairing it`)
+      else await readMeta(healthy)
+    } catch (err) {
+      // A damaged table or meta record is what the repair is for; a newer version's store is not.
+      if (!(err instanceof DamagedStoreError)) refusal = err
     } finally {
       await healthy.close()
     }
+    if (refusal !== undefined) throw refusal
   }
   await writeMarker(marker)
   await LevelStorage.repair(path)

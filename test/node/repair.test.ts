@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { access, mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { META_KEY } from '../../core/key-layout.ts'
+import { decode, encode } from '../../core/codec.ts'
+import { META_KEY, keyBytes, recordKey } from '../../core/key-layout.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { DamagedStoreError } from '../../core/storage.ts'
 import { createNode } from '../../node/node.ts'
@@ -83,4 +84,18 @@ test('another program\'s LevelDB (no meta record, keys monoidb never writes) is 
     await after.close()
     await assert.rejects(access(repairMarker(store)), 'no marker is left')
   }
+})
+
+test('a store that opens but whose meta record sits in a garbage table is repaired, not refused', async () => {
+  const store = join(fx.folder(), 'store')
+  const s = await LevelStorage.open(store)
+  await s.batch([{ type: 'put', key: META_KEY, value: encode({ format: 3, replica: 'r', base: 'r', clean: true }) }, { type: 'put', key: recordKey(keyBytes('n')), value: encode({ c: 'pn-counter', s: { p: [['r', 1]], n: [] }, q: 1 }) }])
+  await s.checkpoint() // into a table, the log left empty: LevelDB opens, and the first read of the meta record fails
+  await s.close()
+  for (const f of (await readdir(store)).filter(f => f.endsWith('.ldb'))) await writeFile(join(store, f), 'x'.repeat(5000))
+  const { keys, previous } = await repairStore(store)
+  assert.deepEqual({ keys, previous }, { keys: 0, previous: undefined }, 'the garbage table held everything; the repair marks the store')
+  const after = await LevelStorage.open(store, { createIfMissing: false })
+  assert.equal((decode((await after.get(META_KEY))!) as { repaired?: boolean }).repaired, true)
+  await after.close()
 })
