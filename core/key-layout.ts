@@ -92,6 +92,9 @@ function withEnd (tag: number, k: Uint8Array, extra: number): [Uint8Array, numbe
   return [out, p + 2]
 }
 
+/** Every key the store writes is below this one: a key at or past it is not the store's (another program's data). */
+export const PAST_STORE_KEYS = Uint8Array.of(TAG_TAIL + 1)
+
 export function recordKey (k: Uint8Array): Uint8Array {
   return withEnd(TAG_RECORD, k, 0)[0]
 }

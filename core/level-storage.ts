@@ -11,7 +11,10 @@
  * A folder that holds files is opened with `createIfMissing: false` by its
  * owner: LevelDB then refuses a folder whose CURRENT file is gone instead of
  * creating an empty database beside the old tables (and later deleting them
- * as obsolete). `LevelStorage.repair` is the way back from such damage.
+ * as obsolete); any other failure to open such a folder but its lock (a
+ * missing MANIFEST, garbage in CURRENT, a table gone) is a DamagedStoreError
+ * too, and so is a damaged table found by a later read (LevelDB opens tables
+ * lazily). `LevelStorage.repair` is the way back from such damage.
  */
 import { Level } from 'level'
 import { type BatchOp, type BatchOptions, DamagedStoreError, type KeyRange, type Storage } from './storage.ts'
@@ -52,7 +55,8 @@ export class LevelStorage implements Storage {
   /**
    * Opens the LevelDB folder at `path` (creating it unless `createIfMissing` is false).
    * Fails with a clear Error if another process or handle holds it, and with
-   * DamagedStoreError if it holds no database (createIfMissing false) or a corrupt one.
+   * DamagedStoreError if it is corrupt, or (createIfMissing false) fails to open for any reason but
+   * its lock: such a folder held a database, so it is damaged.
    */
   static async open (path: string, options: LevelStorageOptions = {}): Promise<LevelStorage> {
     const createIfMissing = options.createIfMissing ?? true
@@ -71,6 +75,11 @@ export class LevelStorage implements Storage {
       if (cause?.code === 'LEVEL_CORRUPTION') {
         throw new DamagedStoreError(`store folder ${path} is corrupt (LevelDB: ${why})`, { cause: err })
       }
+      // A folder that held a database and no longer opens is damaged whatever LevelDB calls it: a missing
+      // MANIFEST or a CURRENT naming no file is an "IO error", not a corruption.
+      if (!createIfMissing) {
+        throw new DamagedStoreError(`store folder ${path} cannot be opened as the database it was (LevelDB: ${why})`, { cause: err })
+      }
       throw new Error(`cannot open LevelDB data folder ${path}: ${(err as Error).message}${cause !== undefined ? ` (${why})` : ''}`, { cause: err })
     }
     return new LevelStorage(path, db, options.sync === true)
@@ -86,7 +95,22 @@ export class LevelStorage implements Storage {
   }
 
   async get (key: Uint8Array): Promise<Uint8Array | undefined> {
-    return await this.#db.get(key)
+    try {
+      return await this.#db.get(key)
+    } catch (err) {
+      throw this.#damaged(err)
+    }
+  }
+
+  /**
+   * LevelDB opens tables lazily: a damaged one (garbage, or cut short: an IO error naming the table) is
+   * found by the first read that needs it. That is damage to repair, not a bug.
+   */
+  #damaged (err: unknown): unknown {
+    const { code, message } = err as { code?: unknown, message?: unknown }
+    const table = code === 'LEVEL_IO_ERROR' && typeof message === 'string' && /\.(ldb|sst): /.test(message)
+    if (code !== 'LEVEL_CORRUPTION' && !table) return err
+    return new DamagedStoreError(`store folder ${this.path} is corrupt (LevelDB: ${(err as Error).message})`, { cause: err })
   }
 
   async batch (ops: BatchOp[], options?: BatchOptions): Promise<void> {
@@ -96,7 +120,7 @@ export class LevelStorage implements Storage {
 
   /** Flushes LevelDB's memtable to a table (fsynced) and starts a new log, so a torn log cannot lose what was committed before. */
   async checkpoint (): Promise<void> {
-    await (this.#db as unknown as ClassicExtras).compactRange(PAST_ALL, PAST_ALL_END)
+    await (this.#db as unknown as ClassicExtras).compactRange(PAST_ALL, PAST_ALL_END).catch((err: unknown) => { throw this.#damaged(err) })
   }
 
   async * iterator (range: KeyRange): AsyncIterable<[Uint8Array, Uint8Array]> {
@@ -107,7 +131,7 @@ export class LevelStorage implements Storage {
     try {
       // nextv reads many entries per round trip to the native side.
       while (true) {
-        const entries = await it.nextv(256)
+        const entries = await it.nextv(256).catch((err: unknown) => { throw this.#damaged(err) })
         if (entries.length === 0) return
         for (const entry of entries) yield entry as [Uint8Array, Uint8Array]
       }

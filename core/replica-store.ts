@@ -48,8 +48,6 @@ export interface ReplicaStoreOptions {
    * Default: 24 random hex digits, and a fresh random id for each new epoch.
    */
   replica?: string
-  /** The storage is known to hold a store (a data folder with files): refuse it if its meta record is missing. */
-  mustExist?: boolean
   /** Makes a new epoch's replica id from the base id (default random); the simulator's is deterministic. See core/store-meta.ts. */
   newReplicaId?: (base: string) => string
   /** Wall clock for ops, ms since the epoch (default Date.now). */
@@ -85,7 +83,7 @@ const MAX_ORIGIN = 256
 export class ReplicaStore {
   /** The id this replica's writes are named by, for as long as this store is open. */
   readonly replica: string
-  /** Set when this open took a new replica id (the store was not closed cleanly, or was repaired): the id it replaced, and why. */
+  /** Set when this open took a new replica id (not closed cleanly, repaired, or upgraded from format 1 or 2): the id it replaced, and why. */
   readonly replaced: OpenedMeta['replaced']
   readonly #meta: OpenedMeta
   readonly #storage: Storage
@@ -127,7 +125,7 @@ export class ReplicaStore {
     for (const [name, n] of [['deltaLogLimit', deltaLogLimit], ['cacheSize', cacheSize]] as const) {
       if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new TypeError(`${name} must be a whole number ≥ 0`)
     }
-    return new ReplicaStore(options, await openMeta(storage, options.replica, { mustExist: options.mustExist, newReplicaId: options.newReplicaId }))
+    return new ReplicaStore(options, await openMeta(storage, options.replica, { newReplicaId: options.newReplicaId }))
   }
 
   async get (key: string): Promise<KeyView | undefined> {

@@ -19,14 +19,20 @@
  * pins the id (tests), so a pinned store is still recognised; the simulator
  * names its epochs deterministically (`newReplicaId`).
  *
- * Formats 1 and 2 had no marker: their record is read as a clean close (what
- * an upgrade after a clean stop is) and rewritten in the current format, so
- * an older version refuses the folder from then on.
+ * Formats 1 and 2 had no marker, so whether they last closed cleanly cannot
+ * be known: their record is read as an unclean close, and the upgrade takes a
+ * new replica id (one more version-vector entry, never a reused dot). The
+ * record is rewritten in the current format, so an older version refuses the
+ * folder from then on.
+ *
+ * A storage with no meta record is new (or a first start died before writing
+ * the record, which is written before anything else) only if it holds no
+ * record at all; one with records but no meta record is refused as damaged.
  */
 import { randomBytes } from 'node:crypto'
 import { decode, encode } from './codec.ts'
 import { isReplicaId } from './dots.ts'
-import { FORMAT, META_KEY, READABLE_FORMATS } from './key-layout.ts'
+import { FORMAT, META_KEY, PAST_STORE_KEYS, READABLE_FORMATS } from './key-layout.ts'
 import { DamagedStoreError, type Storage } from './storage.ts'
 
 export interface MetaRecord {
@@ -45,12 +51,16 @@ export interface OpenedMeta {
   replica: string
   base: string
   /** Set when this open took a new id: the one it replaced, and why. */
-  replaced?: { replica: string, reason: 'unclean' | 'repaired' }
+  replaced?: Replaced
 }
 
+/**
+ * Why an open took a new id: the last stop was not clean, the store was repaired, or it was upgraded
+ * from a format that recorded no clean close (so it cannot be known to have closed cleanly).
+ */
+export interface Replaced { replica: string, reason: 'unclean' | 'repaired' | 'upgraded' }
+
 export interface OpenMetaOptions {
-  /** The storage is known to hold a store (its folder has files): refuse it if it has no meta record. */
-  mustExist?: boolean
   /**
    * Makes a new epoch's id from the base id (default: random, see above). It must never return an id
    * this store used before; the simulator passes a deterministic one so that runs replay.
@@ -94,7 +104,8 @@ export async function readMeta (storage: Storage): Promise<MetaRecord | undefine
     const formats = READABLE_FORMATS.slice(0, -1).join(', ') + ' and ' + READABLE_FORMATS[READABLE_FORMATS.length - 1]
     throw new Error(`${where(storage)} is in store format ${JSON.stringify(meta.format)}; this version reads formats ${formats} only`)
   }
-  if (meta.format < 3) return { format: meta.format, replica: meta.replica, base: meta.replica, clean: true }
+  // Formats 1 and 2 recorded no clean close: it cannot be known, so it is taken as unclean (see above).
+  if (meta.format < 3) return { format: meta.format, replica: meta.replica, base: meta.replica, clean: false }
   if (!isReplicaId(meta.base) || typeof meta.clean !== 'boolean' || (meta.repaired !== undefined && meta.repaired !== true)) {
     throw new DamagedStoreError(`${where(storage)} has no valid store meta record (${JSON.stringify(meta)}): wrong or damaged data folder`)
   }
@@ -102,7 +113,7 @@ export async function readMeta (storage: Storage): Promise<MetaRecord | undefine
 }
 
 /**
- * Opens the store's meta record: creates it on a new storage (with `wanted` or a random id), keeps the id
+ * Opens the store's meta record: creates it on an empty storage (with `wanted` or a random id), keeps the id
  * after a clean close, takes a new one otherwise; in every case clears the clean-close marker durably
  * (and checkpoints the storage) before returning, so before any write.
  */
@@ -113,7 +124,10 @@ export async function openMeta (storage: Storage, wanted: string | undefined, op
   const meta = await readMeta(storage)
   let opened: OpenedMeta
   if (meta === undefined) {
-    if (options.mustExist === true || await hasAnyKey(storage)) {
+    // No meta record: a new storage, or a first start that died before writing it. With no records at all
+    // there is nothing to lose (the record is written before any other), so it is initialised; records
+    // without it are a store that lost the record naming its replica.
+    if (await hasAnyKey(storage)) {
       throw new DamagedStoreError(`${where(storage)} holds data but no store meta record (the record naming this replica): it cannot be opened as it was`)
     }
     const replica = wanted ?? freshId(undefined)
@@ -122,11 +136,16 @@ export async function openMeta (storage: Storage, wanted: string | undefined, op
     if (wanted !== undefined && wanted !== meta.base) throw new Error(`this store belongs to replica ${meta.base}, not ${wanted}`)
     opened = meta.clean && meta.repaired !== true
       ? { replica: meta.replica, base: meta.base }
-      : { replica: newId(meta, wanted, options.newReplicaId), base: meta.base, replaced: { replica: meta.replica, reason: meta.repaired === true ? 'repaired' : 'unclean' } }
+      : { replica: newId(meta, wanted, options.newReplicaId), base: meta.base, replaced: { replica: meta.replica, reason: reasonFor(meta) } }
   }
   await write(storage, { format: FORMAT, replica: opened.replica, base: opened.base, clean: false })
   await storage.checkpoint?.()
   return opened
+}
+
+function reasonFor (meta: MetaRecord): Replaced['reason'] {
+  if (meta.repaired === true) return 'repaired'
+  return meta.format < 3 ? 'upgraded' : 'unclean'
 }
 
 function newId (meta: MetaRecord, wanted: string | undefined, make: ((base: string) => string) | undefined): string {
@@ -169,4 +188,16 @@ export async function forgetCleanClose (storage: Storage): Promise<void> {
 async function hasAnyKey (storage: Storage): Promise<boolean> {
   for await (const _ of storage.iterator({})) return true
   return false
+}
+
+/**
+ * Why this storage is not a monoidb store, or undefined if it may be one: with no meta record, a key
+ * outside the store's layout is another program's data. For a repair, which must not turn it into a store.
+ */
+export async function notAStore (storage: Storage): Promise<string | undefined> {
+  if (await storage.get(META_KEY) !== undefined) return undefined
+  for await (const [key] of storage.iterator({ gte: PAST_STORE_KEYS })) {
+    return `it has no store meta record and holds keys monoidb never writes (such as 0x${Buffer.from(key.subarray(0, 16)).toString('hex')})`
+  }
+  return undefined
 }

@@ -126,8 +126,12 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
   }
   const replaced = node.replacedReplica
   if (replaced !== undefined) {
-    const why = replaced.reason === 'repaired' ? 'was repaired' : 'was not stopped cleanly (a kill, crash or power loss)'
-    console.error(`monoidb daemon: the store ${why}, so its newest writes may be lost: it writes as replica ${node.replica} from now on (was ${replaced.replica}) and never reuses a dot of the old one`)
+    const why = replaced.reason === 'repaired'
+      ? 'was repaired, so its newest writes may be lost'
+      : replaced.reason === 'upgraded'
+        ? 'was upgraded from store format 1 or 2, which recorded no clean stop, so it may have lost its newest writes'
+        : 'was not stopped cleanly (a kill, crash or power loss), so its newest writes may be lost'
+    console.error(`monoidb daemon: the store ${why}: it writes as replica ${node.replica} from now on (was ${replaced.replica}) and never reuses a dot of the old one`)
   }
   console.log(`monoidb daemon ready: peer ${info.peerId} replica ${node.replica} listening on ${info.multiaddrs.join(' ')}, API ${info.api} (${keys} keys; durability ${options.durability}; token in ${infoPath})`)
 }

@@ -8,7 +8,7 @@
  * (`fetch`) or watched (`subscribe`) here, and drops what peers send of other
  * keys. `replicateAll: true` keeps every key it hears of: an always-on peer.
  */
-import { mkdir, readdir } from 'node:fs/promises'
+import { access, mkdir, readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { AnyContract, ContractRef } from '../core/contract.ts'
 import type { JsonValue } from '../core/json.ts'
@@ -25,6 +25,7 @@ import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreatePeerKey } from './identity.ts'
 import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
+import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
 
@@ -258,16 +259,25 @@ export class MonoidbNode {
  */
 async function openStore (dataDir: string, registry: ContractRegistry, durability: Durability): Promise<ReplicaStore> {
   const path = join(dataDir, 'store')
-  const existing = (await readdir(path).catch(() => [])).length > 0
+  // LevelDB's info log and lock hold no data: a first start that died after making only them has nothing to keep.
+  const existing = (await readdir(path).catch(() => [])).some(f => !/^(LOCK|LOG|LOG\.old)$/.test(f))
   let storage: LevelStorage | undefined
   try {
+    if (await access(repairMarker(path)).then(() => true, () => false)) {
+      throw new DamagedStoreError(`a repair of store folder ${path} began and did not finish (${repairMarker(path)} is there): its next start must take a new replica id, which only a finished repair records`)
+    }
     storage = await LevelStorage.open(path, { sync: durability === 'power', createIfMissing: !existing })
-    return await ReplicaStore.open({ storage, registry, mustExist: existing })
+    return await ReplicaStore.open({ storage, registry })
   } catch (err) {
     await storage?.close().catch(() => {})
-    if (!(err instanceof DamagedStoreError)) throw err
-    throw new DamagedStoreError(`${err.message}. Not starting it empty. To recover what LevelDB can: stop anything using ${dataDir}, then run \`monoidb repair --data ${dataDir}\` (the next start then takes a new replica id)`, { cause: err })
+    throw withRepairHint(err, dataDir)
   }
+}
+
+/** A DamagedStoreError found while starting, with the way back named. */
+function withRepairHint (err: unknown, dataDir: string): unknown {
+  if (!(err instanceof DamagedStoreError) || err.message.includes('monoidb repair')) return err
+  return new DamagedStoreError(`${err.message}. Not starting it empty. To recover what LevelDB can: stop anything using ${dataDir}, then run \`monoidb repair --data ${dataDir}\` (the next start then takes a new replica id)`, { cause: err })
 }
 
 /** Opens the store in `dataDir`, loads (or creates) the peer key, and starts networking. */
@@ -311,6 +321,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     await binding?.stop().catch(() => {})
     await host?.stop().catch(() => {})
     await store.close().catch(() => {})
-    throw err
+    // A damaged table is found by the first read that needs it: here, loading the keys.
+    throw withRepairHint(err, dataDir)
   }
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { storageAcceptance } from '../helpers/storage-acceptance.ts'
+import { damages } from '../helpers/store-damage.ts'
 
 const root = await mkdtemp(join(tmpdir(), 'monoidb-level-'))
 after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -84,3 +86,51 @@ it('checkpoint moves committed data out of the log: truncating the newest log af
   assert.equal(await again.get(entry(2)[0]), undefined, 'the write after the checkpoint was in the truncated log (the test truncated what it meant to)')
   await again.close()
 })
+
+// Every kind of damage a store folder can take (test/helpers/store-damage.ts), on a real LevelDB folder: 200 entries
+// checkpointed into a table, 10 more in the log.
+for (const { name, damage, refusal, read, kept } of damages) {
+  it(`damage: ${name} is a DamagedStoreError naming the folder and the problem (${read === true ? 'at the first read, leaving the damaged table as it was' : 'at open, changing no file'}), and repair keeps ${kept} of 210 entries`, async () => {
+    const { DamagedStoreError } = await import('../../core/storage.ts')
+    const path = fresh()
+    const s = await LevelStorage.open(path)
+    for (let i = 0; i < 200; i++) await s.batch([{ type: 'put', key: Uint8Array.of(1, i), value: new Uint8Array(100).fill(i) }])
+    await s.checkpoint()
+    for (let i = 0; i < 10; i++) await s.batch([{ type: 'put', key: Uint8Array.of(2, i), value: Uint8Array.of(i) }])
+    await s.close()
+    await damage(path)
+    const files = async (): Promise<Array<[string, string]>> => await Promise.all((await FS.readdir(path)).filter(f => !/^(LOG|LOG\.old|LOCK)$/.test(f)).sort()
+      .map(async f => [f, (await FS.stat(join(path, f))).isDirectory() ? 'dir' : createHash('sha256').update(await FS.readFile(join(path, f))).digest('hex')] as [string, string]))
+    const before = await files()
+    const refused = (err: unknown): boolean => {
+      assert.ok(err instanceof DamagedStoreError, String(err))
+      assert.ok(err.message.startsWith(`store folder ${path} `), err.message)
+      assert.match(err.message, refusal)
+      return true
+    }
+    if (read === true) {
+      const opened = await LevelStorage.open(path, { createIfMissing: false })
+      await assert.rejects(async () => { for await (const _ of opened.iterator({})); }, refused)
+      await assert.rejects(opened.get(Uint8Array.of(1, 7)), refused)
+      await opened.close()
+    } else {
+      await assert.rejects(LevelStorage.open(path, { createIfMissing: false }), refused)
+    }
+    if (read === true) {
+      // Opening replays the log into a new table (any LevelDB open does), but the damaged tables are left to the repair.
+      const now = new Map(await files())
+      for (const [f, hash] of before) if (f.endsWith('.ldb')) assert.equal(now.get(f), hash, `${f} is left as it was`)
+    } else {
+      assert.deepEqual(await files(), before, 'the refusal changed no file (LevelDB\'s info log aside)')
+    }
+    await LevelStorage.repair(path)
+    const repaired = await LevelStorage.open(path, { createIfMissing: false })
+    let n = 0
+    for await (const [k, v] of repaired.iterator({})) {
+      assert.deepEqual(Uint8Array.from(v), k[0] === 1 ? new Uint8Array(100).fill(k[1]) : Uint8Array.of(k[1]), 'a recovered entry is intact')
+      n++
+    }
+    assert.equal(n, kept)
+    await repaired.close()
+  })
+}

@@ -3,7 +3,7 @@ import { readdir, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { decode, encode } from '../../core/codec.ts'
-import { FORMAT, META_KEY, keyBytes, recordKey } from '../../core/key-layout.ts'
+import { FORMAT, META_KEY, keyBytes, logKey, recordKey } from '../../core/key-layout.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { ReplicaStore } from '../../core/replica-store.ts'
 import { forgetCleanClose, markRepaired, openMeta } from '../../core/store-meta.ts'
@@ -106,17 +106,34 @@ it('a repaired store takes a new replica id at its next open, saying why', async
   await opened.close()
 })
 
-it('a storage that holds data but no meta record, or must exist and has none, is refused and left as it was', async () => {
+it('a storage that holds data but no meta record is refused and left as it was', async () => {
   const storage = new MemoryStorage()
   await storage.batch([{ type: 'put', key: recordKey(keyBytes('n')), value: encode({ c: 'pn-counter', s: { p: [['x', 1]], n: [] }, q: 1 }) }])
   await assert.rejects(ReplicaStore.open({ storage, registry }), (err: Error) => err instanceof DamagedStoreError && /holds data but no store meta record/.test(err.message))
   assert.equal(await storage.get(META_KEY), undefined)
-  const empty = new MemoryStorage()
-  await assert.rejects(openMeta(empty, undefined, { mustExist: true }), DamagedStoreError)
-  assert.equal(await empty.get(META_KEY), undefined)
+  // Any record at all counts, a delta log entry alone too.
+  const logOnly = new MemoryStorage()
+  await logOnly.batch([{ type: 'put', key: logKey(keyBytes('n'), 1), value: encode({ p: [['x', 1]], n: [] }) }])
+  await assert.rejects(openMeta(logOnly, undefined), DamagedStoreError)
+  assert.equal(await logOnly.get(META_KEY), undefined)
 })
 
-it('format-1 and format-2 folders keep their replica id and are upgraded to the current format', async () => {
+it('an empty LevelDB folder without a meta record (a first start that died before writing it) is initialised, not refused', async () => {
+  const path = folders.next()
+  await (await LevelStorage.open(path)).close() // LevelDB made its files; the process died before the meta record
+  const storage = await LevelStorage.open(path, { createIfMissing: false })
+  const store = await ReplicaStore.open({ storage, registry, replica: 'first' })
+  assert.equal(store.replica, 'first')
+  assert.equal(store.replaced, undefined)
+  await store.update('n', 'pn-counter', 'inc', [2])
+  await store.close()
+  const again = await ReplicaStore.open({ storage: await LevelStorage.open(path, { createIfMissing: false }), registry })
+  assert.equal(again.replica, 'first')
+  assert.equal((await again.get('n'))?.value, 2)
+  await again.close()
+})
+
+it('format-1 and format-2 folders are upgraded to the current format under a new replica id (no clean close was recorded), keeping their data', async () => {
   for (const format of [1, 2]) {
     const path = folders.next()
     const storage = await LevelStorage.open(path)
@@ -126,18 +143,21 @@ it('format-1 and format-2 folders keep their replica id and are upgraded to the 
       { type: 'put', key: recordKey(keyBytes('n')), value: encode({ c: 'pn-counter', s: { p: [['old', 7]], n: [] }, q: 7 }) }
     ])
     const store = await ReplicaStore.open({ storage, registry })
-    assert.equal(store.replica, 'old')
-    assert.equal(store.replaced, undefined)
+    assert.notEqual(store.replica, 'old', `format ${format}: a new replica id`)
+    assert.deepEqual(store.replaced, { replica: 'old', reason: 'upgraded' })
     assert.equal((await store.get('n'))!.value, 7)
-    for (let i = 0; i < 40; i++) await store.update('n', 'pn-counter', 'inc', [1]) // tails, folds
+    const { delta } = await store.update('n', 'pn-counter', 'inc', [1])
+    assert.deepEqual(delta, { p: [[store.replica, 1]], n: [] }, 'the first write after the upgrade is counted under the new id, from 1')
+    for (let i = 0; i < 39; i++) await store.update('n', 'pn-counter', 'inc', [1]) // tails, folds
     await store.close()
     const again = await ReplicaStore.open({ storage: await LevelStorage.open(path), registry })
-    assert.equal(again.replica, 'old')
+    assert.equal(again.replica, store.replica, 'a clean close after the upgrade keeps the new id')
+    assert.equal(again.replaced, undefined)
     assert.deepEqual(await again.get('n'), { key: 'n', contract: { id: 'pn-counter' }, value: 47 })
     assert.equal((await again.update('n', 'pn-counter', 'inc', [])).seq, 48)
     await again.close()
     const raw = await LevelStorage.open(path)
-    assert.deepEqual(await metaOf(raw), { format: FORMAT, replica: 'old', base: 'old', clean: true })
+    assert.deepEqual(await metaOf(raw), { format: FORMAT, replica: store.replica, base: 'old', clean: true })
     await raw.close()
   }
 })
@@ -178,4 +198,19 @@ it('newReplicaId names a new epoch; an id the store used is refused; forgetClean
   s = s.reopen()
   await forgetCleanClose(s)
   await assert.rejects(ReplicaStore.open({ storage: s, registry, newReplicaId: () => 'p0+1' }), /newReplicaId gave "p0\+1" for a new epoch of p0\+1/)
+})
+
+it('an open that fails between clearing the clean-close marker and the checkpoint leaves the marker cleared: the next open takes a new id', async () => {
+  const storage = new MemoryStorage()
+  await (await ReplicaStore.open({ storage, registry })).close()
+  const failing = storage.reopen()
+  const { replica } = await metaOf(failing) as { replica: string }
+  // A checkpoint that fails (a full disk, a damaged table): the open fails after the marker was cleared durably.
+  Object.assign(failing, { checkpoint: async () => { throw new Error('disk full') } })
+  await assert.rejects(ReplicaStore.open({ storage: failing, registry }), /disk full/)
+  assert.deepEqual(await metaOf(failing), { format: FORMAT, replica, base: replica, clean: false }, 'the failed open cleared the marker and wrote nothing else')
+  await failing.close()
+  const next = await ReplicaStore.open({ storage: failing.reopen(), registry })
+  assert.deepEqual(next.replaced, { replica, reason: 'unclean' }, 'whatever the failed open did is not taken for a clean close')
+  await next.close()
 })

@@ -4,9 +4,14 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { readdir, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { encode } from '../../core/codec.ts'
+import { META_KEY, keyBytes, recordKey } from '../../core/key-layout.ts'
+import { LevelStorage } from '../../core/level-storage.ts'
 import { type DaemonProcess, daemonFixtures } from '../helpers/daemon-fixtures.ts'
 
 const fx = await daemonFixtures('store-damage')
@@ -47,6 +52,12 @@ function replicaOf (d: DaemonProcess): string {
 /** The store's data files (LevelDB's info log and lock aside). */
 async function dataFiles (dir: string): Promise<string[]> {
   return (await readdir(join(dir, 'store'))).filter(f => !/^(LOG|LOG\.old|LOCK)$/.test(f)).sort()
+}
+
+/** The store's data files with a hash of each: what a refused start must leave as it was. */
+async function contents (dir: string): Promise<Array<[string, string]>> {
+  const store = join(dir, 'store')
+  return await Promise.all((await dataFiles(dir)).map(async f => [f, createHash('sha256').update(await readFile(join(store, f))).digest('hex')] as [string, string]))
 }
 
 const KEYS = 31
@@ -101,6 +112,65 @@ test('CURRENT deleted: the daemon exits 1 naming the problem and monoidb repair;
   assert.equal((await after.client.status()).keys, KEYS)
   for (let i = 0; i < KEYS; i++) assert.equal((await after.client.get(`key/${i}`)).value, i + 1)
   assert.equal(await after.stop(), 0)
+})
+
+test('MANIFEST deleted: the daemon exits 1 naming the missing file and monoidb repair, changing no file; the repair rebuilds the manifest and recovers every key', { timeout: 90_000 }, async () => {
+  const d = await fx.start()
+  const id = replicaOf(d)
+  for (let i = 0; i < KEYS; i++) await d.client.update(`key/${i}`, 'pn-counter', 'inc', [i + 1])
+  assert.equal(await d.stop(), 0)
+  const again = await fx.start({ dir: d.dir }) // the writes move into tables
+  assert.equal(await again.stop(), 0)
+  const manifests = (await dataFiles(d.dir)).filter(f => f.startsWith('MANIFEST-'))
+  assert.equal(manifests.length, 1)
+  await unlink(join(d.dir, 'store', manifests[0]))
+  const before = await contents(d.dir)
+
+  const refused = await failingDaemon(d.dir)
+  assert.equal(refused.code, 1, `exit code (null: it ran until killed); stdout: ${refused.stdout.slice(0, 300)} stderr: ${refused.stderr}`)
+  assert.match(refused.stderr, new RegExp(`cannot be opened as the database it was \\(LevelDB: IO error: .*${manifests[0]}: No such file or directory\\)`))
+  assert.match(refused.stderr, /Not starting it empty/)
+  assert.ok(refused.stderr.includes(`monoidb repair --data ${d.dir}`), refused.stderr)
+  assert.doesNotMatch(refused.stdout, /ready/)
+  assert.deepEqual(await contents(d.dir), before, 'the refused start changed no file of the store')
+
+  const repaired = await cli(['repair', '--data', d.dir])
+  assert.equal(repaired.code, 0, repaired.stderr)
+  assert.match(repaired.stdout, new RegExp(`recovered ${KEYS} keys in .*; the next start takes a new replica id \\(it was replica ${id}\\)`))
+  assert.ok((await dataFiles(d.dir)).some(f => f.startsWith('MANIFEST-')), 'the repair wrote a new manifest')
+
+  const after = await fx.start({ dir: d.dir })
+  assert.notEqual(replicaOf(after), id, 'a new replica id after the repair')
+  assert.equal((await after.client.status()).keys, KEYS)
+  for (let i = 0; i < KEYS; i++) assert.equal((await after.client.get(`key/${i}`)).value, i + 1)
+  assert.equal(await after.stop(), 0)
+})
+
+test('a store of format 2 (no clean-close marker) is upgraded under a new replica id, the daemon saying why, and keeps its data', { timeout: 60_000 }, async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'monoidb-e2e-format2-')), 'data')
+  try {
+    // What a format-2 daemon left: its meta record (no marker) and a key written under its id.
+    const storage = await LevelStorage.open(join(dir, 'store'))
+    await storage.batch([
+      { type: 'put', key: META_KEY, value: encode({ format: 2, replica: 'old2' }) },
+      { type: 'put', key: recordKey(keyBytes('n')), value: encode({ c: 'pn-counter', s: { p: [['old2', 7]], n: [] }, q: 7 }) }
+    ])
+    await storage.close()
+    const d = await fx.start({ dir })
+    const id = replicaOf(d)
+    assert.notEqual(id, 'old2')
+    assert.match(d.output(), new RegExp(`was upgraded from store format 1 or 2, which recorded no clean stop, so it may have lost its newest writes: it writes as replica ${id} from now on \\(was old2\\)`))
+    assert.equal((await d.client.get('n')).value, 7)
+    await d.client.update('n', 'pn-counter', 'inc', [1])
+    assert.equal(await d.stop(), 0)
+    const again = await fx.start({ dir })
+    assert.equal(replicaOf(again), id, 'upgraded and stopped cleanly: the id is kept')
+    assert.doesNotMatch(again.output(), /from now on/)
+    assert.equal((await again.client.get('n')).value, 8)
+    assert.equal(await again.stop(), 0)
+  } finally {
+    await rm(dirname(dir), { recursive: true, force: true })
+  }
 })
 
 test('monoidb repair refuses a folder in use (exit 1), one without a store (exit 1) and bad usage (exit 2), changing nothing', { timeout: 60_000 }, async () => {

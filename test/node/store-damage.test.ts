@@ -2,7 +2,7 @@
 // a torn write-ahead log, a missing meta record. None may start empty, lose a write for good, or reuse a dot.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { access, readdir, stat, truncate, unlink } from 'node:fs/promises'
+import { access, mkdir, readdir, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { META_KEY } from '../../core/key-layout.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
@@ -12,6 +12,11 @@ import { allHold, hasSubscribedPeer, nodeFixtures, until } from '../helpers/node
 
 const fx = await nodeFixtures('store-damage')
 after(fx.cleanup)
+
+/** A start that must be refused: a node that starts anyway is stopped, so a failing test leaves nothing running. */
+async function refusedStart (dataDir: string): Promise<void> {
+  await (await createNode({ dataDir })).stop()
+}
 
 const range = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
 
@@ -85,7 +90,7 @@ test('a store folder with files but no meta record is refused, naming the repair
   const raw = await LevelStorage.open(join(dir, 'store'))
   await raw.batch([{ type: 'del', key: META_KEY }])
   await raw.close()
-  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+  await assert.rejects(refusedStart(dir), (err: Error) => {
     assert.ok(err instanceof DamagedStoreError, String(err))
     assert.match(err.message, /holds data but no store meta record/)
     assert.match(err.message, /Not starting it empty/)
@@ -96,10 +101,34 @@ test('a store folder with files but no meta record is refused, naming the repair
   assert.equal(await again.get(META_KEY), undefined, 'the refusal wrote no meta record')
   await again.close()
 
-  // An empty store folder too: LevelDB's files without the store's meta record are not a store to start empty.
+})
+
+test('a first start that died before writing the meta record (an empty LevelDB folder, or only its lock and info log) starts', { timeout: 20_000 }, async () => {
+  // An empty database has nothing to lose: refusing it would leave a node that needs a repair for nothing.
   const bare = fx.folder()
   await (await LevelStorage.open(join(bare, 'store'))).close()
-  await assert.rejects(createNode({ dataDir: bare }), /no store meta record/)
+  const early = fx.folder()
+  await mkdir(join(early, 'store'), { recursive: true })
+  await writeFile(join(early, 'store', 'LOCK'), '')
+  await writeFile(join(early, 'store', 'LOG'), 'what LevelDB writes first\n')
+  for (const dir of [bare, early]) {
+    const node = await createNode({ dataDir: dir })
+    let replica = ''
+    try {
+      replica = node.replica
+      assert.equal(node.replacedReplica, undefined)
+      await node.update('k', 'pn-counter', 'inc', [4])
+    } finally {
+      await node.stop()
+    }
+    const again = await createNode({ dataDir: dir })
+    try {
+      assert.equal(again.replica, replica, 'it is a store now: a clean restart keeps its id')
+      assert.equal((await again.get('k'))?.value, 4)
+    } finally {
+      await again.stop()
+    }
+  }
 })
 
 test('createNode refuses an unknown durability, naming it, before touching the folder', async () => {
@@ -120,7 +149,7 @@ test('a table file gone is refused as corrupt, naming the repair; the repair kee
   const tables = (await readdir(store)).filter(f => f.endsWith('.ldb')).sort()
   const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0][0]
   await unlink(join(store, biggest))
-  await assert.rejects(createNode({ dataDir: dir }), (err: Error) => {
+  await assert.rejects(refusedStart(dir), (err: Error) => {
     assert.ok(err instanceof DamagedStoreError, String(err))
     assert.match(err.message, /is corrupt \(LevelDB: Corruption: 1 missing files/)
     assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)
@@ -137,5 +166,70 @@ test('a table file gone is refused as corrupt, naming the repair; the repair kee
     for (const key of await after.keys()) assert.equal((await after.get(key))?.value, Number(key.slice(1)) + 1, `${key} is intact`)
   } finally {
     await after.stop()
+  }
+})
+
+test('a table overwritten with garbage, found only when the keys are loaded, is refused naming the repair; the repair keeps what remains', { timeout: 30_000 }, async () => {
+  const { repairStore } = await import('../../node/repair.ts')
+  const dir = fx.folder()
+  const first = await createNode({ dataDir: dir })
+  const id = first.replica
+  for (let i = 0; i < 20; i++) await first.update(`k${i}`, 'pn-counter', 'inc', [i + 1])
+  await first.stop()
+  await (await createNode({ dataDir: dir })).stop() // the writes move from the log into a table
+  const store = join(dir, 'store')
+  const tables = (await readdir(store)).filter(f => f.endsWith('.ldb'))
+  const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0]
+  // The meta record is rewritten (and checkpointed) at every open, so it is in a newer, smaller table: LevelDB opens,
+  // the meta record reads, and the garbage is found by the first read of a key record.
+  await writeFile(join(store, biggest[0]), Buffer.alloc(biggest[1], 0x78))
+  await assert.rejects(refusedStart(dir), (err: Error) => {
+    assert.ok(err instanceof DamagedStoreError, String(err))
+    assert.match(err.message, /is corrupt \(LevelDB: Corruption: not an sstable/)
+    assert.ok(err.message.includes(`monoidb repair --data ${dir}`), err.message)
+    return true
+  })
+  const { keys, previous } = await repairStore(store)
+  assert.ok(keys < 20, `the garbage table held keys (the repair found ${keys} of 20)`)
+  assert.equal(previous, id)
+  const after = await createNode({ dataDir: dir })
+  try {
+    assert.deepEqual(after.replacedReplica, { replica: id, reason: 'repaired' })
+    assert.equal((await after.keys()).length, keys)
+    for (const key of await after.keys()) assert.equal((await after.get(key))?.value, Number(key.slice(1)) + 1, `${key} is intact`)
+  } finally {
+    await after.stop()
+  }
+})
+
+test('every kind of folder damage stops a node from starting with a DamagedStoreError naming the problem and the repair; after the repair it starts under a new replica id', { timeout: 60_000 }, async () => {
+  const { repairStore } = await import('../../node/repair.ts')
+  const { damages } = await import('../helpers/store-damage.ts')
+  for (const { name, damage, refusal, read } of damages) {
+    const dir = fx.folder()
+    const first = await createNode({ dataDir: dir })
+    for (let i = 0; i < 20; i++) await first.update(`k${i}`, 'pn-counter', 'inc', [i + 1])
+    await first.stop()
+    await (await createNode({ dataDir: dir })).stop() // the writes move from the log into a table
+    const store = join(dir, 'store')
+    await damage(store)
+    const files = async (): Promise<string[]> => (await readdir(store)).filter(f => !/^(LOG|LOG\.old|LOCK)$/.test(f)).sort()
+    const before = await files()
+    await assert.rejects(refusedStart(dir), (err: Error) => {
+      assert.ok(err instanceof DamagedStoreError, `${name}: ${String(err)}`)
+      assert.match(err.message, refusal, name)
+      assert.ok(err.message.includes(`monoidb repair --data ${dir}`), `${name}: ${err.message}`)
+      return true
+    })
+    // Found at open, the refusal changes nothing; found by a read, LevelDB's open has already replayed its log.
+    if (read !== true) assert.deepEqual(await files(), before, `${name}: the refused start changed no file`)
+    await repairStore(store)
+    const after = await createNode({ dataDir: dir })
+    try {
+      assert.equal(after.replacedReplica?.reason, 'repaired', name)
+      for (const key of await after.keys()) assert.equal((await after.get(key))?.value, Number(key.slice(1)) + 1, `${name}: ${key} is intact`)
+    } finally {
+      await after.stop()
+    }
   }
 })
