@@ -100,17 +100,31 @@ export class DeltaMerger {
    * MAX_GOSSIP_PUSH_BYTES unless they go `direct` to one peer (over a stream, not gossip). An item too
    * large for a gossiped push is left out: our digest now differs from every peer's, and anti-entropy
    * sessions, whose messages may be `maxBytes`, carry it (counted in `sessionOnlyItems`).
+   *
+   * A gossiped push carries items of one contract (by name: id and version): a peer that lacks a
+   * contract does not relay a push holding it (push-check.ts), and must not hold back other
+   * contracts' items with it.
    */
   async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number, direct = false): Promise<Message[]> {
     // In key order, so that front coding shares their prefixes.
     const items = (await this.pushItems(dirty)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(items)
-    const { parts, oversize } = chunk(items, entrySize.deltaItem, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
-    for (const item of oversize) {
-      if (chunk([item], entrySize.deltaItem, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
-      else this.#stats.sessionOnlyItems++
+    const groups = new Map<string, DeltaItem[]>()
+    for (const item of items) {
+      const name = direct ? '' : contractName(item.contract)
+      const group = groups.get(name)
+      if (group === undefined) groups.set(name, [item]); else group.push(item)
     }
-    return parts.map(part => ({ type: 'push', items: part }))
+    const out: Message[] = []
+    for (const group of groups.values()) {
+      const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(group)
+      const { parts, oversize } = chunk(group, entrySize.deltaItem, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
+      for (const item of oversize) {
+        if (chunk([item], entrySize.deltaItem, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
+        else this.#stats.sessionOnlyItems++
+      }
+      for (const part of parts) out.push({ type: 'push', items: part })
+    }
+    return out
   }
 
   /** Our push items for keys changed locally: per key, what it gained since the state of item hash `before` (everything, when that is unknown). */
