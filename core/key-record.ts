@@ -16,7 +16,7 @@ import { ContractError } from './errors.ts'
 import type { JsonObject } from './json.ts'
 import { recordKey, tailKey } from './key-layout.ts'
 import { LOCAL_LIMITS, type TailState, decodeTail, freshTail, replayTail } from './key-tail.ts'
-import type { Storage } from './storage.ts'
+import { DamagedStoreError, type Storage } from './storage.ts'
 import type { BoundRef } from './subscription.ts'
 
 export { LOCAL_LIMITS } from './key-tail.ts'
@@ -62,7 +62,7 @@ export interface StoredRecord {
 }
 
 export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
-  const corrupt = (why: string): Error => new Error(`record of key ${JSON.stringify(key)} is corrupt (${why}): the data folder is damaged`)
+  const corrupt = (why: string): Error => new DamagedStoreError(`record of key ${JSON.stringify(key)} is corrupt (${why}): the data folder is damaged`)
   let r: Plain
   try {
     r = decode(bytes, LOCAL_LIMITS)
@@ -95,11 +95,11 @@ export async function readStoredKey (storage: Storage, kb: Uint8Array, key: stri
   const bytes = await storage.get(rk)
   const tail = tailBytes === undefined ? undefined : decodeTail(tailBytes, key)
   if (bytes === undefined) {
-    if (tail !== undefined) throw new Error(`key ${JSON.stringify(key)} has a delta tail but no record: the data folder is damaged`)
+    if (tail !== undefined) throw new DamagedStoreError(`key ${JSON.stringify(key)} has a delta tail but no record: the data folder is damaged`)
     return undefined
   }
   const r = decodeRecord(bytes, key)
-  if (tail !== undefined && tail.gen > r.gen) throw new Error(`delta tail of key ${JSON.stringify(key)} is of generation ${tail.gen}, newer than its record's ${r.gen}: the data folder is damaged`)
+  if (tail !== undefined && tail.gen > r.gen) throw new DamagedStoreError(`delta tail of key ${JSON.stringify(key)} is of generation ${tail.gen}, newer than its record's ${r.gen}: the data folder is damaged`)
   const contract = resolve(r.binding)
   const t = replayTail(r.state, r.seq, r.gen, rk.length + bytes.length, tail, tk.length + (tailBytes?.length ?? 0), (a, b) => contract.merge(a, b) as Plain)
   const summary = t.tail.count === 0 ? r.summary : contract.summarize(t.state) as Plain
@@ -139,7 +139,7 @@ export async function readStoredSummary (storage: Storage, kb: Uint8Array, key: 
   if (bytes === undefined) return undefined
   const r = decodeRecord(bytes, key)
   const tail = tailBytes === undefined ? undefined : decodeTail(tailBytes, key)
-  if (tail !== undefined && tail.gen > r.gen) throw new Error(`delta tail of key ${JSON.stringify(key)} is of generation ${tail.gen}, newer than its record's ${r.gen}: the data folder is damaged`)
+  if (tail !== undefined && tail.gen > r.gen) throw new DamagedStoreError(`delta tail of key ${JSON.stringify(key)} is of generation ${tail.gen}, newer than its record's ${r.gen}: the data folder is damaged`)
   const live = tail !== undefined && tail.gen === r.gen && tail.items.length > 0
   return { binding: r.binding, summary: live ? undefined : r.summary }
 }

@@ -22,6 +22,7 @@
  */
 import { type Plain, decode } from './codec.ts'
 import { MAX_DEPTH } from './json.ts'
+import { DamagedStoreError } from './storage.ts'
 
 /** Deltas a key's tail may hold before the next write folds them into its record. */
 export const MAX_TAIL = 16
@@ -121,7 +122,7 @@ export interface StoredTail { gen: number, items: Array<{ seq: number, delta: Pl
 
 /** Decodes a stored tail, or throws naming the key and what is wrong. */
 export function decodeTail (value: Uint8Array, key: string): StoredTail {
-  const corrupt = (why: string): Error => new Error(`delta tail of key ${JSON.stringify(key)} is corrupt (${why}): the data folder is damaged`)
+  const corrupt = (why: string): Error => new DamagedStoreError(`delta tail of key ${JSON.stringify(key)} is corrupt (${why}): the data folder is damaged`)
   let v: Plain
   try {
     v = decode(value, LOCAL_LIMITS)

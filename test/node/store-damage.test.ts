@@ -4,7 +4,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { access, mkdir, readdir, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { META_KEY } from '../../core/key-layout.ts'
+import { META_KEY, keyBytes, recordKey } from '../../core/key-layout.ts'
 import { LevelStorage } from '../../core/level-storage.ts'
 import { DamagedStoreError } from '../../core/storage.ts'
 import { type MonoidbNode, createNode } from '../../node/node.ts'
@@ -232,4 +232,16 @@ test('every kind of folder damage stops a node from starting with a DamagedStore
       await after.stop()
     }
   }
+})
+
+test('a key record that does not decode stops the start with a DamagedStoreError naming the repair', { timeout: 20_000 }, async () => {
+  const dir = fx.folder()
+  const a = await createNode({ dataDir: dir })
+  await a.update('good', 'g-counter', 'inc', [1])
+  await a.update('bad', 'g-counter', 'inc', [2])
+  await a.stop()
+  const storage = await LevelStorage.open(join(dir, 'store'))
+  await storage.batch([{ type: 'put', key: recordKey(keyBytes('bad')), value: new Uint8Array([0xff, 0x00, 0x13]) }])
+  await storage.close()
+  await assert.rejects(refusedStart(dir), (err: Error) => err instanceof DamagedStoreError && /record of key "bad" is corrupt/.test(err.message) && err.message.includes(`monoidb repair --data ${dir}`))
 })
