@@ -18,6 +18,20 @@ async function refusedStart (dataDir: string): Promise<void> {
   await (await createNode({ dataDir })).stop()
 }
 
+/** A node's folder holding keys k0..k19 (value i + 1) in LevelDB tables: its replica id and the biggest table, [file, size]. */
+async function twentyKeysInTables (): Promise<{ dir: string, store: string, id: string, biggest: readonly [string, number] }> {
+  const dir = fx.folder()
+  const first = await createNode({ dataDir: dir })
+  const id = first.replica
+  for (let i = 0; i < 20; i++) await first.update(`k${i}`, 'pn-counter', 'inc', [i + 1])
+  await first.stop()
+  await (await createNode({ dataDir: dir })).stop() // the writes move from the log into a table
+  const store = join(dir, 'store')
+  const tables = (await readdir(store)).filter(f => f.endsWith('.ldb')).sort()
+  const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0]
+  return { dir, store, id, biggest }
+}
+
 const range = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
 
 /** Whether every node holds exactly `tags` in the or-set 'tags' (compared sorted: a set's view is in canonical order) and `hits`. */
@@ -139,16 +153,8 @@ test('createNode refuses an unknown durability, naming it, before touching the f
 
 test('a table file gone is refused as corrupt, naming the repair; the repair keeps what remains and the next start takes a new replica id', { timeout: 30_000 }, async () => {
   const { repairStore } = await import('../../node/repair.ts')
-  const dir = fx.folder()
-  const first = await createNode({ dataDir: dir })
-  const id = first.replica
-  for (let i = 0; i < 20; i++) await first.update(`k${i}`, 'pn-counter', 'inc', [i + 1])
-  await first.stop()
-  await (await createNode({ dataDir: dir })).stop() // the writes move from the log into a table
-  const store = join(dir, 'store')
-  const tables = (await readdir(store)).filter(f => f.endsWith('.ldb')).sort()
-  const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0][0]
-  await unlink(join(store, biggest))
+  const { dir, store, id, biggest } = await twentyKeysInTables()
+  await unlink(join(store, biggest[0]))
   await assert.rejects(refusedStart(dir), (err: Error) => {
     assert.ok(err instanceof DamagedStoreError, String(err))
     assert.match(err.message, /is corrupt \(LevelDB: Corruption: 1 missing files/)
@@ -171,15 +177,7 @@ test('a table file gone is refused as corrupt, naming the repair; the repair kee
 
 test('a table overwritten with garbage, found only when the keys are loaded, is refused naming the repair; the repair keeps what remains', { timeout: 30_000 }, async () => {
   const { repairStore } = await import('../../node/repair.ts')
-  const dir = fx.folder()
-  const first = await createNode({ dataDir: dir })
-  const id = first.replica
-  for (let i = 0; i < 20; i++) await first.update(`k${i}`, 'pn-counter', 'inc', [i + 1])
-  await first.stop()
-  await (await createNode({ dataDir: dir })).stop() // the writes move from the log into a table
-  const store = join(dir, 'store')
-  const tables = (await readdir(store)).filter(f => f.endsWith('.ldb'))
-  const biggest = (await Promise.all(tables.map(async f => [f, (await stat(join(store, f))).size] as const))).sort((x, y) => y[1] - x[1])[0]
+  const { dir, store, id, biggest } = await twentyKeysInTables()
   // The meta record is rewritten (and checkpointed) at every open, so it is in a newer, smaller table: LevelDB opens,
   // the meta record reads, and the garbage is found by the first read of a key record.
   await writeFile(join(store, biggest[0]), Buffer.alloc(biggest[1], 0x78))
