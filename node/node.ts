@@ -24,6 +24,7 @@ import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreatePeerKey } from './identity.ts'
+import type { Logger } from './logger.ts'
 import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
 import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
@@ -57,6 +58,8 @@ export interface NodeOptions {
    * crash of this process; a power loss can lose the newest acknowledged writes.
    */
   durability?: Durability
+  /** Where the node logs start, stop, peers, dial failures, repairs and refusals (pino-shaped; default: silent). */
+  log?: Logger
 }
 
 export interface NodeStatus {
