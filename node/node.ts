@@ -18,6 +18,7 @@ import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
 import { type ClockSkew, type PeerCost, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import { Journal } from '../core/sync/journal.ts'
 import { PushValidator } from '../core/sync/push-check.ts'
 import { type TopCounts, countTop, topOf } from '../core/sync/stats.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
@@ -100,6 +101,8 @@ export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0'] as const
 export class MonoidbNode {
   /** This peer's libp2p id: how other peers (and change origins) name it. */
   readonly peerId: string
+  /** What this node exchanged with its peers, key by key, bounded (core/sync/journal.ts). */
+  readonly journal: Journal
   readonly #store: ReplicaStore
   readonly #host: Host
   readonly #binding: SyncBinding
@@ -109,8 +112,9 @@ export class MonoidbNode {
   readonly #updating = new Set<Promise<UpdateResult>>()
   #stopping: Promise<void> | undefined
 
-  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys }) {
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal }) {
     this.peerId = parts.peerId
+    this.journal = parts.journal
     this.#store = parts.store
     this.#host = parts.host
     this.#binding = parts.binding
@@ -304,8 +308,9 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const pushCheck = new PushValidator(registry)
     // The settings as given: the engine fills in the defaults (some follow from others, PROTOCOL.md §10).
     let b: SyncBinding | undefined
+    const journal = new Journal()
     const engine = await SyncEngine.create(store, {
-      self: peerId, now: Date.now(), config: options.sync, interest: wanted, onMisbehaviour: (peer, what) => { b?.misbehaved(peer, what) }
+      self: peerId, now: Date.now(), config: options.sync, interest: wanted, journal, onMisbehaviour: (peer, what) => { b?.misbehaved(peer, what) }
     })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     host = await Host.create(
@@ -319,7 +324,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     b = binding = new SyncBinding(engine, host, { onError: options.onError })
     await host.start()
     binding.start()
-    return new MonoidbNode({ peerId, store, host, binding, engine, wanted })
+    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal })
   } catch (err) {
     await binding?.stop().catch(() => {})
     await host?.stop().catch(() => {})

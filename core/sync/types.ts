@@ -10,6 +10,7 @@ import type { Plain } from '../codec.ts'
 import type { ContractRef } from '../contract.ts'
 import type { CommitListener, MergeOutcome, RemoteDelta } from '../replica-store.ts'
 import type { BoundRef } from '../subscription.ts'
+import type { Journal } from './journal.ts'
 import type { Misbehaviour } from './peer-budget.ts'
 
 /** An opaque peer name: a libp2p peer id in the daemon, "p0"… in the simulator. */
@@ -87,6 +88,8 @@ export interface SyncOptions {
    * the daemon lowers the peer's score and closes the stream that carried bad bytes. Must not throw.
    */
   onMisbehaviour?: (peer: PeerId, what: Misbehaviour) => void
+  /** Where the engine records what it exchanged (journal.ts); default: a journal of its own. */
+  journal?: Journal
 }
 
 /** A key's identity in digests: a `ContractRef` as the store binds it, with the summary. */
