@@ -257,8 +257,9 @@ export class PeerBook {
   #updated (peer: Peer, previous: Peer | undefined): void {
     const id = peer.id.toString()
     if (previous === undefined || !this.#states.has(id)) return
-    const now = peer.addresses.map(a => a.multiaddr.toString()).sort()
-    const was = previous.addresses.map(a => a.multiaddr.toString()).sort()
+    const plain = (p: Peer): string[] => [...new Set(p.addresses.map(a => withoutPeerId(a.multiaddr).toString()))].sort()
+    const now = plain(peer)
+    const was = plain(previous)
     if (now.length === 0 || now.join(' ') === was.join(' ')) return
     this.#log.info({ peer: id, multiaddrs: now, previous: was }, 'peer addresses changed')
   }
@@ -290,7 +291,8 @@ export class PeerBook {
       const target = peerId ?? peerIdFromString(id)
       await this.#libp2p.dial(target, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     } catch (err) {
-      if (this.#stopped || this.#states.get(id) !== s) return
+      // Stopped, forgotten, or connected meanwhile (it dialed us): nothing failed that matters.
+      if (this.#stopped || this.#states.get(id) !== s || s.connectedSince !== undefined) return
       const now = Date.now()
       s.failures++
       s.lastDialError = { at: now, message: dialErrorText(err) }

@@ -15,7 +15,7 @@ const PINGS_IN_FLIGHT = 8
 
 export interface PeerHealthInfo {
   peerId: string
-  /** Where it can be reached: the addresses it announced (kept in DIR/peers), then those of open connections to it. */
+  /** Where it can be reached, each ending in /p2p/<peer id>: the addresses it announced (kept in DIR/peers), then those of open connections to it. */
   multiaddrs: string[]
   /** It subscribes to the sync topics: our pushes and digests reach it by gossip. */
   subscribed: boolean
@@ -79,7 +79,7 @@ export class PeerHealth {
       const announced = (stored?.addresses ?? []).map(a => a.multiaddr.toString())
       return {
         peerId,
-        multiaddrs: [...new Set([...announced, ...c?.multiaddrs ?? []])],
+        multiaddrs: [...new Set([...announced, ...c?.multiaddrs ?? []].map(a => withPeerId(a, peerId)))],
         subscribed: c?.subscribed ?? false,
         connected: c !== undefined,
         connectedSince: c === undefined ? null : s?.connectedSince ?? null,
@@ -109,4 +109,9 @@ export class PeerHealth {
       // Not answered (an older peer without ping, or a slow one): rttMs stays as it was.
     }
   }
+}
+
+/** The address ending in /p2p/<peer id>, as `monoidb connect` and --bootstrap take it. */
+function withPeerId (addr: string, peerId: string): string {
+  return addr.endsWith(`/p2p/${peerId}`) ? addr : `${addr}/p2p/${peerId}`
 }
