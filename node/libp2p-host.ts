@@ -29,6 +29,8 @@ export interface HostOptions {
   listen: readonly string[]
   /** Where libp2p keeps its peer store (node/peer-book.ts); default: in memory. */
   datastore?: Libp2pOptions['datastore']
+  /** Peers we must not dial (forgotten ones, node/peer-book.ts); they may still dial us. */
+  denyDial?: (peer: string) => boolean
   /** Find peers on the local network by multicast DNS (and connect to them). */
   mdns?: boolean
   /** Checks a gossiped push's items before it is delivered or forwarded (see checkGossip); default: none. */
@@ -109,6 +111,7 @@ export class Host {
       privateKey: options.privateKey,
       datastore: options.datastore,
       peerStore: { maxAddressAge: MAX_ADDRESS_AGE_MS, maxPeerAge: MAX_ADDRESS_AGE_MS },
+      connectionGater: { denyDialPeer: peer => options.denyDial?.(peer.toString()) ?? false },
       addresses: { listen: [...options.listen] },
       transports: [tcp(tcpLimits)],
       connectionEncrypters: [noise()],

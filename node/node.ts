@@ -350,7 +350,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const listen = options.listen ?? DEFAULT_LISTEN
     datastore = await openPeerData(dataDir, log)
     host = await Host.create(
-      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
+      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },

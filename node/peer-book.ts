@@ -13,6 +13,9 @@
  * (about 8 minutes) and redialed again only once they connect to us or are connected to. At most
  * MAX_PARALLEL_DIALS dials run at once, each for at most DIAL_TIMEOUT_MS.
  *
+ * A forgotten peer is not dialed again, by the book nor by anything else here (a sync stream would dial
+ * it), until connect adds it again or it connects to us; the last MAX_FORGOTTEN are remembered so.
+ *
  * Strangers can connect too: the book holds at most MAX_KNOWN_PEERS peers, in memory and in DIR/peers,
  * dropping the least recently seen (never a bootstrap or added peer, nor a connected one).
  */
@@ -32,6 +35,7 @@ export const MAX_PARALLEL_DIALS = 8
 export const DIAL_TIMEOUT_MS = 10_000
 export const MAX_REDIALED = 64
 export const MAX_KNOWN_PEERS = 256
+export const MAX_FORGOTTEN = 1_024
 const TICK_MS = 250
 const LAST_SEEN = 'monoidb/last-seen'
 const ADDED = 'monoidb/added'
@@ -88,6 +92,8 @@ export class PeerBook {
   readonly #first: number
   readonly #max: number
   readonly #datastore: LevelDatastore | undefined
+  /** Forgotten peers, oldest first: not dialed (node/libp2p-host.ts denyDial). */
+  readonly #forgotten = new Set<string>()
   #inFlight = 0
   #timer: ReturnType<typeof setInterval> | undefined
   #stopped = false
@@ -142,11 +148,17 @@ export class PeerBook {
     return this.#states.get(peer)
   }
 
-  /** Every peer in the peer store or the book (not this one), with its stored record where there is one. */
+  /**
+   * Every peer in the book or with addresses in the peer store (not this one), with its stored record
+   * where there is one. (libp2p leaves address-less records behind, e.g. as a connection closes.)
+   */
   async known (): Promise<Array<{ peerId: string, stored?: Peer }>> {
     const self = this.#libp2p.peerId.toString()
     const out = new Map<string, Peer | undefined>()
-    for (const p of await this.#libp2p.peerStore.all()) if (p.id.toString() !== self) out.set(p.id.toString(), p)
+    for (const p of await this.#libp2p.peerStore.all()) {
+      const id = p.id.toString()
+      if (id !== self && (p.addresses.length > 0 || this.#states.has(id))) out.set(id, p)
+    }
     for (const id of this.#states.keys()) if (!out.has(id)) out.set(id, undefined)
     return [...out].map(([peerId, stored]) => ({ peerId, stored }))
   }
@@ -160,6 +172,7 @@ export class PeerBook {
     if (peerId.equals(this.#libp2p.peerId)) throw new PeerAddressError(`multiaddr ${text} names this daemon's own peer id`)
     await this.#libp2p.peerStore.merge(peerId, { multiaddrs: [withoutPeerId(addr)], metadata: { [ADDED]: new TextEncoder().encode('1') } })
     const id = peerId.toString()
+    this.#forgotten.delete(id)
     const s = this.#state(id)
     s.added = true
     s.failures = 0
@@ -173,13 +186,25 @@ export class PeerBook {
     const id = peerId.toString()
     const known = this.#states.delete(id) || await this.#libp2p.peerStore.has(peerId) || this.#libp2p.getConnections(peerId).length > 0
     if (!known) return false
+    this.#forgotten.delete(id)
+    this.#forgotten.add(id)
+    if (this.#forgotten.size > MAX_FORGOTTEN) this.#forgotten.delete(this.#forgotten.values().next().value as string)
     const i = this.#bootstrap.findIndex(b => b.peerId.equals(peerId))
     if (i >= 0) this.#bootstrap.splice(i, 1)
     await this.#libp2p.hangUp(peerId).catch(() => {})
     await this.#libp2p.peerStore.delete(peerId)
     this.#states.delete(id) // in case its disconnect recreated it
+    // libp2p may write the record again as the connection winds down: delete what it left, unless the peer is back.
+    setTimeout(() => {
+      if (!this.#states.has(id) && this.#libp2p.getConnections(peerId).length === 0) void this.#libp2p.peerStore.delete(peerId).catch(() => {})
+    }, 1_000).unref()
     this.#log.info({ peer: id }, 'peer forgotten: disconnected, removed from the peer store, no longer redialed')
     return true
+  }
+
+  /** Whether the peer was forgotten (and not added or connected since): it is not to be dialed. */
+  isForgotten (peer: string): boolean {
+    return this.#forgotten.has(peer)
   }
 
   /** Stops dialing and records when connected peers were last seen (now). */
@@ -229,6 +254,7 @@ export class PeerBook {
     if (this.#stopped) return
     const id = peer.toString()
     const now = Date.now()
+    this.#forgotten.delete(id)
     const s = this.#state(id)
     s.connectedSince = now
     s.lastSeen = now
@@ -260,7 +286,8 @@ export class PeerBook {
     const plain = (p: Peer): string[] => [...new Set(p.addresses.map(a => withoutPeerId(a.multiaddr).toString()))].sort()
     const now = plain(peer)
     const was = plain(previous)
-    if (now.length === 0 || now.join(' ') === was.join(' ')) return
+    // Only a change: the first addresses learned of a peer are no news.
+    if (now.length === 0 || was.length === 0 || now.join(' ') === was.join(' ')) return
     this.#log.info({ peer: id, multiaddrs: now, previous: was }, 'peer addresses changed')
   }
 

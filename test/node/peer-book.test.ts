@@ -1,0 +1,138 @@
+// Peers kept in DIR/peers across restarts, redialed with backoff; peer health; connect and forget at runtime.
+// Real nodes: LevelDB on disk, libp2p over TCP on 127.0.0.1.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:net'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Logger } from '../../node/logger.ts'
+import type { MonoidbNode, PeerHealthInfo } from '../../node/node.ts'
+import { PeerAddressError } from '../../node/peer-address.ts'
+import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
+
+const fx = await nodeFixtures('peer-book')
+const servers: Server[] = []
+after(async () => {
+  for (const s of servers) s.close()
+  await fx.cleanup()
+})
+
+interface Line { level: string, fields: Record<string, unknown>, msg: string }
+function captureLog (): Logger & { lines: Line[] } {
+  const lines: Line[] = []
+  const at = (level: string) => (fields: object, msg: string): void => { lines.push({ level, fields: fields as Record<string, unknown>, msg }) }
+  return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') }
+}
+
+async function entry (node: MonoidbNode, peerId: string): Promise<PeerHealthInfo | undefined> {
+  return (await node.knownPeers()).find(p => p.peerId === peerId)
+}
+
+async function strangerId (): Promise<string> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+}
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const { port } = s.address() as { port: number }
+  await new Promise(resolve => s.close(resolve))
+  return port
+}
+
+test('a peer known while down is listed disconnected with lastSeen, across a restart, and is redialed when it returns', { timeout: 40_000 }, async () => {
+  const aDir = fx.folder()
+  const bDir = fx.folder()
+  let a = await fx.start({ dataDir: aDir, replicateAll: true })
+  const b = await fx.start({ dataDir: bDir, replicateAll: true, bootstrap: a.multiaddrs() })
+  await until('A and B to connect', async () => (await entry(a, b.peerId))?.connected === true && (await entry(b, a.peerId))?.connected === true, 10_000)
+  // Identify brings the addresses B listens on (B dialed A: the connection's own address is a port of B's dialer).
+  await until('A to learn B\'s listen address', async () => (await entry(a, b.peerId))!.multiaddrs.includes(b.multiaddrs()[0]), 10_000)
+
+  const live = (await entry(a, b.peerId))!
+  assert.equal(live.connected, true)
+  assert.equal(typeof live.connectedSince, 'number')
+  assert.ok(live.multiaddrs.includes(b.multiaddrs()[0]), `A lists B's listen address ${b.multiaddrs()[0]}: ${live.multiaddrs.join(' ')}`)
+  // Both replicate every key and hold none: equal digests once each heard the other's.
+  await until('A to see B in sync', async () => (await entry(a, b.peerId))?.inSync === true, 10_000)
+  await until('B to answer a ping', async () => typeof (await entry(a, b.peerId))?.rttMs === 'number', 15_000)
+
+  const bPort = b.multiaddrs()[0]
+  await b.stop()
+  const stoppedAt = Date.now()
+  await until('A to see B leave', async () => (await entry(a, b.peerId))?.connected === false, 10_000)
+  const gone = (await entry(a, b.peerId))!
+  assert.equal(gone.rttMs, null)
+  assert.equal(gone.connectedSince, null)
+  assert.ok(gone.lastSeen !== null && gone.lastSeen <= Date.now() && gone.lastSeen >= stoppedAt - 5_000, `lastSeen ${gone.lastSeen}, stopped at ${stoppedAt}`)
+
+  // A restarts knowing B only from DIR/peers: B is listed, not connected, with when it was last seen.
+  await a.stop()
+  const aLog = captureLog()
+  a = await fx.start({ dataDir: aDir, replicateAll: true, log: aLog })
+  const known = await entry(a, b.peerId)
+  assert.ok(known !== undefined, `A still knows B after its restart: ${JSON.stringify(await a.knownPeers())}`)
+  assert.equal(known.connected, false)
+  assert.ok(known.lastSeen !== null && known.lastSeen >= gone.lastSeen! - 1, `lastSeen kept: ${known.lastSeen} vs ${gone.lastSeen}`)
+  assert.ok(known.multiaddrs.includes(bPort), `B's address kept: ${known.multiaddrs.join(' ')}`)
+  // A redials B at start: B is down, so the dial fails and says so.
+  await until('A\'s dial of B to fail', async () => (await entry(a, b.peerId))?.lastDialError !== null, 15_000)
+  assert.ok(aLog.lines.some(l => l.msg === 'dial failed' && l.fields.peer === b.peerId), 'the failed dial is logged')
+
+  // B returns (no bootstrap list, its port reused): A's redial, or B's own from DIR/peers, reconnects them.
+  const b2 = await fx.start({ dataDir: bDir, replicateAll: true, log: captureLog() })
+  assert.equal(b2.multiaddrs()[0], bPort, 'a listen port given as 0 takes the last run\'s port when it is free')
+  await until('A and B to reconnect', async () => (await entry(a, b2.peerId))?.connected === true, 40_000)
+  assert.ok(aLog.lines.some(l => l.msg === 'peer connected' && l.fields.peer === b2.peerId), 'the connection is logged')
+})
+
+test('an unreachable bootstrap peer shows its lastDialError, is logged, and is retried with growing waits', { timeout: 30_000 }, async () => {
+  const id = await strangerId()
+  const addr = `/ip4/127.0.0.1/tcp/${await closedPort()}/p2p/${id}`
+  const log = captureLog()
+  const node = await fx.start({ bootstrap: [addr], log })
+  await until('the first failed dial', async () => (await entry(node, id))?.lastDialError !== null, 10_000)
+  const e = (await entry(node, id))!
+  assert.equal(e.connected, false)
+  assert.equal(e.lastSeen, null, 'never seen')
+  assert.match(e.lastDialError!.message, /ECONNREFUSED/)
+  assert.ok(Math.abs(e.lastDialError!.at - Date.now()) < 15_000)
+  await until('three failed dials', () => log.lines.filter(l => l.msg === 'dial failed').length >= 3, 20_000)
+  const waits = log.lines.filter(l => l.msg === 'dial failed').map(l => l.fields.retryInMs as number)
+  assert.ok(log.lines.filter(l => l.msg === 'dial failed').every(l => l.fields.peer === id && l.fields.bootstrap === true))
+  // Doubling with ±20% jitter: each wait is more than the one before.
+  assert.ok(waits[1] > waits[0] && waits[2] > waits[1], `waits grow: ${waits.join(', ')}`)
+})
+
+test('connect adds a peer at runtime and forget drops it; bad addresses are refused naming what is wrong', { timeout: 30_000 }, async () => {
+  const a = await fx.start({ log: captureLog() })
+  const c = await fx.start({})
+  await assert.rejects(a.connect('not a multiaddr'), (err: Error) => err instanceof PeerAddressError && /is not a multiaddr/.test(err.message))
+  await assert.rejects(a.connect('/ip4/127.0.0.1/tcp/4001'), (err: Error) => err instanceof PeerAddressError && /must end with \/p2p\/<peer id>/.test(err.message))
+  await assert.rejects(a.connect(a.multiaddrs()[0]), (err: Error) => err instanceof PeerAddressError && /own peer id/.test(err.message))
+  assert.deepEqual(await a.knownPeers(), [], 'refused addresses change nothing')
+
+  const added = await a.connect(c.multiaddrs()[0])
+  assert.equal(added.peerId, c.peerId)
+  assert.equal(added.connected, true)
+  await until('C to see A', () => c.peers().some(p => p.peerId === a.peerId))
+
+  const unreachable = `/ip4/127.0.0.1/tcp/${await closedPort()}/p2p/${await strangerId()}`
+  const failed = await a.connect(unreachable)
+  assert.equal(failed.connected, false)
+  assert.match(failed.lastDialError?.message ?? '', /ECONNREFUSED/, 'an unreachable peer is added, with why it could not be reached')
+
+  assert.equal(await a.forget(await strangerId()), false, 'an unknown peer')
+  await assert.rejects(a.forget('nope'), (err: Error) => err instanceof PeerAddressError && /not a libp2p peer id/.test(err.message))
+  assert.equal(await a.forget(c.peerId), true)
+  assert.equal(await entry(a, c.peerId), undefined, 'forgotten')
+  assert.ok(!a.peers().some(p => p.peerId === c.peerId), 'hung up')
+  // C learned A when A dialed it, and would redial it (as its sync stream may have, on losing A): C forgets A
+  // too, once that settled, so that only a dial by A could reconnect them. A would redial C, an added peer, within 2 s.
+  await new Promise(resolve => setTimeout(resolve, 500))
+  assert.equal(await c.forget(a.peerId), true)
+  await new Promise(resolve => setTimeout(resolve, 2_500))
+  assert.ok(!a.peers().some(p => p.peerId === c.peerId), 'not redialed')
+  assert.equal(await entry(a, c.peerId), undefined)
+})
