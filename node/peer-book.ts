@@ -316,7 +316,14 @@ export class PeerBook {
     this.#inFlight++
     try {
       const target = peerId ?? peerIdFromString(id)
-      await this.#libp2p.dial(target, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+      try {
+        await this.#libp2p.dial(target, { signal })
+      } catch (err) {
+        // libp2p joins a dial of the same peer already queued: one queued while the peer was forgotten is denied.
+        if ((err as Error).name !== 'DialDeniedError' || this.#forgotten.has(id)) throw err
+        await this.#libp2p.dial(target, { signal })
+      }
     } catch (err) {
       // Stopped, forgotten, or connected meanwhile (it dialed us): nothing failed that matters.
       if (this.#stopped || this.#states.get(id) !== s || s.connectedSince !== undefined) return
