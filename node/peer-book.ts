@@ -37,6 +37,8 @@ export const MAX_REDIALED = 64
 export const MAX_KNOWN_PEERS = 256
 export const MAX_FORGOTTEN = 1_024
 const TICK_MS = 250
+/** lastSeen of connected peers is written this often, so a crash loses at most this much of it. */
+const PERSIST_SEEN_MS = 60_000
 const LAST_SEEN = 'monoidb/last-seen'
 const ADDED = 'monoidb/added'
 
@@ -95,6 +97,7 @@ export class PeerBook {
   /** Forgotten peers, oldest first: not dialed (node/libp2p-host.ts denyDial). */
   readonly #forgotten = new Set<string>()
   #inFlight = 0
+  #persistedAt = Date.now()
   #timer: ReturnType<typeof setInterval> | undefined
   #stopped = false
 
@@ -298,6 +301,10 @@ export class PeerBook {
   #tick (): void {
     if (this.#stopped) return
     const now = Date.now()
+    if (now - this.#persistedAt >= PERSIST_SEEN_MS) {
+      this.#persistedAt = now
+      for (const [id, s] of this.#states) if (s.connectedSince !== undefined) { s.lastSeen = now; void this.#persistSeen(id, now) }
+    }
     for (const [id, s] of this.#states) {
       if (this.#inFlight >= MAX_PARALLEL_DIALS) return
       if (s.nextDialAt === undefined || s.nextDialAt > now || s.dialing) continue
