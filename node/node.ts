@@ -40,7 +40,7 @@ export type { PeerHealthInfo } from './peer-health.ts'
 export type { Durability } from '../core/level-storage.ts'
 
 export interface NodeOptions {
-  /** Data folder: the store is LevelDB in DIR/store, the peer key is DIR/peer-key. Created if missing. */
+  /** Data folder: the store is LevelDB in DIR/store, the peer key is DIR/peer-key, known peers DIR/peers. Created if missing. */
   dataDir: string
   /** Multiaddrs to listen on. Default: ['/ip4/127.0.0.1/tcp/0'] (this machine only; port 0: the last run's port if free, else any; node/listen-ports.ts). */
   listen?: readonly string[]
@@ -229,7 +229,9 @@ export class MonoidbNode {
   async connect (multiaddr: string): Promise<PeerHealthInfo> {
     this.#checkRunning()
     const id = await this.#book.connect(multiaddr)
-    return (await this.#health.list()).find(p => p.peerId === id) ?? (() => { throw new Error(`peer ${id} was forgotten while being connected`) })()
+    const peer = (await this.#health.list()).find(p => p.peerId === id)
+    if (peer === undefined) throw new Error(`peer ${id} was forgotten while being connected`)
+    return peer
   }
 
   /** Hangs up on a peer, removes it from DIR/peers and stops redialing it; false if this node does not know it. */
