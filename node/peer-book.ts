@@ -126,9 +126,13 @@ export class PeerBook {
     stored.sort((a, b) => lastSeenOf(b) - lastSeenOf(a))
     let redialed = 0
     for (const [i, p] of stored.entries()) {
-      if (i >= MAX_KNOWN_PEERS) { await this.#libp2p.peerStore.delete(p.id).catch(() => {}); continue }
-      const s = this.#state(p.id.toString())
       const seen = lastSeenOf(p)
+      // Past the bound, or a record that says nothing (no address, never seen, not added): dropped.
+      if (i >= MAX_KNOWN_PEERS || (p.addresses.length === 0 && seen === 0 && !p.metadata.has(ADDED))) {
+        await this.#libp2p.peerStore.delete(p.id).catch(() => {})
+        continue
+      }
+      const s = this.#state(p.id.toString())
       if (seen > 0) s.lastSeen = seen
       s.added = p.metadata.has(ADDED)
       s.monoidb = p.protocols.includes(SYNC_PROTOCOL)
