@@ -84,6 +84,8 @@ export interface BookOptions {
   /** Tests shorten the waits. */
   redialFirstMs?: number
   redialMaxMs?: number
+  /** Peers kept at most (default MAX_KNOWN_PEERS). */
+  maxKnown?: number
 }
 
 export class PeerBook {
@@ -93,6 +95,7 @@ export class PeerBook {
   readonly #bootstrap: Array<{ peerId: PeerId, addr: Multiaddr }>
   readonly #first: number
   readonly #max: number
+  readonly #maxKnown: number
   readonly #datastore: LevelDatastore | undefined
   /** Forgotten peers, oldest first: not dialed (node/libp2p-host.ts denyDial). */
   readonly #forgotten = new Set<string>()
@@ -108,6 +111,7 @@ export class PeerBook {
     this.#datastore = options.datastore
     this.#first = options.redialFirstMs ?? REDIAL_FIRST_MS
     this.#max = options.redialMaxMs ?? REDIAL_MAX_MS
+    this.#maxKnown = options.maxKnown ?? MAX_KNOWN_PEERS
     this.#bootstrap = (options.bootstrap ?? []).map(b => parsePeerAddress(b, 'bootstrap address'))
     libp2p.addEventListener('peer:connect', evt => { this.#connected(evt.detail) })
     libp2p.addEventListener('peer:disconnect', evt => { this.#disconnected(evt.detail) })
@@ -128,7 +132,7 @@ export class PeerBook {
     for (const [i, p] of stored.entries()) {
       const seen = lastSeenOf(p)
       // Past the bound, or a record that says nothing (no address, never seen, not added): dropped.
-      if (i >= MAX_KNOWN_PEERS || (p.addresses.length === 0 && seen === 0 && !p.metadata.has(ADDED))) {
+      if (i >= this.#maxKnown || (p.addresses.length === 0 && seen === 0 && !p.metadata.has(ADDED))) {
         await this.#libp2p.peerStore.delete(p.id).catch(() => {})
         continue
       }
@@ -233,7 +237,7 @@ export class PeerBook {
   #state (id: string): PeerState {
     let s = this.#states.get(id)
     if (s === undefined) {
-      if (this.#states.size >= MAX_KNOWN_PEERS) this.#evict()
+      if (this.#states.size >= this.#maxKnown) this.#evict()
       s = { failures: 0, dialing: false, bootstrap: false, added: false, monoidb: false }
       this.#states.set(id, s)
     }

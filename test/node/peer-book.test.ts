@@ -13,6 +13,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Logger } from '../../node/logger.ts'
 import type { MonoidbNode, PeerHealthInfo } from '../../node/node.ts'
 import { PeerAddressError } from '../../node/peer-address.ts'
+import { PeerBook } from '../../node/peer-book.ts'
 import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
 
 const fx = await nodeFixtures('peer-book')
@@ -163,4 +164,28 @@ test('connect adds a peer at runtime and forget drops it; bad addresses are refu
   // Added again, it is dialed again.
   const again = await a.connect(cAddr)
   assert.equal(again.connected, true, JSON.stringify(again))
+})
+
+test('the book keeps at most maxKnown peers: the least recently seen that is not connected goes, from the peer store too', { timeout: 30_000 }, async () => {
+  const host = await rawPeer()
+  const book = new PeerBook(host, { log: captureLog(), maxKnown: 3 })
+  await book.start()
+  stoppers.unshift(async () => { await book.stop() })
+  const visitors: string[] = []
+  for (let i = 0; i < 5; i++) {
+    const v = await rawPeer()
+    const id = v.peerId.toString()
+    await v.dial(host.getMultiaddrs()[0])
+    await until(`visitor ${i} to be seen`, () => book.state(id)?.connectedSince !== undefined)
+    await until(`visitor ${i}'s addresses to be stored`, async () => (await book.known()).find(k => k.peerId === id)?.stored?.addresses.length !== 0)
+    await v.hangUp(host.peerId)
+    await until(`visitor ${i} to leave`, () => book.state(id)?.connectedSince === undefined)
+    visitors.push(id)
+    await new Promise(resolve => setTimeout(resolve, 5)) // distinct lastSeen
+  }
+  assert.deepEqual(visitors.map(v => book.state(v) !== undefined), [false, false, true, true, true], 'the two seen longest ago are dropped')
+  await until('the peer store to drop them too', async () => {
+    const known = (await book.known()).map(k => k.peerId).sort()
+    return JSON.stringify(known) === JSON.stringify(visitors.slice(2).sort())
+  })
 })
