@@ -2,7 +2,9 @@
 // Real nodes: LevelDB on disk, libp2p over TCP on 127.0.0.1.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -188,4 +190,16 @@ test('the book keeps at most maxKnown peers: the least recently seen that is not
     const known = (await book.known()).map(k => k.peerId).sort()
     return JSON.stringify(known) === JSON.stringify(visitors.slice(2).sort())
   })
+})
+
+test('a DIR/peers that will not open is logged, and the node runs with peers in memory', { timeout: 20_000 }, async () => {
+  const dir = fx.folder()
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'peers'), 'not a LevelDB folder')
+  const log = captureLog()
+  const a = await fx.start({ dataDir: dir, log })
+  assert.ok(log.lines.some(l => l.level === 'warn' && /cannot open the peer store/.test(l.msg) && l.fields.path === join(dir, 'peers')), JSON.stringify(log.lines))
+  const b = await fx.start({ bootstrap: a.multiaddrs() })
+  await until('A to list B', async () => (await entry(a, b.peerId))?.connected === true)
+  assert.equal(await readFile(join(dir, 'peers'), 'utf8'), 'not a LevelDB folder', 'left as it was')
 })
