@@ -1,7 +1,7 @@
 /**
  * The peers this node knows, kept across restarts, and the redialing of them.
  *
- * libp2p's peer store lives on LevelDB in DIR/peers (datastore-level): the addresses each peer announced
+ * libp2p's peer store lives on LevelDB in DIR/peers (node/peer-data.ts): the addresses each peer announced
  * (identify replaces them with its signed record, so a peer that moved is found at its new address), its
  * protocols, and our own metadata: when we last saw it connected, and whether a user added it (connect).
  *
@@ -19,13 +19,13 @@
  * Strangers can connect too: the book holds at most MAX_KNOWN_PEERS peers, in memory and in DIR/peers,
  * dropping the least recently seen (never a bootstrap or added peer, nor a connected one).
  */
-import { join } from 'node:path'
 import type { Libp2p, Peer, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import type { Logger } from './logger.ts'
 import { PeerAddressError, parsePeerAddress } from './peer-address.ts'
+import { ADDED, LAST_SEEN, lastSeenOf, withoutPeerId } from './peer-data.ts'
 import { SYNC_PROTOCOL } from './sync-streams.ts'
 
 export const REDIAL_FIRST_MS = 1_000
@@ -39,8 +39,6 @@ export const MAX_FORGOTTEN = 1_024
 const TICK_MS = 250
 /** lastSeen of connected peers is written this often, so a crash loses at most this much of it. */
 const PERSIST_SEEN_MS = 60_000
-const LAST_SEEN = 'monoidb/last-seen'
-const ADDED = 'monoidb/added'
 
 export interface DialError { at: number, message: string }
 
@@ -58,22 +56,6 @@ export interface PeerState {
   added: boolean
   /** It speaks the monoidb sync protocol (identify said so). */
   monoidb: boolean
-}
-
-/**
- * Opens DIR/peers, where libp2p's peer store lives. Peers are a convenience, not data: a folder that will
- * not open is logged and the node runs with an in-memory peer store (undefined).
- */
-export async function openPeerData (dataDir: string, log: Logger): Promise<LevelDatastore | undefined> {
-  const path = join(dataDir, 'peers')
-  const ds = new LevelDatastore(path)
-  try {
-    await ds.open()
-    return ds
-  } catch (err) {
-    log.warn({ path, err: (err as Error).message }, 'cannot open the peer store: known peers are not kept across restarts this run')
-    return undefined
-  }
 }
 
 export interface BookOptions {
@@ -362,16 +344,6 @@ export class PeerBook {
   async #persistSeen (id: string, at: number): Promise<void> {
     await this.#libp2p.peerStore.merge(peerIdFromString(id), { metadata: { [LAST_SEEN]: new TextEncoder().encode(String(at)) } }).catch(() => {})
   }
-}
-
-function lastSeenOf (p: Peer): number {
-  const v = p.metadata.get(LAST_SEEN)
-  const n = v === undefined ? 0 : Number(new TextDecoder().decode(v))
-  return Number.isSafeInteger(n) && n > 0 ? n : 0
-}
-
-function withoutPeerId (addr: Multiaddr): Multiaddr {
-  return addr.getComponents().at(-1)?.name === 'p2p' ? addr.decapsulateCode(421) : addr
 }
 
 /** A dial error in one line: libp2p's aggregate of per-address failures names each. */
