@@ -1,7 +1,7 @@
 /**
  * The libp2p side of a peer: TCP, noise, yamux, identify and gossipsub, the
  * optional mDNS, ping, and the direct stream protocol (sync-streams.ts).
- * Which peers to dial and redial, bootstrap ones included, is node/peer-book.ts's
+ * Which peers to dial and redial, bootstrap and mDNS ones included, is node/peer-book.ts's
  * business; the peer store it keeps lives on the datastore given here. It knows nothing of the sync engine: bytes and peer
  * events go out through `HostHandlers`, and `publish`/`send` carry bytes in.
  *
@@ -13,7 +13,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { type GossipSub, type Message, TopicValidatorResult, gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -66,8 +66,6 @@ export interface PeerInfo {
   subscribed: boolean
 }
 
-/** A dial of a peer found by mDNS gives up after this. */
-const DIAL_MS = 5_000
 /**
  * Stored addresses are kept this long without being seen again (libp2p's default, an hour, would forget
  * where a peer that was down for longer was): a restarted daemon redials the peers it knew (peer-book.ts).
@@ -129,7 +127,6 @@ export class Host {
     for (const topic of SYNC_TOPICS) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validate(msg))
     this.#libp2p.addEventListener('peer:connect', evt => { this.#joined(evt.detail.toString()) })
     this.#libp2p.addEventListener('peer:disconnect', evt => { this.#left(evt.detail.toString()) })
-    this.#libp2p.addEventListener('peer:discovery', evt => { this.#dial(evt.detail.id) })
     pubsub.addEventListener('subscription-change', evt => {
       const peer = evt.detail.peerId.toString()
       const ours = evt.detail.subscriptions.some(s => s.subscribe && (SYNC_TOPICS as readonly string[]).includes(s.topic))
@@ -242,11 +239,6 @@ export class Host {
     this.#subscribed.delete(peer)
     this.#streams.closePeer(peer)
     this.#safely(() => { this.#handlers.peerLeft(peer) })
-  }
-
-  #dial (peer: PeerId): void {
-    if (this.#stopped || peer.equals(this.#libp2p.peerId) || this.#libp2p.getConnections(peer).length > 0) return
-    this.#libp2p.dial(peer, { signal: AbortSignal.timeout(DIAL_MS) }).catch(() => {})
   }
 
   #safely (fn: () => void): void {

@@ -5,8 +5,8 @@
  * (identify replaces them with its signed record, so a peer that moved is found at its new address), its
  * protocols, and our own metadata: when we last saw it connected, and whether a user added it (connect).
  *
- * Whom we redial: bootstrap peers, peers added with connect, and peers we were connected to that speak
- * the monoidb sync protocol, at most MAX_REDIALED (the most recently seen) at a start. A start dials them
+ * Whom we redial: bootstrap peers, peers added with connect, peers found by mDNS, and peers we were
+ * connected to that speak the monoidb sync protocol, at most MAX_REDIALED (the most recently seen) at a start. A start dials them
  * at once; a peer that drops is redialed REDIAL_FIRST_MS later. Each failure doubles the wait, up to
  * REDIAL_MAX_MS (±20% jitter), and is logged and kept (lastDialError). Bootstrap and added peers are
  * redialed at that pace until forgotten; learned peers are given up after GIVE_UP_AFTER failures in a row
@@ -102,6 +102,7 @@ export class PeerBook {
       if (s !== undefined && evt.detail.protocols.includes(SYNC_PROTOCOL)) s.monoidb = true
     })
     libp2p.addEventListener('peer:update', evt => { this.#updated(evt.detail.peer, evt.detail.previous) })
+    libp2p.addEventListener('peer:discovery', evt => { this.#discovered(evt.detail.id) })
   }
 
   /** Loads the peers DIR/peers remembers, adds the bootstrap peers, and starts dialing. */
@@ -256,6 +257,15 @@ export class PeerBook {
     const addrs = this.#libp2p.getConnections(peer).map(c => c.remoteAddr.toString())
     this.#log.info({ peer: id, addrs }, 'peer connected')
     void this.#persistSeen(id, now)
+  }
+
+  /** Found by mDNS (only monoidb peers answer our service name): dialed now, redialed like a peer we knew. */
+  #discovered (peer: PeerId): void {
+    const id = peer.toString()
+    if (this.#stopped || peer.equals(this.#libp2p.peerId) || this.#forgotten.has(id) || this.#libp2p.getConnections(peer).length > 0) return
+    const s = this.#state(id)
+    s.monoidb = true
+    if (s.nextDialAt === undefined && !s.dialing) s.nextDialAt = Date.now()
   }
 
   #disconnected (peer: PeerId): void {
