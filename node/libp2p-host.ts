@@ -1,9 +1,10 @@
 /**
- * The libp2p side of a peer: TCP, noise, yamux, identify and gossipsub, the
- * optional mDNS, ping, and the direct stream protocol (sync-streams.ts).
- * Which peers to dial and redial, bootstrap and mDNS ones included, is node/peer-book.ts's
- * business; the peer store it keeps lives on the datastore given here. It knows nothing of the sync engine: bytes and peer
- * events go out through `HostHandlers`, and `publish`/`send` carry bytes in.
+ * The libp2p side of a peer: TCP, noise, yamux, identify and gossipsub,
+ * optional mDNS, ping, and the direct stream protocol (sync-streams.ts). Which
+ * peers to dial and redial, bootstrap and mDNS ones included, is
+ * node/peer-book.ts's business; its peer store lives on the datastore given
+ * here. It knows nothing of the sync engine: bytes and peer events go out
+ * through `HostHandlers`, and `publish`/`send` carry bytes in.
  *
  * Peer ids are strings here (`peerId.toString()`), as the engine names peers.
  * A gossiped message is attributed to its signed author (`from`), not to the
