@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { JsonValue } from '../core/json.ts'
+import { PEER_ARGS, PEER_HELP, peerArgError } from './cli-peers.ts'
 import { ApiError, connect, type MonoidbClient } from './client.ts'
 
 const WHERE = `Finding the daemon:
@@ -24,7 +25,9 @@ Commands:
   watch KEY                                print the current value, then one JSON line per change
   keys [--prefix P]                        print the keys held, as a JSON array
   status                                   print the daemon's status as JSON
-  peers                                    print the connected peers as a JSON array
+  peers                                    print every known peer and its health, as a JSON array
+  connect MULTIADDR                        add a peer and dial it; print it as peers does
+  forget PEER                              hang up on a peer and stop redialing it
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -73,16 +76,14 @@ it does not have or has in another version (not merged): {"byId","others"}, the
 20 contract names (id, or id::version) with the most, and the count of all others;
 and, in the same shape, the keys it holds whose contract it does not have (kept,
 unreadable until it starts with that contract).`,
-  peers: `usage: monoidb peers [--data DIR | --api URL]
-
-Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,
+  ...PEER_HELP,
   help: `usage: monoidb help [COMMAND]
 
-Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'daemon'].join(', ')}).`
+Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'connect', 'forget', 'daemon'].join(', ')}).`
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -164,7 +165,7 @@ async function run (argv: readonly string[]): Promise<number> {
 
   const usage = commandHelp(command)
   const [min, max] = ARITY[command]
-  if (rest.length < min) throw new UsageError(`${command} needs ${['KEY', 'CONTRACT', 'OP'].slice(rest.length, min).join(', ')}`, usage)
+  if (rest.length < min) throw new UsageError(`${command} needs ${(PEER_ARGS[command] ?? ['KEY', 'CONTRACT', 'OP']).slice(rest.length, min).join(', ')}`, usage)
   if (rest.length > max) throw new UsageError(`${command} takes ${max === 0 ? 'no arguments' : `${max} argument${max > 1 ? 's' : ''}`}, got ${JSON.stringify(rest.slice(max)[0])} too`, usage)
   if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
   if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
@@ -172,6 +173,8 @@ async function run (argv: readonly string[]): Promise<number> {
   if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
   // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
   const update = command === 'update' ? updateArgs(rest, usage) : undefined
+  const badPeerArg = command in PEER_ARGS ? await peerArgError(command, rest[0]) : undefined
+  if (badPeerArg !== undefined) throw new UsageError(badPeerArg, usage)
 
   const client = await findDaemon(values.data, values.api)
   const print = (x: unknown): void => { console.log(JSON.stringify(x)) }
@@ -182,6 +185,8 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'keys': print(await client.keys(values.prefix)); break
     case 'status': print(await client.status()); break
     case 'peers': print(await client.peers()); break
+    case 'connect': print(await client.connect(key)); break
+    case 'forget': await client.forget(key); print({ peerId: key, forgotten: true }); break
     case 'watch': await watch(client, key); break
   }
   return 0

@@ -8,9 +8,9 @@ import type { ContractRef } from '../core/contract.ts'
 import type { JsonValue } from '../core/json.ts'
 import type { KeyView } from '../core/replica-store.ts'
 import type { Change } from '../core/subscription.ts'
-import type { NodeStatus, PeerInfo } from './node.ts'
+import type { NodeStatus, PeerHealthInfo, PeerInfo } from './node.ts'
 
-export type { KeyView, Change, NodeStatus, PeerInfo }
+export type { KeyView, Change, NodeStatus, PeerInfo, PeerHealthInfo }
 
 /** The first event of a watch: the current value, `contract` and `value` null if the daemon does not hold the key yet. */
 export type WatchEvent = Change | { key: string, contract: KeyView['contract'] | null, value: JsonValue | null, origin?: undefined }
@@ -38,7 +38,12 @@ export interface MonoidbClient {
   watch: (key: string, options?: { signal?: AbortSignal }) => AsyncIterable<WatchEvent>
   keys: (prefix?: string) => Promise<string[]>
   status: () => Promise<NodeStatus>
-  peers: () => Promise<PeerInfo[]>
+  /** Every peer the daemon knows, connected or not, with its health. */
+  peers: () => Promise<PeerHealthInfo[]>
+  /** Adds a peer (multiaddr ending in /p2p/<peer id>) and dials it: the peer once the dial ended (connected, or its lastDialError). */
+  connect: (multiaddr: string) => Promise<PeerHealthInfo>
+  /** Forgets a peer: hung up, dropped from the daemon's peer store, no longer redialed. ApiError not_found if unknown. */
+  forget: (peerId: string) => Promise<void>
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -90,7 +95,13 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
       return await json<NodeStatus>('/v1/status')
     },
     async peers () {
-      return (await json<{ peers: PeerInfo[] }>('/v1/peers')).peers
+      return (await json<{ peers: PeerHealthInfo[] }>('/v1/peers')).peers
+    },
+    async connect (multiaddr) {
+      return await json<PeerHealthInfo>('/v1/peers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ multiaddr }) })
+    },
+    async forget (peerId) {
+      await json<unknown>(`/v1/peers/${encodeURIComponent(peerId)}`, { method: 'DELETE' })
     }
   }
 }

@@ -13,10 +13,13 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
                       [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
                       [--durability power|process]
 
-  --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key
+  --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key,
+                        the peers it knows DIR/peers (redialed at the next start)
   --listen MULTIADDR    address to take peers on, repeatable (default /ip4/127.0.0.1/tcp/0: this machine,
-                        any free port; e.g. /ip4/0.0.0.0/tcp/7421 for peers on other machines)
-  --bootstrap MULTIADDR peer to connect to and stay connected to (ends in /p2p/<peer id>), repeatable
+                        the last run's port if free, else any; e.g. /ip4/0.0.0.0/tcp/7421 for peers on
+                        other machines)
+  --bootstrap MULTIADDR peer to connect to and stay connected to (ends in /p2p/<peer id>), repeatable;
+                        while unreachable it is redialed with backoff (1 s doubling to 30 s), each failure logged
   --api HOST:PORT       where the HTTP API listens (default 127.0.0.1:7420; port 0 picks a free one;
                         DIR/daemon.json holds the URL it bound and the bearer token every request needs)
   --contract MODULE     a .ts/.js module whose exported contracts are law-checked and registered, repeatable

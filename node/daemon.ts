@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pino } from 'pino'
 import { createRegistry } from '../contracts/index.ts'
 import { loadContractModules } from './contract-modules.ts'
 import { DAEMON_USAGE, type DaemonOptions, UsageError, parseDaemonArgs } from './daemon-args.ts'
@@ -97,6 +98,8 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       durability: options.durability,
       registry,
       contracts,
+      // JSON lines on stdout (the metrics/logs work owns the logger's set-up: level, pretty output).
+      log: pino(),
       onError: errorLog(line => { console.error(line) })
     })
   } catch (err) {

@@ -6,7 +6,8 @@
  *   GET  /v1/keys/{key}/events      text/event-stream (node/event-stream.ts)
  *   GET  /v1/keys[?prefix=P]        → {"keys":[…]}
  *   GET  /v1/status                 → {"peerId","multiaddrs","peers","keys"}
- *   GET  /v1/peers                  → {"peers":[{"peerId","multiaddrs","subscribed"}]}
+ *   GET  /v1/peers                  → {"peers":[…]}: every peer known, with its health (node/http-peers.ts)
+ *   POST /v1/peers, DELETE /v1/peers/{peerId}   connect, forget (node/http-peers.ts)
  *
  * Plain node:http: six routes do not earn a router dependency, and routing on
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
@@ -29,6 +30,7 @@ import { keyBytes, prefixBytes } from '../core/key-layout.ts'
 import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
 import { streamKeyEvents } from './event-stream.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
+import { peersRoute } from './http-peers.ts'
 import type { MonoidbNode } from './node.ts'
 
 /** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
@@ -118,9 +120,8 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     if (seg.length === 3 && seg[2] === 'status') {
       allow(method, 'GET')
       sendJson(res, 200, await node.status())
-    } else if (seg.length === 3 && seg[2] === 'peers') {
-      allow(method, 'GET')
-      sendJson(res, 200, { peers: node.peers() })
+    } else if ((seg.length === 3 || seg.length === 4) && seg[2] === 'peers') {
+      await peersRoute(node, method, seg[3], async () => await readJson(req, maxBody), res)
     } else if (seg.length === 3 && seg[2] === 'keys') {
       allow(method, 'GET')
       const prefix = query.get('prefix') ?? ''

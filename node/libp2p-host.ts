@@ -1,8 +1,10 @@
 /**
- * The libp2p side of a peer: TCP, noise, yamux, identify and gossipsub, the
- * bootstrap list and optional mDNS, and the direct stream protocol
- * (sync-streams.ts). It knows nothing of the sync engine: bytes and peer
- * events go out through `HostHandlers`, and `publish`/`send` carry bytes in.
+ * The libp2p side of a peer: TCP, noise, yamux, identify and gossipsub,
+ * optional mDNS, ping, and the direct stream protocol (sync-streams.ts). Which
+ * peers to dial and redial, bootstrap and mDNS ones included, is
+ * node/peer-book.ts's business; its peer store lives on the datastore given
+ * here. It knows nothing of the sync engine: bytes and peer events go out
+ * through `HostHandlers`, and `publish`/`send` carry bytes in.
  *
  * Peer ids are strings here (`peerId.toString()`), as the engine names peers.
  * A gossiped message is attributed to its signed author (`from`), not to the
@@ -10,15 +12,13 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { bootstrap } from '@libp2p/bootstrap'
 import { type GossipSub, type Message, TopicValidatorResult, gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import { KEEP_ALIVE, type Libp2p, type PeerId, type PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import { type Libp2pOptions, createLibp2p } from 'libp2p'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
 import { type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
 import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
@@ -28,8 +28,10 @@ export interface HostOptions {
   privateKey: PrivateKey
   /** Multiaddrs to listen on. */
   listen: readonly string[]
-  /** Peers to connect to at start and to keep connected to: multiaddrs ending in /p2p/<peer id>. */
-  bootstrap?: readonly string[]
+  /** Where libp2p keeps its peer store (node/peer-book.ts); default: in memory. */
+  datastore?: Libp2pOptions['datastore']
+  /** Peers we must not dial (forgotten ones, node/peer-book.ts); they may still dial us. */
+  denyDial?: (peer: string) => boolean
   /** Find peers on the local network by multicast DNS (and connect to them). */
   mdns?: boolean
   /** Checks a gossiped push's items before it is delivered or forwarded (see checkGossip); default: none. */
@@ -65,21 +67,22 @@ export interface PeerInfo {
   subscribed: boolean
 }
 
-/** Redial bootstrap peers we are not connected to this often. */
-const REDIAL_MS = 5_000
-/** Bootstrap peers are tagged keep-alive, so libp2p redials them too when they drop. */
-const BOOTSTRAP_TAG = `${KEEP_ALIVE}-monoidb-bootstrap`
+/**
+ * Stored addresses are kept this long without being seen again (libp2p's default, an hour, would forget
+ * where a peer that was down for longer was): a restarted daemon redials the peers it knew (peer-book.ts).
+ */
+const MAX_ADDRESS_AGE_MS = 30 * 24 * 3_600_000
 /** mDNS service name: only monoidb peers answer, so each one found is worth a connection. */
 const MDNS_SERVICE = '_monoidb._udp.local'
 
-type Node = Libp2p<{ pubsub: GossipSub }>
+export type HostLibp2p = Libp2p<{ pubsub: GossipSub, ping: Ping }>
+type Node = HostLibp2p
 
 export class Host {
   readonly peerId: string
   readonly #libp2p: Node
   readonly #streams: SyncStreams
   readonly #handlers: HostHandlers
-  readonly #bootstrap: PeerId[]
   /** Peers that have told us they subscribed to our topics since they connected. */
   readonly #subscribed = new Set<string>()
   /** Publishes under way: stop() lets them finish. */
@@ -90,38 +93,34 @@ export class Host {
   #largePushes = 0
   #unjudgedPushes = 0
   #publishFailures = 0
-  #redial: ReturnType<typeof setInterval> | undefined
   #stopped = false
 
-  private constructor (libp2p: Node, handlers: HostHandlers, bootstrapPeers: PeerId[], checkPush: PushCheck | undefined) {
+  private constructor (libp2p: Node, handlers: HostHandlers, checkPush: PushCheck | undefined) {
     this.#libp2p = libp2p
     this.#checkPush = checkPush
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
-    this.#bootstrap = bootstrapPeers
     this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) })
   }
 
   /** Builds the libp2p node without starting it: call `start()` once the handlers are ready. */
   static async create (options: HostOptions, handlers: HostHandlers): Promise<Host> {
-    const bootstrapList = [...options.bootstrap ?? []]
-    const bootstrapPeers = bootstrapList.map(bootstrapPeerId)
     const libp2p = await createLibp2p({
       start: false,
       privateKey: options.privateKey,
+      datastore: options.datastore,
+      peerStore: { maxAddressAge: MAX_ADDRESS_AGE_MS, maxPeerAge: MAX_ADDRESS_AGE_MS },
+      connectionGater: { denyDialPeer: peer => options.denyDial?.(peer.toString()) ?? false },
       addresses: { listen: [...options.listen] },
       transports: [tcp(tcpLimits)],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       // Explicit, so that a stranger's half-open sockets cannot keep peers out (node/peer-limits.ts).
       connectionManager: connectionManagerLimits,
-      peerDiscovery: [
-        ...bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 10, tagName: BOOTSTRAP_TAG })] : [],
-        ...options.mdns === true ? [mdns({ serviceTag: MDNS_SERVICE })] : []
-      ],
-      services: { identify: identify(), pubsub: gossipsub(gossipOptions()) }
+      peerDiscovery: options.mdns === true ? [mdns({ serviceTag: MDNS_SERVICE })] : [],
+      services: { identify: identify(), pubsub: gossipsub(gossipOptions()), ping: ping() }
     })
-    return new Host(libp2p, handlers, bootstrapPeers, options.checkPush)
+    return new Host(libp2p, handlers, options.checkPush)
   }
 
   async start (): Promise<void> {
@@ -129,7 +128,6 @@ export class Host {
     for (const topic of SYNC_TOPICS) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validate(msg))
     this.#libp2p.addEventListener('peer:connect', evt => { this.#joined(evt.detail.toString()) })
     this.#libp2p.addEventListener('peer:disconnect', evt => { this.#left(evt.detail.toString()) })
-    this.#libp2p.addEventListener('peer:discovery', evt => { this.#dial(evt.detail.id) })
     pubsub.addEventListener('subscription-change', evt => {
       const peer = evt.detail.peerId.toString()
       const ours = evt.detail.subscriptions.some(s => s.subscribe && (SYNC_TOPICS as readonly string[]).includes(s.topic))
@@ -141,10 +139,11 @@ export class Host {
     await this.#streams.start()
     await this.#libp2p.start()
     for (const topic of SYNC_TOPICS) pubsub.subscribe(topic)
-    if (this.#bootstrap.length > 0) {
-      this.#redial = setInterval(() => { for (const p of this.#bootstrap) this.#dial(p) }, REDIAL_MS)
-      this.#redial.unref()
-    }
+  }
+
+  /** The libp2p node, for the peer book and peer health (node/peer-book.ts, node/peer-health.ts). */
+  get libp2p (): HostLibp2p {
+    return this.#libp2p
   }
 
   multiaddrs (): string[] {
@@ -204,7 +203,6 @@ export class Host {
   /** Waits briefly for queued sends, then stops libp2p. */
   async stop (): Promise<void> {
     if (this.#stopped) return
-    clearInterval(this.#redial)
     await Promise.all(this.#publishing)
     await this.#streams.stop()
     this.#stopped = true
@@ -244,31 +242,7 @@ export class Host {
     this.#safely(() => { this.#handlers.peerLeft(peer) })
   }
 
-  #dial (peer: PeerId): void {
-    if (this.#stopped || peer.equals(this.#libp2p.peerId) || this.#libp2p.getConnections(peer).length > 0) return
-    this.#libp2p.dial(peer, { signal: AbortSignal.timeout(REDIAL_MS) }).catch(() => {})
-  }
-
   #safely (fn: () => void): void {
     try { fn() } catch { /* a handler's failure must not break libp2p's event dispatch */ }
   }
 }
-
-/** The peer id a bootstrap multiaddr ends with; a clear error if it has none. */
-function bootstrapPeerId (addr: string): PeerId {
-  let ma
-  try {
-    ma = multiaddr(addr)
-  } catch (err) {
-    throw new Error(`bootstrap address ${JSON.stringify(addr)} is not a multiaddr: ${(err as Error).message}`)
-  }
-  // The last /p2p/ component names the peer (earlier ones would be relays).
-  const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
-  if (id === undefined) throw new Error(`bootstrap address ${addr} must end with /p2p/<peer id> (the peer it should reach)`)
-  try {
-    return peerIdFromString(id)
-  } catch (err) {
-    throw new Error(`bootstrap address ${addr} has a bad peer id: ${(err as Error).message}`)
-  }
-}
-

@@ -25,19 +25,25 @@ import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreatePeerKey } from './identity.ts'
-import type { Logger } from './logger.ts'
+import { type Logger, SILENT_LOGGER } from './logger.ts'
 import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
+import { rememberListenPorts, reuseListenPorts } from './listen-ports.ts'
+import { parsePeerId } from './peer-address.ts'
+import { PeerBook } from './peer-book.ts'
+import { openPeerData } from './peer-data.ts'
+import { PeerHealth, type PeerHealthInfo } from './peer-health.ts'
 import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
+export type { PeerHealthInfo } from './peer-health.ts'
 export type { Durability } from '../core/level-storage.ts'
 
 export interface NodeOptions {
-  /** Data folder: the store is LevelDB in DIR/store, the peer key is DIR/peer-key. Created if missing. */
+  /** Data folder: the store is LevelDB in DIR/store, the peer key is DIR/peer-key, known peers DIR/peers. Created if missing. */
   dataDir: string
-  /** Multiaddrs to listen on. Default: ['/ip4/127.0.0.1/tcp/0'] (this machine only, any free port). */
+  /** Multiaddrs to listen on. Default: ['/ip4/127.0.0.1/tcp/0'] (this machine only; port 0: the last run's port if free, else any; node/listen-ports.ts). */
   listen?: readonly string[]
   /** Peers to connect to and stay connected to: multiaddrs ending in /p2p/<peer id>. */
   bootstrap?: readonly string[]
@@ -109,10 +115,12 @@ export class MonoidbNode {
   readonly #engine: SyncEngine
   /** Undefined for a replicate-all node. */
   readonly #wanted: WantedKeys | undefined
+  readonly #book: PeerBook
+  readonly #health: PeerHealth
   readonly #updating = new Set<Promise<UpdateResult>>()
   #stopping: Promise<void> | undefined
 
-  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal }) {
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, book: PeerBook, health: PeerHealth }) {
     this.peerId = parts.peerId
     this.journal = parts.journal
     this.#store = parts.store
@@ -120,6 +128,8 @@ export class MonoidbNode {
     this.#binding = parts.binding
     this.#engine = parts.engine
     this.#wanted = parts.wanted
+    this.#book = parts.book
+    this.#health = parts.health
   }
 
   /** The store's replica id: how this peer's writes are named inside contract states. */
@@ -206,8 +216,29 @@ export class MonoidbNode {
     return await this.#store.keys(prefix)
   }
 
+  /** Connected peers. */
   peers (): PeerInfo[] {
     return this.#host.peers()
+  }
+
+  /** Every peer this node knows, connected or not (kept in DIR/peers), with its health (node/peer-health.ts). */
+  async knownPeers (): Promise<PeerHealthInfo[]> {
+    return await this.#health.list()
+  }
+
+  /** Adds a peer (a multiaddr ending in /p2p/<peer id>) and dials it; its health once the dial ended. Kept and redialed until forgotten. */
+  async connect (multiaddr: string): Promise<PeerHealthInfo> {
+    this.#checkRunning()
+    const id = await this.#book.connect(multiaddr)
+    const peer = (await this.#health.list()).find(p => p.peerId === id)
+    if (peer === undefined) throw new Error(`peer ${id} was forgotten while being connected`)
+    return peer
+  }
+
+  /** Hangs up on a peer, removes it from DIR/peers and stops redialing it; false if this node does not know it. */
+  async forget (peerId: string): Promise<boolean> {
+    this.#checkRunning()
+    return await this.#book.forget(parsePeerId(peerId))
   }
 
   async status (): Promise<NodeStatus> {
@@ -249,7 +280,10 @@ export class MonoidbNode {
       await Promise.allSettled([...this.#updating])
       await this.#binding.flush()
       await this.#binding.stop()
+      this.#health.stop()
+      await this.#book.stop()
       await this.#host.stop()
+      await this.#book.close()
       await this.#store.close()
     })()
     await this.#stopping
@@ -298,8 +332,11 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   for (const c of options.contracts ?? []) if (registry.get(c.id) !== c) registry.register(c)
   // The store first: its LevelDB lock is what keeps a second process off this data folder.
   const store = await openStore(dataDir, registry, durability)
+  const log = options.log ?? SILENT_LOGGER
   let host: Host | undefined
   let binding: SyncBinding | undefined
+  let book: PeerBook | undefined
+  let datastore: Awaited<ReturnType<typeof openPeerData>>
   try {
     const privateKey = await loadOrCreatePeerKey(dataDir)
     const peerId = peerIdFromPrivateKey(privateKey).toString()
@@ -313,21 +350,31 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
       self: peerId, now: Date.now(), config: options.sync, interest: wanted, journal, onMisbehaviour: (peer, what) => { b?.misbehaved(peer, what) }
     })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
+    const listen = options.listen ?? DEFAULT_LISTEN
+    datastore = await openPeerData(dataDir, log)
     host = await Host.create(
-      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
+      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
         peerLeft: peer => { void b?.peerLeft(peer) }
       }
     )
+    book = new PeerBook(host.libp2p, { bootstrap: options.bootstrap, log, datastore })
+    const h = host
+    const health = new PeerHealth({ libp2p: h.libp2p, book, connected: () => h.peers(), inSync: p => engine.peerInSync(p), clockSkew: () => engine.clockSkew(Date.now()) })
     b = binding = new SyncBinding(engine, host, { onError: options.onError })
     await host.start()
+    await rememberListenPorts(dataDir, listen, host.multiaddrs()).catch(err => { log.warn({ err: String(err) }, 'cannot record the listen ports for the next start') })
+    await book.start()
+    health.start()
     binding.start()
-    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal })
+    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health })
   } catch (err) {
     await binding?.stop().catch(() => {})
+    await book?.stop().catch(() => {})
     await host?.stop().catch(() => {})
+    await datastore?.close().catch(() => {})
     await store.close().catch(() => {})
     // A damaged table is found by the first read that needs it: here, loading the keys.
     throw withRepairHint(err, dataDir)

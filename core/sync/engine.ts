@@ -17,6 +17,7 @@ import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import type { ClockSkew } from './clock-skew.ts'
 import { resendMs, resolveConfig } from './config.ts'
+import { bytesKey } from './generational-cache.ts'
 import { LocalView } from './local-view.ts'
 import { type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
@@ -234,6 +235,16 @@ export class SyncEngine {
   /** Each peer's clock skew as estimated from the stamps it sent (core/sync/clock-skew.ts), furthest ahead first. */
   clockSkew (now: number): ClockSkew[] {
     return this.#merger.skew.estimates(now)
+  }
+
+  /**
+   * Whether the peer's last digest (heard within 4 periods) equals ours now; undefined when unknown: no
+   * recent digest, or digests over different key sets (a partial peer and a replicate-all one).
+   */
+  peerInSync (peer: PeerId): boolean | undefined {
+    if (this.#partial.partial) return this.#partial.inSync(peer)
+    const theirs = this.#peers.lastDigest(peer)
+    return theirs === undefined ? undefined : bytesKey(theirs) === bytesKey(this.#view.digest().fp)
   }
 
   /** Per peer (the last 1,024 seen), what it was refused and how many bad messages it sent: only peers with any. */

@@ -90,6 +90,12 @@ export class PartialPeers {
     return peer === undefined ? undefined : { peer, all: false }
   }
 
+  /** Whether the neighbour's last digest equals `mine`; undefined for a full neighbour or none heard. */
+  sameDigest (peer: PeerId, mine: Uint8Array): boolean | undefined {
+    const theirs = this.#digests.get(peer)
+    return theirs === undefined || this.#full.has(peer) ? undefined : theirs === bytesKey(mine)
+  }
+
   /** Our session with the peer failed: try it again at the next turn. */
   failed (peer: PeerId): void {
     this.#synced.delete(peer)

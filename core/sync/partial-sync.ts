@@ -133,6 +133,11 @@ export class PartialSync {
     return actions
   }
 
+  /** Whether a partial neighbour's last digest equals ours; undefined for a replicate-all one (its digest covers keys we do not keep) or none heard. */
+  inSync (peer: PeerId): boolean | undefined {
+    return this.#peers.sameDigest(peer, this.#c.view.digest().fp)
+  }
+
   joined (peer: PeerId): void {
     this.#peers.joined(peer)
   }

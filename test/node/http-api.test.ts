@@ -75,7 +75,8 @@ test('POST commits and returns the view; GET, keys, status and peers have their 
   const peers = await call('GET', '/v1/peers')
   assert.equal(peers.status, 200)
   assert.deepEqual(peers.body.peers.map((p: { peerId: string }) => p.peerId), [peer.peerId])
-  assert.deepEqual(Object.keys(peers.body.peers[0]).sort(), ['multiaddrs', 'peerId', 'subscribed'])
+  assert.deepEqual(Object.keys(peers.body.peers[0]).sort(), ['clockSkewMs', 'connected', 'connectedSince', 'inSync', 'lastDialError', 'lastSeen', 'multiaddrs', 'peerId', 'rttMs', 'subscribed'])
+  assert.equal(peers.body.peers[0].connected, true)
 })
 
 test('GET ?wait=ms: a missing key is 404 after the wait; a key that arrives during it (locally or from a peer) is returned', async () => {
@@ -155,7 +156,7 @@ test('every documented error has its status and code, and the server keeps servi
 
   // Routes and methods.
   for (const path of ['/', '/v2/keys/e', '/v1', '/v1/keys/e/other', '/v1/keys/e/events/x', '/v1/statuses']) assertError(await call('GET', path), 404, 'unknown_route', path)
-  for (const [method, path, allowed] of [['DELETE', '/v1/keys/e', 'GET, POST'], ['PUT', '/v1/keys/e', 'GET, POST'], ['POST', '/v1/status', 'GET'], ['POST', '/v1/keys', 'GET'], ['POST', '/v1/keys/e/events', 'GET'], ['DELETE', '/v1/peers', 'GET']]) {
+  for (const [method, path, allowed] of [['DELETE', '/v1/keys/e', 'GET, POST'], ['PUT', '/v1/keys/e', 'GET, POST'], ['POST', '/v1/status', 'GET'], ['POST', '/v1/keys', 'GET'], ['POST', '/v1/keys/e/events', 'GET'], ['DELETE', '/v1/peers', 'GET, POST'], ['GET', '/v1/peers/x', 'DELETE']]) {
     const r = await call(method, path)
     assertError(r, 405, 'method_not_allowed', `${method} ${path}`)
     assert.equal(r.headers.get('allow'), allowed)
