@@ -25,6 +25,7 @@ Commands:
   keys [--prefix P]                        print the keys held, as a JSON array
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
+  dashboard                                print a link to the daemon's dashboard (valid 60 s)
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -76,13 +77,18 @@ unreadable until it starts with that contract).`,
   peers: `usage: monoidb peers [--data DIR | --api URL]
 
 Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,
+  dashboard: `usage: monoidb dashboard [--data DIR | --api URL]
+
+Prints a link to the daemon's web dashboard, e.g. http://127.0.0.1:7420/?ticket=…
+Open it within 60 s: the page trades the ticket in it for a session
+cookie and drops it from the address bar. The API token never appears in the link.`,
   help: `usage: monoidb help [COMMAND]
 
-Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'daemon'].join(', ')}).`
+Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'dashboard', 'daemon'].join(', ')}).`
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], dashboard: [0, 0] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -183,6 +189,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'status': print(await client.status()); break
     case 'peers': print(await client.peers()); break
     case 'watch': await watch(client, key); break
+    case 'dashboard': console.log(`${client.url}/?ticket=${encodeURIComponent((await client.ticket()).ticket)}`); break
   }
   return 0
 }

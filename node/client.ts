@@ -39,6 +39,8 @@ export interface MonoidbClient {
   keys: (prefix?: string) => Promise<string[]>
   status: () => Promise<NodeStatus>
   peers: () => Promise<PeerInfo[]>
+  /** A ticket (POST /v1/tickets): authorises event streams and the dashboard for `expiresInMs`. */
+  ticket: () => Promise<{ ticket: string, expiresInMs: number }>
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -91,6 +93,9 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async peers () {
       return (await json<{ peers: PeerInfo[] }>('/v1/peers')).peers
+    },
+    async ticket () {
+      return await json<{ ticket: string, expiresInMs: number }>('/v1/tickets', { method: 'POST' })
     }
   }
 }
