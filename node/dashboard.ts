@@ -2,8 +2,8 @@
  * GET / : the dashboard, a static page (node/dashboard/: index.html, one
  * script, one stylesheet; no build step) that reads the API from the browser.
  * Opened as `/?ticket=T` (`monoidb dashboard` prints such a link) it trades the
- * ticket for its session cookie and redirects to `/`, so the ticket leaves the
- * address bar and the history; the cookie then authorises the page's requests
+ * ticket for its session cookie and redirects to `/` (a meta refresh, see
+ * below), so the ticket leaves the address bar and the history; the cookie then authorises the page's requests
  * (node/http-auth.ts). The page holds no secret: neither token nor ticket is
  * ever in its source. Every response carries a Content-Security-Policy that
  * allows only this origin's script, style and connections (no inline script).
@@ -18,6 +18,8 @@ const ASSETS: Record<string, { file: string, type: string }> = {
   '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' }
 }
+
+const ENTERING = '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/"><title>monoidb dashboard</title><p><a href="/">Open the dashboard</a></p>\n'
 
 /** Read once, at the first request: the daemon serves them from memory. */
 const cache = new Map<string, Buffer>()
@@ -39,9 +41,12 @@ export function serveDashboard (req: IncomingMessage, res: ServerResponse, path:
   const method = req.method ?? 'GET'
   if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `${method} is not allowed here; use GET`, { allow: 'GET, HEAD' })
   if (grant === 'ticket') {
-    // The ticket is spent on a session: the redirect drops it from the address bar (and, no-referrer, from any Referer).
-    res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': auth.newSessionCookie(), 'content-length': 0 })
-    res.end()
+    // The ticket is traded for a session, then the page reloads itself as / so the ticket leaves the address bar
+    // (no-referrer keeps it out of any Referer). A meta refresh, not a 303: a 303 ending a navigation that began on
+    // another site (a link clicked in a web chat) is a cross-site request, and the browser would hold back the
+    // SameSite=Strict cookie just set; the page's own navigation is same-site.
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'set-cookie': auth.newSessionCookie(), 'content-length': Buffer.byteLength(ENTERING) })
+    res.end(method === 'HEAD' ? undefined : ENTERING)
     return true
   }
   let body = cache.get(asset.file)
