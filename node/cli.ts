@@ -25,7 +25,7 @@ Commands:
   keys [--prefix P]                        print the keys held, as a JSON array
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
-  dashboard                                print a link to the daemon's dashboard (valid 60 s)
+  dashboard [--open]                       print a link to the daemon's dashboard (valid 60 s)
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -77,11 +77,12 @@ unreadable until it starts with that contract).`,
   peers: `usage: monoidb peers [--data DIR | --api URL]
 
 Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,
-  dashboard: `usage: monoidb dashboard [--data DIR | --api URL]
+  dashboard: `usage: monoidb dashboard [--open] [--data DIR | --api URL]
 
 Prints a link to the daemon's web dashboard, e.g. http://127.0.0.1:7420/?ticket=…
 Open it within 60 s: the page trades the ticket in it for a session
-cookie and drops it from the address bar. The API token never appears in the link.`,
+cookie and drops it from the address bar. The API token never appears in the link.
+--open also opens it in the system's browser (xdg-open, open or start).`,
   help: `usage: monoidb help [COMMAND]
 
 Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'dashboard', 'daemon'].join(', ')}).`
@@ -148,6 +149,7 @@ async function run (argv: readonly string[]): Promise<number> {
         api: { type: 'string' },
         prefix: { type: 'string' },
         wait: { type: 'string' },
+        open: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -174,6 +176,7 @@ async function run (argv: readonly string[]): Promise<number> {
   if (rest.length > max) throw new UsageError(`${command} takes ${max === 0 ? 'no arguments' : `${max} argument${max > 1 ? 's' : ''}`}, got ${JSON.stringify(rest.slice(max)[0])} too`, usage)
   if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
   if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
+  if (values.open && command !== 'dashboard') throw new UsageError('--open is for dashboard', usage)
   const wait = values.wait === undefined ? undefined : /^\d{1,5}$/.test(values.wait) ? Number(values.wait) : NaN
   if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
   // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
@@ -189,7 +192,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'status': print(await client.status()); break
     case 'peers': print(await client.peers()); break
     case 'watch': await watch(client, key); break
-    case 'dashboard': console.log(`${client.url}/?ticket=${encodeURIComponent((await client.ticket()).ticket)}`); break
+    case 'dashboard': await (await import('./cli-dashboard.ts')).runDashboard(client, values.open); break
   }
   return 0
 }

@@ -99,6 +99,11 @@ function cookieValue (header: string | undefined, name: string): string | undefi
   return values.length === 1 ? values[0] : undefined
 }
 
+/** A request URL fit for a log line: the value of any `ticket` parameter replaced (tickets are never logged). */
+export function loggableUrl (url: string): string {
+  return url.replace(/([?&]ticket=)[^&#]*/g, '$1(redacted)')
+}
+
 function unauthorized (message: string): HttpError {
   return new HttpError(401, 'unauthorized', message, { 'www-authenticate': 'Bearer' })
 }

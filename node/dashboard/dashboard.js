@@ -113,6 +113,8 @@ function keyRow (key) {
 }
 
 function showValue (view, flash) {
+  // Rows for the first MAX_KEYS keys only: a busy daemon must not grow the page without end (the feed still shows all).
+  if (!keyRows.has(view.key) && keyRows.size >= MAX_KEYS) return
   const row = keyRow(view.key)
   row.cells.contract.textContent = view.contract ? (view.contract.id || short(view.contract)) : ''
   row.cells.value.textContent = short(view.value)
@@ -145,7 +147,11 @@ async function refreshSync () {
       for (const p of r.peers || []) cell.append(el('span', `${peerName(p.peerId)} ${p.state} `, p.state))
       if ((r.peers || []).length === 0) cell.textContent = 'no peers'
     } catch (err) {
-      if (err.status === 404 && err.code === 'unknown_route') { inspectAvailable = false; return }
+      if (err.status === 404 && err.code === 'unknown_route') {
+        inspectAvailable = false
+        for (const row of keyRows.values()) row.cells.sync.textContent = '—'
+        return
+      }
     }
   }
 }

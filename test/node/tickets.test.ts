@@ -54,3 +54,11 @@ test('bad settings are refused naming them', () => {
   assert.throws(() => new Tickets({ ttlMs: 0 }), /ttlMs/)
   assert.throws(() => new Tickets({ max: 1.5 }), /max tickets/)
 })
+
+test('loggableUrl hides every ticket parameter and keeps the rest', async () => {
+  const { loggableUrl } = await import('../../node/http-auth.ts')
+  assert.equal(loggableUrl('/?ticket=abc'), '/?ticket=(redacted)')
+  assert.equal(loggableUrl('/v1/events?prefix=a&ticket=abc&x=1'), '/v1/events?prefix=a&ticket=(redacted)&x=1')
+  assert.equal(loggableUrl('/v1/keys/ticket=abc'), '/v1/keys/ticket=abc', 'a key named like it is not a parameter')
+  assert.equal(loggableUrl('/v1/status'), '/v1/status')
+})
