@@ -207,7 +207,8 @@ async function followJournal () {
     $('journal-state').textContent = err.status === 404 ? 'This daemon has no sync journal (GET /v1/journal): repairs and refusals are not shown.' : `journal: ${err.message}`
     return
   }
-  const es = new EventSource('/v1/journal?follow=1')
+  // From the newest record read, so none falls between the read and the stream.
+  const es = new EventSource(`/v1/journal?follow=1${typeof j.last === 'number' ? `&after=${j.last}` : ''}`)
   es.onmessage = e => { onJournal(JSON.parse(e.data)) }
 }
 

@@ -123,3 +123,23 @@ test('GET /v1/events from another run: every key\'s current value ("resumed":fal
   assert.match(s.lastId()!, idPattern())
   s.close()
 })
+
+test('whatever event a client saw last, resuming from its id never leaves it behind (writes committed together included)', async () => {
+  await inc('burst')
+  const s = await openSse(`${api.url}/v1/keys/burst/events`, auth)
+  await s.until('the current value', b => b.length === 1)
+  // Concurrent writes to one key share commits (group commit): several events, one counted change.
+  await Promise.all(Array.from({ length: 40 }, async () => { await inc('burst') }))
+  const final = (await node.get('burst'))!.value
+  await s.until('the final value', b => b.some(x => x.data?.value === final))
+  s.close()
+  assert.ok(s.blocks.every(b => b.id !== undefined && idPattern().test(b.id)), 'every event has an id')
+  // A client cut off right after event i holds event i's id and value: resuming must bring it to the final value.
+  for (const [i, b] of s.blocks.entries()) {
+    const r = await openSse(`${api.url}/v1/keys/burst/events`, { ...auth, 'last-event-id': b.id! })
+    await r.until('the resume answer', x => x.length >= 1)
+    const got = r.blocks[0].data?.value ?? b.data.value
+    r.close()
+    assert.equal(got, final, `cut after event ${i} (value ${b.data.value}, id ${b.id})`)
+  }
+})
