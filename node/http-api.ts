@@ -160,13 +160,19 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     } else if (seg.length === 5 && seg[2] === 'keys' && seg[4] === 'events') {
       const key = decodeKey(seg[3])
       allow(method, 'GET')
-      await eventStream(async () => { await streamKeyEvents(node, key, req, res, options.heartbeatMs) })
+      if (openStreams >= limits.maxEventStreams) throw new HttpError(503, 'unavailable', `this daemon already serves its maximum of ${limits.maxEventStreams} event streams; close one or retry later`, { 'retry-after': '5' })
+      openStreams++
+      try {
+        await streamKeyEvents(node, key, req, res, options.heartbeatMs)
+      } finally {
+        openStreams--
+      }
     } else {
       throw noRoute(path)
     }
   }
 
-  /** Runs one event stream, counted against maxEventStreams. */
+  /** Runs one event stream, counted against maxEventStreams (as the per-key stream above counts itself). */
   async function eventStream (run: () => Promise<void>): Promise<void> {
     if (openStreams >= limits.maxEventStreams) throw new HttpError(503, 'unavailable', `this daemon already serves its maximum of ${limits.maxEventStreams} event streams; close one or retry later`, { 'retry-after': '5' })
     openStreams++

@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { type HttpApi, startHttpApi } from '../../node/http-api.ts'
 import type { MonoidbNode } from '../../node/node.ts'
-import { nodeFixtures } from '../helpers/node-fixtures.ts'
+import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
 import { openSse } from '../helpers/sse.ts'
 
 const TOKEN = 'test-token-event-stream'
@@ -141,5 +141,22 @@ test('whatever event a client saw last, resuming from its id never leaves it beh
     const got = r.blocks[0].data?.value ?? b.data.value
     r.close()
     assert.equal(got, final, `cut after event ${i} (value ${b.data.value}, id ${b.id})`)
+  }
+})
+
+test('GET /v1/events counts against maxEventStreams like a key stream', async () => {
+  const small = await startHttpApi(node, { host: '127.0.0.1', port: 0, token: TOKEN, maxConnections: 4, maxEventStreams: 1 })
+  try {
+    const one = await openSse(`${small.url}/v1/events`, auth)
+    assert.equal(one.status, 200)
+    await one.until('the stream to start', b => b.length === 1)
+    const two = await fetch(`${small.url}/v1/events`, { headers: auth })
+    assert.equal(two.status, 503)
+    assert.equal(two.headers.get('retry-after'), '5')
+    await two.body?.cancel()
+    one.close()
+    await until('the stream to be closed', () => small.openStreams === 0)
+  } finally {
+    await small.close()
   }
 })
