@@ -74,6 +74,7 @@ export class ApiAuth {
       if (method !== 'GET' && method !== 'HEAD' && !sameOrigin(req)) throw new HttpError(403, 'unauthorized', `a ${method} authorised by the dashboard cookie must come from the dashboard's own page (Origin ${JSON.stringify(`http://${req.headers.host ?? ''}`)})`)
       return 'cookie'
     }
+    if (path === '/') throw unauthorized('the dashboard opens with the link `monoidb dashboard` prints (it carries a ticket); this browser has no session here')
     throw unauthorized('missing Authorization: Bearer <token> (the token is in daemon.json)')
   }
 }

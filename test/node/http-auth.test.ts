@@ -115,7 +115,9 @@ test('the dashboard trades a ticket for an HttpOnly SameSite=Strict cookie, whic
     const text = await a.text()
     assert.ok(!text.includes(TOKEN) && !text.includes(t), `${asset} holds no secret`)
   }
-  assert.equal((await fetch(`${api.url}/`)).status, 401, 'no cookie, no page')
+  const bare = await fetch(`${api.url}/`)
+  assert.equal(bare.status, 401, 'no cookie, no page')
+  assert.match(((await bare.json()) as { error: { message: string } }).error.message, /monoidb dashboard/, 'the 401 says how to open it')
   assert.equal((await fetch(`${api.url}/`, { headers: { cookie: `monoidb-${port}=forged` } })).status, 401, 'a forged session')
   assert.equal((await fetch(`${api.url}/`, { headers: { cookie: `monoidb-1=${cookie.split('=')[1]}` } })).status, 401, 'another port\'s cookie name')
 
