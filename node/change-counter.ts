@@ -12,6 +12,7 @@
  * while n ≥ `floor`; an older id gets the current value of everything instead.
  */
 import { randomBytes } from 'node:crypto'
+import { LatestChanges } from './latest-changes.ts'
 
 export const DEFAULT_REMEMBERED_KEYS = 100_000
 
@@ -23,8 +24,8 @@ export class ChangeCounter {
   readonly limit: number
   #last = 0
   #floor = 0
-  /** key → n of its last change; Map order is change order (a changed key moves to the end). */
-  readonly #lastChange = new Map<string, number>()
+  /** key → n of its last change, in change order. */
+  readonly #lastChange = new LatestChanges()
   readonly #listeners = new Set<(key: string, n: number) => void>()
 
   constructor (options: { limit?: number, epoch?: string } = {}) {
@@ -45,13 +46,8 @@ export class ChangeCounter {
   /** Counts a committed change of `key`; listeners hear it synchronously. */
   changed (key: string): number {
     const n = ++this.#last
-    this.#lastChange.delete(key)
     this.#lastChange.set(key, n)
-    if (this.#lastChange.size > this.limit) {
-      const [oldest, at] = this.#lastChange.entries().next().value!
-      this.#lastChange.delete(oldest)
-      this.#floor = at
-    }
+    if (this.#lastChange.size > this.limit) this.#floor = this.#lastChange.shift()![1]
     for (const l of this.#listeners) l(key, n)
     return n
   }
@@ -68,10 +64,7 @@ export class ChangeCounter {
 
   /** Keys changed after `n` (with their last n), oldest change first. */
   changedSince (n: number): Array<[string, number]> {
-    const out: Array<[string, number]> = []
-    // Newest first from the end would need a reversed copy; the map is walked once either way.
-    for (const entry of this.#lastChange) if (entry[1] > n) out.push(entry)
-    return out
+    return this.#lastChange.since(n)
   }
 
   /** Calls `listener(key, n)` on every change from now on; returns the function that stops it. */

@@ -15,18 +15,18 @@
  * during that catch-up starts it again), then an id-only block.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { LatestChanges } from './latest-changes.ts'
 import type { MonoidbNode } from './node.ts'
 import { HEARTBEAT_MS, lastEventId, openStream, sendEvent, sendId } from './sse.ts'
 
 export async function streamChanges (node: MonoidbNode, prefix: string, req: IncomingMessage, res: ServerResponse, heartbeatMs = HEARTBEAT_MS): Promise<void> {
   const from = lastEventId(req)
   const counter = node.changes
-  /** key → n of its newest change not yet sent; Map order is n order (a key that changes again moves to the end). */
-  const pending = new Map<string, number>()
+  /** Each key's newest change not yet sent, in n order (a key that changes again moves to the end). */
+  const pending = new LatestChanges()
   let wake: (() => void) | undefined
   const stopCounting = counter.subscribe((key, n) => {
     if (!key.startsWith(prefix)) return
-    pending.delete(key)
     pending.set(key, n)
     wake?.()
   })
@@ -60,14 +60,13 @@ export async function streamChanges (node: MonoidbNode, prefix: string, req: Inc
       await sendId(res, counter.id(start))
     }
     while (!ended && !res.destroyed) {
-      const next = pending.entries().next()
-      if (next.done === true) {
+      const next = pending.shift()
+      if (next === undefined) {
         await new Promise<void>(resolve => { wake = resolve })
         wake = undefined
         continue
       }
-      const [key, n] = next.value
-      pending.delete(key)
+      const [key, n] = next
       // The value read now is at least as new as change n; later changes to it are pending again.
       const view = await viewOf(node, key)
       if (view === undefined) continue
