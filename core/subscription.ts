@@ -46,6 +46,9 @@ export class Subscription implements AsyncIterableIterator<Change> {
 
   get ended (): boolean { return this.#ended }
 
+  /** Changes waiting to be read: 0 after a read means it returned the newest change emitted so far. */
+  get buffered (): number { return this.#buffer.length }
+
   push (change: Change): void {
     if (this.#ended) return
     const waiting = this.#waiting.shift()

@@ -28,6 +28,7 @@ Commands:
   peers                                    print every known peer and its health, as a JSON array
   connect MULTIADDR                        add a peer and dial it; print it as peers does
   forget PEER                              hang up on a peer and stop redialing it
+  dashboard [--open]                       print a link to the daemon's dashboard (valid 60 s)
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -77,13 +78,19 @@ it does not have or has in another version (not merged): {"byId","others"}, the
 and, in the same shape, the keys it holds whose contract it does not have (kept,
 unreadable until it starts with that contract).`,
   ...PEER_HELP,
+  dashboard: `usage: monoidb dashboard [--open] [--data DIR | --api URL]
+
+Prints a link to the daemon's web dashboard, e.g. http://127.0.0.1:7420/?ticket=…
+Open it within 60 s: the page trades the ticket in it for a session
+cookie and drops it from the address bar. The API token never appears in the link.
+--open also opens it in the system's browser (xdg-open, open or start).`,
   help: `usage: monoidb help [COMMAND]
 
-Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'connect', 'forget', 'daemon'].join(', ')}).`
+Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'connect', 'forget', 'dashboard', 'daemon'].join(', ')}).`
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1], dashboard: [0, 0] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -143,6 +150,7 @@ async function run (argv: readonly string[]): Promise<number> {
         api: { type: 'string' },
         prefix: { type: 'string' },
         wait: { type: 'string' },
+        open: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -169,6 +177,7 @@ async function run (argv: readonly string[]): Promise<number> {
   if (rest.length > max) throw new UsageError(`${command} takes ${max === 0 ? 'no arguments' : `${max} argument${max > 1 ? 's' : ''}`}, got ${JSON.stringify(rest.slice(max)[0])} too`, usage)
   if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
   if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
+  if (values.open && command !== 'dashboard') throw new UsageError('--open is for dashboard', usage)
   const wait = values.wait === undefined ? undefined : /^\d{1,5}$/.test(values.wait) ? Number(values.wait) : NaN
   if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
   // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
@@ -188,6 +197,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'connect': print(await client.connect(key)); break
     case 'forget': await client.forget(key); print({ peerId: key, forgotten: true }); break
     case 'watch': await watch(client, key); break
+    case 'dashboard': await (await import('./cli-dashboard.ts')).runDashboard(client, values.open); break
   }
   return 0
 }

@@ -44,6 +44,8 @@ export interface MonoidbClient {
   connect: (multiaddr: string) => Promise<PeerHealthInfo>
   /** Forgets a peer: hung up, dropped from the daemon's peer store, no longer redialed. ApiError not_found if unknown. */
   forget: (peerId: string) => Promise<void>
+  /** A ticket (POST /v1/tickets): authorises event streams and the dashboard for `expiresInMs`. */
+  ticket: () => Promise<{ ticket: string, expiresInMs: number }>
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -102,6 +104,9 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async forget (peerId) {
       await json<unknown>(`/v1/peers/${encodeURIComponent(peerId)}`, { method: 'DELETE' })
+    },
+    async ticket () {
+      return await json<{ ticket: string, expiresInMs: number }>('/v1/tickets', { method: 'POST' })
     }
   }
 }

@@ -8,11 +8,15 @@
  *   GET  /v1/status                 → {"peerId","multiaddrs","peers","keys"}
  *   GET  /v1/peers                  → {"peers":[…]}: every peer known, with its health (node/http-peers.ts)
  *   POST /v1/peers, DELETE /v1/peers/{peerId}   connect, forget (node/http-peers.ts)
+ *   GET  /v1/events[?prefix=P]      text/event-stream of every key's changes (node/change-stream.ts)
+ *   POST /v1/tickets                → {"ticket","expiresInMs"} (node/tickets.ts)
+ *   GET  /                          the dashboard (node/dashboard.ts)
  *
  * Plain node:http: six routes do not earn a router dependency, and routing on
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
  * parser resolves dot segments). Every request needs `Authorization: Bearer
- * <token>`, compared in constant time. Errors: node/http-errors.ts.
+ * <token>`, compared in constant time, or for event streams and the dashboard
+ * a ticket or the dashboard's cookie (node/http-auth.ts). Errors: node/http-errors.ts.
  *
  * Strangers must not be able to spend the daemon's file descriptors: headers,
  * requests and idle keep-alive connections time out, connections are capped
@@ -21,17 +25,20 @@
  * long as their client wants, are capped below the connection cap so that
  * they can never take every connection.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ContractError } from '../core/errors.ts'
 import type { JsonValue } from '../core/json.ts'
 import { keyBytes, prefixBytes } from '../core/key-layout.ts'
 import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
+import { streamChanges } from './change-stream.ts'
+import { serveDashboard } from './dashboard.ts'
 import { streamKeyEvents } from './event-stream.ts'
+import { ApiAuth } from './http-auth.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
 import { peersRoute } from './http-peers.ts'
 import type { MonoidbNode } from './node.ts'
+import { TicketsFull } from './tickets.ts'
 
 /** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -63,6 +70,10 @@ export interface HttpApiOptions {
   maxConnections?: number
   /** Event streams open at most (more get 503 unavailable); default half of maxConnections. */
   maxEventStreams?: number
+  /** How long a ticket from POST /v1/tickets lasts (default 60 s; tests shorten it). */
+  ticketTtlMs?: number
+  /** Tickets live at most (default 1,000); more are refused until one expires. */
+  maxTickets?: number
 }
 
 export interface HttpApi {
@@ -90,7 +101,7 @@ const POST_FIELDS = new Set(['contract', 'op', 'args'])
 
 export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions): Promise<HttpApi> {
   if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('startHttpApi needs a token')
-  const tokenHash = sha256(options.token)
+  const auth = new ApiAuth(options.token, { ticketTtlMs: options.ticketTtlMs, maxTickets: options.maxTickets })
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES
   const limits = httpLimits(options)
   let openStreams = 0
@@ -108,11 +119,12 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
   cap.attach(server)
 
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    checkToken(req.headers.authorization, tokenHash)
     const raw = req.url ?? '/'
     const q = raw.indexOf('?')
     const path = q < 0 ? raw : raw.slice(0, q)
     const query = parseQuery(q < 0 ? '' : raw.slice(q + 1))
+    const grant = auth.check(req, path, query)
+    if (serveDashboard(req, res, path, grant, auth)) return
     const seg = path.split('/')
     if (seg[0] !== '' || seg[1] !== 'v1') throw noRoute(path)
     const method = req.method ?? 'GET'
@@ -122,6 +134,20 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       sendJson(res, 200, await node.status())
     } else if ((seg.length === 3 || seg.length === 4) && seg[2] === 'peers') {
       await peersRoute(node, method, seg[3], async () => await readJson(req, maxBody), res)
+    } else if (seg.length === 3 && seg[2] === 'tickets') {
+      allow(method, 'POST')
+      if (grant !== 'token') throw new HttpError(401, 'unauthorized', 'tickets are issued only for Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' })
+      try {
+        sendJson(res, 200, auth.tickets.issue(), { 'cache-control': 'no-store' })
+      } catch (err) {
+        if (err instanceof TicketsFull) throw new HttpError(503, 'unavailable', err.message, { 'retry-after': String(Math.ceil(err.retryInMs / 1000)) })
+        throw err
+      }
+    } else if (seg.length === 3 && seg[2] === 'events') {
+      allow(method, 'GET')
+      const prefix = query.get('prefix') ?? ''
+      prefixBytes(prefix)
+      await eventStream(async () => { await streamChanges(node, prefix, req, res, options.heartbeatMs) })
     } else if (seg.length === 3 && seg[2] === 'keys') {
       allow(method, 'GET')
       const prefix = query.get('prefix') ?? ''
@@ -144,6 +170,17 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       }
     } else {
       throw noRoute(path)
+    }
+  }
+
+  /** Runs one event stream, counted against maxEventStreams (as the per-key stream above counts itself). */
+  async function eventStream (run: () => Promise<void>): Promise<void> {
+    if (openStreams >= limits.maxEventStreams) throw new HttpError(503, 'unavailable', `this daemon already serves its maximum of ${limits.maxEventStreams} event streams; close one or retry later`, { 'retry-after': '5' })
+    openStreams++
+    try {
+      await run()
+    } finally {
+      openStreams--
     }
   }
 
@@ -193,6 +230,7 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     server.listen({ host: options.host, port: options.port, backlog }, () => { server.off('error', reject); resolve() })
   })
   const { address, port } = server.address() as AddressInfo
+  auth.setPort(port)
   return {
     get openStreams () { return openStreams },
     limits,
@@ -221,18 +259,6 @@ function httpLimits (options: HttpApiOptions): HttpLimits {
 function whole (name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be a whole number ≥ ${min}, got ${value}`)
   return value
-}
-
-function sha256 (text: string): Buffer {
-  return createHash('sha256').update(text).digest()
-}
-
-/** Hashing first gives equal lengths, so timingSafeEqual leaks neither the token nor its length. */
-function checkToken (header: string | undefined, tokenHash: Buffer): void {
-  const m = /^Bearer +(\S+) *$/i.exec(header ?? '')
-  if (m === null || !timingSafeEqual(sha256(m[1]), tokenHash)) {
-    throw new HttpError(401, 'unauthorized', header === undefined ? 'missing Authorization: Bearer <token> (the token is in daemon.json)' : 'the bearer token is not this daemon\'s', { 'www-authenticate': 'Bearer' })
-  }
 }
 
 function allow (method: string, ...methods: string[]): void {

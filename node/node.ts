@@ -24,6 +24,7 @@ import { type TopCounts, countTop, topOf } from '../core/sync/stats.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { ChangeCounter } from './change-counter.ts'
 import { loadOrCreatePeerKey } from './identity.ts'
 import { type Logger, SILENT_LOGGER } from './logger.ts'
 import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
@@ -109,6 +110,8 @@ export class MonoidbNode {
   readonly peerId: string
   /** What this node exchanged with its peers, key by key, bounded (core/sync/journal.ts). */
   readonly journal: Journal
+  /** Counts committed key changes for event ids and resuming event streams (node/change-counter.ts). */
+  readonly changes = new ChangeCounter()
   readonly #store: ReplicaStore
   readonly #host: Host
   readonly #binding: SyncBinding
@@ -130,6 +133,7 @@ export class MonoidbNode {
     this.#wanted = parts.wanted
     this.#book = parts.book
     this.#health = parts.health
+    parts.store.onCommit(c => { this.changes.changed(c.key) })
   }
 
   /** The store's replica id: how this peer's writes are named inside contract states. */

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -141,4 +141,30 @@ test('watch prints the current value, then one line per change', { timeout: 20_0
   const exited = new Promise<number | null>(resolve => w.once('exit', code => { resolve(code) }))
   w.kill('SIGINT')
   assert.equal(await exited, 0, 'interrupted: exit 0')
+})
+
+test('dashboard prints a link with a fresh ticket (never the token); --open hands it to the system opener', { timeout: 30_000 }, async () => {
+  const r = await withData('dashboard')
+  assert.equal(r.code, 0, r.stderr)
+  const link = new URL(r.stdout.trim())
+  assert.equal(link.origin, new URL(info.api).origin)
+  assert.equal(link.pathname, '/')
+  const ticket = link.searchParams.get('ticket')!
+  assert.match(ticket, /^[A-Za-z0-9_-]{43}$/)
+  assert.ok(!r.stdout.includes(info.token), 'no token in the link')
+  assert.equal((await fetch(`${info.api}/v1/keys/visits/events?ticket=${ticket}`, { signal: AbortSignal.timeout(5_000) }).then(async res => { await res.body?.cancel(); return res.status })), 200, 'the ticket opens an event stream')
+  assert.notEqual((await withData('dashboard')).stdout, r.stdout, 'a new ticket each time')
+
+  // A stand-in xdg-open on PATH records what it was given.
+  const bin = join(dir, 'bin')
+  const got = join(dir, 'opened.txt')
+  await mkdir(bin, { recursive: true })
+  await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > ${JSON.stringify(got)}\n`, { mode: 0o755 })
+  const opened = await cli(['dashboard', '--open', '--data', data], { PATH: `${bin}:${process.env.PATH ?? ''}` })
+  assert.equal(opened.code, 0, opened.stderr)
+  await until('the opener to run', async () => await readFile(got, 'utf8').then(t => t.length > 0, () => false), 5_000)
+  assert.equal(await readFile(got, 'utf8'), opened.stdout.trim(), 'the printed link is the one opened')
+
+  assertError(await withData('status', '--open'), 2, /--open is for dashboard/, '--open elsewhere')
+  assertError(await withData('dashboard', 'extra'), 2, /takes no arguments/, 'an argument')
 })

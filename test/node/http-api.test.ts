@@ -155,7 +155,7 @@ test('every documented error has its status and code, and the server keeps servi
   assertError(await call('POST', '/v1/keys/', { json: { contract: 'or-set', op: 'add', args: ['a'] } }), 400, 'bad_key', 'POST to an empty key')
 
   // Routes and methods.
-  for (const path of ['/', '/v2/keys/e', '/v1', '/v1/keys/e/other', '/v1/keys/e/events/x', '/v1/statuses']) assertError(await call('GET', path), 404, 'unknown_route', path)
+  for (const path of ['/v2/keys/e', '/v1', '/v1/keys/e/other', '/v1/keys/e/events/x', '/v1/statuses']) assertError(await call('GET', path), 404, 'unknown_route', path)
   for (const [method, path, allowed] of [['DELETE', '/v1/keys/e', 'GET, POST'], ['PUT', '/v1/keys/e', 'GET, POST'], ['POST', '/v1/status', 'GET'], ['POST', '/v1/keys', 'GET'], ['POST', '/v1/keys/e/events', 'GET'], ['DELETE', '/v1/peers', 'GET, POST'], ['GET', '/v1/peers/x', 'DELETE']]) {
     const r = await call(method, path)
     assertError(r, 405, 'method_not_allowed', `${method} ${path}`)
