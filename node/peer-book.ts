@@ -248,6 +248,11 @@ export class PeerBook {
     if (this.#stopped) return
     const id = peer.toString()
     const now = Date.now()
+    // A dial of ours that was under way when the peer was forgotten: hang up. Only the peer dialing us makes it known again.
+    if (this.#forgotten.has(id) && this.#libp2p.getConnections(peer).every(c => c.direction === 'outbound')) {
+      void this.#libp2p.hangUp(peer).catch(() => {})
+      return
+    }
     this.#forgotten.delete(id)
     const s = this.#state(id)
     s.connectedSince = now
