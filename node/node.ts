@@ -30,6 +30,8 @@ import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
 import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
+import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
+import { InspectService } from './inspect-service.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
 export type { Durability } from '../core/level-storage.ts'
@@ -103,6 +105,8 @@ export class MonoidbNode {
   readonly peerId: string
   /** What this node exchanged with its peers, key by key, bounded (core/sync/journal.ts). */
   readonly journal: Journal
+  /** Asks peers about a key, and answers their questions: `monoidb inspect` and `trace` (node/inspect-service.ts). */
+  readonly inspector: InspectService
   readonly #store: ReplicaStore
   readonly #host: Host
   readonly #binding: SyncBinding
@@ -112,9 +116,10 @@ export class MonoidbNode {
   readonly #updating = new Set<Promise<UpdateResult>>()
   #stopping: Promise<void> | undefined
 
-  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal }) {
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, inspector: InspectService }) {
     this.peerId = parts.peerId
     this.journal = parts.journal
+    this.inspector = parts.inspector
     this.#store = parts.store
     this.#host = parts.host
     this.#binding = parts.binding
@@ -246,6 +251,7 @@ export class MonoidbNode {
   /** Sends pending pushes, stops networking, closes the store. Safe to call more than once. */
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {
+      this.inspector.stop()
       await Promise.allSettled([...this.#updating])
       await this.#binding.flush()
       await this.#binding.stop()
@@ -308,13 +314,14 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const pushCheck = new PushValidator(registry)
     // The settings as given: the engine fills in the defaults (some follow from others, PROTOCOL.md §10).
     let b: SyncBinding | undefined
+    let inspector: InspectService | undefined
     const journal = new Journal()
     const engine = await SyncEngine.create(store, {
       self: peerId, now: Date.now(), config: options.sync, interest: wanted, journal, onMisbehaviour: (peer, what) => { b?.misbehaved(peer, what) }
     })
     // The host's handlers reach the binding, which needs the host to send: the host starts only once both exist.
     host = await Host.create(
-      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
+      { privateKey, listen: options.listen ?? DEFAULT_LISTEN, bootstrap: options.bootstrap, mdns: options.mdns, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
@@ -322,9 +329,10 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
       }
     )
     b = binding = new SyncBinding(engine, host, { onError: options.onError })
+    inspector = inspectorFor(peerId, store, registry, engine, journal, host)
     await host.start()
     binding.start()
-    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal })
+    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, inspector })
   } catch (err) {
     await binding?.stop().catch(() => {})
     await host?.stop().catch(() => {})
@@ -332,4 +340,24 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     // A damaged table is found by the first read that needs it: here, loading the keys.
     throw withRepairHint(err, dataDir)
   }
+}
+
+/** The node's inspection service, reading its store, contracts, engine and journal, and speaking on INSPECT_TOPIC. */
+function inspectorFor (peerId: string, store: ReplicaStore, registry: ContractRegistry, engine: SyncEngine, journal: Journal, host: Host): InspectService {
+  return new InspectService({
+    self: peerId,
+    source: {
+      replica: store.replica,
+      summary: async key => await store.summary(key),
+      deltaFor: async (key, theirs) => await store.deltaFor(key, theirs),
+      deltaLog: async key => await store.deltaLog(key).catch(() => []),
+      resolve: binding => registry.resolveBound(binding),
+      keeps: key => engine.keeps(key),
+      lacking: (key, held) => store.unresolved().get(key) ?? (held ? undefined : engine.unknownContractOf(key)),
+      journal
+    },
+    publish: bytes => { host.publish(INSPECT_TOPIC, bytes) },
+    charge: (peer, bytes) => engine.chargeAnswer(peer, bytes, Date.now()),
+    connected: () => host.peers().map(p => p.peerId)
+  })
 }

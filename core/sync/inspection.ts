@@ -29,8 +29,11 @@ export interface InspectSource {
   resolve: (binding: BoundRef) => AnyContract
   /** Whether this peer keeps the key (replicate-all, or written, read or watched here). */
   keeps: (key: string) => boolean
-  /** The contract this peer lacks for the key (a held key's binding, or what peers sent of it), if any. */
-  lacking: (key: string) => string | undefined
+  /**
+   * The contract this peer lacks for the key, if any: a held key's binding (`held`: its summary was read
+   * just before), or for a key not held, the contract of what peers sent of it.
+   */
+  lacking: (key: string, held: boolean) => string | undefined
   journal: Journal
 }
 
@@ -78,9 +81,9 @@ export async function answerQuery (src: InspectSource, q: Inspect, asker: PeerId
 }
 
 async function keyState (src: InspectSource, q: Inspect): Promise<PeerKeyState> {
-  const lacking = src.lacking(q.key)
-  if (lacking !== undefined) return { kind: 'lacks_contract', contract: clip(lacking) }
   const s = await src.summary(q.key)
+  const lacking = src.lacking(q.key, s !== undefined)
+  if (lacking !== undefined) return { kind: 'lacks_contract', contract: clip(lacking) }
   if (s === undefined) return src.keeps(q.key) ? { kind: 'kept', tooLarge: false, hasMore: false } : { kind: 'not_kept' }
   const digest = itemHash(q.key, s.contract, s.summary)
   const tooLarge = !fits(s.summary)
@@ -111,7 +114,7 @@ export function arrivalOf (journal: Journal, key: string, write: string): Journa
 }
 
 /** The writer's delta log entry for its write `seq` of `key`. */
-async function writeStatus (src: InspectSource, key: string, seq: number): Promise<WriteStatus> {
+export async function writeStatus (src: InspectSource, key: string, seq: number): Promise<WriteStatus> {
   const log = await src.deltaLog(key)
   const entry = log.find(l => l.seq === seq)
   if (entry !== undefined) return fits(entry.delta) ? { status: 'logged', delta: entry.delta } : { status: 'logged' }
