@@ -9,7 +9,9 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { JsonValue } from '../core/json.ts'
+import { parseWriteId } from '../core/write-id.ts'
 import { ApiError, connect, type MonoidbClient } from './client.ts'
+import { INSPECT_COMMANDS, INSPECT_HELP, runInspect } from './cli-inspect.ts'
 
 const WHERE = `Finding the daemon:
   --data DIR   read DIR/daemon.json (its API URL and token), default ./.monoidb
@@ -25,6 +27,8 @@ Commands:
   keys [--prefix P]                        print the keys held, as a JSON array
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
+  inspect KEY [--timeout MS] [--json]      compare every reachable peer's copy of KEY with this one's
+  trace KEY WRITE [--timeout MS] [--json]  which peers hold a write, and how it reached them
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -76,13 +80,14 @@ unreadable until it starts with that contract).`,
   peers: `usage: monoidb peers [--data DIR | --api URL]
 
 Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,
+  ...INSPECT_HELP,
   help: `usage: monoidb help [COMMAND]
 
 Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'daemon'].join(', ')}).`
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], inspect: [1, 1], trace: [2, 2] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -142,6 +147,8 @@ async function run (argv: readonly string[]): Promise<number> {
         api: { type: 'string' },
         prefix: { type: 'string' },
         wait: { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -164,12 +171,16 @@ async function run (argv: readonly string[]): Promise<number> {
 
   const usage = commandHelp(command)
   const [min, max] = ARITY[command]
-  if (rest.length < min) throw new UsageError(`${command} needs ${['KEY', 'CONTRACT', 'OP'].slice(rest.length, min).join(', ')}`, usage)
+  if (rest.length < min) throw new UsageError(`${command} needs ${(command === 'trace' ? ['KEY', 'WRITE'] : ['KEY', 'CONTRACT', 'OP']).slice(rest.length, min).join(', ')}`, usage)
   if (rest.length > max) throw new UsageError(`${command} takes ${max === 0 ? 'no arguments' : `${max} argument${max > 1 ? 's' : ''}`}, got ${JSON.stringify(rest.slice(max)[0])} too`, usage)
   if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
   if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
   const wait = values.wait === undefined ? undefined : /^\d{1,5}$/.test(values.wait) ? Number(values.wait) : NaN
   if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
+  if ((values.timeout !== undefined || values.json) && !INSPECT_COMMANDS.includes(command)) throw new UsageError(`--${values.json ? 'json' : 'timeout'} is for inspect and trace`, usage)
+  const timeout = values.timeout === undefined ? undefined : /^\d{1,5}$/.test(values.timeout) && Number(values.timeout) <= 30_000 ? Number(values.timeout) : NaN
+  if (Number.isNaN(timeout)) throw new UsageError(`--timeout must be a whole number of milliseconds from 0 to 30000, got ${JSON.stringify(values.timeout)}`, usage)
+  if (command === 'trace' && parseWriteId(rest[1]) === undefined) throw new UsageError(`WRITE ${JSON.stringify(rest[1])} is not a write id REPLICA/SEQ (as update prints it)`, usage)
   // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
   const update = command === 'update' ? updateArgs(rest, usage) : undefined
 
@@ -183,6 +194,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'status': print(await client.status()); break
     case 'peers': print(await client.peers()); break
     case 'watch': await watch(client, key); break
+    case 'inspect': case 'trace': console.log(await runInspect(client, command, rest, { timeout, json: values.json })); break
   }
   return 0
 }

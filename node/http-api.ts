@@ -7,6 +7,7 @@
  *   GET  /v1/keys[?prefix=P]        → {"keys":[…]}
  *   GET  /v1/status                 → {"peerId","multiaddrs","peers","keys"}
  *   GET  /v1/peers                  → {"peers":[{"peerId","multiaddrs","subscribed"}]}
+ *   GET  /v1/keys/{key}/inspect, /v1/keys/{key}/trace?write=ID   (node/http-inspect.ts)
  *
  * Plain node:http: six routes do not earn a router dependency, and routing on
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
@@ -30,6 +31,7 @@ import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from '.
 import { streamKeyEvents } from './event-stream.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
 import type { MonoidbNode } from './node.ts'
+import { serveInspection } from './http-inspect.ts'
 
 /** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -141,6 +143,10 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       } finally {
         openStreams--
       }
+    } else if (seg.length === 5 && seg[2] === 'keys' && (seg[4] === 'inspect' || seg[4] === 'trace')) {
+      const key = decodeKey(seg[3])
+      allow(method, 'GET')
+      await serveInspection(node, key, seg[4], query, res)
     } else {
       throw noRoute(path)
     }

@@ -18,6 +18,8 @@ export type HttpErrorCode =
   | 'bad_request'
   | 'body_too_large'
   | 'bad_wait'
+  | 'bad_timeout'
+  | 'bad_write_id'
   | 'unavailable'
   | 'internal'
 
