@@ -179,11 +179,11 @@ export class InspectService {
     // The write's delta, from the writer's delta log: ours, or the writer's answer.
     let writer: string | null = null
     let status: WriteStatus | undefined
-    if (w.replica === src.replica) {
+    status = await writeStatus(src, key, write)
+    if (status !== undefined) {
       writer = this.#o.self
-      status = await writeStatus(src, key, w.seq)
     } else {
-      for (const [peer, a] of answers) if (a.replica === w.replica) { writer = peer; status = a.written }
+      for (const [peer, a] of answers) if (a.written !== undefined) { writer = peer; status = a.written } // only its writer reports a write's log entry
     }
     const delta = status?.status === 'logged' ? status.delta : undefined
     const traceStatus: TraceReport['status'] = status === undefined ? 'writer_unreachable' : status.status === 'too_old' ? 'too_old' : status.status === 'unknown' ? 'unknown_write' : 'ok'

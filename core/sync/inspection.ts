@@ -23,8 +23,12 @@ export interface InspectSource {
   summary: (key: string) => Promise<{ contract: BoundRef, summary: Plain } | undefined>
   /** What a holder of `theirSummary` lacks (ReplicaStore.deltaFor): ContractError('invalid_summary') for a bad one. */
   deltaFor: (key: string, theirSummary?: unknown) => Promise<{ contract: BoundRef, delta: Plain } | undefined>
-  /** This replica's own recent deltas of the key, oldest first (ReplicaStore.deltaLog). */
-  deltaLog: (key: string) => Promise<Array<{ seq: number, delta: Plain }>>
+  /**
+   * This replica's own recent deltas of the key, oldest first (ReplicaStore.deltaLog), each with its write id
+   * where the store names it (after a new epoch, older entries keep the replica id they were written under);
+   * else the id is `replica/seq`.
+   */
+  deltaLog: (key: string) => Promise<Array<{ seq: number, delta: Plain, id?: string }>>
   /** The contract of a binding; throws if this peer lacks it. */
   resolve: (binding: BoundRef) => AnyContract
   /** Whether this peer keeps the key (replicate-all, or written, read or watched here). */
@@ -72,8 +76,8 @@ export async function answerQuery (src: InspectSource, q: Inspect, asker: PeerId
   if (q.write !== undefined) {
     const arrival = arrivalOf(src.journal, q.key, q.write)
     if (arrival !== undefined) out.arrival = { at: arrival.at, path: arrival.path, from: arrival.peer }
-    const w = parseWriteId(q.write)
-    if (w !== undefined && w.replica === src.replica) out.written = await writeStatus(src, q.key, w.seq)
+    const written = await writeStatus(src, q.key, q.write)
+    if (written !== undefined) out.written = written
   }
   const refused = src.journal.query({ key: q.key, peer: asker }).findLast(r => r.kind === 'refused')
   if (refused?.kind === 'refused') out.refused = { at: refused.at, reason: clip(refused.reason), message: clip(refused.message) }
@@ -113,13 +117,17 @@ export function arrivalOf (journal: Journal, key: string, write: string): Journa
   return undefined
 }
 
-/** The writer's delta log entry for its write `seq` of `key`. */
-export async function writeStatus (src: InspectSource, key: string, seq: number): Promise<WriteStatus> {
-  const log = await src.deltaLog(key)
-  const entry = log.find(l => l.seq === seq)
+/** The delta log entry of `write` of `key`, if this peer wrote it (its replica id, now or in an earlier epoch); undefined if not the writer. */
+export async function writeStatus (src: InspectSource, key: string, write: string): Promise<WriteStatus | undefined> {
+  const w = parseWriteId(write)
+  if (w === undefined) return undefined
+  const log = (await src.deltaLog(key)).map(l => ({ ...l, id: l.id ?? formatWriteId(src.replica, l.seq) }))
+  const entry = log.find(l => l.id === write)
   if (entry !== undefined) return fits(entry.delta) ? { status: 'logged', delta: entry.delta } : { status: 'logged' }
-  // The log keeps the newest writes: one older than its first fell out of it.
-  if (log.length > 0 && seq < log[0].seq) return { status: 'too_old' }
+  const mine = log.filter(l => parseWriteId(l.id)?.replica === w.replica)
+  if (w.replica !== src.replica && mine.length === 0) return undefined
+  // The log keeps the newest writes: one older than the first it holds fell out of it.
+  if (mine.length > 0 && w.seq < parseWriteId(mine[0].id)!.seq) return { status: 'too_old' }
   return { status: 'unknown' }
 }
 
@@ -138,7 +146,7 @@ export async function readLocal (src: InspectSource, key: string): Promise<Local
   if (s === undefined) return { key, log: [] }
   let contract: AnyContract | undefined
   try { contract = src.resolve(s.contract) } catch { /* held under a contract we lack */ }
-  const log = contract === undefined ? [] : (await src.deltaLog(key)).map(l => ({ ...l, id: formatWriteId(src.replica, l.seq) }))
+  const log = contract === undefined ? [] : (await src.deltaLog(key)).map(l => ({ ...l, id: l.id ?? formatWriteId(src.replica, l.seq) }))
   return { key, held: { ...s, digest: itemHash(key, s.contract, s.summary) }, contract, log }
 }
 
