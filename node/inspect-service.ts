@@ -61,10 +61,17 @@ export interface TraceReport {
   /** `ok`: holders could be judged; `too_old`: the write fell out of the writer's delta log; `unknown_write`: the writer has no such write; `writer_unreachable`: the writer did not answer. */
   status: 'ok' | 'too_old' | 'unknown_write' | 'writer_unreachable'
   writer: { replica: string, peerId: string | null }
-  peers: Array<{ peerId: string, self?: true, state: PeerState | 'no_answer', holds: boolean | null, arrival: { at: string, path: string, from: string } | null, lastHeard?: string | null }>
+  /**
+   * `arrival`: when and how the write reached each holder, from its journal: `exact` when a record names the write (a
+   * push with ids, a local write), else the first merge that changed the key after the write was made (a repair, whose
+   * deltas carry no ids; only known when the writer's journal says when it was written).
+   */
+  peers: Array<{ peerId: string, self?: true, state: PeerState | 'no_answer', holds: boolean | null, arrival: Arrival | null, lastHeard?: string | null }>
 }
 
 interface Pending { answers: Map<string, Inspected> }
+type Arrival = { at: string, path: string, from: string, exact: boolean }
+const arrivalJson = (a: { at: number, path: string, from: string, exact: boolean }): Arrival => ({ at: iso(a.at), path: a.path, from: a.from, exact: a.exact })
 
 export class InspectService {
   readonly #o: InspectServiceOptions
@@ -188,24 +195,27 @@ export class InspectService {
     const delta = status?.status === 'logged' ? status.delta : undefined
     const traceStatus: TraceReport['status'] = status === undefined ? 'writer_unreachable' : status.status === 'too_old' ? 'too_old' : status.status === 'unknown' ? 'unknown_write' : 'ok'
     const holds = (summary: Plain | undefined, arrived: boolean): boolean | null => {
-      if (arrived) return true // its journal says it arrived
+      if (arrived) return true // its journal names the write
       if (delta === undefined || local.contract === undefined || summary === undefined) return null
       return holdsWrite(local.contract, delta, summary) ?? null
     }
-    const ownArrival = arrivalOf(src.journal, key, write)
+    // When it was written: the writer's journal (ours, or its answer's), so our own arrival can be inferred too.
+    let since: number | undefined
+    for (const a of answers.values()) if (a.written !== undefined && a.arrival?.exact === true && a.arrival.path === 'local') since = a.arrival.at
+    const ownArrival = arrivalOf(src.journal, key, write, since)
     const peers: TraceReport['peers'] = [{
       peerId: this.#o.self,
       self: true,
       state: 'equal',
-      holds: local.held === undefined ? false : holds(local.held.summary, ownArrival !== undefined),
-      arrival: ownArrival === undefined ? null : { at: iso(ownArrival.at), path: ownArrival.path, from: ownArrival.peer }
+      holds: local.held === undefined ? false : holds(local.held.summary, ownArrival?.exact === true),
+      arrival: ownArrival === undefined ? null : arrivalJson({ ...ownArrival, from: ownArrival.peer })
     }]
     for (const [peer, a] of answers) {
       const s = a.state
       const c = await compare(src, local, s)
-      const arrival = a.arrival === undefined ? null : { at: iso(a.arrival.at), path: a.arrival.path, from: a.arrival.from }
-      const h = s.kind !== 'kept' || s.contract === undefined ? false : holds(s.summary, arrival !== null)
-      peers.push({ peerId: peer, state: c.state, holds: h, arrival })
+      const arrival = a.arrival === undefined ? null : arrivalJson(a.arrival)
+      const h = s.kind !== 'kept' || s.contract === undefined ? false : holds(s.summary, arrival?.exact === true)
+      peers.push({ peerId: peer, state: c.state, holds: h, arrival: h === false ? null : arrival })
     }
     for (const peer of this.#silent(answers)) peers.push({ peerId: peer, state: 'no_answer', holds: null, arrival: null, lastHeard: lastHeardOf(src.journal, peer, this.#heard.get(peer)) })
     return { key, write, status: traceStatus, writer: { replica: w.replica, peerId: writer }, peers }

@@ -33,6 +33,8 @@ export interface Inspect {
   mine?: { contract: BoundRef, digest: Uint8Array, summary?: Plain }
   /** A trace: the write id whose arrival to report. */
   write?: string
+  /** A trace: when the write was made (ms, the writer's clock), if the asker knows; lets an answer name the merge that likely brought it. */
+  since?: number
 }
 
 /**
@@ -56,8 +58,12 @@ export interface Inspected {
   /** The answering peer's replica id (how its writes are named). */
   replica: string
   state: PeerKeyState
-  /** For a trace: the answerer's journal on the write's arrival, if it remembers it. */
-  arrival?: { at: number, path: string, from: string }
+  /**
+   * For a trace: the answerer's journal on the write's arrival, if it remembers it. `exact`: a record names
+   * the write; else the first merge that changed the key at or after the question's `since` (deltas repaired
+   * by anti-entropy carry no write ids).
+   */
+  arrival?: { at: number, path: string, from: string, exact: boolean }
   /** For a trace whose write the answerer wrote (same replica id): its delta log entry. */
   written?: WriteStatus
   /** The last refusal about the key of something from the asker, in the answerer's journal. */
@@ -86,11 +92,11 @@ function writeWire (w: WriteStatus): Plain {
 function toWire (m: InspectMessage): Plain {
   if (m.type === 'inspect') {
     const mine = m.mine === undefined ? null : [refWire(m.mine.contract), m.mine.digest, boxed(m.mine.summary)]
-    return [PROTOCOL_VERSION, INSPECT_TYPE, m.qid, m.key, mine, m.write ?? null]
+    return [PROTOCOL_VERSION, INSPECT_TYPE, m.qid, m.key, mine, m.write ?? null, m.write === undefined ? null : m.since ?? null]
   }
   return [
     PROTOCOL_VERSION, INSPECTED_TYPE, m.qid, m.to, m.replica, stateWire(m.state),
-    m.arrival === undefined ? null : [m.arrival.at, m.arrival.path, m.arrival.from],
+    m.arrival === undefined ? null : [m.arrival.at, m.arrival.path, m.arrival.from, m.arrival.exact],
     m.written === undefined ? null : writeWire(m.written),
     m.refused === undefined ? null : [m.refused.at, m.refused.reason, m.refused.message]
   ]
@@ -139,21 +145,25 @@ function fromWire (v: Plain): InspectMessage {
     if (f.length !== k) throw new ProtocolError('bad_field', `type ${v[1] as number} takes ${k} fields after the type, got ${f.length}`)
   }
   if (v[1] === INSPECT_TYPE) {
-    arity(4)
+    arity(5)
     const m: Inspect = { type: 'inspect', qid: bytes(f[0], QUERY_ID_BYTES, 'query id', 1), key: key(f[1]) }
     if (f[2] !== null) {
       const [r, digest, summary] = tuple(f[2], 3, 'asker\'s summary')
       m.mine = { contract: ref(r), digest: bytes(digest, HASH_BYTES, 'summary digest', 1), ...(summary === null ? {} : { summary: unboxed(summary, 'summary') }) }
     }
     if (f[3] !== null) m.write = text(f[3], 'write id')
+    if (f[4] !== null) {
+      if (m.write === undefined) throw new ProtocolError('bad_field', 'a write time (since) comes only with a write id')
+      m.since = uint(f[4], 'write time')
+    }
     return m
   }
   if (v[1] === INSPECTED_TYPE) {
     arity(7)
     const m: Inspected = { type: 'inspected', qid: bytes(f[0], QUERY_ID_BYTES, 'query id', 1), to: text(f[1], 'asker'), replica: text(f[2], 'replica id'), state: state(f[3]) }
     if (f[4] !== null) {
-      const [at, path, from] = tuple(f[4], 3, 'arrival')
-      m.arrival = { at: uint(at, 'arrival time'), path: text(path, 'arrival path'), from: text(from, 'arrival peer') }
+      const [at, path, from, exact] = tuple(f[4], 4, 'arrival')
+      m.arrival = { at: uint(at, 'arrival time'), path: text(path, 'arrival path'), from: text(from, 'arrival peer'), exact: bool(exact, 'arrival exact flag') }
     }
     if (f[5] !== null) m.written = written(f[5])
     if (f[6] !== null) {

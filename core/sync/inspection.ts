@@ -65,6 +65,9 @@ const sameRef = (a: BoundRef, b: BoundRef): boolean => contractName(a) === contr
 /** Our question about `key`: our binding, item hash and summary (left out when too large), and the write to trace. */
 export async function makeQuery (src: InspectSource, key: string, qid: Uint8Array, write?: string): Promise<Inspect> {
   const q: Inspect = { type: 'inspect', qid, key, ...(write === undefined ? {} : { write }) }
+  // Written here: when, so that peers can name the merge that brought it even without its id.
+  const written = write === undefined ? undefined : arrivalOf(src.journal, key, write)
+  if (written?.exact === true && written.path === 'local') q.since = written.at
   const s = await src.summary(key)
   if (s !== undefined) q.mine = { contract: s.contract, digest: itemHash(key, s.contract, s.summary), ...(fits(s.summary) ? { summary: s.summary } : {}) }
   return q
@@ -74,8 +77,8 @@ export async function makeQuery (src: InspectSource, key: string, qid: Uint8Arra
 export async function answerQuery (src: InspectSource, q: Inspect, asker: PeerId): Promise<Inspected> {
   const out: Inspected = { type: 'inspected', qid: q.qid, to: asker, replica: src.replica, state: await keyState(src, q) }
   if (q.write !== undefined) {
-    const arrival = arrivalOf(src.journal, q.key, q.write)
-    if (arrival !== undefined) out.arrival = { at: arrival.at, path: arrival.path, from: arrival.peer }
+    const arrival = arrivalOf(src.journal, q.key, q.write, q.since)
+    if (arrival !== undefined) out.arrival = { at: arrival.at, path: arrival.path, from: clip(arrival.peer), exact: arrival.exact }
     const written = await writeStatus(src, q.key, q.write)
     if (written !== undefined) out.written = written
   }
@@ -109,12 +112,19 @@ async function hasMore (src: InspectSource, q: Inspect, digest: Uint8Array, cont
   }
 }
 
-/** The oldest record the journal still holds of `write` reaching this peer (written here, or merged with its id). */
-export function arrivalOf (journal: Journal, key: string, write: string): JournalRecord & { path: string } | undefined {
+/**
+ * How `write` reached this peer, as far as the journal remembers: the oldest record naming it (written here,
+ * or merged with its id: `exact`); else, given `since` (when it was written), the first merge that changed
+ * the key at or after then. Anti-entropy deltas carry no write ids, so a repaired write is found the second
+ * way: the first change after the write is the merge that brought it, unless other writes came in between.
+ */
+export function arrivalOf (journal: Journal, key: string, write: string, since?: number): { at: number, path: string, peer: string, exact: boolean } | undefined {
+  let first: JournalRecord | undefined
   for (const r of journal.query({ key })) {
-    if ((r.kind === 'merged' || r.kind === 'written') && r.writes.includes(write)) return r
+    if ((r.kind === 'merged' || r.kind === 'written') && r.writes.includes(write)) return { at: r.at, path: r.path, peer: r.peer, exact: true }
+    if (first === undefined && since !== undefined && r.kind === 'merged' && r.changed && r.at >= since) first = r
   }
-  return undefined
+  return first?.kind === 'merged' ? { at: first.at, path: first.path, peer: first.peer, exact: false } : undefined
 }
 
 /** The delta log entry of `write` of `key`, if this peer wrote it (its replica id, now or in an earlier epoch); undefined if not the writer. */

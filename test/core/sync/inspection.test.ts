@@ -170,10 +170,24 @@ test('the answer carries the journal\'s arrival of a traced write and the last r
   b.journal.record({ kind: 'merged', key: 'j', peer: 'asker-peer', path: 'repair', writes: [write], changed: true, bytes: 20 }, 2000)
   b.journal.record({ kind: 'merged', key: 'j', peer: 'other', path: 'push', writes: [write], changed: false, bytes: 20 }, 3000)
   const answer = await ask(a.src, b.src, 'j', write)
-  assert.deepEqual(answer.arrival, { at: 2000, path: 'repair', from: 'asker-peer' }, 'the first arrival the journal remembers')
+  assert.deepEqual(answer.arrival, { at: 2000, path: 'repair', from: 'asker-peer', exact: true }, 'the first arrival the journal remembers')
   assert.deepEqual(answer.refused, { at: 1000, reason: 'invalid', message: 'a forged count' })
   const none = await ask(a.src, b.src, 'j', formatWriteId(a.store.replica, 7))
   assert.equal(none.arrival, undefined)
+
+  // A repair carries no write ids: the first merge that changed the key after the write was made (the
+  // writer's journal says when: the question carries it) is named, marked inexact.
+  const w2 = formatWriteId(a.store.replica, 2)
+  a.journal.record({ kind: 'written', key: 'j', peer: 'self', path: 'local', writes: [w2], bytes: 10 }, 5000)
+  b.journal.record({ kind: 'merged', key: 'j', peer: 'p1', path: 'push', writes: [], changed: true, bytes: 20 }, 4000)
+  b.journal.record({ kind: 'merged', key: 'j', peer: 'p2', path: 'repair', writes: [], changed: false, bytes: 20 }, 6000)
+  b.journal.record({ kind: 'merged', key: 'j', peer: 'p3', path: 'repair', writes: [], changed: true, bytes: 20 }, 7000)
+  b.journal.record({ kind: 'merged', key: 'j', peer: 'p4', path: 'push', writes: [], changed: true, bytes: 20 }, 8000)
+  const inferred = await ask(a.src, b.src, 'j', w2)
+  assert.deepEqual(inferred.arrival, { at: 7000, path: 'repair', from: 'p3', exact: false })
+  // Asked by a peer that did not write it (no time known): only an exact record counts.
+  const reader = await open()
+  assert.equal((await ask(reader.src, b.src, 'j', w2)).arrival, undefined)
 })
 
 test('a summary too large to send is left out; the comparison says what it could not tell', async () => {
