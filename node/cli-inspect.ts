@@ -48,7 +48,7 @@ export function formatInspect (r: InspectReport): string {
     l.binding === null
       ? `  not held here${l.lacksContract === undefined ? '' : `; what peers sent is bound to ${l.lacksContract}, which this peer lacks`}`
       : `  binding ${JSON.stringify(l.binding)}  digest ${l.summaryDigest ?? '-'}  state ${l.stateBytes ?? '?'} bytes${l.lacksContract === undefined ? '' : `  (contract ${l.lacksContract} not loaded)`}`,
-    `  recent writes: ${l.recentWrites.length === 0 ? 'none known' : ''}`,
+    `  recent writes:${l.recentWrites.length === 0 ? ' none known' : ''}`,
     ...l.recentWrites.map(w => `    ${w.id}  ${w.origin === 'local' ? 'local' : `from ${w.origin}`}  ${w.at ?? 'time not remembered'}${w.path === null || w.path === 'local' ? '' : ` by ${w.path}`}`),
     `peers (${r.peers.length}):`
   ]

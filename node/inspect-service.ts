@@ -218,7 +218,8 @@ export class InspectService {
       peers.push({ peerId: peer, state: c.state, holds: h, arrival: h === false ? null : arrival })
     }
     for (const peer of this.#silent(answers)) peers.push({ peerId: peer, state: 'no_answer', holds: null, arrival: null, lastHeard: lastHeardOf(src.journal, peer, this.#heard.get(peer)) })
-    return { key, write, status: traceStatus, writer: { replica: w.replica, peerId: writer }, peers }
+    const [self, ...others] = peers
+    return { key, write, status: traceStatus, writer: { replica: w.replica, peerId: writer }, peers: [self, ...others.sort((a, b) => a.peerId < b.peerId ? -1 : 1)] }
   }
 
   #remember (peer: string): void {
