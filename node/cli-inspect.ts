@@ -56,7 +56,7 @@ export function formatInspect (r: InspectReport): string {
   for (const p of r.peers) {
     const parts = [`  ${p.peerId}  ${stateText(p, r.key)}`]
     if (p.note !== undefined) parts.push(`(${p.note})`)
-    if (p.state !== 'no_answer') parts.push(`last exchange: ${p.lastExchange === null ? 'none remembered' : `${p.lastExchange.path} at ${p.lastExchange.at}`}`)
+    if (p.state !== 'no_answer') parts.push(`last exchange: ${p.lastExchange === null ? 'none remembered' : `${p.lastExchange.path} ${p.lastExchange.from === p.peerId ? 'from it' : 'to it'} at ${p.lastExchange.at}`}`)
     if (p.lastError !== null) parts.push(`last error: ${p.lastError.reason} (${p.lastError.by === 'self' ? 'refused here' : 'refused by it'} at ${p.lastError.at}: ${p.lastError.message})`)
     lines.push(parts.join('; '))
   }

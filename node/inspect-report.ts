@@ -20,8 +20,11 @@ export interface PeerReport {
   contract?: string
   /** Why the comparison is partial. */
   note?: string
-  /** When, and by which path, we last received something of the key from it (our journal). */
-  lastExchange: { at: string, path: string } | null
+  /**
+   * The newest exchange of anything about the key between us, either way: what we received from it (our journal)
+   * or what it received from us (its answer, from its journal); `from`: the sender's peer id.
+   */
+  lastExchange: { at: string, path: string, from: string } | null
   /** The last refusal about the key: of its data by us, or of ours by it (its answer); `by` names who refused. */
   lastError: { at: string, reason: string, message: string, by: string } | null
   /** When we last heard from it (an answer, or a journal record of it); null if never. */
@@ -30,9 +33,9 @@ export interface PeerReport {
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 
-export function buildPeerReport (journal: Journal, key: string, peer: string, a: Inspected | undefined, c: Comparison | undefined, heardAt: number | undefined): PeerReport {
+export function buildPeerReport (self: string, journal: Journal, key: string, peer: string, a: Inspected | undefined, c: Comparison | undefined, heardAt: number | undefined): PeerReport {
   const records = journal.query({ key, peer })
-  const exchange = records.findLast(r => r.kind === 'merged' || r.kind === 'want-answered')
+  const exchange = records.findLast(r => r.kind === 'merged')
   const ours = records.findLast(r => r.kind === 'refused')
   let lastError: PeerReport['lastError'] = null
   if (ours?.kind === 'refused') lastError = { at: iso(ours.at), reason: ours.reason, message: ours.message, by: 'self' }
@@ -45,10 +48,15 @@ export function buildPeerReport (journal: Journal, key: string, peer: string, a:
     unidentified: c === undefined ? null : c.unidentified,
     ...(c?.contract === undefined ? {} : { contract: c.contract }),
     ...(c?.note === undefined ? {} : { note: c.note }),
-    lastExchange: exchange === undefined ? null : { at: iso(exchange.at), path: exchange.kind === 'merged' ? exchange.path : 'want' },
+    lastExchange: lastExchange(exchange?.kind === 'merged' ? { at: exchange.at, path: exchange.path, from: peer } : undefined, a?.received === undefined ? undefined : { ...a.received, from: self }),
     lastError,
     lastHeard: lastHeardOf(journal, peer, heardAt)
   }
+}
+
+function lastExchange (...xs: Array<{ at: number, path: string, from: string } | undefined>): PeerReport['lastExchange'] {
+  const newest = xs.filter(x => x !== undefined).sort((a, b) => b.at - a.at)[0]
+  return newest === undefined ? null : { at: iso(newest.at), path: newest.path, from: newest.from }
 }
 
 /** The later of its last answer and its newest journal record. */

@@ -152,8 +152,8 @@ export class InspectService {
     const src = this.#o.source
     const local = await readLocal(src, key)
     const peers: PeerReport[] = []
-    for (const [peer, a] of answers) peers.push(buildPeerReport(src.journal, key, peer, a, await compare(src, local, a.state), this.#heard.get(peer)))
-    for (const peer of this.#silent(answers)) peers.push(buildPeerReport(src.journal, key, peer, undefined, undefined, this.#heard.get(peer)))
+    for (const [peer, a] of answers) peers.push(buildPeerReport(this.#o.self, src.journal, key, peer, a, await compare(src, local, a.state), this.#heard.get(peer)))
+    for (const peer of this.#silent(answers)) peers.push(buildPeerReport(this.#o.self, src.journal, key, peer, undefined, undefined, this.#heard.get(peer)))
     return { key, local: await this.#local(local), peers: peers.sort((a, b) => a.peerId < b.peerId ? -1 : 1) }
   }
 

@@ -68,6 +68,8 @@ export interface Inspected {
   written?: WriteStatus
   /** The last refusal about the key of something from the asker, in the answerer's journal. */
   refused?: { at: number, reason: string, message: string }
+  /** The answerer's newest journal record of something of the key received from the asker (a merge or a want's answer). */
+  received?: { at: number, path: string }
 }
 
 export type InspectMessage = Inspect | Inspected
@@ -98,7 +100,8 @@ function toWire (m: InspectMessage): Plain {
     PROTOCOL_VERSION, INSPECTED_TYPE, m.qid, m.to, m.replica, stateWire(m.state),
     m.arrival === undefined ? null : [m.arrival.at, m.arrival.path, m.arrival.from, m.arrival.exact],
     m.written === undefined ? null : writeWire(m.written),
-    m.refused === undefined ? null : [m.refused.at, m.refused.reason, m.refused.message]
+    m.refused === undefined ? null : [m.refused.at, m.refused.reason, m.refused.message],
+    m.received === undefined ? null : [m.received.at, m.received.path]
   ]
 }
 
@@ -159,7 +162,7 @@ function fromWire (v: Plain): InspectMessage {
     return m
   }
   if (v[1] === INSPECTED_TYPE) {
-    arity(7)
+    arity(8)
     const m: Inspected = { type: 'inspected', qid: bytes(f[0], QUERY_ID_BYTES, 'query id', 1), to: text(f[1], 'asker'), replica: text(f[2], 'replica id'), state: state(f[3]) }
     if (f[4] !== null) {
       const [at, path, from, exact] = tuple(f[4], 4, 'arrival')
@@ -169,6 +172,10 @@ function fromWire (v: Plain): InspectMessage {
     if (f[6] !== null) {
       const [at, reason, message] = tuple(f[6], 3, 'refusal')
       m.refused = { at: uint(at, 'refusal time'), reason: text(reason, 'refusal reason'), message: text(message, 'refusal message') }
+    }
+    if (f[7] !== null) {
+      const [at, path] = tuple(f[7], 2, 'last received')
+      m.received = { at: uint(at, 'last received time'), path: text(path, 'last received path') }
     }
     return m
   }

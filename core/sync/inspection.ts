@@ -82,8 +82,11 @@ export async function answerQuery (src: InspectSource, q: Inspect, asker: PeerId
     const written = await writeStatus(src, q.key, q.write)
     if (written !== undefined) out.written = written
   }
-  const refused = src.journal.query({ key: q.key, peer: asker }).findLast(r => r.kind === 'refused')
+  const records = src.journal.query({ key: q.key, peer: asker })
+  const refused = records.findLast(r => r.kind === 'refused')
   if (refused?.kind === 'refused') out.refused = { at: refused.at, reason: clip(refused.reason), message: clip(refused.message) }
+  const received = records.findLast(r => r.kind === 'merged')
+  if (received?.kind === 'merged') out.received = { at: received.at, path: received.path }
   return out
 }
 

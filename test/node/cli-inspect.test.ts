@@ -45,7 +45,7 @@ const report: InspectReport = {
   key: 'cart',
   local: { peerId: 'A', replica: 'ra', binding: { id: 'g-counter' }, summaryDigest: 'ab'.repeat(16), stateBytes: 29, recentWrites: [{ id: 'ra/1', origin: 'local', at: '2026-01-01T00:00:00.000Z', path: 'local' }, { id: 'rc/4', origin: 'C', at: '2026-01-01T00:00:01.000Z', path: 'push' }] },
   peers: [
-    { peerId: 'B', replica: 'rb', state: 'behind', missing: ['ra/1', 'ra/2'], unidentified: 1, lastExchange: { at: '2026-01-01T00:00:02.000Z', path: 'repair' }, lastError: { at: '2026-01-01T00:00:03.000Z', reason: 'invalid', message: 'bad count', by: 'self' }, lastHeard: '2026-01-01T00:00:04.000Z' },
+    { peerId: 'B', replica: 'rb', state: 'behind', missing: ['ra/1', 'ra/2'], unidentified: 1, lastExchange: { at: '2026-01-01T00:00:02.000Z', path: 'repair', from: 'A' }, lastError: { at: '2026-01-01T00:00:03.000Z', reason: 'invalid', message: 'bad count', by: 'self' }, lastHeard: '2026-01-01T00:00:04.000Z' },
     { peerId: 'C', state: 'no_answer', missing: [], unidentified: null, lastExchange: null, lastError: null, lastHeard: null },
     { peerId: 'D', state: 'lacks_contract', contract: 'max-register', missing: [], unidentified: null, lastExchange: null, lastError: null, lastHeard: null },
     { peerId: 'E', state: 'not_kept', missing: [], unidentified: 0, lastExchange: null, lastError: null, lastHeard: null },
@@ -60,7 +60,7 @@ test('inspect prints the local key, its recent writes, and one line per peer in 
   assert.ok(lines.some(l => /ra\/1  local  2026-01-01T00:00:00.000Z/.test(l)))
   assert.ok(lines.some(l => /rc\/4  from C  2026-01-01T00:00:01.000Z by push/.test(l)))
   const line = (peer: string): string => lines.find(l => l.startsWith(`  ${peer}  `)) ?? assert.fail(`no line for ${peer}`)
-  assert.match(line('B'), /behind: missing ra\/1 ra\/2, and at least one more unidentified; last exchange: repair at 2026-01-01T00:00:02.000Z; last error: invalid \(refused here/)
+  assert.match(line('B'), /behind: missing ra\/1 ra\/2, and at least one more unidentified; last exchange: repair to it at 2026-01-01T00:00:02.000Z; last error: invalid \(refused here/)
   assert.match(line('C'), /no answer \(last heard never\)/)
   assert.match(line('D'), /lacks contract max-register/)
   assert.match(line('E'), /does not keep "cart"/)

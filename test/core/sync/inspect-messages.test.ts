@@ -40,7 +40,8 @@ const inspectedArb: fc.Arbitrary<InspectMessage> = fc.record({
   state: stateArb,
   arrival: fc.option(fc.record({ at: fc.nat(), path: text, from: text, exact: fc.boolean() }), { nil: undefined }),
   written: fc.option(fc.oneof(fc.constant({ status: 'too_old' as const }), fc.constant({ status: 'unknown' as const }), fc.constant({ status: 'logged' as const }), plain.map(delta => ({ status: 'logged' as const, delta }))), { nil: undefined }),
-  refused: fc.option(fc.record({ at: fc.nat(), reason: text, message: text }), { nil: undefined })
+  refused: fc.option(fc.record({ at: fc.nat(), reason: text, message: text }), { nil: undefined }),
+  received: fc.option(fc.record({ at: fc.nat(), path: text }), { nil: undefined })
 }, { requiredKeys: ['qid', 'to', 'replica', 'state'] }).map(m => ({ type: 'inspected' as const, ...m }))
 
 /** Undefined fields dropped: what a decoder gives back. */
@@ -64,7 +65,7 @@ test('inspection messages are no sync message: the sync decoder refuses types 10
   }
 })
 
-const kept = (fields: Plain[]): Plain => [2, 11, qid, 'asker', 'replica', [0, ...fields], null, null, null]
+const kept = (fields: Plain[]): Plain => [2, 11, qid, 'asker', 'replica', [0, ...fields], null, null, null, null]
 
 /** Each malformed message, and the code and words its refusal must carry. */
 const MALFORMED: Array<[string, Plain | Uint8Array, string, RegExp]> = [
@@ -89,13 +90,14 @@ const MALFORMED: Array<[string, Plain | Uint8Array, string, RegExp]> = [
   ['a write id too long', [2, 10, qid, 'k', null, 'x'.repeat(MAX_TEXT + 1), null], 'bad_field', /write id/],
   ['a write time without a write id', [2, 10, qid, 'k', null, null, 5], 'bad_field', /only with a write id/],
   ['a negative write time', [2, 10, qid, 'k', null, 'r/1', -5], 'bad_field', /write time/],
-  ['inspected with a field missing', [2, 11, qid, 'a', 'r', [1], null, null], 'bad_field', /takes 7 fields/],
-  ['an empty asker', [2, 11, qid, '', 'r', [1], null, null, null], 'bad_field', /asker/],
-  ['a replica id that is bytes', [2, 11, qid, 'a', new Uint8Array(3), [1], null, null, null], 'bad_field', /replica/],
-  ['an unknown key state', [2, 11, qid, 'a', 'r', [3], null, null, null], 'bad_field', /key state/],
-  ['a key state that is not a list', [2, 11, qid, 'a', 'r', 1, null, null, null], 'bad_field', /key state/],
-  ['not-kept with a field', [2, 11, qid, 'a', 'r', [1, 'x'], null, null, null], 'bad_field', /not-kept/],
-  ['lacks-contract without its name', [2, 11, qid, 'a', 'r', [2], null, null, null], 'bad_field', /lacks-contract/],
+  ['inspected with a field missing', [2, 11, qid, 'a', 'r', [1], null, null, null], 'bad_field', /takes 8 fields/],
+  ['a last-received of one field', [2, 11, qid, 'a', 'r', [1], null, null, null, [5]], 'bad_field', /last received/],
+  ['an empty asker', [2, 11, qid, '', 'r', [1], null, null, null, null], 'bad_field', /asker/],
+  ['a replica id that is bytes', [2, 11, qid, 'a', new Uint8Array(3), [1], null, null, null, null], 'bad_field', /replica/],
+  ['an unknown key state', [2, 11, qid, 'a', 'r', [3], null, null, null, null], 'bad_field', /key state/],
+  ['a key state that is not a list', [2, 11, qid, 'a', 'r', 1, null, null, null, null], 'bad_field', /key state/],
+  ['not-kept with a field', [2, 11, qid, 'a', 'r', [1, 'x'], null, null, null, null], 'bad_field', /not-kept/],
+  ['lacks-contract without its name', [2, 11, qid, 'a', 'r', [2], null, null, null, null], 'bad_field', /lacks-contract/],
   ['kept with a field missing', kept([null, null, null, false]), 'bad_field', /kept state/],
   ['kept holding nothing but with a digest', kept([null, digest, null, false, null]), 'bad_field', /holds nothing/],
   ['kept holding nothing but too large', kept([null, null, null, true, null]), 'bad_field', /holds nothing/],
@@ -103,13 +105,13 @@ const MALFORMED: Array<[string, Plain | Uint8Array, string, RegExp]> = [
   ['kept with a summary said to be too large', kept(['g-counter', digest, [{}], true, null]), 'bad_field', /too large is there/],
   ['a too-large flag that is 0', kept(['g-counter', digest, [{}], 0, null]), 'bad_field', /too-large/],
   ['a has-more flag that is text', kept(['g-counter', digest, [{}], false, 'yes']), 'bad_field', /has-more/],
-  ['an arrival with a negative time', [2, 11, qid, 'a', 'r', [1], [-1, 'push', 'p', true], null, null], 'bad_field', /arrival time/],
-  ['an arrival of three fields', [2, 11, qid, 'a', 'r', [1], [1, 'push', 'p'], null, null], 'bad_field', /arrival/],
-  ['an arrival whose exact flag is 1', [2, 11, qid, 'a', 'r', [1], [1, 'push', 'p', 1], null, null], 'bad_field', /exact flag/],
-  ['an unknown write status', [2, 11, qid, 'a', 'r', [1], null, [7], null], 'bad_field', /write status/],
-  ['a logged write with its delta not boxed', [2, 11, qid, 'a', 'r', [1], null, [0, 5], null], 'bad_field', /write delta/],
-  ['a too-old write with a delta', [2, 11, qid, 'a', 'r', [1], null, [1, null], null], 'bad_field', /write status/],
-  ['a refusal without its message', [2, 11, qid, 'a', 'r', [1], null, null, [1, 'invalid']], 'bad_field', /refusal/]
+  ['an arrival with a negative time', [2, 11, qid, 'a', 'r', [1], [-1, 'push', 'p', true], null, null, null], 'bad_field', /arrival time/],
+  ['an arrival of three fields', [2, 11, qid, 'a', 'r', [1], [1, 'push', 'p'], null, null, null], 'bad_field', /arrival/],
+  ['an arrival whose exact flag is 1', [2, 11, qid, 'a', 'r', [1], [1, 'push', 'p', 1], null, null, null], 'bad_field', /exact flag/],
+  ['an unknown write status', [2, 11, qid, 'a', 'r', [1], null, [7], null, null], 'bad_field', /write status/],
+  ['a logged write with its delta not boxed', [2, 11, qid, 'a', 'r', [1], null, [0, 5], null, null], 'bad_field', /write delta/],
+  ['a too-old write with a delta', [2, 11, qid, 'a', 'r', [1], null, [1, null], null, null], 'bad_field', /write status/],
+  ['a refusal without its message', [2, 11, qid, 'a', 'r', [1], null, null, [1, 'invalid'], null], 'bad_field', /refusal/]
 ]
 
 test('every malformed inspection message is refused with a ProtocolError naming what is wrong', () => {

@@ -172,6 +172,7 @@ test('the answer carries the journal\'s arrival of a traced write and the last r
   const answer = await ask(a.src, b.src, 'j', write)
   assert.deepEqual(answer.arrival, { at: 2000, path: 'repair', from: 'asker-peer', exact: true }, 'the first arrival the journal remembers')
   assert.deepEqual(answer.refused, { at: 1000, reason: 'invalid', message: 'a forged count' })
+  assert.deepEqual(answer.received, { at: 2000, path: 'repair' }, 'its newest record of the key from the asker')
   const none = await ask(a.src, b.src, 'j', formatWriteId(a.store.replica, 7))
   assert.equal(none.arrival, undefined)
 
