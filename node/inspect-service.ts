@@ -113,12 +113,14 @@ export class InspectService {
     if (this.#answered.has(id)) return
     this.#answered.set(id, true)
     if (this.#answering >= MAX_ANSWERING) { this.stats.dropped++; return }
+    // The question and its answer both cost the asker its bytes, like a session request: the question before
+    // anything is computed (an asker that spent its budget gets nothing), the answer once it is known.
+    if (!this.#o.charge(from, bytes.length)) { this.stats.refused++; return }
     this.#answering++
     void (async () => {
       try {
         const answer = encodeInspectMessage(await answerQuery(this.#o.source, m, from))
-        // The question and its answer both cost the asker: its bytes, like a session request.
-        if (!this.#o.charge(from, bytes.length + answer.length)) { this.stats.refused++; return }
+        if (!this.#o.charge(from, answer.length)) { this.stats.refused++; return }
         this.stats.answered++
         if (!this.#stopped) this.#o.publish(answer)
       } catch {
