@@ -133,7 +133,7 @@ export class InspectService {
 
   /** Publishes a question about `key` (and `write`), and collects answers for `timeoutMs`. */
   async #ask (key: string, timeoutMs: number, write?: string): Promise<Map<string, Inspected>> {
-    if (this.#stopped) throw new Error('the node is stopping')
+    if (this.#stopped) throw new Error(`monoidb node ${this.#o.self} is stopped`) // the API's 503 unavailable
     if (this.#pending.size >= MAX_PENDING) throw new InspectBusyError(`${MAX_PENDING} inspections are already waiting for answers; retry when one ends`)
     const qid = randomBytes(8)
     const p: Pending = { answers: new Map() }

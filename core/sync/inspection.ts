@@ -163,7 +163,7 @@ export async function readLocal (src: InspectSource, key: string): Promise<Local
   return { key, held: { ...s, digest: itemHash(key, s.contract, s.summary) }, contract, log }
 }
 
-/** How a peer's answer compares with our copy (`full`: what a holder of nothing lacks, ReplicaStore.deltaFor). */
+/** How a peer's answer (its key state) compares with our copy, read by readLocal. */
 export async function compare (src: InspectSource, local: LocalKey, a: PeerKeyState): Promise<Comparison> {
   if (a.kind === 'not_kept') return { state: 'not_kept', missing: [], unidentified: 0 }
   if (a.kind === 'lacks_contract') return { state: 'lacks_contract', missing: [], unidentified: null, contract: a.contract }
