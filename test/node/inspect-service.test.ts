@@ -88,3 +88,12 @@ test(`at most ${MAX_PENDING} inspections wait for answers at once; the next is r
   assert.equal(reports[0].local.replica, store.replica)
   assert.equal((await s.inspect('k', 0)).key, 'k', 'once they ended, inspections are taken again')
 })
+
+test('the inspect topic is allowed and scored like the sync topics (rejected messages cost their sender)', async () => {
+  const { gossipOptions, SYNC_TOPICS } = await import('../../node/gossip-config.ts')
+  const { INSPECT_TOPIC } = await import('../../core/sync/inspect-messages.ts')
+  const o = gossipOptions()
+  assert.ok((o.allowedTopics as string[]).includes(INSPECT_TOPIC))
+  assert.deepEqual(o.scoreParams?.topics?.[INSPECT_TOPIC], o.scoreParams?.topics?.[SYNC_TOPICS[0]])
+  assert.ok(!(SYNC_TOPICS as readonly string[]).includes(INSPECT_TOPIC), 'not a sync topic: a peer without it still counts as subscribed')
+})
