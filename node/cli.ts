@@ -10,7 +10,9 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { JsonValue } from '../core/json.ts'
 import { PEER_ARGS, PEER_HELP, peerArgError } from './cli-peers.ts'
+import { parseWriteId } from '../core/write-id.ts'
 import { ApiError, connect, type MonoidbClient } from './client.ts'
+import { INSPECT_COMMANDS, INSPECT_HELP, runInspect } from './cli-inspect.ts'
 
 const WHERE = `Finding the daemon:
   --data DIR   read DIR/daemon.json (its API URL and token), default ./.monoidb
@@ -29,6 +31,8 @@ Commands:
   connect MULTIADDR                        add a peer and dial it; print it as peers does
   forget PEER                              hang up on a peer and stop redialing it
   dashboard [--open]                       print a link to the daemon's dashboard (valid 60 s)
+  inspect KEY [--timeout MS] [--json]      compare every reachable peer's copy of KEY with this one's
+  trace KEY WRITE [--timeout MS] [--json]  which peers hold a write, and how it reached them
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -84,13 +88,14 @@ Prints a link to the daemon's web dashboard, e.g. http://127.0.0.1:7420/?ticket=
 Open it within 60 s: the page trades the ticket in it for a session
 cookie and drops it from the address bar. The API token never appears in the link.
 --open also opens it in the system's browser (xdg-open, open or start).`,
+  ...INSPECT_HELP,
   help: `usage: monoidb help [COMMAND]
 
 Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'connect', 'forget', 'dashboard', 'daemon'].join(', ')}).`
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1], dashboard: [0, 0] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1], dashboard: [0, 0], inspect: [1, 1], trace: [2, 2] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -151,6 +156,8 @@ async function run (argv: readonly string[]): Promise<number> {
         prefix: { type: 'string' },
         wait: { type: 'string' },
         open: { type: 'boolean', default: false },
+        timeout: { type: 'string' },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -173,13 +180,17 @@ async function run (argv: readonly string[]): Promise<number> {
 
   const usage = commandHelp(command)
   const [min, max] = ARITY[command]
-  if (rest.length < min) throw new UsageError(`${command} needs ${(PEER_ARGS[command] ?? ['KEY', 'CONTRACT', 'OP']).slice(rest.length, min).join(', ')}`, usage)
+  if (rest.length < min) throw new UsageError(`${command} needs ${(PEER_ARGS[command] ?? (command === 'trace' ? ['KEY', 'WRITE'] : ['KEY', 'CONTRACT', 'OP'])).slice(rest.length, min).join(', ')}`, usage)
   if (rest.length > max) throw new UsageError(`${command} takes ${max === 0 ? 'no arguments' : `${max} argument${max > 1 ? 's' : ''}`}, got ${JSON.stringify(rest.slice(max)[0])} too`, usage)
   if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
   if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
   if (values.open && command !== 'dashboard') throw new UsageError('--open is for dashboard', usage)
   const wait = values.wait === undefined ? undefined : /^\d{1,5}$/.test(values.wait) ? Number(values.wait) : NaN
   if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
+  if ((values.timeout !== undefined || values.json) && !INSPECT_COMMANDS.includes(command)) throw new UsageError(`--${values.json ? 'json' : 'timeout'} is for inspect and trace`, usage)
+  const timeout = values.timeout === undefined ? undefined : /^\d{1,5}$/.test(values.timeout) && Number(values.timeout) <= 30_000 ? Number(values.timeout) : NaN
+  if (Number.isNaN(timeout)) throw new UsageError(`--timeout must be a whole number of milliseconds from 0 to 30000, got ${JSON.stringify(values.timeout)}`, usage)
+  if (command === 'trace' && parseWriteId(rest[1]) === undefined) throw new UsageError(`WRITE ${JSON.stringify(rest[1])} is not a write id REPLICA/SEQ (as update prints it)`, usage)
   // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
   const update = command === 'update' ? updateArgs(rest, usage) : undefined
   const badPeerArg = command in PEER_ARGS ? await peerArgError(command, rest[0]) : undefined
@@ -198,6 +209,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'forget': await client.forget(key); print({ peerId: key, forgotten: true }); break
     case 'watch': await watch(client, key); break
     case 'dashboard': await (await import('./cli-dashboard.ts')).runDashboard(client, values.open); break
+    case 'inspect': case 'trace': console.log(await runInspect(client, command, rest, { timeout, json: values.json })); break
   }
   return 0
 }

@@ -9,8 +9,9 @@ import type { JsonValue } from '../core/json.ts'
 import type { KeyView } from '../core/replica-store.ts'
 import type { Change } from '../core/subscription.ts'
 import type { NodeStatus, PeerHealthInfo, PeerInfo } from './node.ts'
+import type { InspectReport, TraceReport } from './inspect-service.ts'
 
-export type { KeyView, Change, NodeStatus, PeerInfo, PeerHealthInfo }
+export type { KeyView, Change, NodeStatus, PeerInfo, PeerHealthInfo, InspectReport, TraceReport }
 
 /** The first event of a watch: the current value, `contract` and `value` null if the daemon does not hold the key yet. */
 export type WatchEvent = Change | { key: string, contract: KeyView['contract'] | null, value: JsonValue | null, origin?: undefined }
@@ -46,6 +47,10 @@ export interface MonoidbClient {
   forget: (peerId: string) => Promise<void>
   /** A ticket (POST /v1/tickets): authorises event streams and the dashboard for `expiresInMs`. */
   ticket: () => Promise<{ ticket: string, expiresInMs: number }>
+  /** Every reachable peer's copy of the key compared with the daemon's, waiting `timeout` ms for answers (README "Inspect and trace"). */
+  inspect: (key: string, options?: { timeout?: number }) => Promise<InspectReport>
+  /** Which peers hold the write `write` (REPLICA/SEQ) of the key, and how it reached them. */
+  trace: (key: string, write: string, options?: { timeout?: number }) => Promise<TraceReport>
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -107,6 +112,13 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async ticket () {
       return await json<{ ticket: string, expiresInMs: number }>('/v1/tickets', { method: 'POST' })
+
+    },
+    async inspect (key, options = {}) {
+      return await json<InspectReport>(keyPath(key) + '/inspect' + (options.timeout === undefined ? '' : `?timeout=${options.timeout}`))
+    },
+    async trace (key, write, options = {}) {
+      return await json<TraceReport>(keyPath(key) + `/trace?write=${encodeURIComponent(write)}` + (options.timeout === undefined ? '' : `&timeout=${options.timeout}`))
     }
   }
 }

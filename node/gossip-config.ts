@@ -8,10 +8,13 @@
 import { type GossipsubOpts, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../core/sync/types.ts'
+import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import type { PushVerdict } from '../core/sync/push-check.ts'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
 
 export const SYNC_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC] as const
+/** Every topic we subscribe to and relay: the sync topics and inspection's (core/sync/inspect-messages.ts). */
+export const GOSSIP_TOPICS = [...SYNC_TOPICS, INSPECT_TOPIC] as const
 
 /**
  * Largest gossipsub RPC frame we read: one message of MAX_WIRE_BYTES plus its envelope (signature,
@@ -56,13 +59,13 @@ export function gossipOptions (): Partial<GossipsubOpts> {
     allowPublishToZeroTopicPeers: true,
     ignoreDuplicatePublishError: true,
     // Our topics only: subscriptions to anything else are ignored, and nothing else is relayed.
-    allowedTopics: [...SYNC_TOPICS],
+    allowedTopics: [...GOSSIP_TOPICS],
     fallbackToFloodsub: false,
     emitSelf: false,
     maxInboundDataLength: MAX_GOSSIP_FRAME_BYTES,
     maxOutboundBufferSize: 8 * MAX_GOSSIP_FRAME_BYTES,
     scoreParams: {
-      topics: Object.fromEntries(SYNC_TOPICS.map(t => [t, TOPIC_SCORE as TopicScoreParams])),
+      topics: Object.fromEntries(GOSSIP_TOPICS.map(t => [t, TOPIC_SCORE as TopicScoreParams])),
       // Every test peer, and peers behind one NAT, share an address: do not punish that.
       IPColocationFactorWeight: 0
     },

@@ -11,6 +11,7 @@
  *   GET  /v1/events[?prefix=P]      text/event-stream of every key's changes (node/change-stream.ts)
  *   POST /v1/tickets                → {"ticket","expiresInMs"} (node/tickets.ts)
  *   GET  /                          the dashboard (node/dashboard.ts)
+ *   GET  /v1/keys/{key}/inspect, /v1/keys/{key}/trace?write=ID   (node/http-inspect.ts)
  *
  * Plain node:http: six routes do not earn a router dependency, and routing on
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
@@ -39,6 +40,7 @@ import { HttpError, sendError, sendJson } from './http-errors.ts'
 import { peersRoute } from './http-peers.ts'
 import type { MonoidbNode } from './node.ts'
 import { TicketsFull } from './tickets.ts'
+import { serveInspection } from './http-inspect.ts'
 
 /** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -168,6 +170,10 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       } finally {
         openStreams--
       }
+    } else if (seg.length === 5 && seg[2] === 'keys' && (seg[4] === 'inspect' || seg[4] === 'trace')) {
+      const key = decodeKey(seg[3])
+      allow(method, 'GET')
+      await serveInspection(node, key, seg[4], query, res)
     } else {
       throw noRoute(path)
     }

@@ -20,6 +20,8 @@ export type HttpErrorCode =
   | 'bad_wait'
   | 'bad_multiaddr'
   | 'bad_peer_id'
+  | 'bad_timeout'
+  | 'bad_write_id'
   | 'unavailable'
   | 'internal'
 

@@ -36,6 +36,14 @@ export interface HostOptions {
   mdns?: boolean
   /** Checks a gossiped push's items before it is delivered or forwarded (see checkGossip); default: none. */
   checkPush?: PushCheck
+  /** Topics beside the sync ones (each in GOSSIP_TOPICS), with their own check and handler: inspection's. */
+  topics?: Record<string, TopicHandler>
+}
+
+/** A topic of its own: `check` runs before a message is delivered or forwarded; accepted messages go to `message`. */
+export interface TopicHandler {
+  check (bytes: Uint8Array): TopicValidatorResult
+  message (from: string, bytes: Uint8Array): void
 }
 
 export interface HostHandlers {
@@ -88,6 +96,7 @@ export class Host {
   /** Publishes under way: stop() lets them finish. */
   readonly #publishing = new Set<Promise<void>>()
   readonly #checkPush: PushCheck | undefined
+  readonly #topics: Record<string, TopicHandler>
   #gossipRejected = 0
   #invalidPushes = 0
   #largePushes = 0
@@ -95,8 +104,9 @@ export class Host {
   #publishFailures = 0
   #stopped = false
 
-  private constructor (libp2p: Node, handlers: HostHandlers, checkPush: PushCheck | undefined) {
+  private constructor (libp2p: Node, handlers: HostHandlers, checkPush: PushCheck | undefined, topics: Record<string, TopicHandler> = {}) {
     this.#libp2p = libp2p
+    this.#topics = topics
     this.#checkPush = checkPush
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
@@ -120,12 +130,13 @@ export class Host {
       peerDiscovery: options.mdns === true ? [mdns({ serviceTag: MDNS_SERVICE })] : [],
       services: { identify: identify(), pubsub: gossipsub(gossipOptions()), ping: ping() }
     })
-    return new Host(libp2p, handlers, options.checkPush)
+    return new Host(libp2p, handlers, options.checkPush, options.topics)
   }
 
   async start (): Promise<void> {
     const { pubsub } = this.#libp2p.services
     for (const topic of SYNC_TOPICS) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validate(msg))
+    for (const [topic, h] of Object.entries(this.#topics)) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validateOwn(h, msg))
     this.#libp2p.addEventListener('peer:connect', evt => { this.#joined(evt.detail.toString()) })
     this.#libp2p.addEventListener('peer:disconnect', evt => { this.#left(evt.detail.toString()) })
     pubsub.addEventListener('subscription-change', evt => {
@@ -139,6 +150,7 @@ export class Host {
     await this.#streams.start()
     await this.#libp2p.start()
     for (const topic of SYNC_TOPICS) pubsub.subscribe(topic)
+    for (const topic of Object.keys(this.#topics)) pubsub.subscribe(topic)
   }
 
   /** The libp2p node, for the peer book and peer health (node/peer-book.ts, node/peer-health.ts). */
@@ -228,6 +240,15 @@ export class Host {
     // the items it can and counts the rest as of an unknown contract.
     const usable = (result === TopicValidatorResult.Accept && (msg.topic !== DIGEST_TOPIC || this.#libp2p.getConnections(msg.from).length > 0)) || why === 'unjudged'
     if (usable || garbage) this.#handlers.message(msg.from.toString(), msg.data).catch(() => {})
+    return result
+  }
+
+  /** A message of a topic of its own (HostOptions.topics): checked, then handed on if accepted. */
+  #validateOwn (h: TopicHandler, msg: Message): TopicValidatorResult {
+    if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    const result = h.check(msg.data)
+    if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
+    else this.#safely(() => { h.message(msg.from.toString(), msg.data) })
     return result
   }
 

@@ -36,6 +36,8 @@ import { PeerHealth, type PeerHealthInfo } from './peer-health.ts'
 import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
+import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
+import { InspectService } from './inspect-service.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
 export type { PeerHealthInfo } from './peer-health.ts'
@@ -112,6 +114,8 @@ export class MonoidbNode {
   readonly journal: Journal
   /** Counts committed key changes for event ids and resuming event streams (node/change-counter.ts). */
   readonly changes = new ChangeCounter()
+  /** Asks peers about a key, and answers their questions: `monoidb inspect` and `trace` (node/inspect-service.ts). */
+  readonly inspector: InspectService
   readonly #store: ReplicaStore
   readonly #host: Host
   readonly #binding: SyncBinding
@@ -123,9 +127,10 @@ export class MonoidbNode {
   readonly #updating = new Set<Promise<UpdateResult>>()
   #stopping: Promise<void> | undefined
 
-  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, book: PeerBook, health: PeerHealth }) {
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, book: PeerBook, health: PeerHealth, inspector: InspectService }) {
     this.peerId = parts.peerId
     this.journal = parts.journal
+    this.inspector = parts.inspector
     this.#store = parts.store
     this.#host = parts.host
     this.#binding = parts.binding
@@ -281,6 +286,7 @@ export class MonoidbNode {
   /** Sends pending pushes, stops networking, closes the store. Safe to call more than once. */
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {
+      this.inspector.stop()
       await Promise.allSettled([...this.#updating])
       await this.#binding.flush()
       await this.#binding.stop()
@@ -349,6 +355,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const pushCheck = new PushValidator(registry)
     // The settings as given: the engine fills in the defaults (some follow from others, PROTOCOL.md §10).
     let b: SyncBinding | undefined
+    let inspector: InspectService | undefined
     const journal = new Journal()
     const engine = await SyncEngine.create(store, {
       self: peerId, now: Date.now(), config: options.sync, interest: wanted, journal, onMisbehaviour: (peer, what) => { b?.misbehaved(peer, what) }
@@ -357,7 +364,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const listen = options.listen ?? DEFAULT_LISTEN
     datastore = await openPeerData(dataDir, log)
     host = await Host.create(
-      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items) },
+      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
@@ -368,12 +375,13 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const h = host
     const health = new PeerHealth({ libp2p: h.libp2p, book, connected: () => h.peers(), inSync: p => engine.peerInSync(p), clockSkew: () => engine.clockSkew(Date.now()) })
     b = binding = new SyncBinding(engine, host, { onError: options.onError })
+    inspector = inspectorFor(peerId, store, registry, engine, journal, host)
     await host.start()
     await rememberListenPorts(dataDir, listen, host.multiaddrs()).catch(err => { log.warn({ err: String(err) }, 'cannot record the listen ports for the next start') })
     await book.start()
     health.start()
     binding.start()
-    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health })
+    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health, inspector })
   } catch (err) {
     await binding?.stop().catch(() => {})
     await book?.stop().catch(() => {})
@@ -383,4 +391,24 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     // A damaged table is found by the first read that needs it: here, loading the keys.
     throw withRepairHint(err, dataDir)
   }
+}
+
+/** The node's inspection service, reading its store, contracts, engine and journal, and speaking on INSPECT_TOPIC. */
+function inspectorFor (peerId: string, store: ReplicaStore, registry: ContractRegistry, engine: SyncEngine, journal: Journal, host: Host): InspectService {
+  return new InspectService({
+    self: peerId,
+    source: {
+      replica: store.replica,
+      summary: async key => await store.summary(key),
+      deltaFor: async (key, theirs) => await store.deltaFor(key, theirs),
+      deltaLog: async key => await store.deltaLog(key).catch(() => []),
+      resolve: binding => registry.resolveBound(binding),
+      keeps: key => engine.keeps(key),
+      lacking: (key, held) => store.unresolved().get(key) ?? (held ? undefined : engine.unknownContractOf(key)),
+      journal
+    },
+    publish: bytes => { host.publish(INSPECT_TOPIC, bytes) },
+    charge: (peer, bytes) => engine.chargeAnswer(peer, bytes, Date.now()),
+    connected: () => host.peers().map(p => p.peerId)
+  })
 }

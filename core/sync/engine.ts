@@ -252,6 +252,16 @@ export class SyncEngine {
     return this.#budgets.costs()
   }
 
+  /**
+   * An inspection answer of `bytes` for `peer` (PROTOCOL.md §13), charged to its byte budget like a session
+   * answer; false (refused, and counted against it) when it has spent its bytes for now.
+   */
+  chargeAnswer (peer: PeerId, bytes: number, now: number): boolean {
+    if (this.#budgets.allowance(peer, now) <= 0) { this.#refuse(peer, 'bytes', now); return false }
+    this.#budgets.charge(peer, bytes, now)
+    return true
+  }
+
   /** How many keys the store holds (the digest index follows every commit: no scan). */
   keyCount (): number {
     return this.#view.index.size

@@ -36,6 +36,10 @@ export interface StartOptions {
   bootstrap?: readonly string[]
   /** More daemon flags. */
   args?: readonly string[]
+  /** A script to run instead of node/daemon.ts, taking the same flags (a fault wrapper under test/fixtures/). */
+  script?: string
+  /** More environment variables for the process. */
+  env?: Record<string, string>
 }
 
 export interface DaemonFixtures {
@@ -54,7 +58,7 @@ export async function daemonFixtures (name: string): Promise<DaemonFixtures> {
     const args = ['--data', dir, '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0']
     for (const b of options.bootstrap ?? []) args.push('--bootstrap', b)
     args.push(...options.args ?? [])
-    const proc = spawn(process.execPath, [DAEMON_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(process.execPath, [options.script ?? DAEMON_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
     procs.push(proc)
     let out = ''; let err = ''
     proc.stdout!.on('data', b => { out += String(b) })
