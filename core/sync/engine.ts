@@ -28,12 +28,14 @@ import { Plan } from './reconcile.ts'
 import { type Request, answerRequest, followUp, openingPlan } from './respond.ts'
 import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
+import type { SessionProgress } from './session-progress.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
 export type { ClockSkew } from './clock-skew.ts'
 export type { Misbehaviour, PeerCost } from './peer-budget.ts'
+export type { SessionProgress } from './session-progress.ts'
 export { DEFAULT_SYNC_CONFIG } from './config.ts'
 
 /** Digest periods vary by ±10% so peers do not publish in lockstep. */
@@ -150,10 +152,10 @@ export class SyncEngine {
         await this.#merger.merge(from, msg.items)
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
-      case 'ack': return await this.#onAck(from, msg, now)
+      case 'ack': return this.#countIn(from, msg, bytes.length, await this.#onAck(from, msg, now))
       case 'want': return await this.#partial.onWant(from, msg.keys, now)
       case 'scope': this.#partial.onScope(from, msg.fp); return []
-      default: return await this.#onRequest(from, msg, now)
+      default: return this.#countIn(from, msg, bytes.length, await this.#onRequest(from, msg, now))
     }
   }
 
@@ -239,6 +241,18 @@ export class SyncEngine {
   /** Per peer (the last 1,024 seen), what it was refused and how many bad messages it sent: only peers with any. */
   peerCosts (): Record<PeerId, PeerCost> {
     return this.#budgets.costs()
+  }
+
+  /** Each session in flight: keys known to differ, received and sent so far, bytes (session-progress.ts). */
+  sessionsProgress (): SessionProgress[] {
+    return [...this.#sessions.mine.values(), ...this.#sessions.theirs.values()].filter(s => s.active).map(s => s.progress.snapshot(s.peer, s.role, s.pull, { in: s.received.size, due: s.expected.size }))
+  }
+
+  /** Adds a session message's bytes to its session's progress (after handling: its first request opens it). */
+  #countIn (from: PeerId, msg: Extract<Message, { sid: unknown }>, bytes: number, actions: SyncAction[]): SyncAction[] {
+    const s = this.#sessions.find(from, msg.sid)
+    if (s !== undefined) s.progress.bytesIn += bytes
+    return actions
   }
 
   /** How many keys the store holds (the digest index follows every commit: no scan). */

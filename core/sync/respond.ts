@@ -70,6 +70,7 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     const offset = fpOffset(msg.sid)
     const past = changes.matchRanges(msg.fps, index, offset)
     msg.fps.forEach((r, i) => {
+      session.progress.gap(r.count - index.fingerprint(r.lo, r.hi ?? undefined).count)
       const changed = past[i]
       if (changed === undefined) { answerFp(index, history, r, plan, offset); return }
       c.view.addCatchUp(plan, changed)
@@ -89,9 +90,11 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     const lacking = msg.lacking.filter(c.keeps).map(key => ({ key, contract: null, summary: null }))
     // Nor for one whose contract we cannot merge (unknown here, or not the key's): asking again would not help.
     const sums = msg.sums.filter(s => c.keeps(s.key) && !c.merger.unmergeable(s.key, s.contract))
+    session.progress.differ([...sums.map(s => s.key), ...lacking.map(s => s.key)])
     await answerSumsWithin([...sums, ...lacking], msg.reply, plan)
     return { plan, hashes: [] }
   }
+  session.progress.received(msg.items.map(d => d.key))
   session.changedKeys += await c.merger.merge(from, msg.items)
   // Tell the sender what we now hold, if it asked: the only way it learns whether we hold more than it does.
   const hashes = msg.check ? distinctKeys(msg.items).map(key => index.get(key)?.subarray(0, ACK_HASH_BYTES) ?? NOT_HELD) : []
