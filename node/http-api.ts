@@ -29,6 +29,7 @@ import { keyBytes, prefixBytes } from '../core/key-layout.ts'
 import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
 import { streamKeyEvents } from './event-stream.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
+import { type ObservabilityHooks, serveObservability } from './http-observability.ts'
 import type { MonoidbNode } from './node.ts'
 
 /** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
@@ -61,6 +62,8 @@ export interface HttpApiOptions {
   maxConnections?: number
   /** Event streams open at most (more get 503 unavailable); default half of maxConnections. */
   maxEventStreams?: number
+  /** GET /metrics and /v1/log-level (node/http-observability.ts). */
+  observe?: ObservabilityHooks
 }
 
 export interface HttpApi {
@@ -112,8 +115,9 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     const path = q < 0 ? raw : raw.slice(0, q)
     const query = parseQuery(q < 0 ? '' : raw.slice(q + 1))
     const seg = path.split('/')
-    if (seg[0] !== '' || seg[1] !== 'v1') throw noRoute(path)
     const method = req.method ?? 'GET'
+    if (await serveObservability(options.observe, path, method, res, async () => await readJson(req, maxBody))) return
+    if (seg[0] !== '' || seg[1] !== 'v1') throw noRoute(path)
 
     if (seg.length === 3 && seg[2] === 'status') {
       allow(method, 'GET')

@@ -18,6 +18,7 @@ export type HttpErrorCode =
   | 'bad_request'
   | 'body_too_large'
   | 'bad_wait'
+  | 'bad_level'
   | 'unavailable'
   | 'internal'
 
