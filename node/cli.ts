@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { JsonValue } from '../core/json.ts'
 import { ApiError, connect, type MonoidbClient } from './client.ts'
+import { WATCH_INTERVAL_MS, watchStatus } from './cli-status.ts'
+import { LOG_LEVELS, isLogLevel } from './log-levels.ts'
 
 const WHERE = `Finding the daemon:
   --data DIR   read DIR/daemon.json (its API URL and token), default ./.monoidb
@@ -23,8 +25,9 @@ Commands:
   update KEY CONTRACT OP [ARG_JSON...]     apply an op; print the new value as JSON
   watch KEY                                print the current value, then one JSON line per change
   keys [--prefix P]                        print the keys held, as a JSON array
-  status                                   print the daemon's status as JSON
+  status [--watch]                         print the daemon's status as JSON (--watch: live, with session progress bars)
   peers                                    print the connected peers as a JSON array
+  log-level LEVEL                          change the daemon's log level while it runs
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -72,7 +75,18 @@ written, read or watched through it, and the deltas it received for contracts
 it does not have or has in another version (not merged): {"byId","others"}, the
 20 contract names (id, or id::version) with the most, and the count of all others;
 and, in the same shape, the keys it holds whose contract it does not have (kept,
-unreadable until it starts with that contract).`,
+unreadable until it starts with that contract). "sessions": each reconciliation
+session running (a catch-up among them) with {"peer","role","pull","startedAt",
+"keysDiffering","keysReceived","keysSent","keysPending","bytesIn","bytesOut",
+"requestsIn","requestsDue"}.
+
+--watch redraws the status every ${WATCH_INTERVAL_MS} ms with a progress bar per running session
+(on a terminal; elsewhere it prints a block each time something changed), until interrupted.`,
+  'log-level': `usage: monoidb log-level LEVEL [--data DIR | --api URL]
+
+Sets the running daemon's log level (fatal, error, warn, info, debug, trace or
+silent) and prints {"level","was"}. At debug the daemon logs every delta with
+its key and write ids.`,
   peers: `usage: monoidb peers [--data DIR | --api URL]
 
 Prints the connected peers as a JSON array of {"peerId","multiaddrs","subscribed"}.`,
@@ -82,7 +96,7 @@ Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], 'log-level': [1, 1] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -142,6 +156,7 @@ async function run (argv: readonly string[]): Promise<number> {
         api: { type: 'string' },
         prefix: { type: 'string' },
         wait: { type: 'string' },
+        watch: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -168,6 +183,8 @@ async function run (argv: readonly string[]): Promise<number> {
   if (rest.length > max) throw new UsageError(`${command} takes ${max === 0 ? 'no arguments' : `${max} argument${max > 1 ? 's' : ''}`}, got ${JSON.stringify(rest.slice(max)[0])} too`, usage)
   if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
   if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
+  if (values.watch && command !== 'status') throw new UsageError('--watch is for status', usage)
+  if (command === 'log-level' && !isLogLevel(rest[0])) throw new UsageError(`LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(rest[0])}`, usage)
   const wait = values.wait === undefined ? undefined : /^\d{1,5}$/.test(values.wait) ? Number(values.wait) : NaN
   if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
   // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
@@ -180,7 +197,8 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'get': print((await client.get(key, { wait })).value); break
     case 'update': print((await client.update(key, update!.contract, update!.op, update!.args)).value); break
     case 'keys': print(await client.keys(values.prefix)); break
-    case 'status': print(await client.status()); break
+    case 'status': if (values.watch) await watchUntilInterrupted(client); else print(await client.status()); break
+    case 'log-level': print(await client.setLogLevel(rest[0])); break
     case 'peers': print(await client.peers()); break
     case 'watch': await watch(client, key); break
   }
@@ -213,6 +231,14 @@ async function watch (client: MonoidbClient, key: string): Promise<void> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   for await (const event of client.watch(key, { signal: interrupted.signal })) console.log(JSON.stringify(event))
+}
+
+async function watchUntilInterrupted (client: MonoidbClient): Promise<void> {
+  const interrupted = new AbortController()
+  const stop = (): void => { interrupted.abort() }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  await watchStatus(client, { signal: interrupted.signal })
 }
 
 async function findDaemon (data: string | undefined, api: string | undefined): Promise<MonoidbClient> {

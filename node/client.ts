@@ -39,6 +39,8 @@ export interface MonoidbClient {
   keys: (prefix?: string) => Promise<string[]>
   status: () => Promise<NodeStatus>
   peers: () => Promise<PeerInfo[]>
+  /** Sets the daemon's log level; resolves to {"level","was"} (ApiError bad_level for a level pino lacks). */
+  setLogLevel: (level: string) => Promise<{ level: string, was: string }>
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -91,6 +93,9 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async peers () {
       return (await json<{ peers: PeerInfo[] }>('/v1/peers')).peers
+    },
+    async setLogLevel (level) {
+      return await json<{ level: string, was: string }>('/v1/log-level', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ level }) })
     }
   }
 }
