@@ -69,8 +69,8 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     // A range the peer holds as we held it at some point lacks exactly what changed in it since: no need to narrow it down.
     const offset = fpOffset(msg.sid)
     const past = changes.matchRanges(msg.fps, index, offset)
+    session.progress.gap(msg.fps.reduce((n, r) => n + Math.max(0, r.count - index.fingerprint(r.lo, r.hi ?? undefined).count), 0))
     msg.fps.forEach((r, i) => {
-      session.progress.gap(r.count - index.fingerprint(r.lo, r.hi ?? undefined).count)
       const changed = past[i]
       if (changed === undefined) { answerFp(index, history, r, plan, offset); return }
       c.view.addCatchUp(plan, changed)

@@ -48,7 +48,7 @@ export class ProgressCounter {
   #received = 0
   #sent = 0
   #exchanged = 0
-  /** Keys the peer's ranges showed it holds beyond ours. */
+  /** Keys the peer's ranges showed it holds beyond ours (the largest figure of one request). */
   #gap = 0
 
   constructor (now: number) {
@@ -60,9 +60,12 @@ export class ProgressCounter {
     for (const k of keys) this.#mark(k, 0)
   }
 
-  /** The peer's range holds `n` more keys than ours: at least that many differ. */
+  /**
+   * The peer's ranges in one request hold `n` more keys than ours: at least that many differ. The largest
+   * such figure is kept, not the sum: later requests narrow down ranges counted already.
+   */
   gap (n: number): void {
-    if (n > 0) this.#gap += n
+    if (n > this.#gap) this.#gap = n
   }
 
   received (keys: Iterable<string>): void {
