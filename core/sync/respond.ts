@@ -90,8 +90,9 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     const lacking = msg.lacking.filter(c.keeps).map(key => ({ key, contract: null, summary: null }))
     // Nor for one whose contract we cannot merge (unknown here, or not the key's): asking again would not help.
     const sums = msg.sums.filter(s => c.keeps(s.key) && !c.merger.unmergeable(s.key, s.contract))
-    session.progress.differ([...sums.map(s => s.key), ...lacking.map(s => s.key)])
     await answerSumsWithin([...sums, ...lacking], msg.reply, plan)
+    // Differing: the keys our answer sends or asks about (a partial peer's summaries include equal keys).
+    session.progress.differ([...plan.deltas.map(d => d.key), ...plan.ask.map(s => s.key), ...plan.askKeys, ...plan.tell.map(s => s.key), ...plan.tellKeys])
     return { plan, hashes: [] }
   }
   session.progress.received(msg.items.map(d => d.key))

@@ -52,6 +52,8 @@ test('a catch-up of 10,000 keys: B\'s status shows its sessions\' figures moving
     assert.ok(receiving.length >= 2, `B's status showed ${receiving.length} snapshots of a session receiving`)
     assert.ok(new Set(receiving.map(s => `${s.keysReceived}/${s.bytesIn}`)).size >= 2, `the figures did not move: ${JSON.stringify(receiving.slice(0, 5))}`)
     assert.ok(receiving.every(s => s.peer === a.info.peerId && s.keysDiffering >= s.keysReceived && s.bytesIn > 0), JSON.stringify(receiving.slice(0, 3)))
+    // Keys B already holds are not counted as differing again: later sessions know of fewer.
+    assert.ok(receiving.some(s => s.keysDiffering < KEYS), `every session counted all ${KEYS} keys as differing`)
     assert.ok(keysSeen.size >= 3, `B's key count moved through ${[...keysSeen].join(', ')}`)
     await until('B\'s sessions to end', async () => (await b.client.status()).sessions.length === 0, 30_000)
     // The watcher, on a pipe, prints a block each time something changed: several, with bars.
