@@ -5,6 +5,7 @@ import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { Journal } from '../../core/sync/journal.ts'
 import { createDaemonLogger, logJournal } from '../../node/daemon-log.ts'
+import { until } from '../helpers/node-fixtures.ts'
 
 function capture (level: 'info' | 'debug'): { log: ReturnType<typeof createDaemonLogger>, lines: () => Array<Record<string, unknown>> } {
   let text = ''
@@ -64,4 +65,15 @@ test('the level changes at runtime, and a field named token is hidden', () => {
   assert.equal(got.length, 1)
   assert.equal(got[0].msg, 'shown at debug')
   assert.ok(!JSON.stringify(got).includes('secret-token'))
+})
+
+test('readable lines for a terminal: level name and message, not JSON', async () => {
+  let text = ''
+  const destination = new Writable({ write (chunk, _enc, done) { text += String(chunk); done() } })
+  const log = createDaemonLogger({ level: 'info', pretty: true, destination })
+  log.info({ event: 'ready' }, 'monoidb daemon ready: peer P')
+  await until('the readable line', () => text.includes('peer P'))
+  const line = text.replace(/\x1b\[[0-9;]*m/g, '') // without colours
+  assert.match(line, /INFO.*monoidb daemon ready: peer P/)
+  assert.throws(() => JSON.parse(line.trim()))
 })
