@@ -120,3 +120,21 @@ test('the exposition checker refuses what is not valid exposition', () => {
   assert.throws(() => parseMetrics('# TYPE h histogram\nh_bucket{le="1",p="a"} 1\nh_bucket{le="+Inf",p="a"} 1\nh_count{p="a"} 1\n'), /_sum per label set/)
   assert.equal(parseMetrics('# TYPE a counter\na{x="1"} 1e3\n').get('a')!.samples[0].value, 1000)
 })
+
+test('event-loop lag: a loop blocked for 200 ms shows in max; the next scrape starts afresh', async () => {
+  const { src } = source()
+  const m = createMetrics(src)
+  try {
+    await m.render() // starts a fresh window
+    await new Promise(resolve => setTimeout(resolve, 30)) // the monitor's timer is running
+    const end = Date.now() + 200
+    while (Date.now() < end) { /* blocked */ }
+    await new Promise(resolve => setTimeout(resolve, 30))
+    const lag = total(parseMetrics(await m.render()), 'monoidb_event_loop_lag_seconds', { stat: 'max' })
+    assert.ok(lag >= 0.1, `a 200 ms block showed as ${lag} s`)
+    const after = total(parseMetrics(await m.render()), 'monoidb_event_loop_lag_seconds', { stat: 'max' })
+    assert.ok(after < lag, `the window was not reset: ${after} s`)
+  } finally {
+    m.close()
+  }
+})
