@@ -142,6 +142,12 @@ test('the log is JSON on stdout; its level changes at runtime by POST /v1/log-le
   assert.match(bad.stderr, /LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/)
   assert.equal(await get(), 'warn')
   await cli('log-level', 'info', '--data', a.dir)
+  const help = await cli('help', 'log-level')
+  assert.equal(help.code, 0)
+  assert.match(help.stdout, /^usage: monoidb log-level LEVEL/)
+  const misplaced = await cli('get', 'k', '--watch', '--data', a.dir)
+  assert.equal(misplaced.code, 2)
+  assert.match(misplaced.stderr, /--watch is for status/)
 
   const code = await a.stop()
   assert.equal(code, 0)
