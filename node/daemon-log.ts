@@ -35,12 +35,20 @@ export function createDaemonLogger (options: DaemonLogOptions = {}): PinoLogger 
   return pino(opts, options.destination ?? pino.destination({ fd: 1, sync: true }))
 }
 
+/** A Logger that can say whether a level is on (pino's can): records logged only at debug then cost nothing at info. */
+export type LevelAwareLogger = Logger & { isLevelEnabled?: (level: string) => boolean }
+
 /** Logs the journal's records from now on (see the file comment); returns the function that stops it. */
-export function logJournal (journal: Journal, log: Logger): () => void {
+export function logJournal (journal: Journal, log: LevelAwareLogger): () => void {
   return journal.subscribe(r => { logRecord(r, log) })
 }
 
-export function logRecord (r: JournalRecord, log: Logger): void {
+/** Kinds logged at info (the rest only at debug, some sessions included). */
+const INFO_KINDS = new Set<JournalRecord['kind']>(['refused', 'session'])
+
+export function logRecord (r: JournalRecord, log: LevelAwareLogger): void {
+  // The sync path records every delta: at info, those are dropped before any string is built.
+  if (!INFO_KINDS.has(r.kind) && log.isLevelEnabled?.('debug') === false) return
   switch (r.kind) {
     case 'refused':
       log.info({ event: 'refused', key: r.key, peer: r.peer, path: r.path, reason: r.reason }, `refused a delta of ${JSON.stringify(r.key)} from ${r.peer} (${r.reason}): ${r.message}`)

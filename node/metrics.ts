@@ -6,7 +6,7 @@
  * `status()` when scraped, so the sync path pays one listener call per journal record and nothing else.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, type Metric, Registry } from 'prom-client'
 import type { JournalRecord } from '../core/sync/journal.ts'
 import { MESSAGE_TYPES } from '../core/sync/messages.ts'
 import type { MonoidbNode } from './node.ts'
@@ -31,45 +31,75 @@ export function createMetrics (node: MetricsSource): NodeMetrics {
   const registry = new Registry()
   const registers = [registry]
 
-  // ---- counted from the journal, as it records --------------------------------------------------------
-  const deltas = new Counter({ name: 'monoidb_deltas_total', help: 'Deltas received, by result (merged: changed state; redundant: changed nothing; refused), by path (push, repair, catch-up, want) and, when refused, by reason.', labelNames: ['result', 'path', 'reason'] as const, registers })
-  const repairs = new Counter({ name: 'monoidb_repairs_total', help: 'Deltas that changed state and arrived by anti-entropy (path repair or catch-up) rather than by push: each one is a push that went missing.', labelNames: ['path'] as const, registers })
-  const latency = new Histogram({ name: 'monoidb_write_to_merge_seconds', help: 'Time from a write on its writer to its merge here (receivers only; clocks of different machines: skew shifts it), by path.', labelNames: ['path'] as const, buckets: LATENCY_BUCKETS, registers })
-  const wants = new Counter({ name: 'monoidb_wants_total', help: 'Wants of keys this peer lacks, sent (asked) and answered (for peers).', labelNames: ['direction'] as const, registers })
-  const sessionKeys = new Counter({ name: 'monoidb_session_keys_total', help: 'Keys in ended reconciliation sessions: received, changed here (repaired), sent.', labelNames: ['direction'] as const, registers })
-  const sessionBytes = new Counter({ name: 'monoidb_session_bytes_total', help: 'Bytes of ended reconciliation sessions, in and out.', labelNames: ['direction'] as const, registers })
-  const journalRecords = new Counter({ name: 'monoidb_journal_records_total', help: 'Records the sync journal took, by kind.', labelNames: ['kind'] as const, registers })
+  // ---- counted from the journal, as it records -------------------------------------------------------
+  // Plain tallies here (a map update per record), handed to prom-client only when scraped: its inc() and
+  // observe() cost about a microsecond each, too much on the path every delta takes.
+  const deltaCounts = new Map<string, [Record<string, string>, number]>()
+  const tally = (map: Map<string, [Record<string, string>, number]>, key: string, labels: () => Record<string, string>, n = 1): void => {
+    const t = map.get(key)
+    if (t === undefined) map.set(key, [labels(), n]); else t[1] += n
+  }
+  const repairCounts = new Map<string, [Record<string, string>, number]>()
+  const wantCounts = new Map<string, [Record<string, string>, number]>()
+  const sessionKeyCounts = new Map<string, [Record<string, string>, number]>()
+  const sessionByteCounts = new Map<string, [Record<string, string>, number]>()
+  const kindCounts = new Map<string, [Record<string, string>, number]>()
+  /** Per path: observations in each bucket (not cumulative; the last is +Inf), their sum and count. */
+  const latency = new Map<string, { buckets: number[], sum: number, count: number }>()
+  const observe = (path: string, seconds: number): void => {
+    let h = latency.get(path)
+    if (h === undefined) latency.set(path, h = { buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 })
+    let i = 0
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++
+    h.buckets[i]++
+    h.sum += seconds
+    h.count++
+  }
 
   const count = (r: JournalRecord): void => {
-    journalRecords.inc({ kind: r.kind })
+    tally(kindCounts, r.kind, () => ({ kind: r.kind }))
     switch (r.kind) {
-      case 'merged':
-        deltas.inc({ result: r.changed ? 'merged' : 'redundant', path: r.path })
-        if (r.changed && (r.path === 'repair' || r.path === 'catch-up')) repairs.inc({ path: r.path })
+      case 'merged': {
+        const result = r.changed ? 'merged' : 'redundant'
+        tally(deltaCounts, `${result} ${r.path}`, () => ({ result, path: r.path }))
+        if (r.changed && (r.path === 'repair' || r.path === 'catch-up')) tally(repairCounts, r.path, () => ({ path: r.path }))
         // Clocks differ between machines: a write "after" its merge is skew, counted as 0.
-        if (r.writtenAt !== undefined) latency.observe({ path: r.path }, Math.max(0, r.at - r.writtenAt) / 1000)
+        if (r.writtenAt !== undefined) observe(r.path, Math.max(0, r.at - r.writtenAt) / 1000)
         break
-      case 'refused': deltas.inc({ result: 'refused', path: r.path, reason: r.reason }); break
-      case 'want-sent': wants.inc({ direction: 'sent' }); break
-      case 'want-answered': wants.inc({ direction: 'answered' }); break
+      }
+      case 'refused': tally(deltaCounts, `refused ${r.path} ${r.reason}`, () => ({ result: 'refused', path: r.path, reason: r.reason })); break
+      case 'want-sent': tally(wantCounts, 'sent', () => ({ direction: 'sent' })); break
+      case 'want-answered': tally(wantCounts, 'answered', () => ({ direction: 'answered' })); break
       case 'session':
-        sessionKeys.inc({ direction: 'received' }, r.keysReceived)
-        sessionKeys.inc({ direction: 'changed' }, r.keysChanged)
-        sessionKeys.inc({ direction: 'sent' }, r.keysSent)
-        sessionBytes.inc({ direction: 'in' }, r.bytesIn)
-        sessionBytes.inc({ direction: 'out' }, r.bytesOut)
+        tally(sessionKeyCounts, 'received', () => ({ direction: 'received' }), r.keysReceived)
+        tally(sessionKeyCounts, 'changed', () => ({ direction: 'changed' }), r.keysChanged)
+        tally(sessionKeyCounts, 'sent', () => ({ direction: 'sent' }), r.keysSent)
+        tally(sessionByteCounts, 'in', () => ({ direction: 'in' }), r.bytesIn)
+        tally(sessionByteCounts, 'out', () => ({ direction: 'out' }), r.bytesOut)
         break
       default: break
     }
   }
   const unsubscribe = node.journal.subscribe(count)
 
-  // ---- read when scraped -----------------------------------------------------------------------------
-  // Counters kept by the node itself: set to its totals at each scrape (reset, then inc: prom-client counters have no set).
-  const setCounter = (c: Counter<string>, values: ReadonlyArray<[Record<string, string>, number]>): void => {
+  // Counters kept outside prom-client: set to their totals at each scrape (reset, then inc: prom-client counters have no set).
+  const setCounter = (c: Counter<string>, values: Iterable<readonly [Record<string, string>, number]>): void => {
     c.reset()
     for (const [labels, v] of values) if (Number.isFinite(v) && v >= 0) c.inc(labels, v)
   }
+  const tallied = (name: string, help: string, labelNames: string[], map: Map<string, [Record<string, string>, number]>): void => {
+    new Counter({ name, help, labelNames, registers, collect () { setCounter(this, map.values()) } })
+  }
+  tallied('monoidb_deltas_total', 'Deltas received, by result (merged: changed state; redundant: changed nothing; refused), by path (push, repair, catch-up, want) and, when refused, by reason.', ['result', 'path', 'reason'], deltaCounts)
+  tallied('monoidb_repairs_total', 'Deltas that changed state and arrived by anti-entropy (path repair or catch-up) rather than by push: each one is a push that went missing.', ['path'], repairCounts)
+  tallied('monoidb_wants_total', 'Wants of keys this peer lacks, sent (asked) and answered (for peers).', ['direction'], wantCounts)
+  tallied('monoidb_session_keys_total', 'Keys in ended reconciliation sessions: received, changed here (repaired), sent.', ['direction'], sessionKeyCounts)
+  tallied('monoidb_session_bytes_total', 'Bytes of ended reconciliation sessions, in and out.', ['direction'], sessionByteCounts)
+  tallied('monoidb_journal_records_total', 'Records the sync journal took, by kind.', ['kind'], kindCounts)
+  registry.registerMetric(latencyHistogram('monoidb_write_to_merge_seconds', 'Time from a write on its writer to its merge here (receivers only; clocks of different machines: skew shifts it), by path.', latency))
+
+  // ---- read when scraped -----------------------------------------------------------------------------
+  // Counters kept by the node itself, set to its totals at each scrape.
   new Counter({
     name: 'monoidb_messages_total',
     help: 'Sync protocol messages sent (out) and received (in), by message type.',
@@ -156,4 +186,27 @@ export function createMetrics (node: MetricsSource): NodeMetrics {
       loop.disable()
     }
   }
+}
+
+/**
+ * A histogram over tallies kept outside prom-client, as a metric its registry formats: cumulative
+ * `_bucket{le}` series, `_sum` and `_count`, per path.
+ */
+function latencyHistogram (name: string, help: string, tallies: ReadonlyMap<string, { buckets: number[], sum: number, count: number }>): Metric {
+  const values = (): Array<{ metricName: string, labels: Record<string, string | number>, value: number }> => {
+    const out: Array<{ metricName: string, labels: Record<string, string | number>, value: number }> = []
+    for (const [path, h] of tallies) {
+      let cumulative = 0
+      LATENCY_BUCKETS.forEach((le, i) => {
+        cumulative += h.buckets[i]
+        out.push({ metricName: `${name}_bucket`, labels: { le, path }, value: cumulative })
+      })
+      out.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', path }, value: h.count })
+      out.push({ metricName: `${name}_sum`, labels: { path }, value: h.sum })
+      out.push({ metricName: `${name}_count`, labels: { path }, value: h.count })
+    }
+    return out
+  }
+  const metric = { name, help, type: 'histogram', aggregator: 'sum', get: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: values() }), reset () {} }
+  return metric as unknown as Metric
 }
