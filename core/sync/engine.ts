@@ -152,10 +152,10 @@ export class SyncEngine {
         await this.#merger.merge(from, msg.items)
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
-      case 'ack': return this.#countIn(from, msg, bytes.length, await this.#onAck(from, msg, now))
+      case 'ack': return await this.#onAck(from, msg, now, bytes.length)
       case 'want': return await this.#partial.onWant(from, msg.keys, now)
       case 'scope': this.#partial.onScope(from, msg.fp); return []
-      default: return this.#countIn(from, msg, bytes.length, await this.#onRequest(from, msg, now))
+      default: return await this.#onRequest(from, msg, now, bytes.length)
     }
   }
 
@@ -246,13 +246,6 @@ export class SyncEngine {
   /** Each session in flight: keys known to differ, received and sent so far, bytes (session-progress.ts). */
   sessionsProgress (): SessionProgress[] {
     return [...this.#sessions.mine.values(), ...this.#sessions.theirs.values()].filter(s => s.active).map(s => s.progress.snapshot(s.peer, s.role, s.pull, { in: s.received.size, due: s.expected.size }))
-  }
-
-  /** Adds a session message's bytes to its session's progress (after handling: its first request opens it). */
-  #countIn (from: PeerId, msg: Extract<Message, { sid: unknown }>, bytes: number, actions: SyncAction[]): SyncAction[] {
-    const s = this.#sessions.find(from, msg.sid)
-    if (s !== undefined) s.progress.bytesIn += bytes
-    return actions
   }
 
   /** How many keys the store holds (the digest index follows every commit: no scan). */
@@ -369,7 +362,7 @@ export class SyncEngine {
    * bytes or leaves too much unacked; a new session waits for the peer's session limit. A request
    * refused is dropped unanswered and counted against the peer; its sender sends it again.
    */
-  async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
+  async #onRequest (from: PeerId, msg: Request, now: number, bytes: number): Promise<SyncAction[]> {
     const known = this.#sessions.find(from, msg.sid)
     if (known?.received.has(msg.seq) === true) {
       // A request we handled before: our ack may have been lost, so send it again.
@@ -393,6 +386,7 @@ export class SyncEngine {
     if (session === 'sessions') return this.#refuse(from, 'sessions', now)
     if (session === undefined || !session.takeRequest(msg.seq)) return []
     if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
+    session.progress.bytesIn += bytes // `bytes`: the whole message, as received
     session.lastActivity = now
     const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room)
     const actions: SyncAction[] = []
@@ -421,10 +415,11 @@ export class SyncEngine {
     this.#budgets.charge(peer, bytes, now)
   }
 
-  async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number): Promise<SyncAction[]> {
+  async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number, bytes: number): Promise<SyncAction[]> {
     const session = this.#sessions.find(from, msg.sid)
     const keys = session?.takeAck(msg.re, msg.spawned)
     if (session === undefined || keys === undefined) return []
+    session.progress.bytesIn += bytes
     session.lastActivity = now
     // Where the peer still differs after merging our deltas, it holds more than we do: send our summary so it sends the rest.
     const plan = keys === null ? new Plan() : followUp(this.#view, session, keys, msg.hashes)
