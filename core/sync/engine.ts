@@ -386,7 +386,9 @@ export class SyncEngine {
     if (session === 'sessions') return this.#refuse(from, 'sessions', now)
     if (session === undefined || !session.takeRequest(msg.seq)) return []
     if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
-    session.progress.bytesIn += bytes // `bytes`: the whole message, as received
+    // Counted as they arrive, before merging (which takes a while for many keys): status shows them at once.
+    session.progress.bytesIn += bytes
+    if (msg.type === 'deltas') session.progress.received(msg.items.map(d => d.key))
     session.lastActivity = now
     const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room)
     const actions: SyncAction[] = []

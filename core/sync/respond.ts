@@ -98,7 +98,6 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
   session.changedKeys += await c.merger.merge(from, msg.items)
   // Tell the sender what we now hold, if it asked: the only way it learns whether we hold more than it does.
   const hashes = msg.check ? distinctKeys(msg.items).map(key => index.get(key)?.subarray(0, ACK_HASH_BYTES) ?? NOT_HELD) : []
-  session.progress.received(msg.items.map(d => d.key))
   return { plan, hashes }
 }
 
