@@ -159,8 +159,9 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
         : 'was not stopped cleanly (a kill, crash or power loss), so its newest writes may be lost'
     console.error(`monoidb daemon: the store ${why}: it writes as replica ${node.replica} from now on (was ${replaced.replica}) and never reuses a dot of the old one`)
   }
-  // Scripts and tests wait for this message on stdout.
-  log.info({ event: 'ready', peerId: info.peerId, replica: node.replica, multiaddrs: info.multiaddrs, api: info.api, metrics: metricsServer?.url, keys, durability: options.durability, dataDir: options.dataDir },
+  // Scripts and tests wait for this message on stdout: it is written whatever the log level.
+  const readyLog = log.isLevelEnabled('info') ? log : log.child({}, { level: 'info' })
+  readyLog.info({ event: 'ready', peerId: info.peerId, replica: node.replica, multiaddrs: info.multiaddrs, api: info.api, metrics: metricsServer?.url, keys, durability: options.durability, dataDir: options.dataDir },
     `monoidb daemon ready: peer ${info.peerId} replica ${node.replica} listening on ${info.multiaddrs.join(' ')}, API ${info.api}${metricsServer === undefined ? '' : `, metrics ${metricsServer.url}/metrics`} (${keys} keys; durability ${options.durability}; token in ${infoPath})`)
 }
 

@@ -155,3 +155,12 @@ test('the log is JSON on stdout; its level changes at runtime by POST /v1/log-le
   assert.ok(all.some(l => l.event === 'stop') && all.some(l => l.event === 'stopped'), 'stop is logged')
   for (const d of [a, b]) assert.ok(!d.output().includes(d.info.token), 'the token is in the output')
 })
+
+test('the ready line is written whatever the log level; nothing else is at silent', { timeout: 30_000 }, async () => {
+  const quiet = await fx.start({ args: ['--log-level', 'silent'] }) // the fixture waits for the ready line
+  const lines = logLines(quiet)
+  assert.equal(lines.length, 1, quiet.output())
+  assert.match(String(lines[0].msg), /^monoidb daemon ready: peer /)
+  assert.equal(await quiet.stop(), 0)
+  assert.equal(logLines(quiet).length, 1, 'stop is not logged at silent')
+})
