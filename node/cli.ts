@@ -13,6 +13,8 @@ import { PEER_ARGS, PEER_HELP, peerArgError } from './cli-peers.ts'
 import { parseWriteId } from '../core/write-id.ts'
 import { ApiError, connect, type MonoidbClient } from './client.ts'
 import { INSPECT_COMMANDS, INSPECT_HELP, runInspect } from './cli-inspect.ts'
+import { WATCH_INTERVAL_MS, watchStatus } from './cli-status.ts'
+import { LOG_LEVELS, isLogLevel } from './log-levels.ts'
 
 const WHERE = `Finding the daemon:
   --data DIR   read DIR/daemon.json (its API URL and token), default ./.monoidb
@@ -26,13 +28,14 @@ Commands:
   update KEY CONTRACT OP [ARG_JSON...]     apply an op; print the new value as JSON
   watch KEY                                print the current value, then one JSON line per change
   keys [--prefix P]                        print the keys held, as a JSON array
-  status                                   print the daemon's status as JSON
+  status [--watch]                         print the daemon's status as JSON (--watch: live, with session progress bars)
   peers                                    print every known peer and its health, as a JSON array
   connect MULTIADDR                        add a peer and dial it; print it as peers does
   forget PEER                              hang up on a peer and stop redialing it
   dashboard [--open]                       print a link to the daemon's dashboard (valid 60 s)
   inspect KEY [--timeout MS] [--json]      compare every reachable peer's copy of KEY with this one's
   trace KEY WRITE [--timeout MS] [--json]  which peers hold a write, and how it reached them
+  log-level LEVEL                          change the daemon's log level while it runs
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -80,7 +83,18 @@ written, read or watched through it, and the deltas it received for contracts
 it does not have or has in another version (not merged): {"byId","others"}, the
 20 contract names (id, or id::version) with the most, and the count of all others;
 and, in the same shape, the keys it holds whose contract it does not have (kept,
-unreadable until it starts with that contract).`,
+unreadable until it starts with that contract). "sessions": each reconciliation
+session running (a catch-up among them) with {"peer","role","pull","startedAt",
+"keysDiffering","keysReceived","keysSent","keysPending","bytesIn","bytesOut",
+"requestsIn","requestsDue"}.
+
+--watch redraws the status every ${WATCH_INTERVAL_MS} ms with a progress bar per running session
+(on a terminal; elsewhere it prints a block each time something changed), until interrupted.`,
+  'log-level': `usage: monoidb log-level LEVEL [--data DIR | --api URL]
+
+Sets the running daemon's log level (fatal, error, warn, info, debug, trace or
+silent) and prints {"level","was"}. At debug the daemon logs every delta with
+its key and write ids.`,
   ...PEER_HELP,
   dashboard: `usage: monoidb dashboard [--open] [--data DIR | --api URL]
 
@@ -95,7 +109,7 @@ Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1], dashboard: [0, 0], inspect: [1, 1], trace: [2, 2] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1], dashboard: [0, 0], inspect: [1, 1], trace: [2, 2], 'log-level': [1, 1] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -158,6 +172,7 @@ async function run (argv: readonly string[]): Promise<number> {
         open: { type: 'boolean', default: false },
         timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
+        watch: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -185,6 +200,8 @@ async function run (argv: readonly string[]): Promise<number> {
   if (values.prefix !== undefined && command !== 'keys') throw new UsageError('--prefix is for keys', usage)
   if (values.wait !== undefined && command !== 'get') throw new UsageError('--wait is for get', usage)
   if (values.open && command !== 'dashboard') throw new UsageError('--open is for dashboard', usage)
+  if (values.watch && command !== 'status') throw new UsageError('--watch is for status', usage)
+  if (command === 'log-level' && !isLogLevel(rest[0])) throw new UsageError(`LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(rest[0])}`, usage)
   const wait = values.wait === undefined ? undefined : /^\d{1,5}$/.test(values.wait) ? Number(values.wait) : NaN
   if (Number.isNaN(wait)) throw new UsageError(`--wait must be a whole number of milliseconds, got ${JSON.stringify(values.wait)}`, usage)
   if ((values.timeout !== undefined || values.json) && !INSPECT_COMMANDS.includes(command)) throw new UsageError(`--${values.json ? 'json' : 'timeout'} is for inspect and trace`, usage)
@@ -203,7 +220,8 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'get': print((await client.get(key, { wait })).value); break
     case 'update': print((await client.update(key, update!.contract, update!.op, update!.args)).value); break
     case 'keys': print(await client.keys(values.prefix)); break
-    case 'status': print(await client.status()); break
+    case 'status': if (values.watch) await watchUntilInterrupted(client); else print(await client.status()); break
+    case 'log-level': print(await client.setLogLevel(rest[0])); break
     case 'peers': print(await client.peers()); break
     case 'connect': print(await client.connect(key)); break
     case 'forget': await client.forget(key); print({ peerId: key, forgotten: true }); break
@@ -240,6 +258,14 @@ async function watch (client: MonoidbClient, key: string): Promise<void> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   for await (const event of client.watch(key, { signal: interrupted.signal })) console.log(JSON.stringify(event))
+}
+
+async function watchUntilInterrupted (client: MonoidbClient): Promise<void> {
+  const interrupted = new AbortController()
+  const stop = (): void => { interrupted.abort() }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  await watchStatus(client, { signal: interrupted.signal })
 }
 
 async function findDaemon (data: string | undefined, api: string | undefined): Promise<MonoidbClient> {

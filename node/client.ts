@@ -51,6 +51,8 @@ export interface MonoidbClient {
   inspect: (key: string, options?: { timeout?: number }) => Promise<InspectReport>
   /** Which peers hold the write `write` (REPLICA/SEQ) of the key, and how it reached them. */
   trace: (key: string, write: string, options?: { timeout?: number }) => Promise<TraceReport>
+  /** Sets the daemon's log level; resolves to {"level","was"} (ApiError bad_level for a level pino lacks). */
+  setLogLevel: (level: string) => Promise<{ level: string, was: string }>
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -119,6 +121,9 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async trace (key, write, options = {}) {
       return await json<TraceReport>(keyPath(key) + `/trace?write=${encodeURIComponent(write)}` + (options.timeout === undefined ? '' : `&timeout=${options.timeout}`))
+    },
+    async setLogLevel (level) {
+      return await json<{ level: string, was: string }>('/v1/log-level', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ level }) })
     }
   }
 }

@@ -8,10 +8,12 @@ import { DEFAULT_LAW_SEED, parsePath } from '../core/laws.ts'
 import type { LawCheckOptions } from './contract-modules.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DURABILITIES, type Durability } from '../core/level-storage.ts'
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, isLogLevel } from './log-levels.ts'
+import { isLoopback } from './metrics-server.ts'
 
 export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                       [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
-                      [--durability power|process]
+                      [--durability power|process] [--log-level LEVEL] [--metrics HOST:PORT [--metrics-remote]]
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key,
                         the peers it knows DIR/peers (redialed at the next start)
@@ -32,6 +34,11 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --durability power|process
                         what an acknowledged write survives (default power: a power loss, each commit
                         fsyncs; process: a crash of this process only, a power loss can lose the newest)
+  --log-level LEVEL     fatal, error, warn, info (default), debug, trace or silent: JSON log lines on stdout
+                        (readable on a terminal); change it while running with monoidb log-level LEVEL
+  --metrics HOST:PORT   also serve GET /metrics (Prometheus) there, without the API token; HOST must be
+                        loopback (127.0.0.1, ::1, localhost) unless --metrics-remote is given
+  --metrics-remote      allow a --metrics HOST other machines can reach (anyone there reads the metrics)
   --help                show this text
 
 When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
@@ -51,6 +58,10 @@ export interface DaemonOptions {
   replicateAll: boolean
   mdns: boolean
   durability: Durability
+  /** pino level of the daemon's log (node/daemon-log.ts). */
+  logLevel: LogLevel
+  /** Where --metrics serves /metrics without a token, if given. */
+  metrics?: { host: string, port: number }
 }
 
 export class UsageError extends Error {}
@@ -76,6 +87,9 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         'replicate-all': { type: 'boolean', default: false },
         mdns: { type: 'boolean', default: false },
         durability: { type: 'string', default: 'power' },
+        'log-level': { type: 'string', default: DEFAULT_LOG_LEVEL },
+        metrics: { type: 'string' },
+        'metrics-remote': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false }
       }
     }))
@@ -94,7 +108,14 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   }
   const durability = values.durability as Durability
   if (!DURABILITIES.includes(durability)) throw new UsageError(`--durability must be power or process, got ${JSON.stringify(values.durability)}`)
+  const logLevel = values['log-level']
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
+  const metrics = values.metrics === undefined ? undefined : parseHostPort(values.metrics, '--metrics')
+  if (metrics !== undefined && !values['metrics-remote'] && !isLoopback(metrics.host)) throw new UsageError(`--metrics ${values.metrics} is reachable from other machines and serves without a token: use a loopback host (127.0.0.1:PORT), or add --metrics-remote`)
+  if (values['metrics-remote'] && metrics === undefined) throw new UsageError('--metrics-remote goes with --metrics HOST:PORT')
   return {
+    logLevel,
+    ...(metrics === undefined ? {} : { metrics }),
     durability,
     dataDir: resolve(values.data),
     listen,
@@ -139,9 +160,9 @@ function checkMultiaddr (flag: string, text: string): void {
   }
 }
 
-function parseHostPort (text: string): { host: string, port: number } {
+function parseHostPort (text: string, flag = '--api'): { host: string, port: number } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text)
   const port = m === null ? NaN : Number(m[3])
-  if (m === null || port > 65535) throw new UsageError(`--api ${JSON.stringify(text)} must be HOST:PORT (port 0-65535; IPv6 as [::1]:PORT)`)
+  if (m === null || port > 65535) throw new UsageError(`${flag} ${JSON.stringify(text)} must be HOST:PORT (port 0-65535; IPv6 as [::1]:PORT)`)
   return { host: m[1] ?? m[2], port }
 }

@@ -11,12 +11,14 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { pino } from 'pino'
 import { createRegistry } from '../contracts/index.ts'
 import { loadContractModules } from './contract-modules.ts'
 import { DAEMON_USAGE, type DaemonOptions, UsageError, parseDaemonArgs } from './daemon-args.ts'
+import { createDaemonLogger, logJournal } from './daemon-log.ts'
 import { errorLog } from './error-log.ts'
 import { type HttpApi, startHttpApi } from './http-api.ts'
+import { createMetrics, type NodeMetrics } from './metrics.ts'
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts'
 import { createNode, type MonoidbNode } from './node.ts'
 import { type PidLock, takePidLock } from './pid-lock.ts'
 
@@ -54,6 +56,7 @@ async function writeDaemonInfo (path: string, info: DaemonInfo): Promise<void> {
 /** Runs the daemon with the arguments after the program name (a leading `daemon` word is accepted); node/cli.ts calls it for `monoidb daemon`. */
 export async function runDaemon (argv: readonly string[]): Promise<void> {
   const options = parse(argv)
+  const log = createDaemonLogger({ level: options.logLevel })
   const registry = createRegistry()
   // Contracts load before anything touches the data folder: a refused contract leaves no trace.
   const contracts = await loadContractModules(options.contracts, registry, options.laws).catch((err: Error) => fail(err.message))
@@ -61,22 +64,31 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const lock: PidLock = await takePidLock(options.dataDir).catch((err: Error) => fail(err.message))
   const infoPath = join(options.dataDir, 'daemon.json')
+  log.info({ event: 'start', dataDir: options.dataDir }, `monoidb daemon starting in ${options.dataDir}`)
 
   let node: MonoidbNode | undefined
   let api: HttpApi | undefined
+  let metrics: NodeMetrics | undefined
+  let metricsServer: MetricsServer | undefined
+  let unlog: (() => void) | undefined
   let stopping = false
   const keepAlive = setInterval(() => {}, 1 << 30) // until a signal arrives, whatever networking does
   const stop = async (code: number): Promise<void> => {
     clearInterval(keepAlive)
+    log.info({ event: 'stop' }, 'monoidb daemon stopping')
     try {
       await api?.close() // first: no request may start on a node that is stopping
+      await metricsServer?.close()
       await node?.stop() // sends pending pushes, closes connections and LevelDB
+      metrics?.close()
+      unlog?.()
     } catch (err) {
       console.error(`monoidb daemon: stopping failed: ${(err as Error).message}`)
       code = 1
     }
     await unlink(infoPath).catch(() => {})
     await lock.release()
+    log.info({ event: 'stopped', code }, 'monoidb daemon stopped')
     process.exit(code)
   }
   const onSignal = (): void => {
@@ -98,10 +110,11 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       durability: options.durability,
       registry,
       contracts,
-      // JSON lines on stdout (the metrics/logs work owns the logger's set-up: level, pretty output).
-      log: pino(),
+      log,
       onError: errorLog(line => { console.error(line) })
     })
+    unlog = logJournal(node.journal, log)
+    metrics = createMetrics(node)
   } catch (err) {
     console.error(`monoidb daemon: cannot start the node in ${options.dataDir}: ${(err as Error).message}`)
     await stop(1)
@@ -111,13 +124,23 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
 
   const token = randomBytes(32).toString('hex')
   try {
-    api = await startHttpApi(node, { ...options.api, token })
+    const observe = { metrics, logLevel: { get: () => log.level, set: (level: string) => { log.level = level } } }
+    api = await startHttpApi(node, { ...options.api, token, observe })
   } catch (err) {
     console.error(`monoidb daemon: cannot serve the HTTP API on ${options.api.host}:${options.api.port}: ${(err as Error).message}`)
     await stop(1)
     return
   }
   if (stopping) { await stop(0); return }
+  if (options.metrics !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(metrics!, options.metrics.host, options.metrics.port)
+    } catch (err) {
+      console.error(`monoidb daemon: cannot serve metrics on ${options.metrics.host}:${options.metrics.port}: ${(err as Error).message}`)
+      await stop(1)
+      return
+    }
+  }
 
   const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: api.url, token }
   await writeDaemonInfo(infoPath, info)
@@ -136,7 +159,10 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
         : 'was not stopped cleanly (a kill, crash or power loss), so its newest writes may be lost'
     console.error(`monoidb daemon: the store ${why}: it writes as replica ${node.replica} from now on (was ${replaced.replica}) and never reuses a dot of the old one`)
   }
-  console.log(`monoidb daemon ready: peer ${info.peerId} replica ${node.replica} listening on ${info.multiaddrs.join(' ')}, API ${info.api} (${keys} keys; durability ${options.durability}; token in ${infoPath})`)
+  // Scripts and tests wait for this message on stdout: it is written whatever the log level.
+  const readyLog = log.isLevelEnabled('info') ? log : log.child({}, { level: 'info' })
+  readyLog.info({ event: 'ready', peerId: info.peerId, replica: node.replica, multiaddrs: info.multiaddrs, api: info.api, metrics: metricsServer?.url, keys, durability: options.durability, dataDir: options.dataDir },
+    `monoidb daemon ready: peer ${info.peerId} replica ${node.replica} listening on ${info.multiaddrs.join(' ')}, API ${info.api}${metricsServer === undefined ? '' : `, metrics ${metricsServer.url}/metrics`} (${keys} keys; durability ${options.durability}; token in ${infoPath})`)
 }
 
 // Run directly (`npm start`, `node node/daemon.ts`); imported by the CLI, it waits for runDaemon.

@@ -38,6 +38,7 @@ import { streamKeyEvents } from './event-stream.ts'
 import { ApiAuth } from './http-auth.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
 import { peersRoute } from './http-peers.ts'
+import { type ObservabilityHooks, serveObservability } from './http-observability.ts'
 import type { MonoidbNode } from './node.ts'
 import { TicketsFull } from './tickets.ts'
 import { serveInspection } from './http-inspect.ts'
@@ -76,6 +77,8 @@ export interface HttpApiOptions {
   ticketTtlMs?: number
   /** Tickets live at most (default 1,000); more are refused until one expires. */
   maxTickets?: number
+  /** GET /metrics and /v1/log-level (node/http-observability.ts). */
+  observe?: ObservabilityHooks
 }
 
 export interface HttpApi {
@@ -128,8 +131,9 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     const grant = auth.check(req, path, query)
     if (serveDashboard(req, res, path, grant, auth)) return
     const seg = path.split('/')
-    if (seg[0] !== '' || seg[1] !== 'v1') throw noRoute(path)
     const method = req.method ?? 'GET'
+    if (await serveObservability(options.observe, path, method, res, async () => await readJson(req, maxBody))) return
+    if (seg[0] !== '' || seg[1] !== 'v1') throw noRoute(path)
 
     if (seg.length === 3 && seg[2] === 'status') {
       allow(method, 'GET')

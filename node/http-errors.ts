@@ -22,6 +22,7 @@ export type HttpErrorCode =
   | 'bad_peer_id'
   | 'bad_timeout'
   | 'bad_write_id'
+  | 'bad_level'
   | 'unavailable'
   | 'internal'
 

@@ -17,7 +17,7 @@ import { DamagedStoreError } from '../core/storage.ts'
 import type { ContractRegistry } from '../core/registry.ts'
 import { type KeyView, ReplicaStore, type StoreStats, type UpdateResult } from '../core/replica-store.ts'
 import type { Subscription } from '../core/subscription.ts'
-import { type ClockSkew, type PeerCost, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
+import { type ClockSkew, type PeerCost, type SessionProgress, SyncEngine, type SyncStats } from '../core/sync/engine.ts'
 import { Journal } from '../core/sync/journal.ts'
 import { PushValidator } from '../core/sync/push-check.ts'
 import { type TopCounts, countTop, topOf } from '../core/sync/stats.ts'
@@ -92,6 +92,8 @@ export interface NodeStatus {
    * with the most keys, and how many keys all other names had.
    */
   unknownContractKeys: { byId: Record<string, number>, others: number }
+  /** Reconciliation sessions in flight (a catch-up among them): keys known to differ, received, sent, bytes. */
+  sessions: SessionProgress[]
 }
 
 export interface NodeStats {
@@ -258,7 +260,8 @@ export class MonoidbNode {
       keys: this.#engine.keyCount(),
       replicateAll: this.#wanted === undefined,
       unknownContracts: this.#engine.stats().unknownContracts,
-      unknownContractKeys: this.#unknownContractKeys()
+      unknownContractKeys: this.#unknownContractKeys(),
+      sessions: this.#engine.sessionsProgress()
     }
   }
 

@@ -29,12 +29,14 @@ import { Plan } from './reconcile.ts'
 import { type Request, answerRequest, followUp, openingPlan } from './respond.ts'
 import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
+import type { SessionProgress } from './session-progress.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
 export type { ClockSkew } from './clock-skew.ts'
 export type { Misbehaviour, PeerCost } from './peer-budget.ts'
+export type { SessionProgress } from './session-progress.ts'
 export { DEFAULT_SYNC_CONFIG } from './config.ts'
 
 /** Digest periods vary by ±10% so peers do not publish in lockstep. */
@@ -151,10 +153,10 @@ export class SyncEngine {
         await this.#merger.merge(from, msg.items)
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
-      case 'ack': return await this.#onAck(from, msg, now)
+      case 'ack': return await this.#onAck(from, msg, now, bytes.length)
       case 'want': return await this.#partial.onWant(from, msg.keys, now)
       case 'scope': this.#partial.onScope(from, msg.fp); return []
-      default: return await this.#onRequest(from, msg, now)
+      default: return await this.#onRequest(from, msg, now, bytes.length)
     }
   }
 
@@ -260,6 +262,12 @@ export class SyncEngine {
     if (this.#budgets.allowance(peer, now) <= 0) { this.#refuse(peer, 'bytes', now); return false }
     this.#budgets.charge(peer, bytes, now)
     return true
+
+  }
+
+  /** Each session in flight: keys known to differ, received and sent so far, bytes (session-progress.ts). */
+  sessionsProgress (): SessionProgress[] {
+    return [...this.#sessions.mine.values(), ...this.#sessions.theirs.values()].filter(s => s.active).map(s => s.progress.snapshot(s.peer, s.role, s.pull, { in: s.received.size, due: s.expected.size }))
   }
 
   /** How many keys the store holds (the digest index follows every commit: no scan). */
@@ -376,7 +384,7 @@ export class SyncEngine {
    * bytes or leaves too much unacked; a new session waits for the peer's session limit. A request
    * refused is dropped unanswered and counted against the peer; its sender sends it again.
    */
-  async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
+  async #onRequest (from: PeerId, msg: Request, now: number, bytes: number): Promise<SyncAction[]> {
     const known = this.#sessions.find(from, msg.sid)
     if (known?.received.has(msg.seq) === true) {
       // A request we handled before: our ack may have been lost, so send it again.
@@ -400,6 +408,9 @@ export class SyncEngine {
     if (session === 'sessions') return this.#refuse(from, 'sessions', now)
     if (session === undefined || !session.takeRequest(msg.seq)) return []
     if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
+    // Counted as they arrive, before merging (which takes a while for many keys): status shows them at once.
+    session.progress.bytesIn += bytes
+    if (msg.type === 'deltas') session.progress.received(msg.items.map(d => d.key))
     session.lastActivity = now
     const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room)
     const actions: SyncAction[] = []
@@ -428,10 +439,11 @@ export class SyncEngine {
     this.#budgets.charge(peer, bytes, now)
   }
 
-  async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number): Promise<SyncAction[]> {
+  async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number, bytes: number): Promise<SyncAction[]> {
     const session = this.#sessions.find(from, msg.sid)
     const keys = session?.takeAck(msg.re, msg.spawned)
     if (session === undefined || keys === undefined) return []
+    session.progress.bytesIn += bytes
     session.lastActivity = now
     // Where the peer still differs after merging our deltas, it holds more than we do: send our summary so it sends the rest.
     const plan = keys === null ? new Plan() : followUp(this.#view, session, keys, msg.hashes)

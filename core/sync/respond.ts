@@ -69,6 +69,7 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     // A range the peer holds as we held it at some point lacks exactly what changed in it since: no need to narrow it down.
     const offset = fpOffset(msg.sid)
     const past = changes.matchRanges(msg.fps, index, offset)
+    session.progress.gap(msg.fps.reduce((n, r) => n + Math.max(0, r.count - index.fingerprint(r.lo, r.hi ?? undefined).count), 0))
     msg.fps.forEach((r, i) => {
       const changed = past[i]
       if (changed === undefined) { answerFp(index, history, r, plan, offset); return }
@@ -90,6 +91,8 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     // Nor for one whose contract we cannot merge (unknown here, or not the key's): asking again would not help.
     const sums = msg.sums.filter(s => c.keeps(s.key) && !c.merger.unmergeable(s.key, s.contract))
     await answerSumsWithin([...sums, ...lacking], msg.reply, plan)
+    // Differing: the keys our answer sends or asks about (a partial peer's summaries include equal keys).
+    session.progress.differ([...plan.deltas.map(d => d.key), ...plan.ask.map(s => s.key), ...plan.askKeys, ...plan.tell.map(s => s.key), ...plan.tellKeys])
     return { plan, hashes: [] }
   }
   session.changedKeys += await c.merger.merge(from, msg.items)

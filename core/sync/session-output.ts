@@ -55,6 +55,7 @@ export class SessionOutput {
       session.hold(seq, { type: msg.type, bytes: action.bytes, sentAt: now })
       actions.push(action)
       spent += action.bytes.length
+      session.progress.bytesOut += action.bytes.length
     }
     const ranges: RangeEntry[] = [...plan.fps.map(fp => ({ fp })), ...plan.items.map(items => ({ items })), ...plan.sumLists.map(sums => ({ sums }))]
       .sort((a, b) => byKey(loOf(a), loOf(b)))
@@ -80,6 +81,7 @@ export class SessionOutput {
         const s = part.flatMap(e => 'summary' in e ? [e.summary] : [])
         const l = part.flatMap(e => 'key' in e ? [e.key] : [])
         request(seq => ({ type: 'sums', sid, seq, reply, sums: s, lacking: l }))
+        session.progress.differ([...s.map(x => x.key), ...l])
       }
     }
     // Deltas still to compute get the room the limit leaves after those computed already.
@@ -101,6 +103,7 @@ export class SessionOutput {
       for (const part of this.#chunk(deltas, deltaSize, empty, maxItems)) {
         if (seqs.length > 0 && full()) { cut = true; break }
         request(seq => ({ type: 'deltas', sid, seq, check, items: part }), check ? distinctKeys(part) : null)
+        session.progress.sent(part.map(d => d.key))
       }
     }
     if (cut) this.#stats.answersCut++
@@ -111,6 +114,7 @@ export class SessionOutput {
   ack (session: Session, re: number, spawned: number[], hashes: Uint8Array[]): SyncAction {
     const action = this.#send(session.peer, { type: 'ack', sid: session.sid, re, spawned, hashes })
     session.acks.set(re, action.bytes)
+    session.progress.bytesOut += action.bytes.length
     return action
   }
 

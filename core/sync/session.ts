@@ -14,6 +14,7 @@
 import { LruCache } from '../lru-cache.ts'
 import type { Fingerprint } from './key-index.ts'
 import type { MessageType, SessionId } from './messages.ts'
+import { ProgressCounter } from './session-progress.ts'
 import type { PeerId } from './types.ts'
 
 export type Role = 'initiator' | 'responder'
@@ -46,6 +47,8 @@ export class Session {
   changedKeys = 0
   /** We started it to pull a catch-up from a peer ahead of us. */
   pull = false
+  /** Keys known to differ, received, sent, and bytes: what `monoidb status` shows (session-progress.ts). */
+  readonly progress: ProgressCounter
   #nextSeq = 0
 
   constructor (peer: PeerId, n: number, role: Role, now: number) {
@@ -53,6 +56,7 @@ export class Session {
     this.n = n
     this.role = role
     this.lastActivity = now
+    this.progress = new ProgressCounter(now)
   }
 
   /** The session id as our messages carry it. */

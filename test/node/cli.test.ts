@@ -23,7 +23,7 @@ before(async () => {
   let out = ''; let err = ''
   daemon.stdout!.on('data', b => { out += String(b) })
   daemon.stderr!.on('data', b => { err += String(b) })
-  await until('the daemon\'s ready line', () => out.includes('\n') || daemon.exitCode !== null, 15_000)
+  await until('the daemon\'s ready line', () => out.includes('monoidb daemon ready') || daemon.exitCode !== null, 15_000)
   assert.match(out, /ready/, `stderr: ${err}`)
   info = JSON.parse(await readFile(join(data, 'daemon.json'), 'utf8')) as DaemonInfo
 })
@@ -69,7 +69,7 @@ test('update then get print the value as JSON and exit 0; keys, status and peers
   assert.deepEqual(JSON.parse((await withData('keys')).stdout), ['cart/1', 'log', 'temp', 'visits'])
   const status = await withData('status')
   assert.equal(status.code, 0)
-  assert.deepEqual(JSON.parse(status.stdout), { peerId: info.peerId, multiaddrs: info.multiaddrs, peers: 0, keys: 4, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 } })
+  assert.deepEqual(JSON.parse(status.stdout), { peerId: info.peerId, multiaddrs: info.multiaddrs, peers: 0, keys: 4, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 }, sessions: [] })
   assert.deepEqual(await withData('peers'), { code: 0, stdout: '[]\n', stderr: '' })
 })
 

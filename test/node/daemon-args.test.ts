@@ -12,3 +12,26 @@ test('--durability defaults to power, takes process, and refuses anything else n
     assert.throws(() => parseDaemonArgs(['--durability', bad]), (err: Error) => err instanceof UsageError && err.message === `--durability must be power or process, got ${JSON.stringify(bad)}`)
   }
 })
+
+test('--log-level defaults to info, takes pino\'s levels, and refuses anything else naming them', () => {
+  const level = (args: string[]): unknown => (parseDaemonArgs(args) as { logLevel: unknown }).logLevel
+  assert.equal(level([]), 'info')
+  for (const l of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) assert.equal(level(['--log-level', l]), l)
+  for (const bad of ['loud', 'INFO', '']) {
+    assert.throws(() => parseDaemonArgs(['--log-level', bad]), (err: Error) => err instanceof UsageError && err.message.startsWith(`--log-level must be one of fatal, error, warn, info, debug, trace, silent, got ${JSON.stringify(bad)}`))
+  }
+})
+
+test('--metrics takes a loopback HOST:PORT; another host needs --metrics-remote; --metrics-remote alone is refused', () => {
+  const metrics = (args: string[]): unknown => (parseDaemonArgs(args) as { metrics?: unknown }).metrics
+  assert.equal(metrics([]), undefined)
+  assert.deepEqual(metrics(['--metrics', '127.0.0.1:9464']), { host: '127.0.0.1', port: 9464 })
+  assert.deepEqual(metrics(['--metrics', '[::1]:0']), { host: '::1', port: 0 })
+  assert.deepEqual(metrics(['--metrics', 'localhost:9464']), { host: 'localhost', port: 9464 })
+  assert.deepEqual(metrics(['--metrics', '0.0.0.0:9464', '--metrics-remote']), { host: '0.0.0.0', port: 9464 })
+  for (const host of ['0.0.0.0:9464', '[::]:9464', '10.0.0.5:9464', 'example.org:9464']) {
+    assert.throws(() => parseDaemonArgs(['--metrics', host]), (err: Error) => err instanceof UsageError && err.message.includes('serves without a token') && err.message.includes('--metrics-remote'), host)
+  }
+  assert.throws(() => parseDaemonArgs(['--metrics', '9464']), (err: Error) => err instanceof UsageError && err.message.startsWith('--metrics "9464" must be HOST:PORT'))
+  assert.throws(() => parseDaemonArgs(['--metrics-remote']), (err: Error) => err instanceof UsageError && err.message === '--metrics-remote goes with --metrics HOST:PORT')
+})

@@ -47,7 +47,7 @@ function start (...args: string[]): Daemon {
 /** Starts a daemon on `data` and waits for its ready line; returns it with its daemon.json. */
 async function startReady (data: string, ...args: string[]): Promise<Daemon & { info: DaemonInfo }> {
   const d = start('daemon', '--data', data, ...LOOPBACK, ...args)
-  await until('the ready line', () => d.out().includes('\n') || d.child.exitCode !== null, 15_000)
+  await until('the ready line', () => d.out().includes('monoidb daemon ready') || d.child.exitCode !== null, 15_000)
   assert.match(d.out(), /ready/, `no ready line; stderr: ${d.err()}`)
   return { ...d, info: JSON.parse(await readFile(join(data, 'daemon.json'), 'utf8')) as DaemonInfo }
 }
@@ -70,7 +70,8 @@ test('a daemon writes daemon.json (0600) and one ready line, refuses a second da
   assert.match(info.api, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/, 'the bound port, not 0')
   assert.match(info.token, /^[0-9a-f]{64}$/)
   assert.equal((await stat(join(data, 'daemon.json'))).mode & 0o777, 0o600)
-  const lines = a.out().trim().split('\n')
+  // stdout is the JSON log (node/daemon-log.ts): one line of it is the ready line.
+  const lines = a.out().trim().split('\n').filter(l => (JSON.parse(l) as { msg: string }).msg.startsWith('monoidb daemon ready'))
   assert.equal(lines.length, 1)
   assert.ok(lines[0].includes(info.peerId) && lines[0].includes(info.api) && info.multiaddrs.every(m => lines[0].includes(m)), lines[0])
   assert.equal((await readFile(join(data, 'daemon.pid'), 'utf8')).trim(), String(a.child.pid))

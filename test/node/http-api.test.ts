@@ -71,7 +71,10 @@ test('POST commits and returns the view; GET, keys, status and peers have their 
   await until('the peer to connect', () => node.peers().length === 1)
   const status = await call('GET', '/v1/status')
   assert.equal(status.status, 200)
-  assert.deepEqual(status.body, { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 1, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 } })
+  // The peer just connected: a session with it may be in flight (sessions: README "Catch-up progress").
+  const { sessions, ...rest } = status.body as { sessions: unknown }
+  assert.ok(Array.isArray(sessions))
+  assert.deepEqual(rest, { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 1, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 } })
   const peers = await call('GET', '/v1/peers')
   assert.equal(peers.status, 200)
   assert.deepEqual(peers.body.peers.map((p: { peerId: string }) => p.peerId), [peer.peerId])
@@ -228,7 +231,7 @@ test('a real daemon with --api 127.0.0.1:0 serves the API at the URL in daemon.j
     let out = ''; let err = ''
     child.stdout.on('data', b => { out += String(b) })
     child.stderr.on('data', b => { err += String(b) })
-    await until('the ready line', () => out.includes('\n') || child.exitCode !== null, 15_000)
+    await until('the ready line', () => out.includes('monoidb daemon ready') || child.exitCode !== null, 15_000)
     const info = JSON.parse(await readFile(join(data, 'daemon.json'), 'utf8')) as DaemonInfo
     assert.match(info.api, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/, err)
     assert.ok(out.includes(`API ${info.api}`), out)
