@@ -39,8 +39,43 @@ export function createDaemonLogger (options: DaemonLogOptions = {}): PinoLogger 
 export type LevelAwareLogger = Logger & { isLevelEnabled?: (level: string) => boolean }
 
 /** Logs the journal's records from now on (see the file comment); returns the function that stops it. */
-export function logJournal (journal: Journal, log: LevelAwareLogger): () => void {
-  return journal.subscribe(r => { logRecord(r, log) })
+export function logJournal (journal: Journal, log: LevelAwareLogger, now: () => number = Date.now): () => void {
+  const refusals = new RefusalLogLimit()
+  return journal.subscribe(r => {
+    if (r.kind === 'refused' && !refusals.allow(r.peer, now(), log)) return
+    logRecord(r, log)
+  })
+}
+
+/** Refusal lines logged per peer per window; past that they are counted and summed up in one line. */
+export const REFUSALS_LOGGED_PER_PEER = 20
+export const REFUSAL_LOG_WINDOW_MS = 60_000
+const MAX_LIMITED_PEERS = 1024
+
+/**
+ * A peer decides how often we refuse its data: without a bound, one that sends garbage as fast as we read
+ * it would fill the disk with log lines. Each peer gets REFUSALS_LOGGED_PER_PEER lines a window; the rest
+ * are counted (the journal and /metrics still have every one) and reported in one line when the peer's
+ * next window opens.
+ */
+export class RefusalLogLimit {
+  readonly #peers = new Map<string, { since: number, logged: number, dropped: number }>()
+
+  allow (peer: string, now: number, log: Logger): boolean {
+    let w = this.#peers.get(peer)
+    if (w !== undefined && now - w.since >= REFUSAL_LOG_WINDOW_MS) {
+      if (w.dropped > 0) log.info({ event: 'refused-suppressed', peer, count: w.dropped }, `${w.dropped} more refusals of data from ${peer} were not logged (at most ${REFUSALS_LOGGED_PER_PEER} a minute per peer; the journal has them)`)
+      this.#peers.delete(peer)
+      w = undefined
+    }
+    if (w === undefined) {
+      if (this.#peers.size >= MAX_LIMITED_PEERS) this.#peers.delete(this.#peers.keys().next().value as string)
+      this.#peers.set(peer, w = { since: now, logged: 0, dropped: 0 })
+    }
+    if (w.logged < REFUSALS_LOGGED_PER_PEER) { w.logged++; return true }
+    w.dropped++
+    return false
+  }
 }
 
 /** Kinds logged at info (the rest only at debug, some sessions included). */

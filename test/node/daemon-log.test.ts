@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { Journal } from '../../core/sync/journal.ts'
-import { createDaemonLogger, logJournal } from '../../node/daemon-log.ts'
+import { REFUSALS_LOGGED_PER_PEER, REFUSAL_LOG_WINDOW_MS, createDaemonLogger, logJournal } from '../../node/daemon-log.ts'
 import { until } from '../helpers/node-fixtures.ts'
 
 function capture (level: 'info' | 'debug'): { log: ReturnType<typeof createDaemonLogger>, lines: () => Array<Record<string, unknown>> } {
@@ -54,6 +54,25 @@ test('at debug: each delta merged or written with its key and write ids, so grep
   assert.match(String(withWrite[0].msg), /^merged delta of "cart" from P by repair: r1\/3 r1\/4$/)
   assert.match(String(withWrite[1].msg), /^redundant delta of "cart" from Q by push: r1\/3$/)
   assert.match(String(got[0].msg), /^wrote "cart": r0\/7$/)
+})
+
+test('a peer that makes us refuse its data fast gets 20 log lines a minute, then one line with the count; other peers are not silenced', () => {
+  const { log, lines } = capture('info')
+  const journal = new Journal()
+  let now = 1_000
+  logJournal(journal, log, () => now)
+  const refuse = (peer: string): void => { journal.record({ kind: 'refused', key: 'k', peer, path: 'push', reason: 'invalid', message: 'garbage' }, now) }
+  for (let i = 0; i < 500; i++) refuse('flooder')
+  refuse('honest')
+  assert.equal(lines().filter(l => l.peer === 'flooder').length, REFUSALS_LOGGED_PER_PEER, '500 refusals, 20 lines')
+  assert.equal(lines().filter(l => l.peer === 'honest').length, 1, 'another peer still logged')
+  now += REFUSAL_LOG_WINDOW_MS
+  refuse('flooder')
+  const tail = lines().filter(l => l.peer === 'flooder').slice(-2)
+  assert.equal(tail[0].event, 'refused-suppressed')
+  assert.equal(tail[0].count, 500 - REFUSALS_LOGGED_PER_PEER)
+  assert.match(String(tail[0].msg), /480 more refusals of data from flooder were not logged/)
+  assert.equal(tail[1].event, 'refused', 'a new window logs again')
 })
 
 test('the level changes at runtime, and a field named token is hidden', () => {
