@@ -12,6 +12,9 @@ import type { NodeStatus, PeerInfo } from './node.ts'
 
 export type { KeyView, Change, NodeStatus, PeerInfo }
 
+/** An update's answer: the new view and the write's id `REPLICA/SEQ` (null when the op changed nothing). */
+export interface UpdateView extends KeyView { write: string | null }
+
 /** The first event of a watch: the current value, `contract` and `value` null if the daemon does not hold the key yet. */
 export type WatchEvent = Change | { key: string, contract: KeyView['contract'] | null, value: JsonValue | null, origin?: undefined }
 
@@ -33,7 +36,7 @@ export interface MonoidbClient {
   /** The key's view; a key the daemon does not hold is waited for up to `wait` ms (API default 2000), then ApiError not_found. */
   get: (key: string, options?: { wait?: number }) => Promise<KeyView>
   /** Applies `op(...args)` under `contract`; resolves once durably committed on the daemon. */
-  update: (key: string, contract: ContractRef, op: string, args?: JsonValue[]) => Promise<KeyView>
+  update: (key: string, contract: ContractRef, op: string, args?: JsonValue[]) => Promise<UpdateView>
   /** The current value, then one event per committed change, until the signal aborts or the loop is left. */
   watch: (key: string, options?: { signal?: AbortSignal }) => AsyncIterable<WatchEvent>
   keys: (prefix?: string) => Promise<string[]>
@@ -74,7 +77,7 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
       return await json<KeyView>(keyPath(key) + (options.wait === undefined ? '' : `?wait=${options.wait}`))
     },
     async update (key, contract, op, args = []) {
-      return await json<KeyView>(keyPath(key), {
+      return await json<UpdateView>(keyPath(key), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ contract, op, args })

@@ -2,7 +2,7 @@
  * The daemon's HTTP API over a MonoidbNode (JSON; README "HTTP API"):
  *
  *   GET  /v1/keys/{key}[?wait=ms]   → {"key","contract","value"}, 404 not_found
- *   POST /v1/keys/{key}             {"contract","op","args"} → {"key","contract","value"} once durably committed
+ *   POST /v1/keys/{key}             {"contract","op","args"} → {"key","contract","value","write"} once durably committed
  *   GET  /v1/keys/{key}/events      text/event-stream (node/event-stream.ts)
  *   GET  /v1/keys[?prefix=P]        → {"keys":[…]}
  *   GET  /v1/status                 → {"peerId","multiaddrs","peers","keys"}
@@ -182,7 +182,7 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     if (typeof op !== 'string') throw new HttpError(400, 'bad_request', 'the body needs "op": the name of an op, a string')
     if (!Array.isArray(args)) throw new HttpError(400, 'bad_args', `"args" must be a JSON array of the op's arguments, got ${JSON.stringify(args).slice(0, 80)}`)
     const r = await node.update(key, contract as string, op, args as JsonValue[])
-    sendJson(res, 200, { key: r.key, contract: r.contract, value: r.value })
+    sendJson(res, 200, { key: r.key, contract: r.contract, value: r.value, write: r.write ?? null })
   }
 
   await new Promise<void>((resolve, reject) => {

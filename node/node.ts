@@ -160,6 +160,11 @@ export class MonoidbNode {
     }
   }
 
+  /** The key's local writes still in its delta log (the newest 64 per key), oldest first, each with its id (ReplicaStore.writeIdOf). */
+  async loggedWrites (key: string): Promise<Array<{ write: string, seq: number, delta: unknown }>> {
+    return (await this.#store.deltaLog(key)).map(d => ({ write: this.#store.writeIdOf(key, d.seq), seq: d.seq, delta: d.delta }))
+  }
+
   /** The contract of a recent delta for `key` that this node could not merge, lacking that contract. */
   unknownContractOf (key: string): string | undefined {
     return this.#engine.unknownContractOf(key)
