@@ -175,7 +175,7 @@ export class MonoidbNode {
     this.#checkRunning()
     const done = (async () => {
       const result = await this.#store.update(key, contract, op, args)
-      if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta)
+      if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta, result.write)
       return result
     })()
     // stop() waits for updates in flight, so each one it lets finish is pushed too.

@@ -66,9 +66,9 @@ export class SyncBinding {
     this.#schedule()
   }
 
-  /** A committed local update, to be pushed when the push window closes. */
-  async localUpdate (key: string, contract: BoundRef, delta: Plain): Promise<void> {
-    await this.#run(now => this.#engine.localUpdate(key, contract, delta, now))
+  /** A committed local update (`write`: its id), to be pushed when the push window closes. */
+  async localUpdate (key: string, contract: BoundRef, delta: Plain, write?: string): Promise<void> {
+    await this.#run(now => this.#engine.localUpdate(key, contract, delta, now, write))
   }
 
   /**

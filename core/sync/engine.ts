@@ -13,11 +13,12 @@
  * asks for keys it wants by a `want` (partial-sync.ts). PROTOCOL.md
  * describes the protocol byte by byte.
  */
-import type { Plain } from '../codec.ts'
+import { type Plain, encode } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import type { ClockSkew } from './clock-skew.ts'
 import { resendMs, resolveConfig } from './config.ts'
 import { LocalView } from './local-view.ts'
+import { Journal } from './journal.ts'
 import { type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialSync } from './partial-sync.ts'
@@ -65,6 +66,8 @@ export class SyncEngine {
   readonly #partial: PartialSync
   #nextDigestAt: number
   #counter: number
+  /** What this peer exchanged, key by key (journal.ts): SyncOptions.journal, or one of its own. */
+  readonly journal: Journal
 
   private constructor (store: SyncStore, view: LocalView, options: SyncOptions, config: SyncConfig) {
     this.#self = options.self
@@ -76,7 +79,8 @@ export class SyncEngine {
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
     this.#budgets = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
     this.#onMisbehaviour = options.onMisbehaviour
-    this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key))
+    this.journal = options.journal ?? new Journal()
+    this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key), this.journal)
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     this.#partial = new PartialSync({
       interest: options.interest,
@@ -109,8 +113,9 @@ export class SyncEngine {
    * of a key make one item; the op's own delta is not needed. Returns nothing: the push goes out
    * from `tick` when the window passes.
    */
-  localUpdate (key: string, _contract: BoundRef, _delta: Plain, now: number): SyncAction[] {
+  localUpdate (key: string, _contract: BoundRef, delta: Plain, now: number, write?: string): SyncAction[] {
     this.#push.add(key, this.#view.before(key), now)
+    this.journal.record({ kind: 'written', key, peer: this.#self, path: 'local', writes: write === undefined ? [] : [write], bytes: encode(delta).length }, now)
     return []
   }
 
@@ -125,7 +130,8 @@ export class SyncEngine {
   }
 
   /** Asks every peer for keys we want and do not hold (the caller has made `interest` want them): a holder pushes them. */
-  want (keys: readonly string[], _now: number): SyncAction[] {
+  want (keys: readonly string[], now: number): SyncAction[] {
+    this.#merger.now = now
     return this.#partial.want(keys)
   }
 
@@ -147,24 +153,26 @@ export class SyncEngine {
       case 'push':
         // What a partial peer pushes, it holds.
         this.#partial.learn(from, msg.items.map(i => i.key))
-        await this.#merger.merge(from, msg.items)
+        await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length })
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
-      case 'ack': return await this.#onAck(from, msg, now)
+      case 'ack': return await this.#onAck(from, msg, now, bytes.length)
       case 'want': return await this.#partial.onWant(from, msg.keys, now)
       case 'scope': this.#partial.onScope(from, msg.fp); return []
-      default: return await this.#onRequest(from, msg, now)
+      default: return await this.#onRequest(from, msg, now, bytes.length)
     }
   }
 
   /** A peer connected (or reconnected): its sessions with us are stale; send it our digest. */
-  peerJoined (peer: PeerId, _now: number): SyncAction[] {
+  peerJoined (peer: PeerId, now: number): SyncAction[] {
+    this.#merger.now = now
     this.#dropSessions(peer)
     this.#partial.joined(peer)
     return [this.#digest(peer)]
   }
 
-  peerLeft (peer: PeerId, _now: number): SyncAction[] {
+  peerLeft (peer: PeerId, now: number): SyncAction[] {
+    this.#merger.now = now
     this.#dropSessions(peer)
     this.#peers.forget(peer)
     this.#partial.left(peer)
@@ -180,6 +188,7 @@ export class SyncEngine {
   }
 
   async tick (now: number): Promise<SyncAction[]> {
+    this.#merger.now = now
     const actions: SyncAction[] = []
     const due = this.#push.takeDue(now)
     if (due !== undefined) actions.push(...await this.#publishPushes(due))
@@ -189,6 +198,7 @@ export class SyncEngine {
       this.#nextDigestAt = now + this.#config.antiEntropyMs * (1 - PERIOD_JITTER + 2 * PERIOD_JITTER * this.#random())
     }
     for (const s of this.#sessions.expire(now, this.#config.sessionTimeoutMs)) {
+      this.#journalSession(s, false, now)
       if (s.role === 'initiator' && !s.completed) { this.#stats.sessionsTimedOut++; this.#partial.failed(s.peer) }
     }
     // A resend costs the peer's bytes like an answer; to a peer that spent them, it waits (an interval).
@@ -308,13 +318,17 @@ export class SyncEngine {
       session.startDigest = mine
       session.pull = next.pull
       this.#stats.sessionsStarted++
+      const from = actions.length
       await this.#output.emit(session, plan, actions, now)
+      this.#tallySent(session, actions.slice(from))
     }
     return actions
   }
 
   #dropSessions (peer: PeerId): void {
-    if (this.#sessions.mine.get(peer)?.active === true) this.#stats.sessionsDropped++
+    const mine = this.#sessions.mine.get(peer)
+    if (mine !== undefined) this.#journalSession(mine, false, this.#merger.now ?? 0)
+    if (mine?.active === true) this.#stats.sessionsDropped++
     this.#sessions.mine.delete(peer)
     this.#sessions.closeTheirs(peer)
   }
@@ -355,7 +369,7 @@ export class SyncEngine {
    * bytes or leaves too much unacked; a new session waits for the peer's session limit. A request
    * refused is dropped unanswered and counted against the peer; its sender sends it again.
    */
-  async #onRequest (from: PeerId, msg: Request, now: number): Promise<SyncAction[]> {
+  async #onRequest (from: PeerId, msg: Request, now: number, bytes: number): Promise<SyncAction[]> {
     const known = this.#sessions.find(from, msg.sid)
     if (known?.received.has(msg.seq) === true) {
       // A request we handled before: our ack may have been lost, so send it again.
@@ -380,11 +394,13 @@ export class SyncEngine {
     if (session === undefined || !session.takeRequest(msg.seq)) return []
     if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
     session.lastActivity = now
-    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room)
+    session.tally.bytesIn += bytes
+    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room, bytes)
     const actions: SyncAction[] = []
     const spawned = await this.#output.emit(session, plan, actions, now, room)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
     this.#charge(from, actions, now)
+    this.#tallySent(session, actions)
     return await this.#settled(session, now, actions)
   }
 
@@ -407,11 +423,12 @@ export class SyncEngine {
     this.#budgets.charge(peer, bytes, now)
   }
 
-  async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number): Promise<SyncAction[]> {
+  async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number, bytes: number): Promise<SyncAction[]> {
     const session = this.#sessions.find(from, msg.sid)
     const keys = session?.takeAck(msg.re, msg.spawned)
     if (session === undefined || keys === undefined) return []
     session.lastActivity = now
+    session.tally.bytesIn += bytes
     // Where the peer still differs after merging our deltas, it holds more than we do: send our summary so it sends the rest.
     const plan = keys === null ? new Plan() : followUp(this.#view, session, keys, msg.hashes)
     const actions: SyncAction[] = []
@@ -421,6 +438,7 @@ export class SyncEngine {
       if (room > 0) await this.#output.emit(session, plan, actions, now, room)
       else this.#stats.answersCut++
       this.#charge(from, actions, now)
+      this.#tallySent(session, actions)
     }
     return await this.#settled(session, now, actions)
   }
@@ -429,6 +447,7 @@ export class SyncEngine {
   async #settled (session: Session, now: number, actions: SyncAction[]): Promise<SyncAction[]> {
     if (session.completed || session.busy) return actions
     session.completed = true
+    this.#journalSession(session, true, now)
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
     if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
@@ -438,6 +457,20 @@ export class SyncEngine {
     session.startDigest = this.#view.digest()
     actions.push(...this.#hintBehind(now), ...await this.#startSessions(now))
     return actions
+  }
+
+  // ---- the journal -----------------------------------------------------------------------------------
+
+  /** Counts the bytes `actions` send to the session's peer. */
+  #tallySent (session: Session, actions: readonly SyncAction[]): void {
+    for (const a of actions) if (a.type === 'send' && a.to === session.peer) session.tally.bytesOut += a.bytes.length
+  }
+
+  /** Records a session's end once: what it exchanged; `ok` false when it timed out or was dropped. */
+  #journalSession (session: Session, ok: boolean, now: number): void {
+    if (session.journaled) return
+    session.journaled = true
+    this.journal.record({ kind: 'session', key: '', peer: session.peer, ...session.tally, ok }, now)
   }
 
   // ---- output ----------------------------------------------------------------------------------------

@@ -19,12 +19,21 @@ import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
 import { ClockSkewTracker } from './clock-skew.ts'
 import { GenerationalCache } from './generational-cache.ts'
+import type { Journal, JournalEntry, JournalPath } from './journal.ts'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { contractName } from './wire.ts'
 import { SeenDeltas } from './seen-deltas.ts'
 import { type SyncStats, countTop } from './stats.ts'
 import type { SummaryHistory } from './summary-history.ts'
 import type { PeerId, SyncStore } from './types.ts'
+import { type ItemWrites, refusalOf, writeIdsOf } from './write-ranges.ts'
+
+/**
+ * How a batch of deltas arrived, for the journal: the path (a push of a key we asked for by a want is
+ * recorded as `want`), the bytes of the message that carried them (each item is journaled with its
+ * share), and per item the writes it carries (message type 9), where known.
+ */
+export interface Arrival { path: JournalPath, bytes: number, writes?: ReadonlyArray<ItemWrites | undefined> }
 
 export class DeltaMerger {
   readonly #store: SyncStore
@@ -40,9 +49,14 @@ export class DeltaMerger {
   readonly skew = new ClockSkewTracker()
   /** Our clock at the event being handled (the engine sets it): what received stamps are compared with. */
   now: number | undefined
+  /** Where merges and refusals are recorded (journal.ts). */
+  readonly journal: Journal | undefined
+  /** Keys we sent a want for and do not hold yet: the push that brings one is journaled as the want's answer. */
+  readonly #wanting = new GenerationalCache<string, true>(1024)
 
   /** `keeps`: whether this peer keeps a key (always, for a replicate-all peer). */
-  constructor (store: SyncStore, history: SummaryHistory, stats: SyncStats, keeps: (key: string) => boolean = () => true) {
+  constructor (store: SyncStore, history: SummaryHistory, stats: SyncStats, keeps: (key: string) => boolean = () => true, journal?: Journal) {
+    this.journal = journal
     this.#store = store
     this.#history = history
     this.#stats = stats
@@ -50,22 +64,38 @@ export class DeltaMerger {
   }
 
   /** Merges what was not seen before (pushed or session deltas alike); returns how many deltas changed the store. */
-  async merge (from: PeerId, items: readonly DeltaItem[]): Promise<number> {
+  async merge (from: PeerId, items: readonly DeltaItem[], arrival: Arrival = { path: 'push', bytes: 0 }): Promise<number> {
     this.#stats.deltasReceived += items.length
-    const fresh: Array<{ item: DeltaItem, hash: string }> = []
+    const fresh: Array<{ item: DeltaItem, hash: string, writes: ItemWrites | undefined }> = []
     const inBatch = new Set<string>()
-    for (const item of items) {
-      if (!this.#keeps(item.key)) { this.#stats.notReplicated++; continue }
+    const journal = this.journal
+    const at = this.now ?? 0
+    const share = items.length === 0 ? 0 : Math.round(arrival.bytes / items.length)
+    const pathOf = (key: string): JournalPath => arrival.path === 'push' && this.#wanting.has(key) ? 'want' : arrival.path
+    items.forEach((item, i) => {
+      const writes = arrival.writes?.[i]
+      if (!this.#keeps(item.key)) {
+        this.#stats.notReplicated++
+        // Every gossiped push reaches every peer: one of a key not kept here is no refusal worth a record.
+        if (arrival.path !== 'push') journal?.record({ kind: 'refused', key: item.key, peer: from, path: arrival.path, reason: 'not_kept', message: 'this peer does not keep the key' }, at)
+        return
+      }
       const hash = SeenDeltas.hashOf(item)
-      if (this.#seen.has(hash) || inBatch.has(hash)) { this.#stats.redundantDeltas++; continue }
+      if (this.#seen.has(hash) || inBatch.has(hash)) {
+        this.#stats.redundantDeltas++
+        journal?.record(merged(item.key, from, pathOf(item.key), writes, false, share), at)
+        return
+      }
       inBatch.add(hash)
-      fresh.push({ item, hash })
-    }
+      fresh.push({ item, hash, writes })
+    })
     if (fresh.length === 0) return 0
-    const outcomes = await this.#store.mergeRemoteMany(fresh.map(({ item }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from })))
+    const outcomes = await this.#store.mergeRemoteMany(fresh.map(({ item, writes }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from, writes: writes === undefined ? undefined : writeIdsOf(writes) })))
     let changed = 0
     outcomes.forEach((o, i) => {
+      const { item, writes } = fresh[i]
       if ('error' in o) {
+        journal?.record({ kind: 'refused', key: item.key, peer: from, path: pathOf(item.key), reason: refusalOf(o.error), message: o.error.message.slice(0, 300) }, at)
         this.#stats.rejectedDeltas++
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
@@ -77,12 +107,19 @@ export class DeltaMerger {
         if (code === 'unknown_contract' || code === 'contract_mismatch') this.#unmergeable.set(unmergeableKey(fresh[i].item.key, fresh[i].item.contract), true)
         return
       }
+      journal?.record(merged(item.key, from, pathOf(item.key), writes, o.changed, share), at)
+      if (o.changed && pathOf(item.key) === 'want') this.#wanting.delete(item.key)
       if (o.changed) changed++; else this.#stats.redundantDeltas++
       const stamp = o.changed && this.now !== undefined ? this.#store.stampOf?.(fresh[i].item.contract, fresh[i].item.delta) : undefined
       if (stamp !== undefined) this.skew.observe(from, stamp, this.now!)
       this.#seen.add(fresh[i].hash)
     })
     return changed
+  }
+
+  /** We asked peers for these keys (a want): the push that brings one is its answer. */
+  wanted (keys: readonly string[]): void {
+    for (const key of keys) this.#wanting.set(key, true)
   }
 
   /** Whether deltas for `key` under `contract` were refused lately (the contract is unknown here, or not the key's): more will not help. */
@@ -140,6 +177,12 @@ export class DeltaMerger {
     }
     return items
   }
+}
+
+function merged (key: string, peer: PeerId, path: JournalPath, w: ItemWrites | undefined, changed: boolean, bytes: number): JournalEntry {
+  return w === undefined
+    ? { kind: 'merged', key, peer, path, writes: [], changed, bytes }
+    : { kind: 'merged', key, peer, path, writes: writeIdsOf(w), changed, bytes, writtenAt: w.writtenAt }
 }
 
 function unmergeableKey (key: string, contract: BoundRef): string {

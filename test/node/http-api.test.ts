@@ -51,7 +51,7 @@ test('POST commits and returns the view; GET, keys, status and peers have their 
   assert.notEqual(api.url, 'http://127.0.0.1:0')
   const post = await call('POST', '/v1/keys/visits', { json: { contract: 'pn-counter', op: 'inc', args: [5] } })
   assert.equal(post.status, 200)
-  assert.deepEqual(post.body, { key: 'visits', contract: { id: 'pn-counter' }, value: 5 })
+  assert.deepEqual(post.body, { key: 'visits', contract: { id: 'pn-counter' }, value: 5, write: `${node.replica}/1` })
   assert.equal((await node.get('visits'))?.value, 5, 'committed to the node')
   assert.deepEqual((await call('POST', '/v1/keys/visits', { json: { contract: 'pn-counter', op: 'dec' } })).body.value, 4, 'args defaults to []')
 
@@ -197,11 +197,12 @@ test('events: the current value first, then one event per change with its origin
   assert.deepEqual(await next(), { key: 'watched', contract: { id: 'or-set' }, value: ['a'] })
   const posted = await call('POST', '/v1/keys/watched', { json: { contract: 'or-set', op: 'add', args: ['b'] } })
   assert.equal(posted.status, 200)
-  assert.deepEqual(await next(), { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b'], origin: 'local' })
-  await peer.update('watched', 'or-set', 'add', ['c']) // arrives by push from the peer
+  assert.deepEqual(await next(), { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b'], origin: 'local', write: `${node.replica}/2` })
+  const written = await peer.update('watched', 'or-set', 'add', ['c']) // arrives by push from the peer
   let e = await next()
   while (e.value.length < 3) e = await next()
-  assert.deepEqual(e, { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b', 'c'], origin: peer.peerId })
+  // The push carries the writer's id (a 'writes' push, PROTOCOL.md): the event names it.
+  assert.deepEqual(e, { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b', 'c'], origin: peer.peerId, writes: [written.write] })
 
   assert.equal(api.openStreams, 1)
   abort.abort()
@@ -213,7 +214,7 @@ test('events: the current value first, then one event per change with its origin
   const next2 = events(res2)
   assert.deepEqual(await next2(), { key: 'later', contract: null, value: null })
   await call('POST', '/v1/keys/later', { json: { contract: 'lww-register', op: 'set', args: [{ n: 1 }] } })
-  assert.deepEqual(await next2(), { key: 'later', contract: { id: 'lww-register' }, value: { n: 1 }, origin: 'local' })
+  assert.deepEqual(await next2(), { key: 'later', contract: { id: 'lww-register' }, value: { n: 1 }, origin: 'local', write: `${node.replica}/1` })
   abort2.abort()
   await until('the second stream to end', () => api.openStreams === 0)
 })
