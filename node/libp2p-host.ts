@@ -20,7 +20,7 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
-import { type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
+import { BASE_TOPICS, type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
 import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
 
@@ -160,7 +160,7 @@ export class Host {
       byPeer.set(id, [...byPeer.get(id) ?? [], c.remoteAddr.toString()])
     }
     const pubsub = this.#libp2p.services.pubsub
-    const subscribed = new Set(SYNC_TOPICS.map(t => pubsub.getSubscribers(t).map(String)).reduce((a, b) => a.filter(p => b.includes(p))))
+    const subscribed = new Set(BASE_TOPICS.map(t => pubsub.getSubscribers(t).map(String)).reduce((a, b) => a.filter(p => b.includes(p))))
     return [...byPeer].map(([peerId, multiaddrs]) => ({ peerId, multiaddrs, subscribed: subscribed.has(peerId) }))
   }
 
@@ -172,6 +172,13 @@ export class Host {
       () => { this.#publishFailures++ }
     ).finally(() => { this.#publishing.delete(done) })
     this.#publishing.add(done)
+  }
+
+  /** Whether some peer subscribed to `heard` is not subscribed to `topic` (a peer before `topic` existed). */
+  lacksTopic (topic: string, heard: string): boolean {
+    const pubsub = this.#libp2p.services.pubsub
+    const has = new Set(pubsub.getSubscribers(topic).map(String))
+    return pubsub.getSubscribers(heard).some(p => !has.has(String(p)))
   }
 
   /** Sends to one peer over the direct stream, best effort. */

@@ -30,7 +30,7 @@ import { type Request, answerRequest, followUp, openingPlan } from './respond.ts
 import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
-import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, WRITES_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
 export type { ClockSkew } from './clock-skew.ts'
@@ -114,7 +114,7 @@ export class SyncEngine {
    * from `tick` when the window passes.
    */
   localUpdate (key: string, _contract: BoundRef, delta: Plain, now: number, write?: string): SyncAction[] {
-    this.#push.add(key, this.#view.before(key), now)
+    this.#push.add(key, this.#view.before(key), now, write)
     this.journal.record({ kind: 'written', key, peer: this.#self, path: 'local', writes: write === undefined ? [] : [write], bytes: encode(delta).length }, now)
     return []
   }
@@ -154,6 +154,10 @@ export class SyncEngine {
         // What a partial peer pushes, it holds.
         this.#partial.learn(from, msg.items.map(i => i.key))
         await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length })
+        return []
+      case 'writes':
+        this.#partial.learn(from, msg.items.map(i => i.key))
+        await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length, writes: msg.writes })
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now, bytes.length)
@@ -221,9 +225,20 @@ export class SyncEngine {
     return dirty === undefined ? [] : await this.#publishPushes(dirty)
   }
 
-  /** Our pushes of keys changed locally (see DeltaMerger.pushes), published. */
+  /**
+   * Our pushes of keys changed locally (see DeltaMerger.pushes), published as `writes` pushes (type 9,
+   * naming the writes they carry) on their topic, each with its type-1 form for peers that do not hear
+   * that topic (peers before type 9: the transport publishes it only if some peer is such).
+   */
   async #publishPushes (dirty: ReadonlyMap<string, Uint8Array | null>): Promise<SyncAction[]> {
-    return (await this.#merger.pushes(dirty, this.#config.maxMessageBytes)).map(m => this.#publish(PUSH_TOPIC, m))
+    // Writes whose ids the caller did not give (localUpdate without `write`) go as plain pushes.
+    const writes = this.#push.takenWrites()
+    const pushes = await this.#merger.pushes(dirty, this.#config.maxMessageBytes, false, writes.size === 0 ? undefined : writes)
+    return pushes.map(m => {
+      const action = this.#publish(m.type === 'writes' ? WRITES_TOPIC : PUSH_TOPIC, m)
+      if (m.type === 'writes' && action.type === 'publish') action.legacy = { topic: PUSH_TOPIC, bytes: () => encodeMessage({ type: 'push', items: m.items }) }
+      return action
+    })
   }
 
   nextWakeup (): number | undefined {

@@ -142,7 +142,7 @@ export class DeltaMerger {
    * contract does not relay a push holding it (push-check.ts), and must not hold back other
    * contracts' items with it.
    */
-  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number, direct = false): Promise<Message[]> {
+  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number, direct = false, writes?: ReadonlyMap<string, ItemWrites>): Promise<Message[]> {
     // In key order, so that front coding shares their prefixes.
     const items = (await this.pushItems(dirty)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     const groups = new Map<string, DeltaItem[]>()
@@ -152,14 +152,16 @@ export class DeltaMerger {
       if (group === undefined) groups.set(name, [item]); else group.push(item)
     }
     const out: Message[] = []
+    // With `writes`: `writes` pushes (type 9), each item with the writes folded into it, where known.
+    const sizeOf = writes === undefined ? entrySize.deltaItem : (d: DeltaItem) => entrySize.deltaItem(d) + writeEntrySize(writes.get(d.key))
     for (const group of groups.values()) {
-      const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(group)
-      const { parts, oversize } = chunk(group, entrySize.deltaItem, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
+      const empty = encodeMessage(writes === undefined ? { type: 'push', items: [] } : { type: 'writes', items: [], writes: [] }).length + refsSize(group)
+      const { parts, oversize } = chunk(group, sizeOf, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
       for (const item of oversize) {
-        if (chunk([item], entrySize.deltaItem, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
+        if (chunk([item], sizeOf, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
         else this.#stats.sessionOnlyItems++
       }
-      for (const part of parts) out.push({ type: 'push', items: part })
+      for (const part of parts) out.push(writes === undefined ? { type: 'push', items: part } : { type: 'writes', items: part, writes: part.map(d => writes.get(d.key)) })
     }
     return out
   }
@@ -177,6 +179,11 @@ export class DeltaMerger {
     }
     return items
   }
+}
+
+/** Upper bound of a write list entry's encoded size: the replica id and three 9-byte numbers (or null). */
+function writeEntrySize (w: ItemWrites | undefined): number {
+  return w === undefined ? 1 : w.replica.length + 3 + 27 + 1
 }
 
 function merged (key: string, peer: PeerId, path: JournalPath, w: ItemWrites | undefined, changed: boolean, bytes: number): JournalEntry {

@@ -234,7 +234,9 @@ test('a real daemon with --api 127.0.0.1:0 serves the API at the URL in daemon.j
     assert.ok(out.includes(`API ${info.api}`), out)
     const auth = { authorization: `Bearer ${info.token}` }
     const posted = await fetch(`${info.api}/v1/keys/${enc('daemon key')}`, { method: 'POST', headers: auth, body: JSON.stringify({ contract: 'pn-counter', op: 'inc', args: [7] }) })
-    assert.deepEqual(await posted.json(), { key: 'daemon key', contract: { id: 'pn-counter' }, value: 7 })
+    const body = await posted.json() as { write?: string }
+    assert.match(body.write ?? '', /^[0-9a-f]{24}\/1$/, 'the write id, REPLICA/SEQ')
+    assert.deepEqual(body, { key: 'daemon key', contract: { id: 'pn-counter' }, value: 7, write: body.write })
     const got = await fetch(`${info.api}/v1/keys/${enc('daemon key')}`, { headers: auth })
     assert.deepEqual(await got.json(), { key: 'daemon key', contract: { id: 'pn-counter' }, value: 7 })
     assert.equal((await fetch(`${info.api}/v1/status`)).status, 401)
