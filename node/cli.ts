@@ -25,6 +25,7 @@ Commands:
   keys [--prefix P]                        print the keys held, as a JSON array
   status                                   print the daemon's status as JSON
   peers                                    print the connected peers as a JSON array
+  journal [KEY] [--peer P] [--follow]      print the sync journal (monoidb help journal)
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -116,6 +117,8 @@ export async function main (argv: readonly string[]): Promise<number> {
   if (argv[0] === 'repair') return await (await import('./repair.ts')).runRepair(argv.slice(1))
   if (argv[0] === 'help' && argv[1] === 'repair' && argv.length === 2) { console.log((await import('./repair.ts')).REPAIR_USAGE); return 0 }
   try {
+    if (argv[0] === 'journal') return await (await import('./cli-journal.ts')).runJournal(argv.slice(1), { findDaemon, usage: (m, u) => new UsageError(m, u) })
+    if (argv[0] === 'help' && argv[1] === 'journal' && argv.length === 2) { console.log((await import('./cli-journal.ts')).JOURNAL_USAGE); return 0 }
     return await run(argv)
   } catch (err) {
     if (err instanceof UsageError) {

@@ -8,9 +8,10 @@ import type { ContractRef } from '../core/contract.ts'
 import type { JsonValue } from '../core/json.ts'
 import type { KeyView } from '../core/replica-store.ts'
 import type { Change } from '../core/subscription.ts'
+import type { JournalQuery, JournalRecord } from '../core/sync/journal.ts'
 import type { NodeStatus, PeerInfo } from './node.ts'
 
-export type { KeyView, Change, NodeStatus, PeerInfo }
+export type { KeyView, Change, NodeStatus, PeerInfo, JournalQuery, JournalRecord }
 
 /** An update's answer: the new view and the write's id `REPLICA/SEQ` (null when the op changed nothing). */
 export interface UpdateView extends KeyView { write: string | null }
@@ -42,6 +43,21 @@ export interface MonoidbClient {
   keys: (prefix?: string) => Promise<string[]>
   status: () => Promise<NodeStatus>
   peers: () => Promise<PeerInfo[]>
+  /** The sync journal's matching records (GET /v1/journal), with the numbers of the oldest and newest it holds. */
+  journal: (query?: JournalQuery) => Promise<{ first: number, last: number, records: JournalRecord[] }>
+  /** The matching records held, then each new one as it is made (GET /v1/journal?follow=1). */
+  followJournal: (query?: JournalQuery, options?: { signal?: AbortSignal }) => AsyncIterable<JournalRecord>
+}
+
+function journalPath (q: JournalQuery, follow: boolean): string {
+  const params = new URLSearchParams()
+  if (q.key !== undefined) params.set('key', q.key)
+  if (q.peer !== undefined) params.set('peer', q.peer)
+  if (q.after !== undefined) params.set('after', String(q.after))
+  if (q.limit !== undefined) params.set('limit', String(q.limit))
+  if (follow) params.set('follow', '1')
+  const text = params.toString()
+  return '/v1/journal' + (text === '' ? '' : `?${text}`)
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -94,12 +110,18 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async peers () {
       return (await json<{ peers: PeerInfo[] }>('/v1/peers')).peers
+    },
+    async journal (query = {}) {
+      return await json(journalPath(query, false))
+    },
+    followJournal (query = {}, options = {}) {
+      return watchEvents<JournalRecord>(send, journalPath(query, true), options.signal)
     }
   }
 }
 
 /** Parses the text/event-stream: one `data:` line of JSON per event; comments (keep-alives) skipped. */
-async function * watchEvents (send: (path: string, init?: RequestInit) => Promise<Response>, path: string, signal?: AbortSignal): AsyncGenerator<WatchEvent> {
+async function * watchEvents<T = WatchEvent> (send: (path: string, init?: RequestInit) => Promise<Response>, path: string, signal?: AbortSignal): AsyncGenerator<T> {
   const stop = new AbortController()
   const onAbort = (): void => { stop.abort() }
   signal?.addEventListener('abort', onAbort, { once: true })
@@ -116,7 +138,7 @@ async function * watchEvents (send: (path: string, init?: RequestInit) => Promis
           const block = buffer.slice(0, end)
           buffer = buffer.slice(end + 2)
           const data = block.split('\n').filter(l => l.startsWith('data:')).map(l => l.slice(5).trimStart()).join('\n')
-          if (data !== '') yield JSON.parse(data) as WatchEvent
+          if (data !== '') yield JSON.parse(data) as T
         }
       }
     } catch (err) {

@@ -7,6 +7,7 @@
  *   GET  /v1/keys[?prefix=P]        → {"keys":[…]}
  *   GET  /v1/status                 → {"peerId","multiaddrs","peers","keys"}
  *   GET  /v1/peers                  → {"peers":[{"peerId","multiaddrs","subscribed"}]}
+ *   GET  /v1/journal[?key&peer&after&limit&follow=1]  → {"first","last","records"} or an event stream (node/http-journal.ts)
  *
  * Plain node:http: six routes do not earn a router dependency, and routing on
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
@@ -27,8 +28,9 @@ import { ContractError } from '../core/errors.ts'
 import type { JsonValue } from '../core/json.ts'
 import { keyBytes, prefixBytes } from '../core/key-layout.ts'
 import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
-import { streamKeyEvents } from './event-stream.ts'
+import { HEARTBEAT_MS, streamKeyEvents } from './event-stream.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
+import { followJournal, journalRequest, readJournal } from './http-journal.ts'
 import type { MonoidbNode } from './node.ts'
 
 /** Largest request body accepted (a POST's JSON); refused by Content-Length and while reading. */
@@ -131,6 +133,16 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       allow(method, 'GET', 'POST')
       if (method === 'GET') await getKey(key, waitMs(query.get('wait')), req, res)
       else await postKey(key, await readJson(req, maxBody), res)
+    } else if (seg.length === 3 && seg[2] === 'journal') {
+      allow(method, 'GET')
+      const lastId = req.headers['last-event-id']
+      const q = journalRequest(query, typeof lastId === 'string' ? lastId : undefined)
+      if (!q.follow) sendJson(res, 200, readJournal(node.journal, q))
+      else {
+        if (openStreams >= limits.maxEventStreams) throw new HttpError(503, 'unavailable', `this daemon already serves its maximum of ${limits.maxEventStreams} event streams; close one or retry later`, { 'retry-after': '5' })
+        openStreams++
+        try { await followJournal(node.journal, q, req, res, options.heartbeatMs ?? HEARTBEAT_MS) } finally { openStreams-- }
+      }
     } else if (seg.length === 5 && seg[2] === 'keys' && seg[4] === 'events') {
       const key = decodeKey(seg[3])
       allow(method, 'GET')
