@@ -42,6 +42,8 @@ export interface HostHandlers {
   /** A peer connected, or subscribed to our topics. */
   peerJoined (peer: string): void
   peerLeft (peer: string): void
+  /** A gossiped push from `from` (its author) refused before delivery: an item of `key` its contract finds invalid. */
+  refused? (from: string, key: string, message: string): void
 }
 
 export interface HostStats extends StreamStats {
@@ -222,7 +224,8 @@ export class Host {
   #validate (msg: Message): TopicValidatorResult {
     // Unsigned messages never get here (gossipsub's default StrictSign policy refuses them first).
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
-    const { result, garbage, why } = checkGossip(msg.topic, msg.data, this.#checkPush)
+    const { result, garbage, why, refused } = checkGossip(msg.topic, msg.data, this.#checkPush)
+    if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, refused.message) })
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
     if (why === 'invalid') this.#invalidPushes++
     if (why === 'large') this.#largePushes++

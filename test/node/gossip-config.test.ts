@@ -42,14 +42,14 @@ test('a push is rejected when checkPush refuses an item, and ignored unread past
   const seen: number[] = []
   const check = (items: readonly DeltaItem[]): PushVerdict => {
     seen.push(items.length)
-    return JSON.stringify(items[0].delta).includes(',0]') ? { invalid: 'count 0' } : {}
+    return JSON.stringify(items[0].delta).includes(',0]') ? { invalid: 'count 0', key: items[0].key } : {}
   }
   assert.deepEqual(checkGossip(PUSH_TOPIC, good, check), { result: TopicValidatorResult.Accept, garbage: false })
-  assert.deepEqual(checkGossip(PUSH_TOPIC, bad, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, bad, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', refused: { key: 'k', message: 'count 0' } })
   assert.deepEqual(checkGossip(PUSH_TOPIC, bad), { result: TopicValidatorResult.Accept, garbage: false }, 'without a check, as before')
   // A writes push (type 9) is checked like a push.
   const badWrites = encodeMessage({ type: 'writes', items: [item(0)], writes: [{ replica: 'r1', first: 1, last: 1, writtenAt: 5 }] })
-  assert.deepEqual(checkGossip(WRITES_TOPIC, badWrites, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' })
+  assert.deepEqual(checkGossip(WRITES_TOPIC, badWrites, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', refused: { key: 'k', message: 'count 0' } })
   const largeWrites = encodeMessage({ type: 'writes', items: [{ key: 'k', contract: { id: 'lww-register' }, delta: 'x'.repeat(MAX_GOSSIP_PUSH_BYTES) }], writes: [undefined] })
   assert.deepEqual(checkGossip(WRITES_TOPIC, largeWrites, check), { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' })
   const large = encodeMessage({ type: 'push', items: [{ key: 'k', contract: { id: 'lww-register' }, delta: 'x'.repeat(MAX_GOSSIP_PUSH_BYTES) }] })

@@ -135,6 +135,9 @@ test('a forged push whose state its contract refuses is rejected at the first ho
   await pubsub.publish(PUSH_TOPIC, forged)
   await until('B to reject the forged push', () => b.stats().host.invalidPushes === 1)
   await until('the bad peer to lose gossip score on B', () => b.gossipScore(badId) < 0)
+  // B's journal says so, naming the key and the author, though no engine saw it.
+  const refusals = b.journal.query({ key: 'forged' })
+  assert.deepEqual(refusals.map(r => r.kind === 'refused' ? [r.peer, r.path, r.reason] : [r.kind]), [[badId, 'push', 'invalid']])
 
   // A valid push after it still goes through: once C holds it, C would have had the forged one before it.
   await pubsub.publish(PUSH_TOPIC, push('after', counter(2, 1)))
