@@ -10,6 +10,9 @@
  *   (c) the same two with raw gossipsub (net-gossip.ts);
  *   (d) (a) and (b) again with the sync journal off in the daemons
  *       (journal-off.ts preloaded): the journal's overhead, issue 10 §4.
+ *       `--journal-only R`: only (a) and (b) of the daemons, with the journal
+ *       on and off alternately, R times each, and the medians (a shared
+ *       machine's noise is larger than the journal's cost).
  * Flags: --updates N (latency samples, 200), --seconds S (throughput window, 5),
  * --concurrency C (POSTs in flight per daemon, 32), --keys K (keys per writer,
  * 10), --ahead A (gossip messages a node may publish beyond what it has
@@ -37,7 +40,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     keys: { type: 'string', default: '10' },
     ahead: { type: 'string', default: '100' },
-    'cpu-prof': { type: 'string' }
+    'cpu-prof': { type: 'string' },
+    'journal-only': { type: 'string' }
   }
 })
 const num = (name: keyof typeof flags): number => {
@@ -128,6 +132,15 @@ function report (d: Side, g: Side, payloadBytes: number): void {
     `Daemons: ${keys} g-counter keys per writer, ${concurrency} POSTs in flight per daemon; gossip: each node at most ${ahead} messages ahead of what it has from the slowest other node.`)
 }
 
+/** A Side whose figures are the medians of `sides` (latency samples pooled). */
+function medianSide (sides: readonly Side[]): Side {
+  const med = (f: (s: Side) => number): number => [...sides.map(f)].sort((a, b) => a - b)[Math.floor(sides.length / 2)]
+  const pooled = sides.flatMap(s => s.latency.perReceiver)
+  const cpuPer = med(s => s.cpu / Math.max(1, s.written))
+  const written = med(s => s.written)
+  return { ...sides[0], latency: { ...sides[0].latency, perReceiver: pooled }, written, delivered: med(s => s.delivered), cpu: cpuPer * written }
+}
+
 /** The journal's overhead: the daemons with it (as in the table) over the daemons without it. */
 function journalReport (on: Side, off: Side): void {
   const p = (s: Side, q: number): number => quantile(s.latency.perReceiver, q)
@@ -146,6 +159,19 @@ async function main (): Promise<void> {
   // The load average shows whether something else was using the machine: every figure here is CPU-bound.
   out(`bench:net: ${PEERS} peers on 127.0.0.1; Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
   try {
+    if (flags['journal-only'] !== undefined) {
+      const rounds = num('journal-only')
+      const on: Side[] = []
+      const off: Side[] = []
+      for (let r = 0; r < rounds; r++) {
+        on.push(await measureDaemons(true))
+        off.push(await measureDaemons(false))
+      }
+      out(`\n(d) the sync journal on and off, alternately, ${rounds} times each: medians`)
+      journalReport(medianSide(on), medianSide(off))
+      out(`\ntotal ${elapsed(started)}; load average now ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
+      return
+    }
     const payload = await pushPayload()
     const d = await measureDaemons()
     const g = await measureGossip(payload)
