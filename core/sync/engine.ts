@@ -66,8 +66,8 @@ export class SyncEngine {
   readonly #partial: PartialSync
   #nextDigestAt: number
   #counter: number
-  /** What this peer exchanged, key by key (journal.ts): SyncOptions.journal, or one of its own. */
-  readonly journal: Journal
+  /** What this peer exchanged, key by key (journal.ts): SyncOptions.journal, or one of its own; undefined if that is null. */
+  readonly journal: Journal | undefined
 
   private constructor (store: SyncStore, view: LocalView, options: SyncOptions, config: SyncConfig) {
     this.#self = options.self
@@ -79,7 +79,7 @@ export class SyncEngine {
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
     this.#budgets = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
     this.#onMisbehaviour = options.onMisbehaviour
-    this.journal = options.journal ?? new Journal()
+    this.journal = options.journal === null ? undefined : options.journal ?? new Journal()
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key), this.journal)
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     this.#partial = new PartialSync({
@@ -115,7 +115,7 @@ export class SyncEngine {
    */
   localUpdate (key: string, _contract: BoundRef, delta: Plain, now: number, write?: string): SyncAction[] {
     this.#push.add(key, this.#view.before(key), now, write)
-    this.journal.record({ kind: 'written', key, peer: this.#self, path: 'local', writes: write === undefined ? [] : [write], bytes: encode(delta).length }, now)
+    this.journal?.record({ kind: 'written', key, peer: this.#self, path: 'local', writes: write === undefined ? [] : [write], bytes: encode(delta).length }, now)
     return []
   }
 
@@ -485,7 +485,7 @@ export class SyncEngine {
   #journalSession (session: Session, ok: boolean, now: number): void {
     if (session.journaled) return
     session.journaled = true
-    this.journal.record({ kind: 'session', key: '', peer: session.peer, ...session.tally, ok }, now)
+    this.journal?.record({ kind: 'session', key: '', peer: session.peer, ...session.tally, ok }, now)
   }
 
   // ---- output ----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
 import { ClockSkewTracker } from './clock-skew.ts'
 import { GenerationalCache } from './generational-cache.ts'
-import type { Journal, JournalEntry, JournalPath } from './journal.ts'
+import type { Journal, JournalPath, JournalRecord } from './journal.ts'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { contractName } from './wire.ts'
 import { SeenDeltas } from './seen-deltas.ts'
@@ -186,10 +186,14 @@ function writeEntrySize (w: ItemWrites | undefined): number {
   return w === undefined ? 1 : w.replica.length + 3 + 27 + 1
 }
 
-function merged (key: string, peer: PeerId, path: JournalPath, w: ItemWrites | undefined, changed: boolean, bytes: number): JournalEntry {
+/** No writes named: one shared, frozen list (a record per delta must cost next to nothing). */
+const NO_WRITES: string[] = Object.freeze([]) as unknown as string[]
+
+/** A merged record, built whole (n and at filled in by the journal): one allocation, one shape. */
+function merged (key: string, peer: PeerId, path: JournalPath, w: ItemWrites | undefined, changed: boolean, bytes: number): JournalRecord {
   return w === undefined
-    ? { kind: 'merged', key, peer, path, writes: [], changed, bytes }
-    : { kind: 'merged', key, peer, path, writes: writeIdsOf(w), changed, bytes, writtenAt: w.writtenAt }
+    ? { kind: 'merged', key, peer, path, writes: NO_WRITES, changed, bytes, n: 0, at: 0 }
+    : { kind: 'merged', key, peer, path, writes: writeIdsOf(w), changed, bytes, writtenAt: w.writtenAt, n: 0, at: 0 }
 }
 
 function unmergeableKey (key: string, contract: BoundRef): string {

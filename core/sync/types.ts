@@ -96,8 +96,8 @@ export interface SyncOptions {
    * the daemon lowers the peer's score and closes the stream that carried bad bytes. Must not throw.
    */
   onMisbehaviour?: (peer: PeerId, what: Misbehaviour) => void
-  /** Where the engine records what it exchanged (journal.ts); default: a journal of its own. */
-  journal?: Journal
+  /** Where the engine records what it exchanged (journal.ts); default: a journal of its own; null: none (benchmarks' baseline). */
+  journal?: Journal | null
 }
 
 /** A key's identity in digests: a `ContractRef` as the store binds it, with the summary. */

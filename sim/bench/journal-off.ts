@@ -1,7 +1,8 @@
-// Preloaded into bench:net's journal-off daemons (`node --import`): the sync journal records nothing, the
-// baseline its overhead is measured against (journal-overhead.ts). Never loaded by the shipped daemon.
-import { Journal, type JournalEntry, type JournalRecord } from '../../core/sync/journal.ts'
+// Preloaded into bench:net's journal-off daemons (`node --import`): their sync engines get no journal
+// (SyncOptions.journal null), the baseline its overhead is measured against (journal-overhead.ts).
+// Never loaded by the shipped daemon.
+import { SyncEngine } from '../../core/sync/engine.ts'
+import type { SyncOptions, SyncStore } from '../../core/sync/types.ts'
 
-Journal.prototype.record = function (entry: JournalEntry, at: number): JournalRecord {
-  return { ...entry, n: 0, at } as JournalRecord
-}
+const create = SyncEngine.create.bind(SyncEngine)
+SyncEngine.create = async (store: SyncStore, options: SyncOptions): Promise<SyncEngine> => await create(store, { ...options, journal: null })

@@ -2,24 +2,18 @@
  * The sync journal's cost (issue 10 §4: under 5%), for bench:core and
  * bench:net. bench:core: pushes received by a real SyncEngine over a
  * MemoryStorage store (decode, dedupe, validate, merge, commit: the path
- * every received delta takes), with the journal on and with a journal whose
- * record does nothing, alternated and the medians compared. bench:net runs
- * its daemons again with journal-off.ts preloaded (`--import`), which does
- * the same inside the daemon process.
+ * every received delta takes), with the journal on and with none
+ * (`SyncOptions.journal: null`), alternated. bench:net runs its daemons again
+ * with journal-off.ts preloaded (`--import`), which does the same inside the
+ * daemon process.
  */
 import { ReplicaStore } from '../../core/replica-store.ts'
 import { MemoryStorage } from '../../core/storage.ts'
 import { SyncEngine } from '../../core/sync/engine.ts'
-import { Journal, type JournalEntry, type JournalRecord } from '../../core/sync/journal.ts'
+import { Journal } from '../../core/sync/journal.ts'
 import { type DeltaItem, encodeMessage } from '../../core/sync/messages.ts'
 import { createRegistry } from '../../contracts/index.ts'
 
-/** A journal that records nothing: the baseline. */
-export class NoJournal extends Journal {
-  override record (entry: JournalEntry, at: number): JournalRecord {
-    return { ...entry, n: 0, at } as JournalRecord
-  }
-}
 
 const PEERS = 50
 const KEYS = 1000
@@ -52,7 +46,7 @@ function dedupe (items: DeltaItem[]): DeltaItem[] {
 }
 
 /** Deltas merged per CPU second by a fresh engine receiving `msgs`. */
-async function ingest (msgs: readonly Uint8Array[], journal: Journal): Promise<number> {
+async function ingest (msgs: readonly Uint8Array[], journal: Journal | null): Promise<number> {
   const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry: createRegistry(), replica: 'bench' })
   const engine = await SyncEngine.create(store, { self: 'me', now: 0, journal })
   // CPU time, not wall time: the machine is shared, and what other processes take is not the journal's.
@@ -66,20 +60,28 @@ async function ingest (msgs: readonly Uint8Array[], journal: Journal): Promise<n
   return deltas / ms * 1000
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-
-/** Engine ingest with the journal on and off, `rounds` times each, alternated: the medians and on/off. */
-export async function engineJournalOverhead (messages = 300, rounds = 9): Promise<{ on: number, off: number, ratio: number, records: number }> {
+/**
+ * Engine ingest with the journal on and off in `pairs` pairs of runs (order drawn at random in each pair),
+ * each run `messages` pushes into a fresh engine: the median of the pairs' on/off ratios, with its
+ * quartiles. Pairs cancel the slow drift of a shared machine's load; the median, its bursts.
+ */
+export async function engineJournalOverhead (messages = 100, pairs = 31): Promise<{ on: number, off: number, ratio: number, q1: number, q3: number, records: number }> {
   const msgs = pushes(messages)
-  await ingest(msgs.slice(0, 20), new Journal()) // warm-up
+  await ingest(msgs, new Journal()) // warm-up
+  await ingest(msgs, null)
   const on: number[] = []
   const off: number[] = []
+  const ratios: number[] = []
   let records = 0
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < pairs; r++) {
     const j = new Journal()
-    on.push(await ingest(msgs, j))
+    const first = Math.random() < 0.5
+    const a = first ? await ingest(msgs, j) : await ingest(msgs, null)
+    const b = first ? await ingest(msgs, null) : await ingest(msgs, j)
+    const [x, y] = first ? [a, b] : [b, a]
+    on.push(x); off.push(y); ratios.push(x / y)
     records = j.last
-    off.push(await ingest(msgs, new NoJournal()))
   }
-  return { on: median(on), off: median(off), ratio: median(on) / median(off), records }
+  const q = (xs: number[], f: number): number => [...xs].sort((m, n) => m - n)[Math.floor((xs.length - 1) * f)]
+  return { on: q(on, 0.5), off: q(off, 0.5), ratio: q(ratios, 0.5), q1: q(ratios, 0.25), q3: q(ratios, 0.75), records }
 }

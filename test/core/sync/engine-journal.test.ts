@@ -12,7 +12,7 @@ import { createRegistry } from '../../../contracts/index.ts'
 import { type Envelope, Net, START } from './harness.ts'
 
 const of = (p: { engine: SyncEngine }, kind: JournalRecord['kind'], key?: string): JournalRecord[] =>
-  p.engine.journal.query({ key }).filter(r => r.kind === kind)
+  p.engine.journal!.query({ key }).filter(r => r.kind === kind)
 
 it('a local write is journaled as written with its id; its push is a writes push (type 9) and the receiver journals the ids, path push', async () => {
   const net = await Net.create(2)
@@ -75,12 +75,12 @@ it('a partial peer journals its want; the holder journals the answer; the push t
     wants.add('w')
     const asked = partial.want(['w'], START)
     assert.equal(asked.length, 1)
-    assert.deepEqual(partial.journal.query().map(r => [r.kind, r.key, r.peer]), [['want-sent', 'w', '*']])
+    assert.deepEqual(partial.journal!.query().map(r => [r.kind, r.key, r.peer]), [['want-sent', 'w', '*']])
     const answer = await holder.receive('partial', asked[0].bytes, START + 1)
     assert.ok(answer.length > 0, 'the holder answers')
-    assert.deepEqual(holder.journal.query().map(r => [r.kind, r.key, r.peer]), [['want-answered', 'w', 'partial']])
+    assert.deepEqual(holder.journal!.query().map(r => [r.kind, r.key, r.peer]), [['want-answered', 'w', 'partial']])
     for (const a of answer) await partial.receive('holder', a.bytes, START + 2)
-    const merged = partial.journal.query({ key: 'w' }).filter(r => r.kind === 'merged')
+    const merged = partial.journal!.query({ key: 'w' }).filter(r => r.kind === 'merged')
     assert.deepEqual(merged.map(r => r.kind === 'merged' ? [r.path, r.changed, r.peer] : []), [['want', true, 'holder']])
     assert.equal((await partialStore.get('w'))?.value, 2)
   } finally {
