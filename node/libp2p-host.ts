@@ -19,6 +19,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { MAX_GOSSIP_PUSH_BYTES } from '../core/sync/messages.ts'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
 import { BASE_TOPICS, type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
 import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
@@ -42,8 +43,11 @@ export interface HostHandlers {
   /** A peer connected, or subscribed to our topics. */
   peerJoined (peer: string): void
   peerLeft (peer: string): void
-  /** A gossiped push from `from` (its author) refused before delivery: an item of `key` its contract finds invalid. */
-  refused? (from: string, key: string, message: string): void
+  /**
+   * A gossiped push from `from` (its author) refused before delivery: `invalid`, an item of `key` its contract
+   * refuses; `oversize`, over MAX_GOSSIP_PUSH_BYTES, unread (key '').
+   */
+  refused? (from: string, key: string, reason: 'invalid' | 'oversize', message: string): void
 }
 
 export interface HostStats extends StreamStats {
@@ -225,7 +229,8 @@ export class Host {
     // Unsigned messages never get here (gossipsub's default StrictSign policy refuses them first).
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
     const { result, garbage, why, refused } = checkGossip(msg.topic, msg.data, this.#checkPush)
-    if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, refused.message) })
+    if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, 'invalid', refused.message) })
+    if (why === 'large') this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), '', 'oversize', `a gossiped push of ${msg.data.length} bytes, over the ${MAX_GOSSIP_PUSH_BYTES}-byte limit: ignored unread (its data comes by anti-entropy)`) })
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
     if (why === 'invalid') this.#invalidPushes++
     if (why === 'large') this.#largePushes++

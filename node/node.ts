@@ -325,7 +325,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
         peerJoined: peer => { void b?.peerJoined(peer) },
         peerLeft: peer => { void b?.peerLeft(peer) },
         // Refused in gossip validation, before the engine sees it: the journal still says so.
-        refused: (from, key, message) => { journal.record({ kind: 'refused', key, peer: from, path: 'push', reason: 'invalid', message: message.slice(0, 300) }, Date.now()) }
+        refused: (from, key, reason, message) => { journal.record({ kind: 'refused', key, peer: from, path: 'push', reason, message: message.slice(0, 300) }, Date.now()) }
       }
     )
     b = binding = new SyncBinding(engine, host, { onError: options.onError })

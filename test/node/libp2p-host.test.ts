@@ -127,6 +127,7 @@ test('a forged push whose state its contract refuses is rejected at the first ho
   assert.ok(large.length > MAX_GOSSIP_PUSH_BYTES, `${large.length} bytes`)
   await pubsub.publish(PUSH_TOPIC, large)
   await until('B to ignore the large push', () => b.stats().host.largePushes === 1)
+  assert.deepEqual(b.journal.query({ key: '' }).filter(r => r.kind === 'refused').map(r => r.kind === 'refused' ? [r.peer, r.reason] : []), [[badId, 'oversize']], 'journaled unread, with no key')
   assert.ok(b.gossipScore(badId) >= 0, `score ${b.gossipScore(badId)} after an ignored push`)
 
   // The forged push: 4,000 entries to validate, the last of them invalid (a count of 0).
