@@ -71,7 +71,8 @@ export class DeltaMerger {
     const journal = this.journal
     const at = this.now ?? 0
     const share = items.length === 0 ? 0 : Math.round(arrival.bytes / items.length)
-    const pathOf = (key: string): JournalPath => arrival.path === 'push' && this.#wanting.has(key) ? 'want' : arrival.path
+    // A want is answered by a plain push (type 1): a writes push is its writer's own, whoever wanted the key.
+    const pathOf = (key: string): JournalPath => arrival.path === 'push' && arrival.writes === undefined && this.#wanting.has(key) ? 'want' : arrival.path
     items.forEach((item, i) => {
       const writes = arrival.writes?.[i]
       if (!this.#keeps(item.key)) {
@@ -108,7 +109,7 @@ export class DeltaMerger {
         return
       }
       journal?.record(merged(item.key, from, pathOf(item.key), writes, o.changed, share), at)
-      if (o.changed && pathOf(item.key) === 'want') this.#wanting.delete(item.key)
+      if (o.changed) this.#wanting.delete(item.key) // held now, however it came
       if (o.changed) changed++; else this.#stats.redundantDeltas++
       const stamp = o.changed && this.now !== undefined ? this.#store.stampOf?.(fresh[i].item.contract, fresh[i].item.delta) : undefined
       if (stamp !== undefined) this.skew.observe(from, stamp, this.now!)

@@ -22,10 +22,18 @@ test('an update on A is seen by a subscriber on B within 2 s, with A as its orig
     throw new Error('subscription ended')
   })()
   const started = Date.now()
-  await a.update('cart', 'or-set', 'add', ['apples'])
+  const written = await a.update('cart', 'or-set', 'add', ['apples'])
+  assert.equal(written.write, `${a.replica}/1`, 'the write\'s id: A\'s replica id and the key\'s first write')
   const change = await Promise.race([seen, new Promise<never>((_resolve, reject) => setTimeout(() => { reject(new Error('B saw nothing within 2 s')) }, 2_000))])
   assert.ok(Date.now() - started < 2_000)
-  assert.deepEqual(change, { key: 'cart', contract: { id: 'or-set' }, value: ['apples'], origin: a.peerId })
+  // The push named the write it carried (a writes push, PROTOCOL.md §3.1): B's event carries the writer's id.
+  assert.deepEqual(change, { key: 'cart', contract: { id: 'or-set' }, value: ['apples'], origin: a.peerId, writes: [written.write] })
+  // The journal records once the merge call returns, just after subscribers hear of the commit.
+  await until('B\'s journal to record the merge', () => b.journal.query({ key: 'cart' }).some(r => r.kind === 'merged'))
+  assert.deepEqual(b.journal.query({ key: 'cart' })[0].kind, 'want-sent', 'B, a partial node, asked for the key it subscribed to')
+  const merged = b.journal.query({ key: 'cart' }).filter(r => r.kind === 'merged')
+  assert.deepEqual(merged.map(r => r.kind === 'merged' ? [r.peer, r.path, r.changed, r.writes] : []), [[a.peerId, 'push', true, [written.write]]])
+  assert.deepEqual(a.journal.query({ key: 'cart' }).map(r => r.kind === 'written' ? [r.kind, r.peer, r.writes] : [r.kind]), [['written', a.peerId, [written.write]]])
   assert.deepEqual(await b.get('cart'), { key: 'cart', contract: { id: 'or-set' }, value: ['apples'] })
   assert.deepEqual(await b.keys(), ['cart'])
 
@@ -168,7 +176,7 @@ test('stop waits for updates in flight and pushes them too', { timeout: 10_000 }
   const pending = a.update('in-flight', 'g-counter', 'inc', [1])
   await a.stop()
   assert.equal((await pending).value, 1)
-  assert.equal(a.stats().sync.perType.push.messagesSent, 1, 'its push went out before the node stopped')
+  assert.equal(a.stats().sync.perType.writes.messagesSent, 1, 'its push (a writes push) went out before the node stopped')
 })
 
 test('a node reports each peer\'s clock skew, estimated from the stamps of what it sent', { timeout: 10_000 }, async () => {

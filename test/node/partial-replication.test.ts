@@ -70,9 +70,9 @@ test('a partial node subscribed to a key nobody has yet gets it when a peer writ
     throw new Error('subscription ended')
   })()
   await new Promise(resolve => setTimeout(resolve, 200)) // the want goes unanswered: nobody has the key
-  await a.update('later', 'or-set', 'add', ['x'])
+  const written = await a.update('later', 'or-set', 'add', ['x'])
   const change = await Promise.race([seen, new Promise<never>((_resolve, reject) => setTimeout(() => { reject(new Error('B saw nothing within 3 s')) }, 3_000))])
-  assert.deepEqual(change, { key: 'later', contract: { id: 'or-set' }, value: ['x'], origin: a.peerId })
+  assert.deepEqual(change, { key: 'later', contract: { id: 'or-set' }, value: ['x'], origin: a.peerId, writes: [written.write] })
   assert.deepEqual(await b.get('later'), { key: 'later', contract: { id: 'or-set' }, value: ['x'] })
   assert.equal(b.stats().sync.notReplicated, 0)
 })
