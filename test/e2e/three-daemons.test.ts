@@ -38,7 +38,7 @@ test('an update on A reaches a watcher on B within 2 s; C gets a key it never to
     const { at, event } = await seenOnB
     t.diagnostic(`A → B: ${at - ackedAt} ms after A's 200`)
     assert.ok(at - ackedAt < 2_000, `B saw the update ${at - ackedAt} ms after A acknowledged it`)
-    assert.deepEqual(event, { key, contract: { id: 'or-set' }, value: ['hello'], origin: a.info.peerId })
+    assert.deepEqual(event, { key, contract: { id: 'or-set' }, value: ['hello'], origin: a.info.peerId, writes: [written.write] }, 'with the id of A\'s write')
   } finally {
     clearTimeout(timeout)
     watching.abort()
