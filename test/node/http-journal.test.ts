@@ -108,11 +108,14 @@ test('follow=1 streams the held records, then each new one with id: <n>; Last-Ev
   assert.equal(held.id, String(held.data.n))
   await until('the peer to hear our topics', () => peer.peers().some(p => p.peerId === node.peerId && p.subscribed), 10_000)
   const w = await peer.update('f', 'g-counter', 'inc', [5])
+  // The push carries the write's id; on a loaded machine a session may bring the change first (a repair,
+  // naming no writes), and the push then arrives redundant: either way the push's record names the write.
   let e = await next()
-  while (e.data.kind !== 'merged') e = await next()
+  while (!(e.data.kind === 'merged' && e.data.path === 'push')) e = await next()
   assert.equal(e.data.peer, peer.peerId)
-  assert.deepEqual(e.data.kind === 'merged' && [e.data.path, e.data.changed, e.data.writes], ['push', true, [w.write]])
+  assert.deepEqual(e.data.kind === 'merged' && e.data.writes, [w.write])
   assert.ok(e.data.kind === 'merged' && typeof e.data.writtenAt === 'number', 'the write\'s wall time travels with it')
+  assert.ok(node.journal.query({ key: 'f', peer: peer.peerId }).some(r => r.kind === 'merged' && r.changed), 'one of them changed the state')
   assert.ok(Number(e.id) > Number(held.id))
   assert.equal(api.openStreams, 1, 'a follow counts as an event stream')
   abort.abort()
