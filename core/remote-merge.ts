@@ -13,7 +13,9 @@ import type { JsonObject } from './json.ts'
 import { type Entry, checkVersion } from './key-record.ts'
 
 /** `wanted`: the binding the delta was sent under; its version (none: unversioned) must be the key's. */
-export interface RemoteItem { index: number, wanted: { id: string, params?: JsonObject, version?: string }, delta: unknown, origin: string }
+export interface RemoteItem { index: number, wanted: { id: string, params?: JsonObject, version?: string }, delta: unknown, origin: string, writes?: readonly string[] }
+/** Where a change came from, for its subscribers: a peer id (or 'local') and the write ids it brought, where known. */
+export interface ChangeSource { origin: string, writes?: readonly string[] }
 export type MergeOutcome = { changed: boolean } | { error: Error }
 export interface MergeCounts { merges: number, redundantMerges: number }
 
@@ -21,8 +23,8 @@ export interface Folded {
   /** The key's entry the joined delta applies to (a fresh one if the group bound a new key); undefined if nothing changed. */
   entry: Entry | undefined
   joined: Plain | undefined
-  /** Origins of the deltas that changed something, in order. */
-  origins: string[]
+  /** Origins of the deltas that changed something, in order, with the write ids each brought. */
+  origins: ChangeSource[]
 }
 
 /**
@@ -36,7 +38,7 @@ export function foldRemote (key: string, head: Entry | undefined, items: readonl
   entryFor: (head: Entry | undefined, wanted: RemoteItem['wanted']) => Entry, out: MergeOutcome[], counts: MergeCounts): Folded {
   let entry = head
   let joined: Plain | undefined
-  const origins: string[] = []
+  const origins: ChangeSource[] = []
   for (const item of items) {
     try {
       const e = entryFor(entry, item.wanted)
@@ -52,7 +54,7 @@ export function foldRemote (key: string, head: Entry | undefined, items: readonl
       entry = e // the key is bound once a delta is taken
       joined = joined === undefined ? d : c.merge(joined, d) as Plain
       counts.merges++
-      origins.push(item.origin)
+      origins.push({ origin: item.origin, writes: item.writes })
       out[item.index] = { changed: true }
     } catch (err) {
       out[item.index] = { error: err instanceof Error ? err : new Error(String(err)) }

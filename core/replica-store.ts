@@ -28,11 +28,12 @@ import { KeyQueue } from './key-queue.ts'
 import { ContractBinder, type Entry, LOCAL_LIMITS, UnresolvedBindingError, readStoredKey, readStoredSummary, withState } from './key-record.ts'
 import { LruCache } from './lru-cache.ts'
 import { type ContractRegistry, parseRef } from './registry.ts'
-import { type MergeOutcome, type RemoteItem, foldRemote, showKey } from './remote-merge.ts'
+import { type ChangeSource, type MergeOutcome, type RemoteItem, foldRemote, showKey } from './remote-merge.ts'
 import { type LoggedDelta, type Staged, stageWrite, stagedOps } from './staged-write.ts'
 import type { BatchOp, Storage } from './storage.ts'
 import { type OpenedMeta, markClean, openMeta } from './store-meta.ts'
 import { type BoundRef, type SubscribeOptions, Subscribers, type Subscription } from './subscription.ts'
+import { formatWriteId } from './write-id.ts'
 import { WriteQueue } from './write-queue.ts'
 
 export type { MergeOutcome } from './remote-merge.ts'
@@ -64,10 +65,13 @@ export interface UpdateResult extends KeyView {
   delta: Plain | undefined
   /** Seq of the key's newest local delta after this update. */
   seq: number
+  /** This write's id, `REPLICA/SEQ` (core/write-id.ts); undefined when nothing was written. */
+  write: string | undefined
 }
 export interface CommittedKey { key: string, contract: BoundRef, summary: Plain }
 export type CommitListener = (committed: CommittedKey) => void
-export interface RemoteDelta { key: string, contract: ContractRef, delta: unknown, origin: string }
+/** `writes`: the ids of the writes the delta carries, where the sender said (subscribers' `writes`). */
+export interface RemoteDelta { key: string, contract: ContractRef, delta: unknown, origin: string, writes?: readonly string[] }
 export interface StoreStats {
   updates: number
   merges: number
@@ -99,6 +103,8 @@ export class ReplicaStore {
   readonly #wq: WriteQueue<Staged>
   readonly #stats = { updates: 0, merges: 0, redundantMerges: 0 }
   readonly #unresolved = new Map<string, string>()
+  /** After a start that took a new replica id: each key's first seq written under it (older log entries predate it). */
+  readonly #epochFirst = new Map<string, number>()
   #commits = 0
   #closing: Promise<void> | undefined
   /** Storage reads in flight: close() lets them finish (a key's read is several storage calls). */
@@ -149,11 +155,12 @@ export class ReplicaStore {
       const delta = fn(entry.state, args, { replica: this.replica, now: this.#clock() }) as Plain | undefined
       if (delta === undefined) return { entry, delta, done: this.#heads.get(key)?.done }
       const next = withState(entry, c.merge(entry.state, delta) as Plain, entry.seq + 1)
+      if (this.replaced !== undefined && !this.#epochFirst.has(key)) this.#epochFirst.set(key, next.seq)
       this.#stats.updates++
       return { entry: next, delta, done: this.#stage(key, kb, entry, next, delta, true, ['local']) }
     })
     await r.done
-    return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), delta: r.delta, seq: r.entry.seq }
+    return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), delta: r.delta, seq: r.entry.seq, write: r.delta === undefined ? undefined : formatWriteId(this.replica, r.entry.seq) }
   }
 
   /** Merges a delta (or whole state) received from `origin`. `changed` is false when we already had it: then nothing is written. */
@@ -173,7 +180,7 @@ export class ReplicaStore {
     const out: MergeOutcome[] = new Array(items.length)
     const groups = new Map<string, { kb: Uint8Array, items: RemoteItem[] }>()
     const refs = new Map<string, RemoteItem['wanted']>() // a batch names few contracts, most often by id
-    items.forEach(({ key, contract, delta, origin }, index) => {
+    items.forEach(({ key, contract, delta, origin, writes }, index) => {
       try {
         const kb = keyBytes(key)
         let wanted = typeof contract === 'string' ? refs.get(contract) : undefined
@@ -186,7 +193,7 @@ export class ReplicaStore {
         }
         let g = groups.get(key)
         if (g === undefined) groups.set(key, g = { kb, items: [] })
-        g.items.push({ index, wanted, delta, origin })
+        g.items.push({ index, wanted, delta, origin, writes })
       } catch (err) {
         out[index] = { error: err as Error }
       }
@@ -297,6 +304,19 @@ export class ReplicaStore {
     return out
   }
 
+  /**
+   * The id of the key's local write `seq` (see core/write-id.ts). A write id names the replica id in force
+   * when it was made. Log entries written since this store opened are this store's `replica`. When this
+   * open took a new id (`replaced`: an unclean stop, a repair), entries older than the key's first write
+   * since are named by the replaced id. The log keeps no id per entry: an entry from two or more epochs
+   * back (two unclean stops within the key's last DEFAULT_DELTA_LOG_LIMIT writes) is named by the newer one.
+   */
+  writeIdOf (key: string, seq: number): string {
+    const first = this.#epochFirst.get(key)
+    const older = this.replaced !== undefined && (first === undefined || seq < first)
+    return formatWriteId(older ? this.replaced!.replica : this.replica, seq)
+  }
+
   /** Committed changes to `key` from now on, local and remote. Stop with return()/break or the signal. */
   subscribe (key: string, options: SubscribeOptions = {}): Subscription {
     keyBytes(key)
@@ -402,7 +422,7 @@ export class ReplicaStore {
   }
 
   /** Stages the write prev → next, which merged `delta` (a local op's if `local`, else remote ones joined) into prev's state. */
-  #stage (key: string, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain, local: boolean, origins: readonly string[]): Promise<void> {
+  #stage (key: string, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain, local: boolean, origins: ReadonlyArray<string | ChangeSource>): Promise<void> {
     const done = this.#wq.stage(key, stageWrite(this.#wq.staged(key), kb, prev, next, delta, local, origins, this.#limit))
     this.#heads.set(key, { entry: next, done })
     return done
@@ -415,8 +435,10 @@ export class ReplicaStore {
       if (this.#heads.get(key)?.entry === s.entry) this.#heads.delete(key)
       for (const listener of this.#commitListeners) listener({ key, contract: s.entry.binding, summary: s.entry.summary })
       if (!this.#subs.has(key)) continue
-      for (const { entry, origin } of s.events) {
-        this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), origin }))
+      for (const { entry, origin, writes } of s.events) {
+        // A local change is the write of its seq; a remote one brings the ids its sender named, if any.
+        const ids = origin === 'local' ? { write: formatWriteId(this.replica, entry.seq) } : { writes: [...(writes ?? [])] }
+        this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), origin, ...ids }))
       }
     }
   }

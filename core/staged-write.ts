@@ -10,6 +10,7 @@ import { type Plain, encodeLocal } from './codec.ts'
 import { logKey, recordKey, tailKey } from './key-layout.ts'
 import { type Entry, encodeRecord } from './key-record.ts'
 import { MAX_TAIL, type TailState, appendToTail, mustFold } from './key-tail.ts'
+import type { ChangeSource } from './remote-merge.ts'
 import type { BatchOp } from './storage.ts'
 
 export interface LoggedDelta { seq: number, delta: Plain }
@@ -26,7 +27,7 @@ export interface Staged {
   tail: PendingDelta[] | undefined
   /** New local deltas, at most `limit` of the newest. */
   deltas: PendingDelta[]
-  events: Array<{ entry: Entry, origin: string }>
+  events: Array<{ entry: Entry, origin: string, writes?: readonly string[] }>
 }
 
 /**
@@ -34,7 +35,7 @@ export interface Staged {
  * key's Staged of the open batch, or starts one. `local` says whether the
  * delta is a local one, for the delta log.
  */
-export function stageWrite (s: Staged | undefined, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain, local: boolean, origins: readonly string[], limit: number): Staged {
+export function stageWrite (s: Staged | undefined, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain, local: boolean, origins: ReadonlyArray<string | ChangeSource>, limit: number): Staged {
   if (s === undefined) s = { kb, entry: next, baseSeq: prev.seq, tail: [], deltas: [], events: [] }
   else s.entry = next
   const pending: PendingDelta = { seq: next.seq, delta }
@@ -46,7 +47,7 @@ export function stageWrite (s: Staged | undefined, kb: Uint8Array, prev: Entry, 
     s.deltas.push(pending)
     if (s.deltas.length > limit) s.deltas.shift()
   }
-  for (const origin of origins) s.events.push({ entry: next, origin })
+  for (const o of origins) s.events.push(typeof o === 'string' ? { entry: next, origin: o } : { entry: next, origin: o.origin, writes: o.writes })
   return s
 }
 

@@ -17,6 +17,10 @@ export interface Change {
   value: JsonValue
   /** 'local' for this replica's updates, else the origin passed to mergeRemote (a peer id). */
   origin: string
+  /** A local change's write id, `REPLICA/SEQ` (core/write-id.ts). */
+  write?: string
+  /** A remote change's: the ids of the writes it brought, where known ([] when unknown). */
+  writes?: string[]
 }
 
 export const DEFAULT_MAX_BUFFERED = 1024

@@ -25,7 +25,7 @@ export const USAGE = `usage: monoidb COMMAND [ARGS] [--data DIR | --api URL]
 
 Commands:
   get KEY [--wait MS]                      print the key's value as JSON
-  update KEY CONTRACT OP [ARG_JSON...]     apply an op; print the new value as JSON
+  update KEY CONTRACT OP [ARG_JSON...]     apply an op; print the new value as JSON (and its write id on stderr)
   watch KEY                                print the current value, then one JSON line per change
   keys [--prefix P]                        print the keys held, as a JSON array
   status [--watch]                         print the daemon's status as JSON (--watch: live, with session progress bars)
@@ -36,6 +36,7 @@ Commands:
   inspect KEY [--timeout MS] [--json]      compare every reachable peer's copy of KEY with this one's
   trace KEY WRITE [--timeout MS] [--json]  which peers hold a write, and how it reached them
   log-level LEVEL                          change the daemon's log level while it runs
+  journal [KEY] [--peer P] [--follow]      print the sync journal (monoidb help journal)
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
@@ -55,7 +56,9 @@ asked of its peers and waited for up to MS milliseconds (default 2000, at most
   update: `usage: monoidb update KEY CONTRACT OP [ARG_JSON...] [--data DIR | --api URL]
 
 Applies OP with the given arguments to KEY under CONTRACT and prints the new
-value as one line of JSON once the daemon has durably committed it. CONTRACT is
+value as one line of JSON once the daemon has durably committed it, and the
+write's id on stderr as \`write REPLICA/SEQ\` (nothing when the op changed
+nothing). CONTRACT is
 a contract id (pn-counter, or-set, lww-register, …) or a JSON ref such as
 '{"id":"log","params":{"keepLast":100}}'. Each ARG_JSON is one argument, parsed
 as JSON: quote strings for the shell, e.g.
@@ -67,7 +70,8 @@ Any other ARG_JSON starting with - goes after --, with the options before it.`,
 
 Prints the key's current value, then one line per committed change, each a JSON
 object {"key","contract","value","origin"} (origin: "local" or the peer id the
-change came from; the first line has no origin, and contract and value null if
+change came from; "write": a local change's id, "writes": the ids a remote
+change brought, where known; the first line has no origin, and contract and value null if
 the daemon does not hold the key yet: it asks its peers, and keeps the key from
 then on). Runs until interrupted; exit 1 if the daemon goes away.`,
   keys: `usage: monoidb keys [--prefix P] [--data DIR | --api URL]
@@ -140,6 +144,8 @@ export async function main (argv: readonly string[]): Promise<number> {
   if (argv[0] === 'repair') return await (await import('./repair.ts')).runRepair(argv.slice(1))
   if (argv[0] === 'help' && argv[1] === 'repair' && argv.length === 2) { console.log((await import('./repair.ts')).REPAIR_USAGE); return 0 }
   try {
+    if (argv[0] === 'journal') return await (await import('./cli-journal.ts')).runJournal(argv.slice(1), { findDaemon, usage: (m, u) => new UsageError(m, u) })
+    if (argv[0] === 'help' && argv[1] === 'journal' && argv.length === 2) { console.log((await import('./cli-journal.ts')).JOURNAL_USAGE); return 0 }
     return await run(argv)
   } catch (err) {
     if (err instanceof UsageError) {
@@ -218,7 +224,13 @@ async function run (argv: readonly string[]): Promise<number> {
   const [key] = rest
   switch (command) {
     case 'get': print((await client.get(key, { wait })).value); break
-    case 'update': print((await client.update(key, update!.contract, update!.op, update!.args)).value); break
+    case 'update': {
+      // The value on stdout (scripts pipe it to jq), the write's id on stderr.
+      const r = await client.update(key, update!.contract, update!.op, update!.args)
+      print(r.value)
+      if (r.write !== null && r.write !== undefined) console.error(`write ${r.write}`)
+      break
+    }
     case 'keys': print(await client.keys(values.prefix)); break
     case 'status': if (values.watch) await watchUntilInterrupted(client); else print(await client.status()); break
     case 'log-level': print(await client.setLogLevel(rest[0])); break

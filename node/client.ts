@@ -8,10 +8,14 @@ import type { ContractRef } from '../core/contract.ts'
 import type { JsonValue } from '../core/json.ts'
 import type { KeyView } from '../core/replica-store.ts'
 import type { Change } from '../core/subscription.ts'
+import type { JournalQuery, JournalRecord } from '../core/sync/journal.ts'
 import type { NodeStatus, PeerHealthInfo, PeerInfo } from './node.ts'
 import type { InspectReport, TraceReport } from './inspect-service.ts'
 
-export type { KeyView, Change, NodeStatus, PeerInfo, PeerHealthInfo, InspectReport, TraceReport }
+export type { KeyView, Change, NodeStatus, PeerInfo, PeerHealthInfo, InspectReport, TraceReport, JournalQuery, JournalRecord }
+
+/** An update's answer: the new view and the write's id `REPLICA/SEQ` (null when the op changed nothing). */
+export interface UpdateView extends KeyView { write: string | null }
 
 /** The first event of a watch: the current value, `contract` and `value` null if the daemon does not hold the key yet. */
 export type WatchEvent = Change | { key: string, contract: KeyView['contract'] | null, value: JsonValue | null, origin?: undefined }
@@ -34,7 +38,7 @@ export interface MonoidbClient {
   /** The key's view; a key the daemon does not hold is waited for up to `wait` ms (API default 2000), then ApiError not_found. */
   get: (key: string, options?: { wait?: number }) => Promise<KeyView>
   /** Applies `op(...args)` under `contract`; resolves once durably committed on the daemon. */
-  update: (key: string, contract: ContractRef, op: string, args?: JsonValue[]) => Promise<KeyView>
+  update: (key: string, contract: ContractRef, op: string, args?: JsonValue[]) => Promise<UpdateView>
   /** The current value, then one event per committed change, until the signal aborts or the loop is left. */
   watch: (key: string, options?: { signal?: AbortSignal }) => AsyncIterable<WatchEvent>
   keys: (prefix?: string) => Promise<string[]>
@@ -53,6 +57,21 @@ export interface MonoidbClient {
   trace: (key: string, write: string, options?: { timeout?: number }) => Promise<TraceReport>
   /** Sets the daemon's log level; resolves to {"level","was"} (ApiError bad_level for a level pino lacks). */
   setLogLevel: (level: string) => Promise<{ level: string, was: string }>
+  /** The sync journal's matching records (GET /v1/journal), with the numbers of the oldest and newest it holds. */
+  journal: (query?: JournalQuery) => Promise<{ first: number, last: number, records: JournalRecord[] }>
+  /** The matching records held, then each new one as it is made (GET /v1/journal?follow=1). */
+  followJournal: (query?: JournalQuery, options?: { signal?: AbortSignal }) => AsyncIterable<JournalRecord>
+}
+
+function journalPath (q: JournalQuery, follow: boolean): string {
+  const params = new URLSearchParams()
+  if (q.key !== undefined) params.set('key', q.key)
+  if (q.peer !== undefined) params.set('peer', q.peer)
+  if (q.after !== undefined) params.set('after', String(q.after))
+  if (q.limit !== undefined) params.set('limit', String(q.limit))
+  if (follow) params.set('follow', '1')
+  const text = params.toString()
+  return '/v1/journal' + (text === '' ? '' : `?${text}`)
 }
 
 export function connect (apiUrl: string, token: string): MonoidbClient {
@@ -88,7 +107,7 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
       return await json<KeyView>(keyPath(key) + (options.wait === undefined ? '' : `?wait=${options.wait}`))
     },
     async update (key, contract, op, args = []) {
-      return await json<KeyView>(keyPath(key), {
+      return await json<UpdateView>(keyPath(key), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ contract, op, args })
@@ -114,7 +133,6 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async ticket () {
       return await json<{ ticket: string, expiresInMs: number }>('/v1/tickets', { method: 'POST' })
-
     },
     async inspect (key, options = {}) {
       return await json<InspectReport>(keyPath(key) + '/inspect' + (options.timeout === undefined ? '' : `?timeout=${options.timeout}`))
@@ -124,12 +142,19 @@ export function connect (apiUrl: string, token: string): MonoidbClient {
     },
     async setLogLevel (level) {
       return await json<{ level: string, was: string }>('/v1/log-level', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ level }) })
+
+    },
+    async journal (query = {}) {
+      return await json(journalPath(query, false))
+    },
+    followJournal (query = {}, options = {}) {
+      return watchEvents<JournalRecord>(send, journalPath(query, true), options.signal)
     }
   }
 }
 
 /** Parses the text/event-stream: one `data:` line of JSON per event; comments (keep-alives) skipped. */
-async function * watchEvents (send: (path: string, init?: RequestInit) => Promise<Response>, path: string, signal?: AbortSignal): AsyncGenerator<WatchEvent> {
+async function * watchEvents<T = WatchEvent> (send: (path: string, init?: RequestInit) => Promise<Response>, path: string, signal?: AbortSignal): AsyncGenerator<T> {
   const stop = new AbortController()
   const onAbort = (): void => { stop.abort() }
   signal?.addEventListener('abort', onAbort, { once: true })
@@ -146,7 +171,7 @@ async function * watchEvents (send: (path: string, init?: RequestInit) => Promis
           const block = buffer.slice(0, end)
           buffer = buffer.slice(end + 2)
           const data = block.split('\n').filter(l => l.startsWith('data:')).map(l => l.slice(5).trimStart()).join('\n')
-          if (data !== '') yield JSON.parse(data) as WatchEvent
+          if (data !== '') yield JSON.parse(data) as T
         }
       }
     } catch (err) {

@@ -2,7 +2,8 @@
  * GET /v1/keys/{key}/events: a text/event-stream of one key. The first event
  * is the key's current value ({"key","contract","value"}, or contract and
  * value null if this node does not hold it yet), then one event per committed
- * change: {"key","contract","value","origin"}. Each event is an `id:` line
+ * change: {"key","contract","value","origin"} with "write" (a local change's id, `REPLICA/SEQ`) or
+ * "writes" (a remote change's: the ids it brought, where known, else []). Each event is an `id:` line
  * (`<storeEpoch>:<n>`, node/change-counter.ts) and a single `data:` line of
  * JSON. A comment line every `heartbeatMs` keeps proxies from timing the
  * stream out and finds dead clients; the subscription ends when the client
@@ -49,7 +50,8 @@ export async function streamKeyEvents (node: MonoidbNode, key: string, req: Inco
       // the counter has already counted (it counts before the store emits). A change with more behind it
       // keeps the previous id: resuming from there sends the current value again, never loses it.
       if (changes.buffered === 0) id = counter.id(counter.last)
-      await sendEvent(res, id, { key: change.key, contract: change.contract, value: change.value, origin: change.origin })
+      const ids = change.origin === 'local' ? { write: change.write } : { writes: change.writes ?? [] }
+      await sendEvent(res, id, { key: change.key, contract: change.contract, value: change.value, origin: change.origin, ...ids })
     }
   } finally {
     end()

@@ -1,5 +1,5 @@
 /**
- * How monoidb uses gossipsub: the three topics of the sync protocol, the options
+ * How monoidb uses gossipsub: the four topics of the sync protocol, the options
  * it runs with, and the check every gossiped message passes before it is
  * forwarded. Topic scoring is on (gossipsub leaves it off by default, so a
  * rejected message would cost its sender nothing): a peer whose messages we
@@ -7,12 +7,15 @@
  */
 import { type GossipsubOpts, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
-import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../core/sync/types.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC, WRITES_TOPIC } from '../core/sync/types.ts'
 import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import type { PushVerdict } from '../core/sync/push-check.ts'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
 
-export const SYNC_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC] as const
+/** The topics every peer of protocol version 2 subscribes to: a peer subscribed to all of them hears our pushes and digests. */
+export const BASE_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC] as const
+/** With the topic of `writes` pushes (type 9), which peers before it never subscribe to. */
+export const SYNC_TOPICS = [...BASE_TOPICS, WRITES_TOPIC] as const
 /** Every topic we subscribe to and relay: the sync topics and inspection's (core/sync/inspect-messages.ts). */
 export const GOSSIP_TOPICS = [...SYNC_TOPICS, INSPECT_TOPIC] as const
 
@@ -74,7 +77,7 @@ export function gossipOptions (): Partial<GossipsubOpts> {
 }
 
 /** The message type each topic carries. */
-const TOPIC_TYPE: Record<string, Message['type']> = { [PUSH_TOPIC]: 'push', [DIGEST_TOPIC]: 'digest', [WANT_TOPIC]: 'want' }
+const TOPIC_TYPE: Record<string, Message['type']> = { [PUSH_TOPIC]: 'push', [DIGEST_TOPIC]: 'digest', [WANT_TOPIC]: 'want', [WRITES_TOPIC]: 'writes' }
 
 export interface GossipCheck {
   /** Accept: deliver and forward. Reject: drop, and the sender loses score. Ignore: drop, no penalty. */
@@ -87,6 +90,8 @@ export interface GossipCheck {
    * still for our engine, which merges what it can and counts the rest).
    */
   why?: 'invalid' | 'large' | 'unjudged'
+  /** For 'invalid': the refused item's key and what its contract said. */
+  refused?: { key: string, message: string }
 }
 
 /** The verdict on a push's items (see core/sync/push-check.ts): empty when every item is valid here. */
@@ -103,7 +108,7 @@ export type PushCheck = (items: readonly DeltaItem[]) => PushVerdict
  * a peer that has the contract would charge us if it were invalid.
  */
 export function checkGossip (topic: string, bytes: Uint8Array, checkPush?: PushCheck): GossipCheck {
-  if (topic === PUSH_TOPIC && bytes.length > MAX_GOSSIP_PUSH_BYTES) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' }
+  if ((topic === PUSH_TOPIC || topic === WRITES_TOPIC) && bytes.length > MAX_GOSSIP_PUSH_BYTES) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' }
   let msg: Message
   try {
     msg = decodeMessage(bytes)
@@ -112,9 +117,9 @@ export function checkGossip (topic: string, bytes: Uint8Array, checkPush?: PushC
     return { result: newer ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject, garbage: true }
   }
   if (TOPIC_TYPE[topic] !== msg.type) return { result: TopicValidatorResult.Reject, garbage: false }
-  if (msg.type === 'push' && checkPush !== undefined) {
+  if ((msg.type === 'push' || msg.type === 'writes') && checkPush !== undefined) {
     const v = checkPush(msg.items)
-    if (v.invalid !== undefined) return { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' }
+    if (v.invalid !== undefined) return { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', ...(v.key === undefined ? {} : { refused: { key: v.key, message: v.invalid } }) }
     if (v.unjudged !== undefined) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'unjudged' }
   }
   return { result: TopicValidatorResult.Accept, garbage: false }

@@ -2,7 +2,7 @@
  * The daemon's HTTP API over a MonoidbNode (JSON; README "HTTP API"):
  *
  *   GET  /v1/keys/{key}[?wait=ms]   → {"key","contract","value"}, 404 not_found
- *   POST /v1/keys/{key}             {"contract","op","args"} → {"key","contract","value"} once durably committed
+ *   POST /v1/keys/{key}             {"contract","op","args"} → {"key","contract","value","write"} once durably committed
  *   GET  /v1/keys/{key}/events      text/event-stream (node/event-stream.ts)
  *   GET  /v1/keys[?prefix=P]        → {"keys":[…]}
  *   GET  /v1/status                 → {"peerId","multiaddrs","peers","keys"}
@@ -12,6 +12,7 @@
  *   POST /v1/tickets                → {"ticket","expiresInMs"} (node/tickets.ts)
  *   GET  /                          the dashboard (node/dashboard.ts)
  *   GET  /v1/keys/{key}/inspect, /v1/keys/{key}/trace?write=ID   (node/http-inspect.ts)
+ *   GET  /v1/journal[?key&peer&after&limit&follow=1]  → {"first","last","records"} or an event stream (node/http-journal.ts)
  *
  * Plain node:http: six routes do not earn a router dependency, and routing on
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
@@ -39,6 +40,8 @@ import { ApiAuth } from './http-auth.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
 import { peersRoute } from './http-peers.ts'
 import { type ObservabilityHooks, serveObservability } from './http-observability.ts'
+import { followJournal, journalRequest, readJournal } from './http-journal.ts'
+import { HEARTBEAT_MS } from './sse.ts'
 import type { MonoidbNode } from './node.ts'
 import { TicketsFull } from './tickets.ts'
 import { serveInspection } from './http-inspect.ts'
@@ -164,6 +167,12 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       allow(method, 'GET', 'POST')
       if (method === 'GET') await getKey(key, waitMs(query.get('wait')), req, res)
       else await postKey(key, await readJson(req, maxBody), res)
+    } else if (seg.length === 3 && seg[2] === 'journal') {
+      allow(method, 'GET')
+      const lastId = req.headers['last-event-id']
+      const q = journalRequest(query, typeof lastId === 'string' ? lastId : undefined)
+      if (!q.follow) sendJson(res, 200, readJournal(node.journal, q))
+      else await eventStream(async () => { await followJournal(node.journal, q, req, res, options.heartbeatMs ?? HEARTBEAT_MS) })
     } else if (seg.length === 5 && seg[2] === 'keys' && seg[4] === 'events') {
       const key = decodeKey(seg[3])
       allow(method, 'GET')
@@ -230,7 +239,7 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     if (typeof op !== 'string') throw new HttpError(400, 'bad_request', 'the body needs "op": the name of an op, a string')
     if (!Array.isArray(args)) throw new HttpError(400, 'bad_args', `"args" must be a JSON array of the op's arguments, got ${JSON.stringify(args).slice(0, 80)}`)
     const r = await node.update(key, contract as string, op, args as JsonValue[])
-    sendJson(res, 200, { key: r.key, contract: r.contract, value: r.value })
+    sendJson(res, 200, { key: r.key, contract: r.contract, value: r.value, write: r.write ?? null })
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -19,8 +19,9 @@ import { mdns } from '@libp2p/mdns'
 import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { type Libp2pOptions, createLibp2p } from 'libp2p'
+import { MAX_GOSSIP_PUSH_BYTES } from '../core/sync/messages.ts'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
-import { type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
+import { BASE_TOPICS, type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
 import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
 
@@ -52,6 +53,11 @@ export interface HostHandlers {
   /** A peer connected, or subscribed to our topics. */
   peerJoined (peer: string): void
   peerLeft (peer: string): void
+  /**
+   * A gossiped push from `from` (its author) refused before delivery: `invalid`, an item of `key` its contract
+   * refuses; `oversize`, over MAX_GOSSIP_PUSH_BYTES, unread (key '').
+   */
+  refused? (from: string, key: string, reason: 'invalid' | 'oversize', message: string): void
 }
 
 export interface HostStats extends StreamStats {
@@ -171,7 +177,7 @@ export class Host {
       byPeer.set(id, [...byPeer.get(id) ?? [], c.remoteAddr.toString()])
     }
     const pubsub = this.#libp2p.services.pubsub
-    const subscribed = new Set(SYNC_TOPICS.map(t => pubsub.getSubscribers(t).map(String)).reduce((a, b) => a.filter(p => b.includes(p))))
+    const subscribed = new Set(BASE_TOPICS.map(t => pubsub.getSubscribers(t).map(String)).reduce((a, b) => a.filter(p => b.includes(p))))
     return [...byPeer].map(([peerId, multiaddrs]) => ({ peerId, multiaddrs, subscribed: subscribed.has(peerId) }))
   }
 
@@ -183,6 +189,13 @@ export class Host {
       () => { this.#publishFailures++ }
     ).finally(() => { this.#publishing.delete(done) })
     this.#publishing.add(done)
+  }
+
+  /** Whether some peer subscribed to `heard` is not subscribed to `topic` (a peer before `topic` existed). */
+  lacksTopic (topic: string, heard: string): boolean {
+    const pubsub = this.#libp2p.services.pubsub
+    const has = new Set(pubsub.getSubscribers(topic).map(String))
+    return pubsub.getSubscribers(heard).some(p => !has.has(String(p)))
   }
 
   /** Sends to one peer over the direct stream, best effort. */
@@ -225,7 +238,9 @@ export class Host {
   #validate (msg: Message): TopicValidatorResult {
     // Unsigned messages never get here (gossipsub's default StrictSign policy refuses them first).
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
-    const { result, garbage, why } = checkGossip(msg.topic, msg.data, this.#checkPush)
+    const { result, garbage, why, refused } = checkGossip(msg.topic, msg.data, this.#checkPush)
+    if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, 'invalid', refused.message) })
+    if (why === 'large') this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), '', 'oversize', `a gossiped push of ${msg.data.length} bytes, over the ${MAX_GOSSIP_PUSH_BYTES}-byte limit: ignored unread (its data comes by anti-entropy)`) })
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
     if (why === 'invalid') this.#invalidPushes++
     if (why === 'large') this.#largePushes++

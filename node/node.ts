@@ -181,6 +181,11 @@ export class MonoidbNode {
     }
   }
 
+  /** The key's local writes still in its delta log (the newest 64 per key), oldest first, each with its id (ReplicaStore.writeIdOf). */
+  async loggedWrites (key: string): Promise<Array<{ write: string, seq: number, delta: unknown }>> {
+    return (await this.#store.deltaLog(key)).map(d => ({ write: this.#store.writeIdOf(key, d.seq), seq: d.seq, delta: d.delta }))
+  }
+
   /** The contract of a recent delta for `key` that this node could not merge, lacking that contract. */
   unknownContractOf (key: string): string | undefined {
     return this.#engine.unknownContractOf(key)
@@ -191,7 +196,7 @@ export class MonoidbNode {
     this.#checkRunning()
     const done = (async () => {
       const result = await this.#store.update(key, contract, op, args)
-      if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta)
+      if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta, result.write)
       return result
     })()
     // stop() waits for updates in flight, so each one it lets finish is pushed too.
@@ -371,7 +376,9 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
-        peerLeft: peer => { void b?.peerLeft(peer) }
+        peerLeft: peer => { void b?.peerLeft(peer) },
+        // Refused in gossip validation, before the engine sees it: the journal still says so.
+        refused: (from, key, reason, message) => { journal.record({ kind: 'refused', key, peer: from, path: 'push', reason, message: message.slice(0, 300) }, Date.now()) }
       }
     )
     book = new PeerBook(host.libp2p, { bootstrap: options.bootstrap, log, datastore })

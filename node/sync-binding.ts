@@ -20,6 +20,8 @@ import type { BoundRef } from '../core/subscription.ts'
 export interface SyncTransport {
   publish (topic: string, bytes: Uint8Array): void
   send (peer: string, bytes: Uint8Array): void
+  /** Whether some peer hears `heard` and not `topic` (then a publish's `legacy` form is published too); absent: never. */
+  lacksTopic? (topic: string, heard: string): boolean
   /** The engine refused a peer's request for its limits, or got bytes from it that are no message: lower its standing. */
   misbehaved? (peer: string, what: Misbehaviour): void
 }
@@ -66,9 +68,9 @@ export class SyncBinding {
     this.#schedule()
   }
 
-  /** A committed local update, to be pushed when the push window closes. */
-  async localUpdate (key: string, contract: BoundRef, delta: Plain): Promise<void> {
-    await this.#run(now => this.#engine.localUpdate(key, contract, delta, now))
+  /** A committed local update (`write`: its id), to be pushed when the push window closes. */
+  async localUpdate (key: string, contract: BoundRef, delta: Plain, write?: string): Promise<void> {
+    await this.#run(now => this.#engine.localUpdate(key, contract, delta, now, write))
   }
 
   /**
@@ -148,8 +150,11 @@ export class SyncBinding {
 
   #dispatch (actions: readonly SyncAction[]): void {
     for (const a of actions) {
-      if (a.type === 'publish') this.#transport.publish(a.topic, a.bytes)
-      else this.#transport.send(a.to, a.bytes)
+      if (a.type === 'publish') {
+        this.#transport.publish(a.topic, a.bytes)
+        // Peers before a message type never subscribe to its topic: they get the type they know.
+        if (a.legacy !== undefined && this.#transport.lacksTopic?.(a.topic, a.legacy.topic) === true) this.#transport.publish(a.legacy.topic, a.legacy.bytes())
+      } else this.#transport.send(a.to, a.bytes)
     }
   }
 

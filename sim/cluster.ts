@@ -33,7 +33,7 @@ import type { Random } from './random.ts'
 
 /** The engine API the cluster drives (SyncEngine's, see core/sync/engine.ts). */
 export interface Engine {
-  localUpdate (key: string, contract: BoundRef, delta: Plain, now: number): SyncAction[]
+  localUpdate (key: string, contract: BoundRef, delta: Plain, now: number, write?: string): SyncAction[]
   receive (from: PeerId, bytes: Uint8Array, now: number): Promise<SyncAction[]>
   peerJoined (peer: PeerId, now: number): SyncAction[]
   peerLeft (peer: PeerId, now: number): SyncAction[]
@@ -149,7 +149,7 @@ export class Cluster {
   /** Runs an op on peer i's store and hands the delta to its engine; returns the store's result. */
   async update (i: number, key: string, ref: ContractRef, op: string, args: readonly JsonValue[]): Promise<UpdateResult> {
     const r = await this.peers[i].store.update(key, ref, op, args)
-    if (r.delta !== undefined) this.#act(i, e => e.localUpdate(key, r.contract, r.delta!, this.clock(i)))
+    if (r.delta !== undefined) this.#act(i, e => e.localUpdate(key, r.contract, r.delta!, this.clock(i), r.write))
     return r
   }
 

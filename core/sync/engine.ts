@@ -13,12 +13,13 @@
  * asks for keys it wants by a `want` (partial-sync.ts). PROTOCOL.md
  * describes the protocol byte by byte.
  */
-import type { Plain } from '../codec.ts'
+import { type Plain, encode } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import type { ClockSkew } from './clock-skew.ts'
 import { resendMs, resolveConfig } from './config.ts'
 import { bytesKey } from './generational-cache.ts'
 import { LocalView } from './local-view.ts'
+import { Journal } from './journal.ts'
 import { type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialSync } from './partial-sync.ts'
@@ -31,7 +32,7 @@ import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
 import type { SessionProgress } from './session-progress.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
-import { DIGEST_TOPIC, PUSH_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, WRITES_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
 export type { ClockSkew } from './clock-skew.ts'
@@ -68,6 +69,8 @@ export class SyncEngine {
   readonly #partial: PartialSync
   #nextDigestAt: number
   #counter: number
+  /** What this peer exchanged, key by key (journal.ts): SyncOptions.journal, or one of its own; undefined if that is null. */
+  readonly journal: Journal | undefined
 
   private constructor (store: SyncStore, view: LocalView, options: SyncOptions, config: SyncConfig) {
     this.#self = options.self
@@ -79,7 +82,8 @@ export class SyncEngine {
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
     this.#budgets = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
     this.#onMisbehaviour = options.onMisbehaviour
-    this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key))
+    this.journal = options.journal === null ? undefined : options.journal ?? new Journal()
+    this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key), this.journal)
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     this.#partial = new PartialSync({
       interest: options.interest,
@@ -112,8 +116,9 @@ export class SyncEngine {
    * of a key make one item; the op's own delta is not needed. Returns nothing: the push goes out
    * from `tick` when the window passes.
    */
-  localUpdate (key: string, _contract: BoundRef, _delta: Plain, now: number): SyncAction[] {
-    this.#push.add(key, this.#view.before(key), now)
+  localUpdate (key: string, _contract: BoundRef, delta: Plain, now: number, write?: string): SyncAction[] {
+    this.#push.add(key, this.#view.before(key), now, write)
+    this.journal?.record({ kind: 'written', key, peer: this.#self, path: 'local', writes: write === undefined ? [] : [write], bytes: encode(delta).length }, now)
     return []
   }
 
@@ -128,7 +133,8 @@ export class SyncEngine {
   }
 
   /** Asks every peer for keys we want and do not hold (the caller has made `interest` want them): a holder pushes them. */
-  want (keys: readonly string[], _now: number): SyncAction[] {
+  want (keys: readonly string[], now: number): SyncAction[] {
+    this.#merger.now = now
     return this.#partial.want(keys)
   }
 
@@ -150,7 +156,11 @@ export class SyncEngine {
       case 'push':
         // What a partial peer pushes, it holds.
         this.#partial.learn(from, msg.items.map(i => i.key))
-        await this.#merger.merge(from, msg.items)
+        await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length })
+        return []
+      case 'writes':
+        this.#partial.learn(from, msg.items.map(i => i.key))
+        await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length, writes: msg.writes })
         return []
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now, bytes.length)
@@ -161,13 +171,15 @@ export class SyncEngine {
   }
 
   /** A peer connected (or reconnected): its sessions with us are stale; send it our digest. */
-  peerJoined (peer: PeerId, _now: number): SyncAction[] {
+  peerJoined (peer: PeerId, now: number): SyncAction[] {
+    this.#merger.now = now
     this.#dropSessions(peer)
     this.#partial.joined(peer)
     return [this.#digest(peer)]
   }
 
-  peerLeft (peer: PeerId, _now: number): SyncAction[] {
+  peerLeft (peer: PeerId, now: number): SyncAction[] {
+    this.#merger.now = now
     this.#dropSessions(peer)
     this.#peers.forget(peer)
     this.#partial.left(peer)
@@ -183,6 +195,7 @@ export class SyncEngine {
   }
 
   async tick (now: number): Promise<SyncAction[]> {
+    this.#merger.now = now
     const actions: SyncAction[] = []
     const due = this.#push.takeDue(now)
     if (due !== undefined) actions.push(...await this.#publishPushes(due))
@@ -192,6 +205,7 @@ export class SyncEngine {
       this.#nextDigestAt = now + this.#config.antiEntropyMs * (1 - PERIOD_JITTER + 2 * PERIOD_JITTER * this.#random())
     }
     for (const s of this.#sessions.expire(now, this.#config.sessionTimeoutMs)) {
+      this.#journalSession(s, false, now)
       if (s.role === 'initiator' && !s.completed) { this.#stats.sessionsTimedOut++; this.#partial.failed(s.peer) }
     }
     // A resend costs the peer's bytes like an answer; to a peer that spent them, it waits (an interval).
@@ -214,9 +228,20 @@ export class SyncEngine {
     return dirty === undefined ? [] : await this.#publishPushes(dirty)
   }
 
-  /** Our pushes of keys changed locally (see DeltaMerger.pushes), published. */
+  /**
+   * Our pushes of keys changed locally (see DeltaMerger.pushes), published as `writes` pushes (type 9,
+   * naming the writes they carry) on their topic, each with its type-1 form for peers that do not hear
+   * that topic (peers before type 9: the transport publishes it only if some peer is such).
+   */
   async #publishPushes (dirty: ReadonlyMap<string, Uint8Array | null>): Promise<SyncAction[]> {
-    return (await this.#merger.pushes(dirty, this.#config.maxMessageBytes)).map(m => this.#publish(PUSH_TOPIC, m))
+    // Writes whose ids the caller did not give (localUpdate without `write`) go as plain pushes.
+    const writes = this.#push.takenWrites()
+    const pushes = await this.#merger.pushes(dirty, this.#config.maxMessageBytes, false, writes.size === 0 ? undefined : writes)
+    return pushes.map(m => {
+      const action = this.#publish(m.type === 'writes' ? WRITES_TOPIC : PUSH_TOPIC, m)
+      if (m.type === 'writes' && action.type === 'publish') action.legacy = { topic: PUSH_TOPIC, bytes: () => encodeMessage({ type: 'push', items: m.items }) }
+      return action
+    })
   }
 
   nextWakeup (): number | undefined {
@@ -337,13 +362,17 @@ export class SyncEngine {
       session.startDigest = mine
       session.pull = next.pull
       this.#stats.sessionsStarted++
+      const from = actions.length
       await this.#output.emit(session, plan, actions, now)
+      this.#tallySent(session, actions.slice(from))
     }
     return actions
   }
 
   #dropSessions (peer: PeerId): void {
-    if (this.#sessions.mine.get(peer)?.active === true) this.#stats.sessionsDropped++
+    const mine = this.#sessions.mine.get(peer)
+    if (mine !== undefined) this.#journalSession(mine, false, this.#merger.now ?? 0)
+    if (mine?.active === true) this.#stats.sessionsDropped++
     this.#sessions.mine.delete(peer)
     this.#sessions.closeTheirs(peer)
   }
@@ -412,11 +441,13 @@ export class SyncEngine {
     session.progress.bytesIn += bytes
     if (msg.type === 'deltas') session.progress.received(msg.items.map(d => d.key))
     session.lastActivity = now
-    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room)
+    session.tally.bytesIn += bytes
+    const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room, bytes)
     const actions: SyncAction[] = []
     const spawned = await this.#output.emit(session, plan, actions, now, room)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
     this.#charge(from, actions, now)
+    this.#tallySent(session, actions)
     return await this.#settled(session, now, actions)
   }
 
@@ -445,6 +476,7 @@ export class SyncEngine {
     if (session === undefined || keys === undefined) return []
     session.progress.bytesIn += bytes
     session.lastActivity = now
+    session.tally.bytesIn += bytes
     // Where the peer still differs after merging our deltas, it holds more than we do: send our summary so it sends the rest.
     const plan = keys === null ? new Plan() : followUp(this.#view, session, keys, msg.hashes)
     const actions: SyncAction[] = []
@@ -454,6 +486,7 @@ export class SyncEngine {
       if (room > 0) await this.#output.emit(session, plan, actions, now, room)
       else this.#stats.answersCut++
       this.#charge(from, actions, now)
+      this.#tallySent(session, actions)
     }
     return await this.#settled(session, now, actions)
   }
@@ -462,6 +495,7 @@ export class SyncEngine {
   async #settled (session: Session, now: number, actions: SyncAction[]): Promise<SyncAction[]> {
     if (session.completed || session.busy) return actions
     session.completed = true
+    this.#journalSession(session, true, now)
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
     if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
@@ -471,6 +505,20 @@ export class SyncEngine {
     session.startDigest = this.#view.digest()
     actions.push(...this.#hintBehind(now), ...await this.#startSessions(now))
     return actions
+  }
+
+  // ---- the journal -----------------------------------------------------------------------------------
+
+  /** Counts the bytes `actions` send to the session's peer. */
+  #tallySent (session: Session, actions: readonly SyncAction[]): void {
+    for (const a of actions) if (a.type === 'send' && a.to === session.peer) session.tally.bytesOut += a.bytes.length
+  }
+
+  /** Records a session's end once: what it exchanged; `ok` false when it timed out or was dropped. */
+  #journalSession (session: Session, ok: boolean, now: number): void {
+    if (session.journaled) return
+    session.journaled = true
+    this.journal?.record({ kind: 'session', key: '', peer: session.peer, ...session.tally, ok }, now)
   }
 
   // ---- output ----------------------------------------------------------------------------------------

@@ -35,6 +35,11 @@ export class GenerationalCache<K, V> {
     }
   }
 
+  delete (key: K): void {
+    this.#young.delete(key)
+    this.#old.delete(key)
+  }
+
   get size (): number {
     return this.#young.size + this.#old.size
   }

@@ -64,12 +64,17 @@ export class Journal {
   /** Number of the oldest record still held (1 until the journal wraps). */
   get first (): number { return Math.max(1, this.#next - this.limit) }
 
+  /** Records `entry`, which becomes the record (numbered and stamped in place: callers pass a fresh object). */
   record (entry: JournalEntry, at: number): JournalRecord {
-    const r = { ...entry, n: this.#next, at } as JournalRecord
+    const r = entry as JournalRecord
+    r.n = this.#next
+    r.at = at
     this.#ring[(this.#next - 1) % this.limit] = r
     this.#next++
-    for (const l of this.#listeners) {
-      try { l(r) } catch { /* a reader's bug must not break sync */ }
+    if (this.#listeners.size > 0) {
+      for (const l of this.#listeners) {
+        try { l(r) } catch { /* a reader's bug must not break sync */ }
+      }
     }
     return r
   }

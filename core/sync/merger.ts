@@ -19,12 +19,21 @@ import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
 import { ClockSkewTracker } from './clock-skew.ts'
 import { GenerationalCache } from './generational-cache.ts'
+import type { Journal, JournalPath, JournalRecord } from './journal.ts'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, type Message, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
 import { contractName } from './wire.ts'
 import { SeenDeltas } from './seen-deltas.ts'
 import { type SyncStats, countTop } from './stats.ts'
 import type { SummaryHistory } from './summary-history.ts'
 import type { PeerId, SyncStore } from './types.ts'
+import { type ItemWrites, refusalOf, writeIdsOf } from './write-ranges.ts'
+
+/**
+ * How a batch of deltas arrived, for the journal: the path (a push of a key we asked for by a want is
+ * recorded as `want`), the bytes of the message that carried them (each item is journaled with its
+ * share), and per item the writes it carries (message type 9), where known.
+ */
+export interface Arrival { path: JournalPath, bytes: number, writes?: ReadonlyArray<ItemWrites | undefined> }
 
 export class DeltaMerger {
   readonly #store: SyncStore
@@ -40,9 +49,14 @@ export class DeltaMerger {
   readonly skew = new ClockSkewTracker()
   /** Our clock at the event being handled (the engine sets it): what received stamps are compared with. */
   now: number | undefined
+  /** Where merges and refusals are recorded (journal.ts). */
+  readonly journal: Journal | undefined
+  /** Keys we sent a want for and do not hold yet: the push that brings one is journaled as the want's answer. */
+  readonly #wanting = new GenerationalCache<string, true>(1024)
 
   /** `keeps`: whether this peer keeps a key (always, for a replicate-all peer). */
-  constructor (store: SyncStore, history: SummaryHistory, stats: SyncStats, keeps: (key: string) => boolean = () => true) {
+  constructor (store: SyncStore, history: SummaryHistory, stats: SyncStats, keeps: (key: string) => boolean = () => true, journal?: Journal) {
+    this.journal = journal
     this.#store = store
     this.#history = history
     this.#stats = stats
@@ -50,22 +64,39 @@ export class DeltaMerger {
   }
 
   /** Merges what was not seen before (pushed or session deltas alike); returns how many deltas changed the store. */
-  async merge (from: PeerId, items: readonly DeltaItem[]): Promise<number> {
+  async merge (from: PeerId, items: readonly DeltaItem[], arrival: Arrival = { path: 'push', bytes: 0 }): Promise<number> {
     this.#stats.deltasReceived += items.length
-    const fresh: Array<{ item: DeltaItem, hash: string }> = []
+    const fresh: Array<{ item: DeltaItem, hash: string, writes: ItemWrites | undefined }> = []
     const inBatch = new Set<string>()
-    for (const item of items) {
-      if (!this.#keeps(item.key)) { this.#stats.notReplicated++; continue }
+    const journal = this.journal
+    const at = this.now ?? 0
+    const share = items.length === 0 ? 0 : Math.round(arrival.bytes / items.length)
+    // A want is answered by a plain push (type 1): a writes push is its writer's own, whoever wanted the key.
+    const pathOf = (key: string): JournalPath => arrival.path === 'push' && arrival.writes === undefined && this.#wanting.has(key) ? 'want' : arrival.path
+    items.forEach((item, i) => {
+      const writes = arrival.writes?.[i]
+      if (!this.#keeps(item.key)) {
+        this.#stats.notReplicated++
+        // Every gossiped push reaches every peer: one of a key not kept here is no refusal worth a record.
+        if (arrival.path !== 'push') journal?.record({ kind: 'refused', key: item.key, peer: from, path: arrival.path, reason: 'not_kept', message: 'this peer does not keep the key' }, at)
+        return
+      }
       const hash = SeenDeltas.hashOf(item)
-      if (this.#seen.has(hash) || inBatch.has(hash)) { this.#stats.redundantDeltas++; continue }
+      if (this.#seen.has(hash) || inBatch.has(hash)) {
+        this.#stats.redundantDeltas++
+        journal?.record(merged(item.key, from, pathOf(item.key), writes, false, share), at)
+        return
+      }
       inBatch.add(hash)
-      fresh.push({ item, hash })
-    }
+      fresh.push({ item, hash, writes })
+    })
     if (fresh.length === 0) return 0
-    const outcomes = await this.#store.mergeRemoteMany(fresh.map(({ item }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from })))
+    const outcomes = await this.#store.mergeRemoteMany(fresh.map(({ item, writes }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from, writes: writes === undefined ? undefined : writeIdsOf(writes) })))
     let changed = 0
     outcomes.forEach((o, i) => {
+      const { item, writes } = fresh[i]
       if ('error' in o) {
+        journal?.record({ kind: 'refused', key: item.key, peer: from, path: pathOf(item.key), reason: refusalOf(o.error), message: o.error.message.slice(0, 300) }, at)
         this.#stats.rejectedDeltas++
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
@@ -77,12 +108,19 @@ export class DeltaMerger {
         if (code === 'unknown_contract' || code === 'contract_mismatch') this.#unmergeable.set(unmergeableKey(fresh[i].item.key, fresh[i].item.contract), true)
         return
       }
+      journal?.record(merged(item.key, from, pathOf(item.key), writes, o.changed, share), at)
+      if (o.changed) this.#wanting.delete(item.key) // held now, however it came
       if (o.changed) changed++; else this.#stats.redundantDeltas++
       const stamp = o.changed && this.now !== undefined ? this.#store.stampOf?.(fresh[i].item.contract, fresh[i].item.delta) : undefined
       if (stamp !== undefined) this.skew.observe(from, stamp, this.now!)
       this.#seen.add(fresh[i].hash)
     })
     return changed
+  }
+
+  /** We asked peers for these keys (a want): the push that brings one is its answer. */
+  wanted (keys: readonly string[]): void {
+    for (const key of keys) this.#wanting.set(key, true)
   }
 
   /** Whether deltas for `key` under `contract` were refused lately (the contract is unknown here, or not the key's): more will not help. */
@@ -105,7 +143,7 @@ export class DeltaMerger {
    * contract does not relay a push holding it (push-check.ts), and must not hold back other
    * contracts' items with it.
    */
-  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number, direct = false): Promise<Message[]> {
+  async pushes (dirty: ReadonlyMap<string, Uint8Array | null>, maxBytes: number, direct = false, writes?: ReadonlyMap<string, ItemWrites>): Promise<Message[]> {
     // In key order, so that front coding shares their prefixes.
     const items = (await this.pushItems(dirty)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     const groups = new Map<string, DeltaItem[]>()
@@ -115,14 +153,16 @@ export class DeltaMerger {
       if (group === undefined) groups.set(name, [item]); else group.push(item)
     }
     const out: Message[] = []
+    // With `writes`: `writes` pushes (type 9), each item with the writes folded into it, where known.
+    const sizeOf = writes === undefined ? entrySize.deltaItem : (d: DeltaItem) => entrySize.deltaItem(d) + writeEntrySize(writes.get(d.key))
     for (const group of groups.values()) {
-      const empty = encodeMessage({ type: 'push', items: [] }).length + refsSize(group)
-      const { parts, oversize } = chunk(group, entrySize.deltaItem, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
+      const empty = encodeMessage(writes === undefined ? { type: 'push', items: [] } : { type: 'writes', items: [], writes: [] }).length + refsSize(group)
+      const { parts, oversize } = chunk(group, sizeOf, empty, direct ? maxBytes : Math.min(maxBytes, MAX_GOSSIP_PUSH_BYTES))
       for (const item of oversize) {
-        if (chunk([item], entrySize.deltaItem, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
+        if (chunk([item], sizeOf, empty, maxBytes).oversize.length > 0) this.#stats.oversizeItems++
         else this.#stats.sessionOnlyItems++
       }
-      for (const part of parts) out.push({ type: 'push', items: part })
+      for (const part of parts) out.push(writes === undefined ? { type: 'push', items: part } : { type: 'writes', items: part, writes: part.map(d => writes.get(d.key)) })
     }
     return out
   }
@@ -140,6 +180,21 @@ export class DeltaMerger {
     }
     return items
   }
+}
+
+/** Upper bound of a write list entry's encoded size: the replica id and three 9-byte numbers (or null). */
+function writeEntrySize (w: ItemWrites | undefined): number {
+  return w === undefined ? 1 : w.replica.length + 3 + 27 + 1
+}
+
+/** No writes named: one shared, frozen list (a record per delta must cost next to nothing). */
+const NO_WRITES: string[] = Object.freeze([]) as unknown as string[]
+
+/** A merged record, built whole (n and at filled in by the journal): one allocation, one shape. */
+function merged (key: string, peer: PeerId, path: JournalPath, w: ItemWrites | undefined, changed: boolean, bytes: number): JournalRecord {
+  return w === undefined
+    ? { kind: 'merged', key, peer, path, writes: NO_WRITES, changed, bytes, n: 0, at: 0 }
+    : { kind: 'merged', key, peer, path, writes: writeIdsOf(w), changed, bytes, writtenAt: w.writtenAt, n: 0, at: 0 }
 }
 
 function unmergeableKey (key: string, contract: BoundRef): string {

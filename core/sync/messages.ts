@@ -15,6 +15,9 @@ import {
   short, sid, sidWire, slice, tuple, uint
 } from './wire.ts'
 
+import { writesList, writesWire } from './writes-wire.ts'
+import type { ItemWrites } from './write-ranges.ts'
+
 export { ProtocolError, type ProtocolErrorCode, type SessionId, refWire } from './wire.ts'
 
 /** Version 2: pushes carry no base, numbered types, front-coded keys, 8-byte item hashes. */
@@ -75,10 +78,12 @@ export type Message =
   | { type: 'want', keys: string[] }
   /** To a partial peer whose digest differs from ours over its keys: `fp`, our digest over them (peer-scopes.ts). */
   | { type: 'scope', fp: Uint8Array }
+  /** A push whose items carry the writes folded into them, where known (writes-wire.ts): one entry per item. */
+  | { type: 'writes', items: DeltaItem[], writes: Array<ItemWrites | undefined> }
 
 export type MessageType = Message['type']
 /** Wire numbers of the types: MESSAGE_TYPES[n - 1] is type n. */
-export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack', 'want', 'scope']
+export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack', 'want', 'scope', 'writes']
 const typeNumber = (t: MessageType): number => MESSAGE_TYPES.indexOf(t) + 1
 
 // ---- encoding ------------------------------------------------------------------------------
@@ -133,6 +138,7 @@ function toWire (m: Message): Plain {
     case 'ack': return [...head, sidWire(m.sid), m.re, m.spawned, packed(m.hashes, ACK_HASH_BYTES)]
     case 'want': return [...head, keysWire([...new Set(m.keys)].sort())]
     case 'scope': return [...head, m.fp]
+    case 'writes': return [...head, ...deltasWire(m.items), writesWire(m.writes)]
   }
 }
 
@@ -282,6 +288,11 @@ function fromWire (v: Plain): Message {
     case 'scope':
       arity(1)
       return { type, fp: bytes(f[0], HASH_BYTES, 'scope fingerprint', 1) }
+    case 'writes': {
+      arity(3)
+      const items = deltaItems(f[0], f[1])
+      return { type, items, writes: writesList(f[2], items.length) }
+    }
   }
 }
 

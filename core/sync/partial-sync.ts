@@ -61,6 +61,9 @@ export class PartialSync {
     const lacking = [...new Set(keys)].filter(k => this.#c.view.index.get(k) === undefined).sort()
     const empty = encodeMessage({ type: 'want', keys: [] }).length
     const { parts } = chunk(lacking, entrySize.lacking, empty, this.#c.config.maxMessageBytes, MAX_RANGE_ITEMS)
+    const { merger } = this.#c
+    merger.wanted(lacking)
+    for (const key of lacking) merger.journal?.record({ kind: 'want-sent', key, peer: '*' }, merger.now ?? 0)
     return parts.map(part => this.#c.publish(WANT_TOPIC, { type: 'want', keys: part }))
   }
 
@@ -107,7 +110,10 @@ export class PartialSync {
     if (held.length === 0) return []
     this.#c.stats.wantsAnswered += held.length
     const pushes = await this.#c.merger.pushes(new Map(held.map(k => [k, null])), this.#c.config.maxMessageBytes, direct)
-    return pushes.map(m => direct ? this.#c.send(from, m) : this.#c.publish(PUSH_TOPIC, m))
+    const actions = pushes.map(m => direct ? this.#c.send(from, m) : this.#c.publish(PUSH_TOPIC, m))
+    const bytes = actions.reduce((n, a) => n + a.bytes.length, 0)
+    for (const key of held) this.#c.merger.journal?.record({ kind: 'want-answered', key, peer: from, bytes: Math.round(bytes / held.length) }, now)
+    return actions
   }
 
   /**

@@ -11,6 +11,9 @@
  * and more writes to a key folded into one item, which every peer then merges
  * once. A window with fewer than QUIET_UPDATES writes brings it back.
  */
+import { parseWriteId } from '../write-id.ts'
+import type { ItemWrites } from './write-ranges.ts'
+
 export const BUSY_UPDATES = 32
 export const QUIET_UPDATES = 8
 
@@ -19,6 +22,9 @@ export class PushQueue {
   readonly #maxMs: number
   #windowMs: number
   #dirty = new Map<string, Uint8Array | null>()
+  /** Per waiting key, the local writes it saw in this window (ids consecutive under one replica id), with the first one's time. */
+  #writes = new Map<string, ItemWrites>()
+  #taken = new Map<string, ItemWrites>()
   #updates = 0
   #due: number | undefined
 
@@ -34,8 +40,15 @@ export class PushQueue {
   /** The length of the next window to open (ms). */
   get windowMs (): number { return this.#windowMs }
 
-  add (key: string, base: Uint8Array | null, now: number): void {
+  /** `write`: the write's id (REPLICA/SEQ), if known: the push names the writes it carries. */
+  add (key: string, base: Uint8Array | null, now: number, write?: string): void {
     if (!this.#dirty.has(key)) this.#dirty.set(key, base)
+    const id = write === undefined ? undefined : parseWriteId(write)
+    if (id !== undefined) {
+      const w = this.#writes.get(key)
+      if (w === undefined || w.replica !== id.replica) this.#writes.set(key, { replica: id.replica, first: id.seq, last: id.seq, writtenAt: now })
+      else w.last = Math.max(w.last, id.seq)
+    }
     this.#updates++
     this.#due ??= now + this.#windowMs
   }
@@ -46,10 +59,17 @@ export class PushQueue {
     return this.takeAll()
   }
 
+  /** The writes of the keys the last take returned (see add). */
+  takenWrites (): ReadonlyMap<string, ItemWrites> {
+    return this.#taken
+  }
+
   /** The waiting keys with their bases, whether or not the window has passed (to send before stopping). */
   takeAll (): Map<string, Uint8Array | null> | undefined {
     if (this.#dirty.size === 0) return undefined
     const dirty = this.#dirty
+    this.#taken = this.#writes
+    this.#writes = new Map()
     if (this.#updates >= BUSY_UPDATES) this.#windowMs = Math.min(this.#maxMs, Math.max(1, this.#windowMs * 2))
     else if (this.#updates < QUIET_UPDATES) this.#windowMs = this.#baseMs
     this.#dirty = new Map()

@@ -53,7 +53,7 @@ const SUMS_AT_ONCE = 16
  * with `check`). `room`: the bytes our answer may cost (peer-budget.ts); summaries stop being answered
  * once the deltas computed for them pass it (the rest is found again by a later session).
  */
-export async function answerRequest (c: Context, from: PeerId, session: Session, msg: Request, room = Infinity): Promise<{ plan: Plan, hashes: Uint8Array[] }> {
+export async function answerRequest (c: Context, from: PeerId, session: Session, msg: Request, room = Infinity, bytes = 0): Promise<{ plan: Plan, hashes: Uint8Array[] }> {
   let used = 0
   const answerSumsWithin = async (items: readonly SumItem[], reply: boolean, plan: Plan): Promise<void> => {
     for (let i = 0; i < items.length && used < room; i += SUMS_AT_ONCE) {
@@ -95,7 +95,11 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
     session.progress.differ([...plan.deltas.map(d => d.key), ...plan.ask.map(s => s.key), ...plan.askKeys, ...plan.tell.map(s => s.key), ...plan.tellKeys])
     return { plan, hashes: [] }
   }
-  session.changedKeys += await c.merger.merge(from, msg.items)
+  // Deltas of a session we started to pull from a peer ahead of us are a catch-up; any other session's, a repair.
+  const changed = await c.merger.merge(from, msg.items, { path: session.pull ? 'catch-up' : 'repair', bytes })
+  session.changedKeys += changed
+  session.tally.keysReceived += msg.items.length
+  session.tally.keysChanged += changed
   // Tell the sender what we now hold, if it asked: the only way it learns whether we hold more than it does.
   const hashes = msg.check ? distinctKeys(msg.items).map(key => index.get(key)?.subarray(0, ACK_HASH_BYTES) ?? NOT_HELD) : []
   return { plan, hashes }

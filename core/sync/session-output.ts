@@ -102,6 +102,7 @@ export class SessionOutput {
       const maxItems = Math.floor((this.#maxBytes - 64) / ACK_HASH_BYTES)
       for (const part of this.#chunk(deltas, deltaSize, empty, maxItems)) {
         if (seqs.length > 0 && full()) { cut = true; break }
+        session.tally.keysSent += part.length
         request(seq => ({ type: 'deltas', sid, seq, check, items: part }), check ? distinctKeys(part) : null)
         session.progress.sent(part.map(d => d.key))
       }

@@ -45,6 +45,10 @@ export class Session {
   /** Our key space when the session began (a state peers may still be at), and how many keys its deltas changed since. */
   startDigest: Fingerprint | undefined
   changedKeys = 0
+  /** What it exchanged, for the journal's 'session' record (journal.ts): keys received, changed here and sent, bytes both ways. */
+  readonly tally = { keysReceived: 0, keysChanged: 0, keysSent: 0, bytesIn: 0, bytesOut: 0 }
+  /** Its end was recorded in the journal. */
+  journaled = false
   /** We started it to pull a catch-up from a peer ahead of us. */
   pull = false
   /** Keys known to differ, received, sent, and bytes: what `monoidb status` shows (session-progress.ts). */

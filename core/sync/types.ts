@@ -34,6 +34,11 @@ export interface SyncStore {
 export const PUSH_TOPIC = 'monoidb/2/push'
 export const DIGEST_TOPIC = 'monoidb/2/digest'
 export const WANT_TOPIC = 'monoidb/2/want'
+/**
+ * Pushes that carry write ids (message type 9, `writes`): a peer that knows the type subscribes to it as well;
+ * a peer before it never does, so it is never sent a type it does not know (PROTOCOL.md §4).
+ */
+export const WRITES_TOPIC = 'monoidb/2/writes'
 
 /**
  * Partial replication: the keys a peer keeps beside those it holds. A peer with no Interest keeps every
@@ -47,8 +52,11 @@ export interface Interest {
 }
 
 export type SyncAction =
-  /** Publish on a gossip topic: best effort, to every peer subscribed. */
-  | { type: 'publish', topic: string, bytes: Uint8Array }
+  /**
+   * Publish on a gossip topic: best effort, to every peer subscribed. `legacy`: the same push as type 1, for
+   * `topic`'s stand-in (the push topic), to publish too when some peer hears that topic and not `topic`.
+   */
+  | { type: 'publish', topic: string, bytes: Uint8Array, legacy?: { topic: string, bytes: () => Uint8Array } }
   /** Send to one peer over a direct stream: best effort too (the link may drop it). */
   | { type: 'send', to: PeerId, bytes: Uint8Array }
 
@@ -88,8 +96,8 @@ export interface SyncOptions {
    * the daemon lowers the peer's score and closes the stream that carried bad bytes. Must not throw.
    */
   onMisbehaviour?: (peer: PeerId, what: Misbehaviour) => void
-  /** Where the engine records what it exchanged (journal.ts); default: a journal of its own. */
-  journal?: Journal
+  /** Where the engine records what it exchanged (journal.ts); default: a journal of its own; null: none (benchmarks' baseline). */
+  journal?: Journal | null
 }
 
 /** A key's identity in digests: a `ContractRef` as the store binds it, with the summary. */

@@ -12,6 +12,7 @@
  * 5. durability: local updates (ReplicaStore.update) on LevelDB with and
  *    without an fsync per batch (`--durability power`, the default, and
  *    `process`), from 1 to 256 concurrent writers: what group commit saves.
+ * 6. the sync journal's overhead on received pushes (journal-overhead.ts).
  * Section 2 runs LevelDB both ways too: "process" (no fsync) and "power".
  * BENCH_SECONDS sets the time per figure (default 1.5).
  */
@@ -28,6 +29,7 @@ import { type RemoteDelta, ReplicaStore } from '../../core/replica-store.ts'
 import { type BatchOp, type BatchOptions, type KeyRange, MemoryStorage, type Storage } from '../../core/storage.ts'
 import { orSet } from '../../contracts/or-set.ts'
 import { pnCounter } from '../../contracts/pn-counter.ts'
+import { engineJournalOverhead } from './journal-overhead.ts'
 
 const PEERS = 50 // replicas whose deltas arrive
 const CHUNK = 1000 // deltas per mergeRemoteMany call (one sync round's worth)
@@ -255,6 +257,10 @@ try {
     const power = await updateRate(powerStorage, writers)
     console.log(`  ${String(writers).padStart(3)} concurrent writers   process ${fmt(proc.rate)}   power ${fmt(power.rate)} (${(power.perBatch).toFixed(1)} updates a batch)   power/process ${(power.rate / proc.rate).toFixed(2)}`)
   }
+
+  console.log('\n6. The sync journal (issue 10): pushes received by a SyncEngine (pn-counter, 100 items a push, 1,000 keys), journal on vs off, deltas per CPU second')
+  const j = await engineJournalOverhead()
+  console.log(`  journal on ${fmt(j.on)}   off ${fmt(j.off)} (medians)   on/off ${j.ratio.toFixed(3)}, quartiles ${j.q1.toFixed(3)}–${j.q3.toFixed(3)} (overhead ${(100 * (1 - j.ratio)).toFixed(1)}%; ${j.records} records a run; 31 pairs)`)
 } finally {
   await rm(root, { recursive: true, force: true })
 }

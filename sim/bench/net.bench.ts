@@ -7,7 +7,12 @@
  *       writer's HTTP 200 to the change on each other daemon's event stream;
  *   (b) throughput: every daemon takes concurrent keep-alive POSTs for a few
  *       seconds; updates committed, and updates at all other daemons;
- *   (c) the same two with raw gossipsub (net-gossip.ts).
+ *   (c) the same two with raw gossipsub (net-gossip.ts);
+ *   (d) (a) and (b) again with the sync journal off in the daemons
+ *       (journal-off.ts preloaded): the journal's overhead, issue 10 §4.
+ *       `--journal-only R`: only (a) and (b) of the daemons, with the journal
+ *       on and off alternately, R times each, and the medians (a shared
+ *       machine's noise is larger than the journal's cost).
  * Flags: --updates N (latency samples, 200), --seconds S (throughput window, 5),
  * --concurrency C (POSTs in flight per daemon, 32), --keys K (keys per writer,
  * 10), --ahead A (gossip messages a node may publish beyond what it has
@@ -15,6 +20,7 @@
  * (CPU profiles of the daemons and gossip nodes into DIR).
  */
 import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { encodeMessage } from '../../core/sync/messages.ts'
 import { MemoryStorage } from '../../core/storage.ts'
@@ -34,7 +40,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     keys: { type: 'string', default: '10' },
     ahead: { type: 'string', default: '100' },
-    'cpu-prof': { type: 'string' }
+    'cpu-prof': { type: 'string' },
+    'journal-only': { type: 'string' }
   }
 })
 const num = (name: keyof typeof flags): number => {
@@ -62,10 +69,11 @@ async function pushPayload (): Promise<Uint8Array> {
 interface Side { latency: LatencyResult, written: number, delivered: number, drainMs: number | undefined, failed: number, loadLatency: number[], cpu: number, benchCpu: number }
 
 const nodeArgs = flags['cpu-prof'] === undefined ? undefined : ['--cpu-prof', `--cpu-prof-dir=${flags['cpu-prof']}`]
+const JOURNAL_OFF = ['--import', fileURLToPath(new URL('./journal-off.ts', import.meta.url))]
 
-async function measureDaemons (): Promise<Side> {
+async function measureDaemons (journal = true): Promise<Side> {
   let t = performance.now()
-  const daemons = await startDaemons(PEERS, { nodeArgs })
+  const daemons = await startDaemons(PEERS, { nodeArgs: journal ? nodeArgs : [...nodeArgs ?? [], ...JOURNAL_OFF] })
   out(`daemons: ${PEERS} started and connected in ${elapsed(t)}`)
   try {
     t = performance.now()
@@ -124,16 +132,53 @@ function report (d: Side, g: Side, payloadBytes: number): void {
     `Daemons: ${keys} g-counter keys per writer, ${concurrency} POSTs in flight per daemon; gossip: each node at most ${ahead} messages ahead of what it has from the slowest other node.`)
 }
 
+/** A Side whose figures are the medians of `sides` (latency samples pooled). */
+function medianSide (sides: readonly Side[]): Side {
+  const med = (f: (s: Side) => number): number => [...sides.map(f)].sort((a, b) => a - b)[Math.floor(sides.length / 2)]
+  const pooled = sides.flatMap(s => s.latency.perReceiver)
+  const cpuPer = med(s => s.cpu / Math.max(1, s.written))
+  const written = med(s => s.written)
+  return { ...sides[0], latency: { ...sides[0].latency, perReceiver: pooled }, written, delivered: med(s => s.delivered), cpu: cpuPer * written }
+}
+
+/** The journal's overhead: the daemons with it (as in the table) over the daemons without it. */
+function journalReport (on: Side, off: Side): void {
+  const p = (s: Side, q: number): number => quantile(s.latency.perReceiver, q)
+  const cpuPerUpdate = (s: Side): number => s.cpu / Math.max(1, s.written) * 1e6
+  out()
+  out('| figure | journal on | journal off | on ÷ off |')
+  out('|---|---:|---:|---:|')
+  out(`| (a) p50 / p99, each receiver (ms) | ${ms(p(on, 0.5))} / ${ms(p(on, 0.99))} | ${ms(p(off, 0.5))} / ${ms(p(off, 0.99))} | ${ratio(p(on, 0.5), p(off, 0.5))} / ${ratio(p(on, 0.99), p(off, 0.99))} |`)
+  out(`| (b) updates/s at all other peers | ${rate(on.delivered / seconds)} | ${rate(off.delivered / seconds)} | ${ratio(on.delivered, off.delivered)} |`)
+  out(`| (b) daemons' CPU per update written (µs) | ${cpuPerUpdate(on).toFixed(0)} | ${cpuPerUpdate(off).toFixed(0)} | ${ratio(cpuPerUpdate(on), cpuPerUpdate(off))} |`)
+}
+
 async function main (): Promise<void> {
   cleanUpOnExit()
   const started = performance.now()
   // The load average shows whether something else was using the machine: every figure here is CPU-bound.
   out(`bench:net: ${PEERS} peers on 127.0.0.1; Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
   try {
+    if (flags['journal-only'] !== undefined) {
+      const rounds = num('journal-only')
+      const on: Side[] = []
+      const off: Side[] = []
+      for (let r = 0; r < rounds; r++) {
+        on.push(await measureDaemons(true))
+        off.push(await measureDaemons(false))
+      }
+      out(`\n(d) the sync journal on and off, alternately, ${rounds} times each: medians`)
+      journalReport(medianSide(on), medianSide(off))
+      out(`\ntotal ${elapsed(started)}; load average now ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
+      return
+    }
     const payload = await pushPayload()
     const d = await measureDaemons()
     const g = await measureGossip(payload)
     report(d, g, payload.length)
+    out('\n(d) the sync journal: the daemons again with it off (journal-off.ts preloaded)')
+    const off = await measureDaemons(false)
+    journalReport(d, off)
     // Where (b)'s time goes: the HTTP write path alone, and the peers without HTTP or process switching.
     let t = performance.now()
     const single = await singleDaemonRate({ seconds, concurrency, keysPerWriter: keys })

@@ -65,7 +65,7 @@ describe('ReplicaStore', () => {
     const store = await openAt(path)
     assert.equal(await store.get('n'), undefined)
     const r = await store.update('n', 'pn-counter', 'inc', [5])
-    assert.deepEqual(r, { key: 'n', contract: { id: 'pn-counter' }, value: 5, delta: { p: [[store.replica, 5]], n: [] }, seq: 1 })
+    assert.deepEqual(r, { key: 'n', contract: { id: 'pn-counter' }, value: 5, delta: { p: [[store.replica, 5]], n: [] }, seq: 1, write: `${store.replica}/1` })
     await store.update('n', 'pn-counter', 'dec', [2])
     assert.deepEqual(await store.get('n'), { key: 'n', contract: { id: 'pn-counter' }, value: 3 })
     await store.close()

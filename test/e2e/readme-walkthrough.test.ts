@@ -36,13 +36,14 @@ function local (line: string): string {
     .replace(/\bnode -p /g, `"${process.execPath}" -p `)
 }
 
-function run (line: string): { proc: ChildProcess, out: () => string, exited: Promise<number | null> } {
+function run (line: string): { proc: ChildProcess, out: () => string, stdout: () => string, exited: Promise<number | null> } {
   const proc = spawn('bash', ['-c', local(line)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   procs.push(proc)
   let out = ''
-  proc.stdout!.on('data', b => { out += String(b) })
+  let stdout = ''
+  proc.stdout!.on('data', b => { out += String(b); stdout += String(b) })
   proc.stderr!.on('data', b => { out += String(b) })
-  return { proc, out: () => out, exited: new Promise(resolve => proc.once('exit', code => { resolve(code) })) }
+  return { proc, out: () => out, stdout: () => stdout, exited: new Promise(resolve => proc.once('exit', code => { resolve(code) })) }
 }
 
 const exists = async (path: string): Promise<boolean> => await stat(path).then(() => true, () => false)
@@ -75,7 +76,9 @@ test('the README walkthrough: two daemons in two terminals replicate a key writt
     }
     const c = run(line.replace(/\s+#.*$/, ''))
     assert.equal(await c.exited, 0, `${line}\n${c.out()}`)
-    if (expected !== undefined) assert.equal(c.out().trim(), expected, line)
+    // What the comment shows is stdout (an update's write id goes to stderr, for scripts that pipe the value).
+    if (expected !== undefined) assert.equal(c.stdout().trim(), expected, line)
+    if (line.includes(' update ')) assert.match(c.out(), /^write [0-9a-f]{24}\/1$/m, `${line}: the write id on stderr`)
   }
 
   // Ctrl-C in each terminal: a clean stop.

@@ -38,7 +38,12 @@ test('an update on A reaches a watcher on B within 2 s; C gets a key it never to
     const { at, event } = await seenOnB
     t.diagnostic(`A → B: ${at - ackedAt} ms after A's 200`)
     assert.ok(at - ackedAt < 2_000, `B saw the update ${at - ackedAt} ms after A acknowledged it`)
-    assert.deepEqual(event, { key, contract: { id: 'or-set' }, value: ['hello'], origin: a.info.peerId })
+    // With the id of A's write when its push brought the change; a session that came first names none (B's journal says which).
+    let records = (await b.client.journal({ key, peer: a.info.peerId })).records
+    await until('B\'s journal to record the change', async () => (records = (await b.client.journal({ key, peer: a.info.peerId })).records).some(r => r.kind === 'merged' && r.changed))
+    const by = records.find(r => r.kind === 'merged' && r.changed)
+    assert.ok(by?.kind === 'merged', JSON.stringify(records))
+    assert.deepEqual(event, { key, contract: { id: 'or-set' }, value: ['hello'], origin: a.info.peerId, writes: by.path === 'push' ? [written.write] : [] })
   } finally {
     clearTimeout(timeout)
     watching.abort()

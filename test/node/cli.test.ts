@@ -56,14 +56,20 @@ function assertError (r: Run, code: number, pattern: RegExp, what: string): void
   assert.match(r.stderr, pattern, what)
 }
 
+/** An update's run with its write id's replica (24 hex digits) shown as R: stderr is `write R/SEQ`. */
+const written = (r: Run): Run => ({ ...r, stderr: r.stderr.replace(/^write [0-9a-f]{24}\//, 'write R/') })
+
 test('update then get print the value as JSON and exit 0; keys, status and peers print JSON', { timeout: 30_000 }, async () => {
-  assert.deepEqual(await withData('update', 'visits', 'pn-counter', 'inc', '5'), { code: 0, stdout: '5\n', stderr: '' })
-  assert.deepEqual(await withData('update', 'cart/1', 'or-set', 'add', '"apples"'), { code: 0, stdout: '["apples"]\n', stderr: '' })
-  assert.deepEqual(await withData('update', 'log', '{"id":"log","params":{"keepLast":2}}', 'append', '{"a":[1,2]}'), { code: 0, stdout: (await withData('get', 'log')).stdout, stderr: '' })
+  assert.deepEqual(written(await withData('update', 'visits', 'pn-counter', 'inc', '5')), { code: 0, stdout: '5\n', stderr: 'write R/1\n' }, 'the value on stdout, the write id on stderr')
+  assert.deepEqual(written(await withData('update', 'cart/1', 'or-set', 'add', '"apples"')), { code: 0, stdout: '["apples"]\n', stderr: 'write R/1\n' })
+  assert.deepEqual(written(await withData('update', 'cart/1', 'or-set', 'add', '"pears"')), { code: 0, stdout: '["pears","apples"]\n', stderr: 'write R/2\n' })
+  assert.deepEqual(written(await withData('update', 'cart/1', 'or-set', 'remove', '"pears"')), { code: 0, stdout: '["apples"]\n', stderr: 'write R/3\n' })
+  assert.deepEqual(await withData('update', 'cart/1', 'or-set', 'remove', '"pears"'), { code: 0, stdout: '["apples"]\n', stderr: '' }, 'an op that changes nothing has no write id')
+  assert.deepEqual(written(await withData('update', 'log', '{"id":"log","params":{"keepLast":2}}', 'append', '{"a":[1,2]}')), { code: 0, stdout: (await withData('get', 'log')).stdout, stderr: 'write R/1\n' })
   assert.deepEqual(await withData('get', 'visits'), { code: 0, stdout: '5\n', stderr: '' })
   assert.deepEqual(await withData('get', 'cart/1'), { code: 0, stdout: '["apples"]\n', stderr: '' })
-  assert.deepEqual(await withData('update', 'temp', 'lww-register', 'set', '-3.5'), { code: 0, stdout: '-3.5\n', stderr: '' }, 'a negative number is an ARG_JSON')
-  assert.deepEqual(await cli(['--data', data, 'update', 'temp', 'lww-register', 'set', '--', '-2']), { code: 0, stdout: '-2\n', stderr: '' }, 'arguments after --')
+  assert.deepEqual(written(await withData('update', 'temp', 'lww-register', 'set', '-3.5')), { code: 0, stdout: '-3.5\n', stderr: 'write R/1\n' }, 'a negative number is an ARG_JSON')
+  assert.deepEqual(written(await cli(['--data', data, 'update', 'temp', 'lww-register', 'set', '--', '-2'])), { code: 0, stdout: '-2\n', stderr: 'write R/2\n' }, 'arguments after --')
 
   assert.deepEqual(JSON.parse((await withData('keys', '--prefix', 'cart/')).stdout), ['cart/1'])
   assert.deepEqual(JSON.parse((await withData('keys')).stdout), ['cart/1', 'log', 'temp', 'visits'])
@@ -86,7 +92,7 @@ test('errors exit 1 with one stderr line naming them', { timeout: 30_000 }, asyn
 })
 
 test('--api URL with MONOIDB_TOKEN works; a wrong token exits 1 naming unauthorized', { timeout: 20_000 }, async () => {
-  assert.deepEqual(await cli(['update', 'via-api', 'g-set', 'add', '1', '--api', info.api], { MONOIDB_TOKEN: info.token }), { code: 0, stdout: '[1]\n', stderr: '' })
+  assert.deepEqual(written(await cli(['update', 'via-api', 'g-set', 'add', '1', '--api', info.api], { MONOIDB_TOKEN: info.token })), { code: 0, stdout: '[1]\n', stderr: 'write R/1\n' })
   assert.deepEqual(await cli(['get', 'via-api', '--api', info.api], { MONOIDB_TOKEN: info.token }), { code: 0, stdout: '[1]\n', stderr: '' })
   assertError(await cli(['get', 'via-api', '--api', info.api], { MONOIDB_TOKEN: 'not-the-token' }), 1, /^monoidb: unauthorized: /, 'wrong token')
 })
@@ -131,12 +137,13 @@ test('watch prints the current value, then one line per change', { timeout: 20_0
   let out = ''
   w.stdout!.on('data', b => { out += String(b) })
   await until('the current value', () => out.includes('\n'), 10_000)
-  assert.deepEqual(await withData('update', 'watched', 'pn-counter', 'inc', '2'), { code: 0, stdout: '3\n', stderr: '' })
+  const update = await withData('update', 'watched', 'pn-counter', 'inc', '2')
+  assert.deepEqual(written(update), { code: 0, stdout: '3\n', stderr: 'write R/2\n' })
   await until('the change line', () => out.split('\n').length >= 3, 10_000)
   const lines = out.trim().split('\n').map(l => JSON.parse(l) as unknown)
   assert.deepEqual(lines, [
     { key: 'watched', contract: { id: 'pn-counter' }, value: 1 },
-    { key: 'watched', contract: { id: 'pn-counter' }, value: 3, origin: 'local' }
+    { key: 'watched', contract: { id: 'pn-counter' }, value: 3, origin: 'local', write: update.stderr.slice('write '.length).trim() }
   ])
   const exited = new Promise<number | null>(resolve => w.once('exit', code => { resolve(code) }))
   w.kill('SIGINT')

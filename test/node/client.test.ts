@@ -28,8 +28,9 @@ async function refusal (p: Promise<unknown>): Promise<ApiError> {
 }
 
 test('update, get, keys, status and peers return the API\'s typed answers', async () => {
-  assert.deepEqual(await client.update('a/b c', 'or-set', 'add', ['x']), { key: 'a/b c', contract: { id: 'or-set' }, value: ['x'] })
-  assert.deepEqual(await client.update('n', 'pn-counter', 'inc'), { key: 'n', contract: { id: 'pn-counter' }, value: 1 })
+  assert.deepEqual(await client.update('a/b c', 'or-set', 'add', ['x']), { key: 'a/b c', contract: { id: 'or-set' }, value: ['x'], write: `${node.replica}/1` })
+  assert.deepEqual(await client.update('n', 'pn-counter', 'inc'), { key: 'n', contract: { id: 'pn-counter' }, value: 1, write: `${node.replica}/1` })
+  assert.deepEqual(await client.update('a/b c', 'or-set', 'remove', ['absent']), { key: 'a/b c', contract: { id: 'or-set' }, value: ['x'], write: null }, 'an op that changes nothing writes nothing')
   assert.deepEqual(await client.get('a/b c'), { key: 'a/b c', contract: { id: 'or-set' }, value: ['x'] })
   assert.deepEqual(await client.keys(), ['a/b c', 'n'])
   assert.deepEqual(await client.keys('a/'), ['a/b c'])
@@ -58,7 +59,7 @@ test('watch yields the current value, then each change; leaving the loop closes 
   }
   assert.deepEqual(seen, [
     { key: 'w', contract: null, value: null },
-    { key: 'w', contract: { id: 'g-counter' }, value: 4, origin: 'local' }
+    { key: 'w', contract: { id: 'g-counter' }, value: 4, origin: 'local', write: `${node.replica}/1` }
   ])
   const deadline = Date.now() + 2_000
   while (api.openStreams > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))

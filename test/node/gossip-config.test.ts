@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, encodeMessage } from '../../core/sync/messages.ts'
-import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC } from '../../core/sync/types.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC, WRITES_TOPIC } from '../../core/sync/types.ts'
 import { SYNC_TOPICS, checkGossip, fastMessageId, gossipOptions } from '../../node/gossip-config.ts'
 
 test('the fast message id is author + sequence number: equal exactly when both are', () => {
@@ -19,7 +19,11 @@ test('the fast message id is author + sequence number: equal exactly when both a
 })
 
 test('each topic accepts only its message type; garbage is rejected and handed on to be counted', () => {
-  assert.deepEqual([...SYNC_TOPICS], [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC])
+  assert.deepEqual([...SYNC_TOPICS], [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC, WRITES_TOPIC])
+  const writes = encodeMessage({ type: 'writes', items: [], writes: [] })
+  assert.deepEqual(checkGossip(WRITES_TOPIC, writes), { result: TopicValidatorResult.Accept, garbage: false })
+  assert.deepEqual(checkGossip(WRITES_TOPIC, encodeMessage({ type: 'push', items: [] })), { result: TopicValidatorResult.Reject, garbage: false }, 'a type-1 push on the writes topic')
+  assert.deepEqual(checkGossip(PUSH_TOPIC, writes), { result: TopicValidatorResult.Reject, garbage: false }, 'a writes push on the push topic (old peers would be sent a type they do not know)')
   const push = encodeMessage({ type: 'push', items: [] })
   const digest = encodeMessage({ type: 'digest', fp: new Uint8Array(16) })
   const want = encodeMessage({ type: 'want', keys: ['k'] })
@@ -38,14 +42,19 @@ test('a push is rejected when checkPush refuses an item, and ignored unread past
   const seen: number[] = []
   const check = (items: readonly DeltaItem[]): PushVerdict => {
     seen.push(items.length)
-    return JSON.stringify(items[0].delta).includes(',0]') ? { invalid: 'count 0' } : {}
+    return JSON.stringify(items[0].delta).includes(',0]') ? { invalid: 'count 0', key: items[0].key } : {}
   }
   assert.deepEqual(checkGossip(PUSH_TOPIC, good, check), { result: TopicValidatorResult.Accept, garbage: false })
-  assert.deepEqual(checkGossip(PUSH_TOPIC, bad, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid' })
+  assert.deepEqual(checkGossip(PUSH_TOPIC, bad, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', refused: { key: 'k', message: 'count 0' } })
   assert.deepEqual(checkGossip(PUSH_TOPIC, bad), { result: TopicValidatorResult.Accept, garbage: false }, 'without a check, as before')
+  // A writes push (type 9) is checked like a push.
+  const badWrites = encodeMessage({ type: 'writes', items: [item(0)], writes: [{ replica: 'r1', first: 1, last: 1, writtenAt: 5 }] })
+  assert.deepEqual(checkGossip(WRITES_TOPIC, badWrites, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', refused: { key: 'k', message: 'count 0' } })
+  const largeWrites = encodeMessage({ type: 'writes', items: [{ key: 'k', contract: { id: 'lww-register' }, delta: 'x'.repeat(MAX_GOSSIP_PUSH_BYTES) }], writes: [undefined] })
+  assert.deepEqual(checkGossip(WRITES_TOPIC, largeWrites, check), { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' })
   const large = encodeMessage({ type: 'push', items: [{ key: 'k', contract: { id: 'lww-register' }, delta: 'x'.repeat(MAX_GOSSIP_PUSH_BYTES) }] })
   assert.deepEqual(checkGossip(PUSH_TOPIC, large, check), { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' })
-  assert.deepEqual(seen, [1, 1], 'the large push was not even decoded')
+  assert.deepEqual(seen, [1, 1, 1], 'the large pushes were not even decoded')
   const digest = encodeMessage({ type: 'digest', fp: new Uint8Array(16) })
   assert.deepEqual(checkGossip(DIGEST_TOPIC, digest, () => ({ invalid: 'never asked' })), { result: TopicValidatorResult.Accept, garbage: false })
   // A push this peer cannot fully judge: ignored (no penalty, not forwarded), flagged for our own engine.

@@ -51,7 +51,7 @@ test('POST commits and returns the view; GET, keys, status and peers have their 
   assert.notEqual(api.url, 'http://127.0.0.1:0')
   const post = await call('POST', '/v1/keys/visits', { json: { contract: 'pn-counter', op: 'inc', args: [5] } })
   assert.equal(post.status, 200)
-  assert.deepEqual(post.body, { key: 'visits', contract: { id: 'pn-counter' }, value: 5 })
+  assert.deepEqual(post.body, { key: 'visits', contract: { id: 'pn-counter' }, value: 5, write: `${node.replica}/1` })
   assert.equal((await node.get('visits'))?.value, 5, 'committed to the node')
   assert.deepEqual((await call('POST', '/v1/keys/visits', { json: { contract: 'pn-counter', op: 'dec' } })).body.value, 4, 'args defaults to []')
 
@@ -201,11 +201,15 @@ test('events: the current value first, then one event per change with its origin
   assert.deepEqual(await next(), { key: 'watched', contract: { id: 'or-set' }, value: ['a'] })
   const posted = await call('POST', '/v1/keys/watched', { json: { contract: 'or-set', op: 'add', args: ['b'] } })
   assert.equal(posted.status, 200)
-  assert.deepEqual(await next(), { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b'], origin: 'local' })
-  await peer.update('watched', 'or-set', 'add', ['c']) // arrives by push from the peer
+  assert.deepEqual(await next(), { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b'], origin: 'local', write: `${node.replica}/2` })
+  const written = await peer.update('watched', 'or-set', 'add', ['c']) // arrives by push from the peer
   let e = await next()
   while (e.value.length < 3) e = await next()
-  assert.deepEqual(e, { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b', 'c'], origin: peer.peerId })
+  // The push carries the writer's id (a 'writes' push, PROTOCOL.md §3.1): the event names it, unless a
+  // session brought the change first (on a loaded machine), which names none: the journal says which.
+  await until('the journal to record the change', () => node.journal.query({ key: 'watched', peer: peer.peerId }).some(r => r.kind === 'merged' && r.changed))
+  const by = node.journal.query({ key: 'watched', peer: peer.peerId }).find(r => r.kind === 'merged' && r.changed)!
+  assert.deepEqual(e, { key: 'watched', contract: { id: 'or-set' }, value: ['a', 'b', 'c'], origin: peer.peerId, writes: by.kind === 'merged' && by.path === 'push' ? [written.write] : [] })
 
   assert.equal(api.openStreams, 1)
   abort.abort()
@@ -217,7 +221,7 @@ test('events: the current value first, then one event per change with its origin
   const next2 = events(res2)
   assert.deepEqual(await next2(), { key: 'later', contract: null, value: null })
   await call('POST', '/v1/keys/later', { json: { contract: 'lww-register', op: 'set', args: [{ n: 1 }] } })
-  assert.deepEqual(await next2(), { key: 'later', contract: { id: 'lww-register' }, value: { n: 1 }, origin: 'local' })
+  assert.deepEqual(await next2(), { key: 'later', contract: { id: 'lww-register' }, value: { n: 1 }, origin: 'local', write: `${node.replica}/1` })
   abort2.abort()
   await until('the second stream to end', () => api.openStreams === 0)
 })
@@ -237,7 +241,9 @@ test('a real daemon with --api 127.0.0.1:0 serves the API at the URL in daemon.j
     assert.ok(out.includes(`API ${info.api}`), out)
     const auth = { authorization: `Bearer ${info.token}` }
     const posted = await fetch(`${info.api}/v1/keys/${enc('daemon key')}`, { method: 'POST', headers: auth, body: JSON.stringify({ contract: 'pn-counter', op: 'inc', args: [7] }) })
-    assert.deepEqual(await posted.json(), { key: 'daemon key', contract: { id: 'pn-counter' }, value: 7 })
+    const body = await posted.json() as { write?: string }
+    assert.match(body.write ?? '', /^[0-9a-f]{24}\/1$/, 'the write id, REPLICA/SEQ')
+    assert.deepEqual(body, { key: 'daemon key', contract: { id: 'pn-counter' }, value: 7, write: body.write })
     const got = await fetch(`${info.api}/v1/keys/${enc('daemon key')}`, { headers: auth })
     assert.deepEqual(await got.json(), { key: 'daemon key', contract: { id: 'pn-counter' }, value: 7 })
     assert.equal((await fetch(`${info.api}/v1/status`)).status, 401)

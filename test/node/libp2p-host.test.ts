@@ -93,7 +93,8 @@ test('a change near the 1 MiB limit is not gossiped (pushes stop at 64 KiB): it 
   await a.update('big', 'lww-register', 'set', [big])
   await until('B to hold the big value', async () => await allHold([b], 'big', big))
   assert.equal(a.stats().sync.sessionOnlyItems, 1, 'A left the big change to sessions')
-  assert.ok(b.stats().sync.perType.push.bytesReceived < MAX_GOSSIP_PUSH_BYTES, 'no push carried it')
+  const { push, writes } = b.stats().sync.perType
+  assert.ok(push.bytesReceived + writes.bytesReceived < MAX_GOSSIP_PUSH_BYTES, 'no push carried it')
   assert.ok(b.stats().sync.perType.deltas.bytesReceived > 1_000_000, 'a session did')
 
   // C joins later: only a session can bring it the value, as one deltas message over the stream.
@@ -127,6 +128,7 @@ test('a forged push whose state its contract refuses is rejected at the first ho
   assert.ok(large.length > MAX_GOSSIP_PUSH_BYTES, `${large.length} bytes`)
   await pubsub.publish(PUSH_TOPIC, large)
   await until('B to ignore the large push', () => b.stats().host.largePushes === 1)
+  assert.deepEqual(b.journal.query({ key: '' }).filter(r => r.kind === 'refused').map(r => r.kind === 'refused' ? [r.peer, r.reason] : []), [[badId, 'oversize']], 'journaled unread, with no key')
   assert.ok(b.gossipScore(badId) >= 0, `score ${b.gossipScore(badId)} after an ignored push`)
 
   // The forged push: 4,000 entries to validate, the last of them invalid (a count of 0).
@@ -135,6 +137,9 @@ test('a forged push whose state its contract refuses is rejected at the first ho
   await pubsub.publish(PUSH_TOPIC, forged)
   await until('B to reject the forged push', () => b.stats().host.invalidPushes === 1)
   await until('the bad peer to lose gossip score on B', () => b.gossipScore(badId) < 0)
+  // B's journal says so, naming the key and the author, though no engine saw it.
+  const refusals = b.journal.query({ key: 'forged' })
+  assert.deepEqual(refusals.map(r => r.kind === 'refused' ? [r.peer, r.path, r.reason] : [r.kind]), [[badId, 'push', 'invalid']])
 
   // A valid push after it still goes through: once C holds it, C would have had the forged one before it.
   await pubsub.publish(PUSH_TOPIC, push('after', counter(2, 1)))

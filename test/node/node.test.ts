@@ -22,10 +22,21 @@ test('an update on A is seen by a subscriber on B within 2 s, with A as its orig
     throw new Error('subscription ended')
   })()
   const started = Date.now()
-  await a.update('cart', 'or-set', 'add', ['apples'])
+  const written = await a.update('cart', 'or-set', 'add', ['apples'])
+  assert.equal(written.write, `${a.replica}/1`, 'the write\'s id: A\'s replica id and the key\'s first write')
   const change = await Promise.race([seen, new Promise<never>((_resolve, reject) => setTimeout(() => { reject(new Error('B saw nothing within 2 s')) }, 2_000))])
   assert.ok(Date.now() - started < 2_000)
-  assert.deepEqual(change, { key: 'cart', contract: { id: 'or-set' }, value: ['apples'], origin: a.peerId })
+  // The push names the write it carried (a writes push, PROTOCOL.md §3.1), and B's event then carries the
+  // writer's id; on a loaded machine a session may bring the change first (naming no writes), and the push
+  // arrives redundant. B's journal says which: the event must match it, and the push's record names the write.
+  await until('B\'s journal to record the push', () => b.journal.query({ key: 'cart' }).some(r => r.kind === 'merged' && r.path === 'push'))
+  const merged = b.journal.query({ key: 'cart' }).filter(r => r.kind === 'merged')
+  const changedBy = merged.find(r => r.changed)
+  assert.ok(changedBy?.kind === 'merged' && changedBy.peer === a.peerId, JSON.stringify(merged))
+  assert.deepEqual(change, { key: 'cart', contract: { id: 'or-set' }, value: ['apples'], origin: a.peerId, writes: changedBy.path === 'push' ? [written.write] : [] })
+  assert.deepEqual(merged.filter(r => r.kind === 'merged' && r.path === 'push').map(r => r.kind === 'merged' ? [r.peer, r.writes] : []), [[a.peerId, [written.write]]])
+  assert.deepEqual(b.journal.query({ key: 'cart' })[0].kind, 'want-sent', 'B, a partial node, asked for the key it subscribed to')
+  assert.deepEqual(a.journal.query({ key: 'cart' }).filter(r => r.kind === 'written').map(r => r.kind === 'written' ? [r.peer, r.writes] : []), [[a.peerId, [written.write]]])
   assert.deepEqual(await b.get('cart'), { key: 'cart', contract: { id: 'or-set' }, value: ['apples'] })
   assert.deepEqual(await b.keys(), ['cart'])
 
@@ -168,7 +179,7 @@ test('stop waits for updates in flight and pushes them too', { timeout: 10_000 }
   const pending = a.update('in-flight', 'g-counter', 'inc', [1])
   await a.stop()
   assert.equal((await pending).value, 1)
-  assert.equal(a.stats().sync.perType.push.messagesSent, 1, 'its push went out before the node stopped')
+  assert.equal(a.stats().sync.perType.writes.messagesSent, 1, 'its push (a writes push) went out before the node stopped')
 })
 
 test('a node reports each peer\'s clock skew, estimated from the stamps of what it sent', { timeout: 10_000 }, async () => {

@@ -60,6 +60,16 @@ test('fetching a key nobody holds resolves undefined after the wait, and the key
   assert.equal((await b.status()).keys, 0)
 })
 
+/**
+ * The ids a remote change to `key` brought, as `node`'s journal says it arrived: a push names the write;
+ * a session (on a loaded machine one may bring the change before the push) names none.
+ */
+async function writesOf (node: MonoidbNode, key: string, write: string): Promise<string[]> {
+  await until('the journal to record the change', () => node.journal.query({ key }).some(r => r.kind === 'merged' && r.changed))
+  const first = node.journal.query({ key }).find(r => r.kind === 'merged' && r.changed)!
+  return first.kind === 'merged' && first.path === 'push' ? [write] : []
+}
+
 test('a partial node subscribed to a key nobody has yet gets it when a peer writes it', { timeout: 15_000 }, async () => {
   const a = await fx.start({})
   const b = await fx.start({ bootstrap: a.multiaddrs() })
@@ -70,9 +80,9 @@ test('a partial node subscribed to a key nobody has yet gets it when a peer writ
     throw new Error('subscription ended')
   })()
   await new Promise(resolve => setTimeout(resolve, 200)) // the want goes unanswered: nobody has the key
-  await a.update('later', 'or-set', 'add', ['x'])
+  const written = await a.update('later', 'or-set', 'add', ['x'])
   const change = await Promise.race([seen, new Promise<never>((_resolve, reject) => setTimeout(() => { reject(new Error('B saw nothing within 3 s')) }, 3_000))])
-  assert.deepEqual(change, { key: 'later', contract: { id: 'or-set' }, value: ['x'], origin: a.peerId })
+  assert.deepEqual(change, { key: 'later', contract: { id: 'or-set' }, value: ['x'], origin: a.peerId, writes: await writesOf(b, 'later', written.write!) })
   assert.deepEqual(await b.get('later'), { key: 'later', contract: { id: 'or-set' }, value: ['x'] })
   assert.equal(b.stats().sync.notReplicated, 0)
 })

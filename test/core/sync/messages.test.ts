@@ -64,7 +64,9 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ sid, seq: uint, fps: fc.oneof(fc.array(rangeFp, { maxLength: 4 }), split), items: fc.array(rangeItems, { maxLength: 3 }), sums: fc.array(rangeSums, { maxLength: 2 }) }).map(m => ({ type: 'ranges' as const, ...m })),
   fc.record({ sid, seq: uint, reply: fc.boolean(), sums: fc.array(summary, { maxLength: 5 }), lacking: fc.array(keyArb, { maxLength: 4 }) }).map(m => ({ type: 'sums' as const, ...m })),
   fc.record({ sid, seq: uint, check: fc.boolean(), items: fc.array(deltaItem, { maxLength: 6 }) }).map(m => ({ type: 'deltas' as const, ...m })),
-  fc.record({ sid, re: uint, spawned: fc.array(uint, { maxLength: 4 }), hashes: fc.array(hash8, { maxLength: 5 }) }).map(m => ({ type: 'ack' as const, ...m }))
+  fc.record({ sid, re: uint, spawned: fc.array(uint, { maxLength: 4 }), hashes: fc.array(hash8, { maxLength: 5 }) }).map(m => ({ type: 'ack' as const, ...m })),
+  fc.array(fc.tuple(deltaItem, fc.option(fc.record({ replica: fc.stringMatching(/^[A-Za-z0-9+]{1,30}$/), first: fc.integer({ min: 1, max: 1e6 }), n: fc.nat(100), writtenAt: fc.nat() }), { nil: undefined })), { maxLength: 6 })
+    .map(pairs => ({ type: 'writes' as const, items: pairs.map(p => p[0]), writes: pairs.map(([, w]) => w === undefined ? undefined : { replica: w.replica, first: w.first, last: w.first + w.n, writtenAt: w.writtenAt }) }))
 )
 
 /** The value with every byte string as a plain Uint8Array (the decoder hands out Buffers inside states). */
