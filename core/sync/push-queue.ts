@@ -46,7 +46,7 @@ export class PushQueue {
     const id = write === undefined ? undefined : parseWriteId(write)
     if (id !== undefined) {
       const w = this.#writes.get(key)
-      if (w === undefined || w.replica !== id.replica) this.#writes.set(key, { replica: id.replica, first: id.seq, last: id.seq, writtenAt: now })
+      if (w === undefined || w.replica !== id.replica) this.#writes.set(key, { replica: id.replica, first: id.seq, last: id.seq, writtenAt: Math.floor(now) })
       else w.last = Math.max(w.last, id.seq)
     }
     this.#updates++

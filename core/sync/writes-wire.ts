@@ -10,8 +10,14 @@ import { isReplicaId } from '../dots.ts'
 import { ProtocolError, short } from './wire.ts'
 import type { ItemWrites } from './write-ranges.ts'
 
+/** The encoder accepts only what the decoder accepts: an entry it would refuse throws here, at its sender. */
 export function writesWire (writes: ReadonlyArray<ItemWrites | undefined>): Plain[] {
-  return writes.map(w => w === undefined ? null : [w.replica, w.first, w.last, w.writtenAt])
+  return writes.map(w => {
+    if (w === undefined) return null
+    const e: Plain = [w.replica, w.first, w.last, w.writtenAt]
+    itemWrites(e)
+    return e
+  })
 }
 
 export function writesList (x: Plain, items: number): Array<ItemWrites | undefined> {

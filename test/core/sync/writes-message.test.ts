@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import { decode, encode } from '../../../core/codec.ts'
 import { MESSAGE_TYPES, PROTOCOL_VERSION, ProtocolError, decodeMessage, encodeMessage } from '../../../core/sync/messages.ts'
 import { MAX_LISTED_WRITES, writeIdsOf } from '../../../core/sync/write-ranges.ts'
+import { PushQueue } from '../../../core/sync/push-queue.ts'
 
 const WRITES = 9
 const item = { key: 'k', contract: { id: 'g-counter' }, delta: [['r1', 2]] }
@@ -61,4 +62,18 @@ test('an item\'s ids list the newest MAX_LISTED_WRITES writes of its range, olde
   assert.equal(many.length, MAX_LISTED_WRITES)
   assert.equal(many[MAX_LISTED_WRITES - 1], 'r/1000000')
   assert.deepEqual(writeIdsOf(undefined), [])
+})
+
+test('the encoder refuses what the decoder would, and a push queue driven by a fractional clock (the simulator\'s) stamps whole milliseconds', () => {
+  const item = { key: 'k', contract: { id: 'g-counter' }, delta: { a: 1 } }
+  for (const bad of [{ replica: 'r1', first: 1, last: 1, writtenAt: 1.5 }, { replica: 'r1', first: 2, last: 1, writtenAt: 0 }, { replica: 'has space', first: 1, last: 1, writtenAt: 0 }]) {
+    assert.throws(() => encodeMessage({ type: 'writes', items: [item], writes: [bad] }), ProtocolError, JSON.stringify(bad))
+  }
+  const q = new PushQueue(10, 50)
+  q.add('k', null, 1_704_067_199_693.2551, 'r1/1')
+  q.takeDue(1_704_067_200_000)
+  const w = q.takenWrites().get('k')!
+  assert.equal(w.writtenAt, 1_704_067_199_693)
+  const bytes = encodeMessage({ type: 'writes', items: [item], writes: [w] })
+  assert.deepEqual((decodeMessage(bytes) as { writes: unknown[] }).writes, [w])
 })
