@@ -27,7 +27,8 @@ const JOURNAL_BOUND = DEFAULT_JOURNAL_LIMIT
 
 /** The request's query, checked: a bad parameter is a 400 naming it. */
 export function journalRequest (query: ReadonlyMap<string, string>, lastEventId?: string): JournalRequest {
-  const unknown = [...query.keys()].filter(k => !JOURNAL_PARAMS.has(k))
+  // `ticket` authorised the request (node/http-auth.ts) and is no filter.
+  const unknown = [...query.keys()].filter(k => !JOURNAL_PARAMS.has(k) && k !== 'ticket')
   if (unknown.length > 0) throw new HttpError(400, 'bad_request', `unknown query parameter(s) ${unknown.map(k => JSON.stringify(k.slice(0, 40))).join(', ')}; the journal takes ${[...JOURNAL_PARAMS].join(', ')}`)
   const q: JournalRequest = { follow: false }
   const key = query.get('key')

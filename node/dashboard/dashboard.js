@@ -200,8 +200,9 @@ function onJournal (r) {
 }
 
 async function followJournal () {
+  let j
   try {
-    const j = await api('/v1/journal?limit=200')
+    j = await api('/v1/journal?limit=200')
     for (const r of j.records || []) onJournal(r)
   } catch (err) {
     $('journal-state').textContent = err.status === 404 ? 'This daemon has no sync journal (GET /v1/journal): repairs and refusals are not shown.' : `journal: ${err.message}`

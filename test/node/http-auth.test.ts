@@ -53,6 +53,11 @@ test('POST /v1/tickets needs the token; a ticket opens event streams, reusably, 
     await s.until('the first block', b => b.length >= 1)
     s.close()
   }
+  // The journal's follow stream, with a ticket beside its own parameters (a record is there: the write to k above).
+  const journal = await openSse(`${api.url}/v1/journal?follow=1&after=0&ticket=${t}`)
+  assert.equal(journal.status, 200, 'the journal follow stream opens with a ticket')
+  await journal.until('a journal record', b => b.length >= 1)
+  journal.close()
   for (const path of ['/v1/status', '/v1/keys/k', '/v1/keys', '/v1/peers', '/v1/journal']) {
     const res = await fetch(`${api.url}${path}?ticket=${t}`)
     assert.equal(res.status, 401, `${path} is not a stream: a ticket does not open it`)
