@@ -92,6 +92,32 @@ test('after replication, both daemons\' /metrics parse as exposition with every 
   assert.ok(total(after, 'monoidb_stats_total', { group: 'sync', name: 'deltasReceived' }) >= total(before, 'monoidb_stats_total', { group: 'sync', name: 'deltasReceived' }) + 1, 'B received deltas')
   assert.ok(total(after, 'monoidb_message_bytes_total', { direction: 'in' }) > total(before, 'monoidb_message_bytes_total', { direction: 'in' }), 'B received bytes')
   assert.ok(total(await scrape(a), 'monoidb_stats_total', { group: 'store', name: 'updates' }) >= KEYS)
+  // Counted from B's journal: every key changed B once, by push or (if a session came first) by repair.
+  assert.ok(total(after, 'monoidb_deltas_total', { result: 'merged' }) >= KEYS, `merged deltas on B: ${total(after, 'monoidb_deltas_total', { result: 'merged' })}`)
+  const latency = after.get('monoidb_write_to_merge_seconds')?.histograms ?? []
+  assert.ok(latency.reduce((n, h) => n + h.count, 0) > 0, `pushes carried their write time, so latency was observed: ${JSON.stringify(latency)}`)
+})
+
+test('at debug, one write can be followed through both daemons\' logs by its id', { timeout: 30_000 }, async () => {
+  const auth = { authorization: '' }
+  for (const d of [a, b]) {
+    auth.authorization = `Bearer ${d.info.token}`
+    assert.equal((await fetch(`${d.info.api}/v1/log-level`, { method: 'POST', headers: auth, body: JSON.stringify({ level: 'debug' }) })).status, 200)
+  }
+  try {
+    const { write } = await a.client.update('followed', 'pn-counter', 'inc', [7]) as { write: string }
+    assert.match(write, /^[^/]+\/1$/)
+    await until('B to log the write', () => logLines(b).some(l => JSON.stringify(l).includes(write)), 15_000)
+    const onA = logLines(a).filter(l => JSON.stringify(l).includes(write))
+    const onB = logLines(b).filter(l => JSON.stringify(l).includes(write))
+    assert.equal(onA[0].event, 'written')
+    assert.equal(onA[0].key, 'followed')
+    assert.equal(onB[0].event, 'merged')
+    assert.equal(onB[0].key, 'followed')
+    assert.equal(onB[0].path, 'push')
+  } finally {
+    for (const d of [a, b]) await fetch(`${d.info.api}/v1/log-level`, { method: 'POST', headers: { authorization: `Bearer ${d.info.token}` }, body: JSON.stringify({ level: 'info' }) })
+  }
 })
 
 test('/metrics on the API port needs the token; --metrics serves it without one, GET /metrics only', { timeout: 20_000 }, async () => {
