@@ -50,6 +50,7 @@ export function logJournal (journal: Journal, log: LevelAwareLogger, now: () => 
 /** Refusal lines logged per peer per window; past that they are counted and summed up in one line. */
 export const REFUSALS_LOGGED_PER_PEER = 20
 export const REFUSAL_LOG_WINDOW_MS = 60_000
+export const REFUSALS_LOGGED_IN_ALL = 200
 const MAX_LIMITED_PEERS = 1024
 
 /**
@@ -60,8 +61,21 @@ const MAX_LIMITED_PEERS = 1024
  */
 export class RefusalLogLimit {
   readonly #peers = new Map<string, { since: number, logged: number, dropped: number }>()
+  /** Peer ids cost nothing to make: all peers together get REFUSALS_LOGGED_IN_ALL lines a window. */
+  #all = { since: -Infinity, logged: 0, dropped: 0 }
 
   allow (peer: string, now: number, log: Logger): boolean {
+    if (now - this.#all.since >= REFUSAL_LOG_WINDOW_MS) {
+      if (this.#all.dropped > 0) log.info({ event: 'refused-suppressed', peer: '*', count: this.#all.dropped }, `${this.#all.dropped} more refusals of data were not logged (at most ${REFUSALS_LOGGED_IN_ALL} a minute from all peers; the journal has them)`)
+      this.#all = { since: now, logged: 0, dropped: 0 }
+    }
+    if (this.#all.logged >= REFUSALS_LOGGED_IN_ALL) { this.#all.dropped++; return false }
+    if (!this.#allowPeer(peer, now, log)) return false
+    this.#all.logged++
+    return true
+  }
+
+  #allowPeer (peer: string, now: number, log: Logger): boolean {
     let w = this.#peers.get(peer)
     if (w !== undefined && now - w.since >= REFUSAL_LOG_WINDOW_MS) {
       if (w.dropped > 0) log.info({ event: 'refused-suppressed', peer, count: w.dropped }, `${w.dropped} more refusals of data from ${peer} were not logged (at most ${REFUSALS_LOGGED_PER_PEER} a minute per peer; the journal has them)`)

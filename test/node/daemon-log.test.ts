@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { Journal } from '../../core/sync/journal.ts'
-import { REFUSALS_LOGGED_PER_PEER, REFUSAL_LOG_WINDOW_MS, createDaemonLogger, logJournal } from '../../node/daemon-log.ts'
+import { REFUSALS_LOGGED_IN_ALL, REFUSALS_LOGGED_PER_PEER, REFUSAL_LOG_WINDOW_MS, createDaemonLogger, logJournal } from '../../node/daemon-log.ts'
 import { until } from '../helpers/node-fixtures.ts'
 
 function capture (level: 'info' | 'debug'): { log: ReturnType<typeof createDaemonLogger>, lines: () => Array<Record<string, unknown>> } {
@@ -73,6 +73,19 @@ test('a peer that makes us refuse its data fast gets 20 log lines a minute, then
   assert.equal(tail[0].count, 500 - REFUSALS_LOGGED_PER_PEER)
   assert.match(String(tail[0].msg), /480 more refusals of data from flooder were not logged/)
   assert.equal(tail[1].event, 'refused', 'a new window logs again')
+})
+
+test('peers with fresh ids cannot get past the limit: all peers together get 200 lines a minute', () => {
+  const { log, lines } = capture('info')
+  const journal = new Journal()
+  let now = 1_000
+  logJournal(journal, log, () => now)
+  for (let i = 0; i < 1_000; i++) journal.record({ kind: 'refused', key: 'k', peer: `sybil-${i}`, path: 'push', reason: 'invalid', message: 'garbage' }, now)
+  assert.equal(lines().length, REFUSALS_LOGGED_IN_ALL)
+  now += REFUSAL_LOG_WINDOW_MS
+  journal.record({ kind: 'refused', key: 'k', peer: 'sybil-0', path: 'push', reason: 'invalid', message: 'garbage' }, now)
+  const summary = lines().find(l => l.event === 'refused-suppressed' && l.peer === '*')
+  assert.equal(summary?.count, 1_000 - REFUSALS_LOGGED_IN_ALL)
 })
 
 test('the level changes at runtime, and a field named token is hidden', () => {
