@@ -134,6 +134,8 @@ export class Host {
       // Explicit, so that a stranger's half-open sockets cannot keep peers out (node/peer-limits.ts).
       connectionManager: connectionManagerLimits,
       peerDiscovery: options.mdns === true ? [mdns({ serviceTag: MDNS_SERVICE })] : [],
+      // The ping service answers pings. libp2p's connection monitor (on by default) is the only pinger: every
+      // 10 s per connection, aborting one whose ping fails. Nothing else may ping (node/peer-health.ts says why).
       services: { identify: identify(), pubsub: gossipsub(gossipOptions()), ping: ping() }
     })
     return new Host(libp2p, handlers, options.checkPush, options.topics)

@@ -298,7 +298,6 @@ export class MonoidbNode {
       await Promise.allSettled([...this.#updating])
       await this.#binding.flush()
       await this.#binding.stop()
-      this.#health.stop()
       await this.#book.stop()
       await this.#host.stop()
       await this.#book.close()
@@ -389,7 +388,6 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     await host.start()
     await rememberListenPorts(dataDir, listen, host.multiaddrs()).catch(err => { log.warn({ err: String(err) }, 'cannot record the listen ports for the next start') })
     await book.start()
-    health.start()
     binding.start()
     return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health, inspector })
   } catch (err) {
