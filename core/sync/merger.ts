@@ -26,7 +26,7 @@ import { SeenDeltas } from './seen-deltas.ts'
 import { type SyncStats, countTop } from './stats.ts'
 import type { SummaryHistory } from './summary-history.ts'
 import type { PeerId, SyncStore } from './types.ts'
-import { type ItemWrites, refusalOf, writeIdsOf } from './write-ranges.ts'
+import { type ItemWrites, MergedWithWrites, refusalOf, writeIdsOf } from './write-ranges.ts'
 
 /**
  * How a batch of deltas arrived, for the journal: the path (a push of a key we asked for by a want is
@@ -194,7 +194,7 @@ const NO_WRITES: string[] = Object.freeze([]) as unknown as string[]
 function merged (key: string, peer: PeerId, path: JournalPath, w: ItemWrites | undefined, changed: boolean, bytes: number): JournalRecord {
   return w === undefined
     ? { kind: 'merged', key, peer, path, writes: NO_WRITES, changed, bytes, n: 0, at: 0 }
-    : { kind: 'merged', key, peer, path, writes: writeIdsOf(w), changed, bytes, writtenAt: w.writtenAt, n: 0, at: 0 }
+    : new MergedWithWrites(key, peer, path, w, changed, bytes) // the range, not its ids: see write-ranges.ts
 }
 
 function unmergeableKey (key: string, contract: BoundRef): string {
