@@ -33,7 +33,8 @@ import { type ItemWrites, MergedWithWrites, refusalOf, writeIdsOf } from './writ
  * recorded as `want`), the bytes of the message that carried them (each item is journaled with its
  * share), and per item the writes it carries (message type 9), where known.
  */
-export interface Arrival { path: JournalPath, bytes: number, writes?: ReadonlyArray<ItemWrites | undefined> }
+/** `accepted`, if given, gets each item merged without error that was not seen before (once per content). */
+export interface Arrival { path: JournalPath, bytes: number, writes?: ReadonlyArray<ItemWrites | undefined>, accepted?: DeltaItem[] }
 
 export class DeltaMerger {
   readonly #store: SyncStore
@@ -114,6 +115,7 @@ export class DeltaMerger {
       const stamp = o.changed && this.now !== undefined ? this.#store.stampOf?.(fresh[i].item.contract, fresh[i].item.delta) : undefined
       if (stamp !== undefined) this.skew.observe(from, stamp, this.now!)
       this.#seen.add(fresh[i].hash)
+      arrival.accepted?.push(item)
     })
     return changed
   }

@@ -6,8 +6,8 @@ import { MemoryStorage } from '../../../core/storage.ts'
 import { ReplicaStore } from '../../../core/replica-store.ts'
 import { SyncEngine } from '../../../core/sync/engine.ts'
 import type { JournalRecord } from '../../../core/sync/journal.ts'
-import { encodeMessage } from '../../../core/sync/messages.ts'
-import { WRITES_TOPIC } from '../../../core/sync/types.ts'
+import { decodeMessage, encodeMessage } from '../../../core/sync/messages.ts'
+import { PUSH_TOPIC, WRITES_TOPIC } from '../../../core/sync/types.ts'
 import { createRegistry } from '../../../contracts/index.ts'
 import { type Envelope, Net, START } from './harness.ts'
 
@@ -145,4 +145,21 @@ it('a writes push naming a huge range from a 255-character replica costs the jou
   // 64 ids of 255 characters held per record cost about 17 KB; the range costs the replica id and a few numbers.
   console.log(`heap per record ${Math.round(perRecord)} B, one record ${json.length} B of JSON`)
   assert.ok(perRecord < 2000, `about ${Math.round(perRecord)} bytes of heap per record`)
+})
+
+it('a writes push it accepts gives one relay (its type-1 copy for older peers), once per content; a redundant or refused one gives none', async () => {
+  const net = await Net.create(2)
+  const [p0, p1] = net.peers
+  await net.write('p0', 'r', 'g-counter', 'inc', [2])
+  const d = await p0.store.deltaFor('r')
+  const item = { key: 'r', contract: d!.contract, delta: d!.delta }
+  const push = encodeMessage({ type: 'writes', items: [item], writes: [{ replica: 'r0', first: 1, last: 1, writtenAt: START }] })
+  const first = await p1.engine.receive('p0', push, net.now)
+  assert.equal(first.length, 1)
+  const relay = first[0]
+  assert.ok(relay.type === 'relay' && relay.topic === PUSH_TOPIC && relay.lacking === WRITES_TOPIC)
+  assert.deepEqual(decodeMessage(relay.bytes), { type: 'push', items: [item] })
+  assert.deepEqual(await p1.engine.receive('p9', push, net.now), [], 'the same content again: no relay')
+  const bad = encodeMessage({ type: 'writes', items: [{ key: 'x', contract: { id: 'g-counter' }, delta: [['r9', -5]] as never }], writes: [undefined] })
+  assert.deepEqual(await p1.engine.receive('p0', bad, net.now), [], 'a refused item: no relay')
 })
