@@ -546,7 +546,7 @@ export class SyncEngine {
     }
   }
 
-    #publish (topic: string, msg: Message): SyncAction {
+  #publish (topic: string, msg: Message): SyncAction {
     const bytes = encodeMessage(msg)
     countSent(this.#stats, msg.type, bytes.length)
     return { type: 'publish', topic, bytes }
