@@ -2,7 +2,7 @@
  * How the replica store lays its data out in the storage's byte keys.
  *
  *   0x00 "meta"                         → meta record: { format, replica, base, clean, repaired? } (see store-meta.ts)
- *   0x01 esc(key) 0x00 0x01             → key record: { c, p?, s, m?, q, g? } (see key-record.ts)
+ *   0x01 esc(key) 0x00 0x01             → key record: { c, p?, s, m?, q, g?, e? } (see key-record.ts)
  *   0x02 esc(key) 0x00 0x01 seq:u64be   → one local delta of `key`, sequence number `seq` ≥ 1
  *   0x03 esc(key) 0x00 0x01             → the key's delta tail: deltas since the record was written (see key-tail.ts)
  *

@@ -2,10 +2,13 @@
  * One key's record: the contract it is bound to, its state, the cached summary
  * and the seq of its newest local delta. Stored as CBOR (local, not canonical:
  * nothing hashes or compares these bytes)
- *   { c: contract id, p?: params, v?: contract version, s: state, m?: summary's CBOR bytes, q: seq, g?: tail generation }
+ *   { c: contract id, p?: params, v?: contract version, s: state, m?: summary's CBOR bytes, q: seq, g?: tail generation,
+ *     e?: [[replica id, first seq], ...] }
  * with `m` absent when the summary is the state itself (counters): the record
  * then does not carry the state twice, and `v` absent when the key is bound to
- * an unversioned contract (as every record written before versions). Writes
+ * an unversioned contract (as every record written before versions). `e` (the
+ * key's epochs, see write-epochs.ts) names the replica id each local seq was
+ * written under; records written before it have none. Writes
  * since the record was written live in the key's tail (key-tail.ts). Also: what binding a request names and
  * whether it matches the key's.
  */
@@ -18,6 +21,7 @@ import { recordKey, tailKey } from './key-layout.ts'
 import { LOCAL_LIMITS, type TailState, decodeTail, freshTail, replayTail } from './key-tail.ts'
 import { DamagedStoreError, type Storage } from './storage.ts'
 import type { BoundRef } from './subscription.ts'
+import { type Epochs, decodeEpochs } from './write-epochs.ts'
 
 export { LOCAL_LIMITS } from './key-tail.ts'
 
@@ -31,16 +35,18 @@ export interface Entry {
   readonly seq: number
   /** What storage holds in the key's tail: one mutable object shared by all the key's entries (see key-tail.ts). */
   readonly tail: TailState
+  /** The replica id each local seq was written under (write-epochs.ts); empty in a record written before epochs were kept. */
+  readonly epochs: Epochs
 }
 
 /** The key's entry after `state` replaced its state. */
-export function withState (e: Entry, state: Plain, seq: number): Entry {
-  return { binding: e.binding, contract: e.contract, state, summary: e.contract.summarize(state) as Plain, seq, tail: e.tail }
+export function withState (e: Entry, state: Plain, seq: number, epochs: Epochs = e.epochs): Entry {
+  return { binding: e.binding, contract: e.contract, state, summary: e.contract.summarize(state) as Plain, seq, tail: e.tail, epochs }
 }
 
 export function freshEntry (binding: BoundRef, contract: AnyContract): Entry {
   const state = contract.empty() as Plain
-  return { binding, contract, state, summary: contract.summarize(state) as Plain, seq: 0, tail: freshTail() }
+  return { binding, contract, state, summary: contract.summarize(state) as Plain, seq: 0, tail: freshTail(), epochs: [] }
 }
 
 /** The record of entry `e`, as generation `gen` of the key's record. */
@@ -49,6 +55,7 @@ export function encodeRecord (e: Entry, gen: number): Uint8Array {
   if (e.summary !== e.state) r.m = encodeLocal(e.summary)
   if (e.binding.params !== undefined) r.p = e.binding.params
   if (e.binding.version !== undefined) r.v = e.binding.version
+  if (e.epochs.length > 0) r.e = e.epochs.map(([replica, first]) => [replica, first])
   return encodeLocal(r)
 }
 
@@ -59,6 +66,7 @@ export interface StoredRecord {
   seq: number
   /** Generation of the record (0 when written before tails existed). */
   gen: number
+  epochs: Epochs
 }
 
 export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
@@ -70,7 +78,7 @@ export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
     throw corrupt((err as Error).message)
   }
   if (r === null || typeof r !== 'object' || Array.isArray(r) || r instanceof Uint8Array) throw corrupt('not a map')
-  const { c, p, v, s, m, q, g } = r as Record<string, Plain | undefined>
+  const { c, p, v, s, m, q, g, e } = r as Record<string, Plain | undefined>
   if (typeof c !== 'string') throw corrupt('no contract id')
   if (v !== undefined && typeof v !== 'string') throw corrupt('contract version not text')
   if (p !== undefined && (p === null || typeof p !== 'object' || Array.isArray(p) || p instanceof Uint8Array)) throw corrupt('params not a map')
@@ -78,8 +86,10 @@ export function decodeRecord (bytes: Uint8Array, key: string): StoredRecord {
   if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0) throw corrupt('bad seq')
   if (g !== undefined && (typeof g !== 'number' || !Number.isSafeInteger(g) || g < 0)) throw corrupt('bad generation')
   if (s === undefined) throw corrupt('no state')
+  const epochs = e === undefined ? [] : decodeEpochs(e)
+  if (epochs === undefined) throw corrupt('bad epochs')
   const binding: BoundRef = { id: c, ...p === undefined ? {} : { params: p as JsonObject }, ...v === undefined ? {} : { version: v } }
-  return { binding, state: s, summary: m === undefined ? s : decode(m, LOCAL_LIMITS), seq: q, gen: g ?? 0 }
+  return { binding, state: s, summary: m === undefined ? s : decode(m, LOCAL_LIMITS), seq: q, gen: g ?? 0, epochs }
 }
 
 /**
@@ -103,7 +113,7 @@ export async function readStoredKey (storage: Storage, kb: Uint8Array, key: stri
   const contract = resolve(r.binding)
   const t = replayTail(r.state, r.seq, r.gen, rk.length + bytes.length, tail, tk.length + (tailBytes?.length ?? 0), (a, b) => contract.merge(a, b) as Plain)
   const summary = t.tail.count === 0 ? r.summary : contract.summarize(t.state) as Plain
-  return { binding: r.binding, contract, state: t.state, summary, seq: t.seq, tail: t.tail }
+  return { binding: r.binding, contract, state: t.state, summary, seq: t.seq, tail: t.tail, epochs: r.epochs }
 }
 
 /**

@@ -16,6 +16,11 @@ export class LruCache<K, V> {
     return v
   }
 
+  /** The entry, without making it the most recently used. */
+  peek (key: K): V | undefined {
+    return this.#map.get(key)
+  }
+
   has (key: K): boolean {
     return this.#map.has(key)
   }

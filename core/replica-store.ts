@@ -25,6 +25,7 @@ import { ContractError } from './errors.ts'
 import { type JsonValue, jsonProblem } from './json.ts'
 import { TAIL_RANGE, keyBytes, keyOfRecord, logRange, prefixBytes, recordRange, seqOfLog } from './key-layout.ts'
 import { KeyQueue } from './key-queue.ts'
+import { epochsAfterWrite, replicaOfSeq } from './write-epochs.ts'
 import { ContractBinder, type Entry, LOCAL_LIMITS, UnresolvedBindingError, readStoredKey, readStoredSummary, withState } from './key-record.ts'
 import { LruCache } from './lru-cache.ts'
 import { type ContractRegistry, parseRef } from './registry.ts'
@@ -103,8 +104,6 @@ export class ReplicaStore {
   readonly #wq: WriteQueue<Staged>
   readonly #stats = { updates: 0, merges: 0, redundantMerges: 0 }
   readonly #unresolved = new Map<string, string>()
-  /** After a start that took a new replica id: each key's first seq written under it (older log entries predate it). */
-  readonly #epochFirst = new Map<string, number>()
   #commits = 0
   #closing: Promise<void> | undefined
   /** Storage reads in flight: close() lets them finish (a key's read is several storage calls). */
@@ -154,8 +153,8 @@ export class ReplicaStore {
       if (typeof fn !== 'function') throw new ContractError('unknown_op', `contract "${c.id}" has no op ${JSON.stringify(op)}; ops: ${Object.keys(c.ops).join(', ')}`)
       const delta = fn(entry.state, args, { replica: this.replica, now: this.#clock() }) as Plain | undefined
       if (delta === undefined) return { entry, delta, done: this.#heads.get(key)?.done }
-      const next = withState(entry, c.merge(entry.state, delta) as Plain, entry.seq + 1)
-      if (this.replaced !== undefined && !this.#epochFirst.has(key)) this.#epochFirst.set(key, next.seq)
+      const seq = entry.seq + 1
+      const next = withState(entry, c.merge(entry.state, delta) as Plain, seq, epochsAfterWrite(entry.epochs, seq, this.replica, this.replaced?.replica ?? this.replica, this.#limit))
       this.#stats.updates++
       return { entry: next, delta, done: this.#stage(key, kb, entry, next, delta, true, ['local']) }
     })
@@ -299,22 +298,26 @@ export class ReplicaStore {
     if (e === undefined) return []
     const out: LoggedDelta[] = []
     for await (const [k, v] of this.#storage.iterator(logRange(kb, Math.max(afterSeq, e.seq - this.#limit)))) {
-      out.push({ seq: seqOfLog(k), delta: decode(v, LOCAL_LIMITS) })
+      const seq = seqOfLog(k)
+      out.push({ seq, delta: decode(v, LOCAL_LIMITS), id: this.#idOf(e, seq) })
     }
     return out
   }
 
   /**
-   * The id of the key's local write `seq` (see core/write-id.ts). A write id names the replica id in force
-   * when it was made. Log entries written since this store opened are this store's `replica`. When this
-   * open took a new id (`replaced`: an unclean stop, a repair), entries older than the key's first write
-   * since are named by the replaced id. The log keeps no id per entry: an entry from two or more epochs
-   * back (two unclean stops within the key's last DEFAULT_DELTA_LOG_LIMIT writes) is named by the newer one.
+   * The id of the key's local write `seq` (see core/write-id.ts): the replica id in force when it was
+   * made, from the key's epochs (core/write-epochs.ts) as last read or written by this store. `deltaLog`
+   * gives each entry's id from the committed record; prefer it. For a key not read since this store
+   * opened, or kept since before epochs were recorded, the id is the one this open replaced (if it took
+   * a new one) for seqs older than its writes since, else the current one.
    */
   writeIdOf (key: string, seq: number): string {
-    const first = this.#epochFirst.get(key)
-    const older = this.replaced !== undefined && (first === undefined || seq < first)
-    return formatWriteId(older ? this.replaced!.replica : this.replica, seq)
+    return this.#idOf(this.#heads.get(key)?.entry ?? this.#cache.peek(key), seq)
+  }
+
+  #idOf (e: Entry | undefined, seq: number): string {
+    const replica = e === undefined ? undefined : replicaOfSeq(e.epochs, seq)
+    return formatWriteId(replica ?? this.replaced?.replica ?? this.replica, seq)
   }
 
   /** Committed changes to `key` from now on, local and remote. Stop with return()/break or the signal. */

@@ -13,7 +13,8 @@ import { MAX_TAIL, type TailState, appendToTail, mustFold } from './key-tail.ts'
 import type { ChangeSource } from './remote-merge.ts'
 import type { BatchOp } from './storage.ts'
 
-export interface LoggedDelta { seq: number, delta: Plain }
+/** A local delta of the key's log; `id`, when read back, is its write id (ReplicaStore.writeIdOf). */
+export interface LoggedDelta { seq: number, delta: Plain, id?: string }
 
 /** A delta waiting to be written; its bytes are encoded once, for the log and the tail alike. */
 interface PendingDelta extends LoggedDelta { bytes?: Uint8Array }
@@ -28,6 +29,8 @@ export interface Staged {
   /** New local deltas, at most `limit` of the newest. */
   deltas: PendingDelta[]
   events: Array<{ entry: Entry, origin: string, writes?: readonly string[] }>
+  /** A write changed the key's epochs (write-epochs.ts): the record is rewritten, in this batch, to keep them. */
+  epochs?: true
 }
 
 /**
@@ -38,6 +41,7 @@ export interface Staged {
 export function stageWrite (s: Staged | undefined, kb: Uint8Array, prev: Entry, next: Entry, delta: Plain, local: boolean, origins: ReadonlyArray<string | ChangeSource>, limit: number): Staged {
   if (s === undefined) s = { kb, entry: next, baseSeq: prev.seq, tail: [], deltas: [], events: [] }
   else s.entry = next
+  if (next.epochs !== prev.epochs) s.epochs = true
   const pending: PendingDelta = { seq: next.seq, delta }
   if (s.tail !== undefined) {
     s.tail.push(pending)
@@ -64,7 +68,7 @@ function bytesOf (d: PendingDelta): Uint8Array {
 export function stagedOps (s: Staged, limit: number): BatchOp[] {
   const t = s.entry.tail
   const ops: BatchOp[] = []
-  if (s.tail === undefined || !appendTail(ops, s.kb, t, s.tail)) {
+  if (s.tail === undefined || s.epochs === true || !appendTail(ops, s.kb, t, s.tail)) {
     const key = recordKey(s.kb)
     const value = encodeRecord(s.entry, t.gen + 1)
     ops.push({ type: 'put', key, value })

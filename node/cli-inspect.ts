@@ -91,7 +91,7 @@ export function formatTrace (t: TraceReport): string {
     const who = `  ${p.peerId}${p.self === true ? ' (this peer)' : ''}`
     const holds = p.holds === true ? 'holds it' : p.holds === false ? 'does not hold it' : 'unknown'
     const why = p.state === 'no_answer' ? ` (no answer; last heard ${ago(p.lastHeard ?? null)})` : p.state === 'lacks_contract' ? ' (lacks the key\'s contract)' : p.state === 'not_kept' ? ' (does not keep the key)' : ''
-    const arrival = p.arrival === null ? (p.holds === true ? '; its journal does not remember how it arrived' : '') : `; arrived ${p.arrival.at} by ${p.arrival.path}${p.arrival.path === 'local' ? '' : ` from ${p.arrival.from}`}${p.arrival.exact ? '' : ' (the first change of the key after the write: repairs carry no write ids)'}`
+    const arrival = p.arrival === null ? (p.holds === true ? '; its journal does not remember how it arrived' : '') : `; arrived ${p.arrival.at} by ${p.arrival.path}${p.arrival.path === 'local' ? '' : ` from ${p.arrival.from}`}${p.arrival.exact ? (p.arrival.path === 'local' ? '' : ' (a push naming the write: the pusher\'s claim, not proof)') : ' (the first change of the key after the write: repairs carry no write ids)'}`
     lines.push(`${who}  ${holds}${why}${arrival}`)
   }
   return lines.join('\n')

@@ -16,7 +16,7 @@ delta carried, changed or redundant), what it refused and why, its own writes,
 wants sent and answered, and each reconciliation session's end. The journal
 holds the newest 10,000 records; older ones are forgotten. KEY and --peer keep
 only records about them; --after N only those numbered above N; --limit N the
-newest N. --follow then prints each new record as it is made, until
+newest N (1 to 10,000; default 1,000). --follow then prints each new record as it is made, until
 interrupted. --json prints each record as one line of JSON.`
 
 export interface JournalCli {

@@ -2,14 +2,15 @@
  * GET /v1/journal: the node's sync journal (core/sync/journal.ts, README
  * "The sync journal"). Query: `key`, `peer` (only records about them),
  * `after=N` (records numbered above N), `limit=N` (the newest N of those,
- * 1..10,000; default all held). Answers {"first","last","records":[…]}:
+ * 1..10,000; default JOURNAL_DEFAULT_LIMIT, 1,000). Answers {"first","last","records":[…]}:
  * the numbers of the oldest and newest records the journal holds, and the
  * matching records oldest first, each a JournalRecord as JSON.
  *
  * `follow=1` makes it a text/event-stream: the matching records held (as
  * above), then each new matching record as it is made, one event each,
  * `id: <n>` and `data: <record JSON>`. A reconnecting EventSource's
- * Last-Event-ID resumes after that record. A client too slow to take the
+ * Last-Event-ID resumes after that record: the larger of it and `after`
+ * wins, as the page's reconnect repeats its first URL. A client too slow to take the
  * records loses the oldest waiting ones past JOURNAL_BOUND (their numbers
  * show the gap), never the daemon's memory.
  */
@@ -21,6 +22,9 @@ import { HttpError } from './http-errors.ts'
 export interface JournalRequest extends JournalQuery { follow: boolean }
 
 export const JOURNAL_PARAMS = new Set(['key', 'peer', 'after', 'limit', 'follow'])
+
+/** How many records a read returns when it gives no `limit`: one answer stays a bounded JSON text. */
+export const JOURNAL_DEFAULT_LIMIT = 1000
 
 /** Records waiting for a slow follower at most: past this the oldest are dropped. */
 const JOURNAL_BOUND = DEFAULT_JOURNAL_LIMIT
@@ -41,9 +45,11 @@ export function journalRequest (query: ReadonlyMap<string, string>, lastEventId?
     if (peer.length === 0 || peer.length > 256) throw new HttpError(400, 'bad_request', 'peer must be a peer id of 1 to 256 characters')
     q.peer = peer
   }
-  const after = query.get('after') ?? lastEventId
-  if (after !== undefined) q.after = whole(after, 'after', Number.MAX_SAFE_INTEGER)
+  // A reconnecting EventSource repeats its URL's `after` and sends the last id it got: resume after the later one.
+  const afters = [['after', query.get('after')], ['Last-Event-ID', lastEventId]].filter((a): a is [string, string] => a[1] !== undefined)
+  if (afters.length > 0) q.after = Math.max(...afters.map(([name, text]) => whole(text, name, Number.MAX_SAFE_INTEGER)))
   const limit = query.get('limit')
+  q.limit = JOURNAL_DEFAULT_LIMIT
   if (limit !== undefined) {
     q.limit = whole(limit, 'limit', DEFAULT_JOURNAL_LIMIT)
     if (q.limit < 1) throw new HttpError(400, 'bad_request', `limit must be a whole number from 1 to ${DEFAULT_JOURNAL_LIMIT}, got "0"`)

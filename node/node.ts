@@ -183,7 +183,7 @@ export class MonoidbNode {
 
   /** The key's local writes still in its delta log (the newest 64 per key), oldest first, each with its id (ReplicaStore.writeIdOf). */
   async loggedWrites (key: string): Promise<Array<{ write: string, seq: number, delta: unknown }>> {
-    return (await this.#store.deltaLog(key)).map(d => ({ write: this.#store.writeIdOf(key, d.seq), seq: d.seq, delta: d.delta }))
+    return (await this.#store.deltaLog(key)).map(d => ({ write: d.id ?? this.#store.writeIdOf(key, d.seq), seq: d.seq, delta: d.delta }))
   }
 
   /** The contract of a recent delta for `key` that this node could not merge, lacking that contract. */
@@ -409,7 +409,8 @@ function inspectorFor (peerId: string, store: ReplicaStore, registry: ContractRe
       replica: store.replica,
       summary: async key => await store.summary(key),
       deltaFor: async (key, theirs) => await store.deltaFor(key, theirs),
-      deltaLog: async key => await store.deltaLog(key).catch(() => []),
+      // Each entry named as `update` named it (ReplicaStore.writeIdOf, across epochs), not by the current id.
+      deltaLog: async key => (await store.deltaLog(key).catch(() => [])).map(d => ({ ...d, id: d.id ?? store.writeIdOf(key, d.seq) })),
       resolve: binding => registry.resolveBound(binding),
       keeps: key => engine.keeps(key),
       lacking: (key, held) => store.unresolved().get(key) ?? (held ? undefined : engine.unknownContractOf(key)),

@@ -154,6 +154,8 @@ export class SyncBinding {
         this.#transport.publish(a.topic, a.bytes)
         // Peers before a message type never subscribe to its topic: they get the type they know.
         if (a.legacy !== undefined && this.#transport.lacksTopic?.(a.topic, a.legacy.topic) === true) this.#transport.publish(a.legacy.topic, a.legacy.bytes())
+      } else if (a.type === 'relay') {
+        if (this.#transport.lacksTopic?.(a.lacking, a.topic) === true) this.#transport.publish(a.topic, a.bytes)
       } else this.#transport.send(a.to, a.bytes)
     }
   }

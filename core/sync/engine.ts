@@ -20,7 +20,7 @@ import { resendMs, resolveConfig } from './config.ts'
 import { bytesKey } from './generational-cache.ts'
 import { LocalView } from './local-view.ts'
 import { Journal } from './journal.ts'
-import { type Message, decodeMessage, encodeMessage } from './messages.ts'
+import { type DeltaItem, type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialSync } from './partial-sync.ts'
 import { type Misbehaviour, type PeerCost, PeerBudgets } from './peer-budget.ts'
@@ -32,7 +32,7 @@ import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
 import type { SessionProgress } from './session-progress.ts'
 import { type SyncStats, copyStats, countReceived, countSent, emptyStats } from './stats.ts'
-import { DIGEST_TOPIC, PUSH_TOPIC, WRITES_TOPIC, type PeerId, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
+import { DIGEST_TOPIC, PUSH_TOPIC, WRITES_TOPIC, type PeerId, type SendAction, type SyncAction, type SyncConfig, type SyncOptions, type SyncStore } from './types.ts'
 
 export type { SyncStats } from './stats.ts'
 export type { ClockSkew } from './clock-skew.ts'
@@ -158,10 +158,12 @@ export class SyncEngine {
         this.#partial.learn(from, msg.items.map(i => i.key))
         await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length })
         return []
-      case 'writes':
+      case 'writes': {
         this.#partial.learn(from, msg.items.map(i => i.key))
-        await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length, writes: msg.writes })
-        return []
+        const accepted: DeltaItem[] = []
+        await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length, writes: msg.writes, accepted })
+        return accepted.length === 0 ? [] : [this.#relayForOlder(accepted)]
+      }
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now, bytes.length)
       case 'want': return await this.#partial.onWant(from, msg.keys, now)
@@ -523,13 +525,34 @@ export class SyncEngine {
 
   // ---- output ----------------------------------------------------------------------------------------
 
+  /**
+   * The type-1 copy of writes-push items we accepted, for peers before type 9 that gossip reaches only through
+   * us (PROTOCOL.md §3.1): published only if some peer lacks the writes topic, encoded only then.
+   */
+  #relayForOlder (items: DeltaItem[]): SyncAction {
+    const stats = this.#stats
+    let bytes: Uint8Array | undefined
+    return {
+      type: 'relay',
+      topic: PUSH_TOPIC,
+      lacking: WRITES_TOPIC,
+      get bytes (): Uint8Array {
+        if (bytes === undefined) {
+          bytes = encodeMessage({ type: 'push', items })
+          countSent(stats, 'push', bytes.length)
+        }
+        return bytes
+      }
+    }
+  }
+
   #publish (topic: string, msg: Message): SyncAction {
     const bytes = encodeMessage(msg)
     countSent(this.#stats, msg.type, bytes.length)
     return { type: 'publish', topic, bytes }
   }
 
-  #send (to: PeerId, msg: Message): SyncAction {
+  #send (to: PeerId, msg: Message): SendAction {
     const bytes = encodeMessage(msg)
     countSent(this.#stats, msg.type, bytes.length)
     return { type: 'send', to, bytes }

@@ -26,14 +26,15 @@ import { SeenDeltas } from './seen-deltas.ts'
 import { type SyncStats, countTop } from './stats.ts'
 import type { SummaryHistory } from './summary-history.ts'
 import type { PeerId, SyncStore } from './types.ts'
-import { type ItemWrites, refusalOf, writeIdsOf } from './write-ranges.ts'
+import { type ItemWrites, MergedWithWrites, refusalOf, writeIdsOf } from './write-ranges.ts'
 
 /**
  * How a batch of deltas arrived, for the journal: the path (a push of a key we asked for by a want is
  * recorded as `want`), the bytes of the message that carried them (each item is journaled with its
  * share), and per item the writes it carries (message type 9), where known.
  */
-export interface Arrival { path: JournalPath, bytes: number, writes?: ReadonlyArray<ItemWrites | undefined> }
+/** `accepted`, if given, gets each item merged without error that was not seen before (once per content). */
+export interface Arrival { path: JournalPath, bytes: number, writes?: ReadonlyArray<ItemWrites | undefined>, accepted?: DeltaItem[] }
 
 export class DeltaMerger {
   readonly #store: SyncStore
@@ -114,6 +115,7 @@ export class DeltaMerger {
       const stamp = o.changed && this.now !== undefined ? this.#store.stampOf?.(fresh[i].item.contract, fresh[i].item.delta) : undefined
       if (stamp !== undefined) this.skew.observe(from, stamp, this.now!)
       this.#seen.add(fresh[i].hash)
+      arrival.accepted?.push(item)
     })
     return changed
   }
@@ -194,7 +196,7 @@ const NO_WRITES: string[] = Object.freeze([]) as unknown as string[]
 function merged (key: string, peer: PeerId, path: JournalPath, w: ItemWrites | undefined, changed: boolean, bytes: number): JournalRecord {
   return w === undefined
     ? { kind: 'merged', key, peer, path, writes: NO_WRITES, changed, bytes, n: 0, at: 0 }
-    : { kind: 'merged', key, peer, path, writes: writeIdsOf(w), changed, bytes, writtenAt: w.writtenAt, n: 0, at: 0 }
+    : new MergedWithWrites(key, peer, path, w, changed, bytes) // the range, not its ids: see write-ranges.ts
 }
 
 function unmergeableKey (key: string, contract: BoundRef): string {

@@ -12,7 +12,7 @@ import { ACK_HASH_BYTES, type DeltaItem, type Message, type RangeFp, type RangeI
 import type { Plan, SumItem } from './reconcile.ts'
 import type { Session } from './session.ts'
 import type { SyncStats } from './stats.ts'
-import type { PeerId, SyncAction, SyncStore } from './types.ts'
+import type { PeerId, SendAction, SyncAction, SyncStore } from './types.ts'
 
 /** Session and sequence numbers are budgeted at their widest when sizing chunks. */
 const NUMBER_PLACEHOLDER = 0xffffffff
@@ -23,9 +23,9 @@ export class SessionOutput {
   readonly #store: SyncStore
   readonly #stats: SyncStats
   readonly #maxBytes: number
-  readonly #send: (to: PeerId, msg: Message) => SyncAction
+  readonly #send: (to: PeerId, msg: Message) => SendAction
 
-  constructor (store: SyncStore, stats: SyncStats, maxBytes: number, send: (to: PeerId, msg: Message) => SyncAction) {
+  constructor (store: SyncStore, stats: SyncStats, maxBytes: number, send: (to: PeerId, msg: Message) => SendAction) {
     this.#store = store
     this.#stats = stats
     this.#maxBytes = maxBytes

@@ -59,6 +59,16 @@ export type SyncAction =
   | { type: 'publish', topic: string, bytes: Uint8Array, legacy?: { topic: string, bytes: () => Uint8Array } }
   /** Send to one peer over a direct stream: best effort too (the link may drop it). */
   | { type: 'send', to: PeerId, bytes: Uint8Array }
+  /**
+   * Publish `bytes` on `topic` only when some peer hears `topic` and not `lacking` (a peer before `lacking`'s
+   * message type): a newer peer's type-1 copy of a writes push it accepted, for older peers beyond it
+   * (PROTOCOL.md §3.1). `bytes` is encoded when first read. Networks whose peers all hear `lacking` (the
+   * simulator's) drop it.
+   */
+  | { type: 'relay', topic: string, lacking: string, readonly bytes: Uint8Array }
+
+/** A direct send (what sessions make). */
+export type SendAction = Extract<SyncAction, { type: 'send' }>
 
 export interface SyncConfig {
   /** A local delta waits at most this long (ms) for others to share its push message. Default 10. */

@@ -192,8 +192,9 @@ describe('ReplicaStore', () => {
       const deltas = []
       for (let i = 1; i <= 7; i++) deltas.push((await store.update('k\u0000', 'max-register', 'set', [i])).delta)
       await Promise.all([8, 9].map(i => store.update('k\u0000', 'max-register', 'set', [i])))
-      assert.deepEqual(await store.deltaLog('k\u0000'), [{ seq: 7, delta: 7 }, { seq: 8, delta: 8 }, { seq: 9, delta: 9 }])
-      assert.deepEqual(await store.deltaLog('k\u0000', 8), [{ seq: 9, delta: 9 }])
+      const id = (seq: number): string => `${store.replica}/${seq}`
+      assert.deepEqual(await store.deltaLog('k\u0000'), [{ seq: 7, delta: 7, id: id(7) }, { seq: 8, delta: 8, id: id(8) }, { seq: 9, delta: 9, id: id(9) }])
+      assert.deepEqual(await store.deltaLog('k\u0000', 8), [{ seq: 9, delta: 9, id: id(9) }])
       assert.deepEqual(await store.deltaLog('k'), [])
       assert.deepEqual(await store.deltaLog('absent'), [])
       await assert.rejects(store.deltaLog('k', -1), code('bad_args'))

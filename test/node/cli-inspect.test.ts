@@ -78,10 +78,12 @@ test('trace prints who holds the write, how it arrived, and why a holder cannot 
       { peerId: 'A', self: true, state: 'equal', holds: true, arrival: { at: '2026-01-01T00:00:00.000Z', path: 'local', from: 'A', exact: true } },
       { peerId: 'B', state: 'equal', holds: true, arrival: { at: '2026-01-01T00:00:09.000Z', path: 'repair', from: 'A', exact: false } },
       { peerId: 'C', state: 'no_answer', holds: null, arrival: null, lastHeard: null },
-      { peerId: 'D', state: 'lacks_contract', holds: false, arrival: null }
+      { peerId: 'D', state: 'lacks_contract', holds: false, arrival: null },
+      { peerId: 'E', state: 'equal', holds: true, arrival: { at: '2026-01-01T00:00:01.000Z', path: 'push', from: 'A', exact: true } }
     ]
   }
   const text = formatTrace(t)
+  assert.match(text, /E  holds it; arrived 2026-01-01T00:00:01.000Z by push from A \(a push naming the write: the pusher's claim, not proof\)/)
   assert.match(text, /too old for its writer's delta log/)
   assert.match(text, /A \(this peer\)  holds it; arrived 2026-01-01T00:00:00.000Z by local\n/)
   assert.match(text, /B  holds it; arrived 2026-01-01T00:00:09.000Z by repair from A \(the first change/)

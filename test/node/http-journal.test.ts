@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test'
 import type { JournalRecord } from '../../core/sync/journal.ts'
 import { connect } from '../../node/client.ts'
 import { type HttpApi, startHttpApi } from '../../node/http-api.ts'
+import { JOURNAL_DEFAULT_LIMIT, journalRequest } from '../../node/http-journal.ts'
 import type { MonoidbNode } from '../../node/node.ts'
 import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
 
@@ -127,4 +128,20 @@ test('follow=1 streams the held records, then each new one with id: <n>; Last-Ev
   assert.ok(Number(resumed.id) > Number(held.id), 'resumed after the last event seen')
   abort2.abort()
   await until('the second stream to close', () => api.openStreams === 0)
+})
+
+test('a reconnect resumes after the larger of Last-Event-ID and after= (an EventSource repeats its URL); a bad Last-Event-ID is refused by name', () => {
+  assert.equal(journalRequest(new Map([['follow', '1'], ['after', '5']]), '120').after, 120)
+  assert.equal(journalRequest(new Map([['follow', '1'], ['after', '200']]), '120').after, 200)
+  assert.equal(journalRequest(new Map([['follow', '1']]), '7').after, 7)
+  assert.equal(journalRequest(new Map([['after', '9']])).after, 9)
+  assert.throws(() => journalRequest(new Map([['after', '5']]), 'x1'), /Last-Event-ID must be a whole number/)
+})
+
+test(`without limit a read answers the newest ${JOURNAL_DEFAULT_LIMIT} records; limit reaches the rest`, async () => {
+  for (let i = 0; i < JOURNAL_DEFAULT_LIMIT + 5; i++) node.journal.record({ kind: 'want-sent', key: 'many', peer: '*' }, Date.now())
+  const r = await get('/v1/journal?key=many')
+  assert.equal(r.body.records.length, JOURNAL_DEFAULT_LIMIT)
+  assert.equal(r.body.records.at(-1).n, node.journal.last)
+  assert.equal((await get(`/v1/journal?key=many&limit=${JOURNAL_DEFAULT_LIMIT + 5}`)).body.records.length, JOURNAL_DEFAULT_LIMIT + 5)
 })

@@ -123,3 +123,22 @@ test('the engine\'s reports of misbehaving peers reach the transport; bytes it f
   assert.deepEqual(reports, ['evil bad_message', 'evil bytes'])
   await binding.stop()
 })
+
+test('a relay is published only while some peer lacks its topic, and its bytes are made only then', async () => {
+  let read = 0
+  const relay: SyncAction = { type: 'relay', topic: 'push', lacking: 'writes', get bytes () { read++; return Uint8Array.of(9) } }
+  const engine = new ScriptedEngine()
+  engine.subscribed = () => [relay]
+  let lacking = false
+  const asked: string[] = []
+  const transport = { ...recorder(), lacksTopic: (topic: string, heard: string) => { asked.push(`${topic} ${heard}`); return lacking } }
+  const binding = new SyncBinding(engine as unknown as SyncEngine, transport, {})
+  await binding.subscribed('k')
+  assert.deepEqual(transport.sent, [])
+  assert.equal(read, 0, 'not encoded when nobody needs it')
+  lacking = true
+  await binding.subscribed('k')
+  assert.deepEqual(transport.sent, ['publish push 9'])
+  assert.deepEqual(asked, ['writes push', 'writes push'])
+  await binding.stop()
+})

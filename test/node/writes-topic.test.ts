@@ -61,3 +61,32 @@ test('an older peer gets a type-1 copy of each push on the push topic and nothin
   await until('B to get the type-1 copy too', () => b.stats().sync.perType.push.messagesReceived === 1)
   assert.equal(first.write, `${a.replica}/1`)
 })
+
+test('A(new)—B(new)—OLD: B republishes A\'s writes pushes as type 1 for the older peer it neighbours, each once', { timeout: 60_000 }, async () => {
+  // Anti-entropy every 10 minutes: only pushes can bring A's write to OLD within the test.
+  const a = await fx.start({ sync: { antiEntropyMs: 600_000 } })
+  const b = await fx.start({ replicateAll: true, bootstrap: a.multiaddrs(), sync: { antiEntropyMs: 600_000 } })
+  await until('A and B to hear each other', () => hasSubscribedPeer(a, b) && hasSubscribedPeer(b, a))
+  const old = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) } })
+  stoppers.push(async () => { await old.stop() })
+  const heard: Array<{ key: string, from: string }> = []
+  old.services.pubsub.addEventListener('message', evt => {
+    const d = evt.detail
+    if (d.type !== 'signed') return
+    const m = decodeMessage(d.data)
+    if (m.type === 'push') heard.push(...m.items.map(i => ({ key: i.key, from: d.from.toString() })))
+  })
+  for (const t of [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC]) old.services.pubsub.subscribe(t)
+  await old.dial(multiaddr(b.multiaddrs()[0]))
+  await until('B to see the older peer subscribed', () => b.peers().some(p => p.peerId === old.peerId.toString() && p.subscribed), 10_000)
+  assert.ok(!a.peers().some(p => p.peerId === old.peerId.toString()), 'the older peer is not A\'s neighbour')
+  // Control: B's own write reaches it (B's neighbour is older: B publishes a type-1 copy).
+  await b.update('kb', 'g-counter', 'inc', [1])
+  await until('the older peer to hear B\'s push', () => heard.some(h => h.key === 'kb'), 15_000)
+  await a.update('ka', 'g-counter', 'inc', [1])
+  await until('the older peer to hear A\'s write by push, through B', () => heard.some(h => h.key === 'ka'), 15_000)
+  await until('B to hold ka', async () => await allHold([b], 'ka', 1), 10_000)
+  assert.ok(heard.some(h => h.key === 'ka' && h.from === b.peerId), 'B published the type-1 copy')
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  assert.equal(heard.filter(h => h.key === 'ka' && h.from === b.peerId).length, 1, 'once')
+})

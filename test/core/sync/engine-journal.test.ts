@@ -6,8 +6,8 @@ import { MemoryStorage } from '../../../core/storage.ts'
 import { ReplicaStore } from '../../../core/replica-store.ts'
 import { SyncEngine } from '../../../core/sync/engine.ts'
 import type { JournalRecord } from '../../../core/sync/journal.ts'
-import { encodeMessage } from '../../../core/sync/messages.ts'
-import { WRITES_TOPIC } from '../../../core/sync/types.ts'
+import { decodeMessage, encodeMessage } from '../../../core/sync/messages.ts'
+import { PUSH_TOPIC, WRITES_TOPIC } from '../../../core/sync/types.ts'
 import { createRegistry } from '../../../contracts/index.ts'
 import { type Envelope, Net, START } from './harness.ts'
 
@@ -26,7 +26,8 @@ it('a local write is journaled as written with its id; its push is a writes push
   await net.deliver()
   const merged = of(p1, 'merged', 'k')
   assert.equal(merged.length, 1)
-  assert.deepEqual({ ...merged[0], n: 0, bytes: 0 }, { kind: 'merged', key: 'k', peer: 'p0', path: 'push', writes: ['r0/1'], changed: true, bytes: 0, writtenAt: START, at: START + 10, n: 0 })
+  // As read (JSON): the record keeps the range and lists its ids when shown (core/sync/write-ranges.ts).
+  assert.deepEqual({ ...JSON.parse(JSON.stringify(merged[0])), n: 0, bytes: 0 }, { kind: 'merged', key: 'k', peer: 'p0', path: 'push', writes: ['r0/1'], changed: true, bytes: 0, writtenAt: START, at: START + 10, n: 0 })
   assert.ok((merged[0] as { bytes: number }).bytes > 0, 'the bytes it cost')
 })
 
@@ -112,4 +113,53 @@ it('the same delta arriving twice is journaled as redundant the second time', as
   await p1.engine.receive('p2', e.bytes, net.now)
   assert.deepEqual(of(p1, 'merged', 'd').map(m => m.kind === 'merged' ? [m.peer, m.changed, m.writes] : []), [['p0', true, ['r0/1']], ['p2', false, ['r0/1']]])
   assert.ok(e.bytes.length > 0 && WRITES_TOPIC === 'monoidb/2/writes')
+})
+
+it('a writes push naming a huge range from a 255-character replica costs the journal its range, not its ids: few ids, small records', async () => {
+  const net = await Net.create(1)
+  const [p0] = net.peers
+  await net.write('p0', 'known', 'g-counter', 'inc', [1])
+  const known = await p0.store.deltaFor('known')
+  const item = { key: 'known', contract: known!.contract, delta: known!.delta } // valid and already held: redundant
+  const RECORDS = 2000
+  const v8 = await import('node:v8')
+  const vm = await import('node:vm')
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  gc()
+  const heapBefore = process.memoryUsage().heapUsed
+  for (let i = 0; i < RECORDS; i++) {
+    const replica = ('r' + i).padEnd(255, 'x')
+    await p0.engine.receive('pusher', encodeMessage({ type: 'writes', items: [item], writes: [{ replica, first: 1, last: 2 ** 52, writtenAt: START }] }), net.now)
+  }
+  gc()
+  const perRecord = (process.memoryUsage().heapUsed - heapBefore) / RECORDS
+  const merged = of(p0, 'merged', 'known').filter(r => r.peer === 'pusher')
+  assert.equal(merged.length, RECORDS)
+  const last = merged.at(-1)! as { writes: string[] }
+  assert.equal(last.writes.length, 8, 'the newest 8 ids are listed')
+  assert.equal(last.writes[7], `${'r1999'.padEnd(255, 'x')}/${2 ** 52}`)
+  const json = JSON.stringify(merged.at(-1))
+  assert.ok(json.length < 2600, `one record is ${json.length} bytes of JSON`)
+  assert.ok(!Object.values(merged.at(-1)!).some(Array.isArray), 'the record holds no list of ids')
+  // 64 ids of 255 characters held per record cost about 17 KB; the range costs the replica id and a few numbers.
+  console.log(`heap per record ${Math.round(perRecord)} B, one record ${json.length} B of JSON`)
+  assert.ok(perRecord < 2000, `about ${Math.round(perRecord)} bytes of heap per record`)
+})
+
+it('a writes push it accepts gives one relay (its type-1 copy for older peers), once per content; a redundant or refused one gives none', async () => {
+  const net = await Net.create(2)
+  const [p0, p1] = net.peers
+  await net.write('p0', 'r', 'g-counter', 'inc', [2])
+  const d = await p0.store.deltaFor('r')
+  const item = { key: 'r', contract: d!.contract, delta: d!.delta }
+  const push = encodeMessage({ type: 'writes', items: [item], writes: [{ replica: 'r0', first: 1, last: 1, writtenAt: START }] })
+  const first = await p1.engine.receive('p0', push, net.now)
+  assert.equal(first.length, 1)
+  const relay = first[0]
+  assert.ok(relay.type === 'relay' && relay.topic === PUSH_TOPIC && relay.lacking === WRITES_TOPIC)
+  assert.deepEqual(decodeMessage(relay.bytes), { type: 'push', items: [item] })
+  assert.deepEqual(await p1.engine.receive('p9', push, net.now), [], 'the same content again: no relay')
+  const bad = encodeMessage({ type: 'writes', items: [{ key: 'x', contract: { id: 'g-counter' }, delta: [['r9', -5]] as never }], writes: [undefined] })
+  assert.deepEqual(await p1.engine.receive('p0', bad, net.now), [], 'a refused item: no relay')
 })

@@ -76,6 +76,7 @@ export class Net {
   /** Queues the actions `from` returned. */
   post (from: string, actions: readonly SyncAction[]): void {
     for (const a of actions) {
+      if (a.type === 'relay') continue // for peers before a message type: this network has none
       const type = typeOf(a.bytes)
       if (a.type === 'send') this.queue.push({ from, to: a.to, bytes: a.bytes, type })
       else for (const p of this.peers) if (p.id !== from) this.queue.push({ from, to: p.id, bytes: a.bytes, type })
