@@ -3,7 +3,7 @@
  * that can be reached (through gossip, so a peer two hops away answers too)
  * about one key, waits up to a timeout, and compares each answer with our copy
  * (core/sync/inspection.ts). It also answers other peers' questions, each at
- * most once, within the asker's byte budget (PROTOCOL.md §13).
+ * most once, within the asker's question rate and byte budget (PROTOCOL.md §13).
  */
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
