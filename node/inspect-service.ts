@@ -148,7 +148,9 @@ export class InspectService {
     this.#pending.set(hex, p)
     this.stats.asked++
     try {
-      this.#o.publish(encodeInspectMessage(await makeQuery(this.#o.source, key, new Uint8Array(qid), write)))
+      const question = encodeInspectMessage(await makeQuery(this.#o.source, key, new Uint8Array(qid), write))
+      if (this.#stopped) throw new Error(`monoidb node ${this.#o.self} is stopped`) // stopped while the question was read: no wait
+      this.#o.publish(question)
       await new Promise<void>(resolve => {
         const done = (): void => { clearTimeout(timer); this.#waits.delete(done); resolve() }
         const timer = setTimeout(done, timeoutMs)

@@ -114,6 +114,10 @@ test('stop ends the inspections waiting for answers at once, as the node being s
   const t0 = Date.now()
   const waiting = [s.inspect('big', 30_000), s.trace('big', `${store.replica}/1`, 30_000)]
   await new Promise(resolve => setTimeout(resolve, 50))
+  // And one stopped while its question is still being read from the store, before its wait begins.
+  const early = service().s
+  waiting.push(early.inspect('big', 30_000))
+  early.stop()
   s.stop()
   const results = await Promise.race([Promise.allSettled(waiting), new Promise<'late'>(resolve => setTimeout(() => resolve('late'), 10_000).unref())])
   assert.notEqual(results, 'late', 'still waiting 10 s after stop')
