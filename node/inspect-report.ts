@@ -33,12 +33,48 @@ export interface PeerReport {
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 
-export function buildPeerReport (self: string, journal: Journal, key: string, peer: string, a: Inspected | undefined, c: Comparison | undefined, heardAt: number | undefined): PeerReport {
-  const records = journal.query({ key, peer })
-  const exchange = records.findLast(r => r.kind === 'merged')
-  const ours = records.findLast(r => r.kind === 'refused')
+/** Session peers (our neighbours) listed as no_answer, the newest first; and past answerers listed likewise. */
+export const LISTED_PEERS = 64
+
+/** What the journal says of one peer: its newest record (any key), and its newest merge and refusal of the key. */
+export interface PeerSeen {
+  lastAt: number
+  merged?: { at: number, path: string }
+  refused?: { at: number, reason: string, message: string }
+}
+
+/** The journal read once for an inspection of `key`: each peer's PeerSeen, and the newest session peers. */
+export interface JournalIndex {
+  peers: Map<string, PeerSeen>
+  /** Peers we had sessions with, the newest LISTED_PEERS, newest last. */
+  sessions: string[]
+}
+
+/**
+ * One pass over the journal. Its peers are often gossip authors (a push is journaled under its signer, and
+ * signing keys are free), so they are indexed but not listed: only session peers are, and few of them.
+ */
+export function indexJournal (journal: Journal, key: string): JournalIndex {
+  const peers = new Map<string, PeerSeen>()
+  const sessions = new Map<string, true>()
+  for (const r of journal.query()) {
+    if (r.peer === '*') continue // a want to all is no peer
+    let seen = peers.get(r.peer)
+    if (seen === undefined) peers.set(r.peer, seen = { lastAt: r.at })
+    seen.lastAt = Math.max(seen.lastAt, r.at)
+    if (r.kind === 'session') { sessions.delete(r.peer); sessions.set(r.peer, true) }
+    if (r.key !== key) continue
+    if (r.kind === 'merged') seen.merged = { at: r.at, path: r.path }
+    if (r.kind === 'refused') seen.refused = { at: r.at, reason: r.reason, message: r.message }
+  }
+  return { peers, sessions: [...sessions.keys()].slice(-LISTED_PEERS) }
+}
+
+export function buildPeerReport (self: string, seen: PeerSeen | undefined, peer: string, a: Inspected | undefined, c: Comparison | undefined, heardAt: number | undefined): PeerReport {
+  const exchange = seen?.merged
+  const ours = seen?.refused
   let lastError: PeerReport['lastError'] = null
-  if (ours?.kind === 'refused') lastError = { at: iso(ours.at), reason: ours.reason, message: ours.message, by: 'self' }
+  if (ours !== undefined) lastError = { at: iso(ours.at), reason: ours.reason, message: ours.message, by: 'self' }
   if (a?.refused !== undefined && (ours === undefined || a.refused.at > ours.at)) lastError = { at: iso(a.refused.at), reason: a.refused.reason, message: a.refused.message, by: peer }
   return {
     peerId: peer,
@@ -48,9 +84,9 @@ export function buildPeerReport (self: string, journal: Journal, key: string, pe
     unidentified: c === undefined ? null : c.unidentified,
     ...(c?.contract === undefined ? {} : { contract: c.contract }),
     ...(c?.note === undefined ? {} : { note: c.note }),
-    lastExchange: lastExchange(exchange?.kind === 'merged' ? { at: exchange.at, path: exchange.path, from: peer } : undefined, a?.received === undefined ? undefined : { ...a.received, from: self }),
+    lastExchange: lastExchange(exchange === undefined ? undefined : { ...exchange, from: peer }, a?.received === undefined ? undefined : { ...a.received, from: self }),
     lastError,
-    lastHeard: lastHeardOf(journal, peer, heardAt)
+    lastHeard: lastHeardOf(seen, heardAt)
   }
 }
 
@@ -60,17 +96,14 @@ function lastExchange (...xs: Array<{ at: number, path: string, from: string } |
 }
 
 /** The later of its last answer and its newest journal record. */
-export function lastHeardOf (journal: Journal, peer: string, heardAt: number | undefined): string | null {
-  const rec = journal.query({ peer, limit: 1 })[0]
-  const at = Math.max(heardAt ?? -Infinity, rec?.at ?? -Infinity)
+export function lastHeardOf (seen: PeerSeen | undefined, heardAt: number | undefined): string | null {
+  const at = Math.max(heardAt ?? -Infinity, seen?.lastAt ?? -Infinity)
   return Number.isFinite(at) ? iso(at) : null
 }
 
-/** Peers we know of: connected, answered before, or named by the journal ('*', a want to all, is no peer). */
-export function knownPeers (journal: Journal, connected: readonly string[], heard: readonly string[]): string[] {
-  const out = new Set([...connected, ...heard])
-  for (const r of journal.query()) if (r.peer !== '*' && r.kind !== 'written') out.add(r.peer)
-  return [...out]
+/** Peers listed when they do not answer: connected now, the newest past answerers, the newest session peers (LISTED_PEERS each). */
+export function knownPeers (index: JournalIndex, connected: readonly string[], heard: readonly string[]): string[] {
+  return [...new Set([...connected, ...heard.slice(-LISTED_PEERS), ...index.sessions])]
 }
 
 /** The key's recent writes: from the journal (local writes and merges that brought ids), then logged ones it forgot. Oldest first, at most 20. */

@@ -3,7 +3,7 @@
  * that can be reached (through gossip, so a peer two hops away answers too)
  * about one key, waits up to a timeout, and compares each answer with our copy
  * (core/sync/inspection.ts). It also answers other peers' questions, each at
- * most once, within the asker's byte budget (PROTOCOL.md §13).
+ * most once, within the asker's question rate and byte budget (PROTOCOL.md §13).
  */
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -14,7 +14,7 @@ import { type InspectMessage, type Inspected, type WriteStatus, decodeInspectMes
 import { type InspectSource, type LocalKey, type PeerState, answerQuery, arrivalOf, compare, holdsWrite, makeQuery, readLocal, writeStatus } from '../core/sync/inspection.ts'
 import { ProtocolError } from '../core/sync/wire.ts'
 import { parseWriteId } from '../core/write-id.ts'
-import { type PeerReport, buildPeerReport, iso, knownPeers, lastHeardOf, recentWrites } from './inspect-report.ts'
+import { type JournalIndex, type PeerReport, buildPeerReport, indexJournal, iso, knownPeers, lastHeardOf, recentWrites } from './inspect-report.ts'
 
 export const DEFAULT_INSPECT_TIMEOUT_MS = 2_000
 export const MAX_INSPECT_TIMEOUT_MS = 30_000
@@ -35,6 +35,8 @@ export interface InspectServiceOptions {
   publish: (bytes: Uint8Array) => void
   /** Charges an answer to its asker's byte budget (SyncEngine.chargeAnswer); false: refused. */
   charge: (peer: string, bytes: number) => boolean
+  /** Takes one of the asker's questions (SyncEngine.admitQuestion); false: refused, it asks too often. Default: all admitted. */
+  admit?: (peer: string) => boolean
   /** Peers connected now. */
   connected: () => string[]
 }
@@ -81,6 +83,8 @@ export class InspectService {
   readonly #heard = new Map<string, number>()
   #answering = 0
   #stopped = false
+  /** Ends the wait of each inspection waiting for answers (stop calls them). */
+  readonly #waits = new Set<() => void>()
   readonly stats = { asked: 0, answered: 0, refused: 0, dropped: 0 }
 
   constructor (options: InspectServiceOptions) {
@@ -113,14 +117,17 @@ export class InspectService {
     if (this.#answered.has(id)) return
     this.#answered.set(id, true)
     if (this.#answering >= MAX_ANSWERING) { this.stats.dropped++; return }
-    // The question and its answer both cost the asker its bytes, like a session request: the question before
-    // anything is computed (an asker that spent its budget gets nothing), the answer once it is known.
+    // A question costs its asker one of a few per anti-entropy period (a fresh qid is free, so the cache above
+    // bounds nothing), and bytes like a session request: the question before anything is computed (an asker
+    // that spent its budget gets nothing), the deltas computed and the answer once they are known.
+    if (this.#o.admit?.(from) === false) { this.stats.refused++; return }
     if (!this.#o.charge(from, bytes.length)) { this.stats.refused++; return }
     this.#answering++
     void (async () => {
       try {
-        const answer = encodeInspectMessage(await answerQuery(this.#o.source, m, from))
-        if (!this.#o.charge(from, answer.length)) { this.stats.refused++; return }
+        const cost = { bytes: 0 }
+        const answer = encodeInspectMessage(await answerQuery(this.#o.source, m, from, cost))
+        if (!this.#o.charge(from, cost.bytes + answer.length)) { this.stats.refused++; return }
         this.stats.answered++
         if (!this.#stopped) this.#o.publish(answer)
       } catch {
@@ -141,8 +148,16 @@ export class InspectService {
     this.#pending.set(hex, p)
     this.stats.asked++
     try {
-      this.#o.publish(encodeInspectMessage(await makeQuery(this.#o.source, key, new Uint8Array(qid), write)))
-      await new Promise(resolve => setTimeout(resolve, timeoutMs))
+      const question = encodeInspectMessage(await makeQuery(this.#o.source, key, new Uint8Array(qid), write))
+      if (this.#stopped) throw new Error(`monoidb node ${this.#o.self} is stopped`) // stopped while the question was read: no wait
+      this.#o.publish(question)
+      await new Promise<void>(resolve => {
+        const done = (): void => { clearTimeout(timer); this.#waits.delete(done); resolve() }
+        const timer = setTimeout(done, timeoutMs)
+        this.#waits.add(done)
+      })
+      // Stopped while waiting: the store is closing, and the caller gets the API's 503, not a read of a closed store.
+      if (this.#stopped) throw new Error(`monoidb node ${this.#o.self} is stopped`)
       return p.answers
     } finally {
       this.#pending.delete(hex)
@@ -153,9 +168,10 @@ export class InspectService {
     const answers = await this.#ask(key, timeoutMs)
     const src = this.#o.source
     const local = await readLocal(src, key)
+    const index = indexJournal(src.journal, key)
     const peers: PeerReport[] = []
-    for (const [peer, a] of answers) peers.push(buildPeerReport(this.#o.self, src.journal, key, peer, a, await compare(src, local, a.state), this.#heard.get(peer)))
-    for (const peer of this.#silent(answers)) peers.push(buildPeerReport(this.#o.self, src.journal, key, peer, undefined, undefined, this.#heard.get(peer)))
+    for (const [peer, a] of answers) peers.push(buildPeerReport(this.#o.self, index.peers.get(peer), peer, a, await compare(src, local, a.state), this.#heard.get(peer)))
+    for (const peer of this.#silent(index, answers)) peers.push(buildPeerReport(this.#o.self, index.peers.get(peer), peer, undefined, undefined, this.#heard.get(peer)))
     return { key, local: await this.#local(local), peers: peers.sort((a, b) => a.peerId < b.peerId ? -1 : 1) }
   }
 
@@ -174,9 +190,9 @@ export class InspectService {
     }
   }
 
-  /** Known peers that did not answer: connected ones, ones that answered before, ones the journal names. */
-  #silent (answers: Map<string, Inspected>): string[] {
-    return knownPeers(this.#o.source.journal, this.#o.connected(), [...this.#heard.keys()]).filter(p => p !== this.#o.self && !answers.has(p))
+  /** Known peers that did not answer: connected ones, and the newest that answered before or had sessions with us. */
+  #silent (index: JournalIndex, answers: Map<string, Inspected>): string[] {
+    return knownPeers(index, this.#o.connected(), [...this.#heard.keys()]).filter(p => p !== this.#o.self && !answers.has(p))
   }
 
   async trace (key: string, write: string, timeoutMs = DEFAULT_INSPECT_TIMEOUT_MS): Promise<TraceReport> {
@@ -219,7 +235,8 @@ export class InspectService {
       const h = s.kind !== 'kept' || s.contract === undefined ? false : holds(s.summary, arrival?.exact === true)
       peers.push({ peerId: peer, state: c.state, holds: h, arrival: h === false ? null : arrival })
     }
-    for (const peer of this.#silent(answers)) peers.push({ peerId: peer, state: 'no_answer', holds: null, arrival: null, lastHeard: lastHeardOf(src.journal, peer, this.#heard.get(peer)) })
+    const index = indexJournal(src.journal, key)
+    for (const peer of this.#silent(index, answers)) peers.push({ peerId: peer, state: 'no_answer', holds: null, arrival: null, lastHeard: lastHeardOf(index.peers.get(peer), this.#heard.get(peer)) })
     const [self, ...others] = peers
     return { key, write, status: traceStatus, writer: { replica: w.replica, peerId: writer }, peers: [self, ...others.sort((a, b) => a.peerId < b.peerId ? -1 : 1)] }
   }
@@ -230,8 +247,10 @@ export class InspectService {
     this.#heard.set(peer, Date.now())
   }
 
+  /** Stops answering, and ends every inspection waiting for answers now (each rejects as the node stopped). */
   stop (): void {
     this.#stopped = true
+    for (const done of [...this.#waits]) done()
   }
 }
 

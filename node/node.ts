@@ -418,6 +418,7 @@ function inspectorFor (peerId: string, store: ReplicaStore, registry: ContractRe
     },
     publish: bytes => { host.publish(INSPECT_TOPIC, bytes) },
     charge: (peer, bytes) => engine.chargeAnswer(peer, bytes, Date.now()),
+    admit: peer => engine.admitQuestion(peer, Date.now()),
     connected: () => host.peers().map(p => p.peerId)
   })
 }

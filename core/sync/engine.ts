@@ -64,6 +64,8 @@ export class SyncEngine {
   readonly #peers: PeerTable
   /** What each peer may make us do (peer-budget.ts). */
   readonly #budgets: PeerBudgets
+  /** Inspection questions each peer may ask us (PROTOCOL.md §13): a bucket of their own, so inspecting never costs a peer its sessions. */
+  readonly #questions: PeerBudgets
   readonly #onMisbehaviour: ((peer: PeerId, what: Misbehaviour) => void) | undefined
   /** Partial replication: this peer's, or its partial neighbours' (partial-sync.ts). */
   readonly #partial: PartialSync
@@ -81,6 +83,7 @@ export class SyncEngine {
     this.#push = new PushQueue(config.pushWindowMs, config.maxPushWindowMs)
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
     this.#budgets = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
+    this.#questions = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
     this.#onMisbehaviour = options.onMisbehaviour
     this.journal = options.journal === null ? undefined : options.journal ?? new Journal()
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key), this.journal)
@@ -290,6 +293,16 @@ export class SyncEngine {
     this.#budgets.charge(peer, bytes, now)
     return true
 
+  }
+
+  /**
+   * Takes one of `peer`'s inspection questions: `peerSessionsPerPeriod` per anti-entropy period, twice that at
+   * once, like sessions. False: refused, counted against it as a `sessions` refusal (it asks faster than that).
+   */
+  admitQuestion (peer: PeerId, now: number): boolean {
+    if (this.#questions.openSession(peer, now)) return true
+    this.#refuse(peer, 'sessions', now)
+    return false
   }
 
   /** Each session in flight: keys known to differ, received and sent so far, bytes (session-progress.ts). */

@@ -5,7 +5,7 @@
  * lacks a state d is whether `delta(d, S)` is non-empty (laws 2 and 3), for
  * any contract; states are equal exactly when their item hashes are (law 4).
  */
-import type { Plain } from '../codec.ts'
+import { type Plain, encode } from '../codec.ts'
 import type { AnyContract } from '../contract.ts'
 import { ContractError } from '../errors.ts'
 import type { BoundRef } from '../subscription.ts'
@@ -73,9 +73,12 @@ export async function makeQuery (src: InspectSource, key: string, qid: Uint8Arra
   return q
 }
 
-/** Our answer to `asker`'s question. */
-export async function answerQuery (src: InspectSource, q: Inspect, asker: PeerId): Promise<Inspected> {
-  const out: Inspected = { type: 'inspected', qid: q.qid, to: asker, replica: src.replica, state: await keyState(src, q) }
+/**
+ * Our answer to `asker`'s question. `cost.bytes` grows by the encoded size of every delta computed for it, so
+ * the asker can be charged for them as a session's asker is (PROTOCOL.md §13).
+ */
+export async function answerQuery (src: InspectSource, q: Inspect, asker: PeerId, cost: { bytes: number } = { bytes: 0 }): Promise<Inspected> {
+  const out: Inspected = { type: 'inspected', qid: q.qid, to: asker, replica: src.replica, state: await keyState(src, q, cost) }
   if (q.write !== undefined) {
     const arrival = arrivalOf(src.journal, q.key, q.write, q.since)
     if (arrival !== undefined) out.arrival = { at: arrival.at, path: arrival.path, from: clip(arrival.peer), exact: arrival.exact }
@@ -90,7 +93,7 @@ export async function answerQuery (src: InspectSource, q: Inspect, asker: PeerId
   return out
 }
 
-async function keyState (src: InspectSource, q: Inspect): Promise<PeerKeyState> {
+async function keyState (src: InspectSource, q: Inspect, cost: { bytes: number }): Promise<PeerKeyState> {
   const s = await src.summary(q.key)
   const lacking = src.lacking(q.key, s !== undefined)
   if (lacking !== undefined) return { kind: 'lacks_contract', contract: clip(lacking) }
@@ -98,21 +101,35 @@ async function keyState (src: InspectSource, q: Inspect): Promise<PeerKeyState> 
   const digest = itemHash(q.key, s.contract, s.summary)
   const tooLarge = !fits(s.summary)
   const state: PeerKeyState = { kind: 'kept', contract: s.contract, digest, tooLarge, ...(tooLarge ? {} : { summary: s.summary }) }
-  state.hasMore = await hasMore(src, q, digest, s.contract)
+  state.hasMore = await hasMore(src, q, digest, s.contract, cost)
   return state
 }
 
 /** Whether we hold something the asker lacks; undefined when we cannot tell (no summary of theirs, another contract). */
-async function hasMore (src: InspectSource, q: Inspect, digest: Uint8Array, contract: BoundRef): Promise<boolean | undefined> {
-  if (q.mine === undefined) return (await src.deltaFor(q.key)) !== undefined
+async function hasMore (src: InspectSource, q: Inspect, digest: Uint8Array, contract: BoundRef, cost: { bytes: number }): Promise<boolean | undefined> {
+  // The asker holds nothing: we hold more unless ours is the empty state (law 4: equal hashes, equal states). No
+  // delta is computed: a whole state for a 19-byte question would let any peer keep us busy.
+  if (q.mine === undefined) {
+    const empty = emptyDigest(src, q.key, contract, digest)
+    return empty === undefined ? undefined : !empty
+  }
   if (sameHash(q.mine.digest, digest)) return false
   if (q.mine.summary === undefined || !sameRef(q.mine.contract, contract)) return undefined
   try {
-    return (await src.deltaFor(q.key, q.mine.summary)) !== undefined
+    const d = await src.deltaFor(q.key, q.mine.summary)
+    if (d !== undefined) cost.bytes += encode(d.delta).length
+    return d !== undefined
   } catch (err) {
     if (err instanceof ContractError) return undefined // a summary our contract refuses: we cannot compare
     throw err
   }
+}
+
+/** Whether `digest` is the item hash of the empty state of `contract`; undefined if we lack the contract. */
+function emptyDigest (src: InspectSource, key: string, contract: BoundRef, digest: Uint8Array): boolean | undefined {
+  let c: AnyContract
+  try { c = src.resolve(contract) } catch { return undefined }
+  return sameHash(digest, itemHash(key, contract, c.summarize(c.empty()) as Plain))
 }
 
 /**

@@ -5,9 +5,10 @@
 
 const $ = id => document.getElementById(id)
 const MAX_KEYS = 200
-const MAX_SYNC_KEYS = 20
 const MAX_FEED = 200
 const keyRows = new Map()
+// Each inspection is a question to every peer of the network, so the page asks only when told to (a key
+// searched or clicked), never on a timer: the peers table's inSync says, at no cost, whether all keys agree.
 let inspectAvailable = true
 
 function el (tag, text, cls) {
@@ -102,8 +103,8 @@ function keyRow (key) {
   if (row !== undefined) return row
   const tr = el('tr')
   tr.dataset.key = key
-  const cells = { key: el('td', key, 'value'), contract: el('td'), value: el('td', '', 'value'), write: el('td', '', 'value'), changed: el('td', '', 'muted'), sync: el('td') }
-  cells.key.addEventListener('click', () => { $('search-key').value = key; inspect(key) })
+  const cells = { key: el('td', key, 'value'), contract: el('td'), value: el('td', '', 'value'), write: el('td', '', 'value'), changed: el('td', '', 'muted'), sync: el('td', inspectAvailable ? 'click to inspect' : '—', 'muted') }
+  for (const cell of [cells.key, cells.sync]) cell.addEventListener('click', () => { $('search-key').value = key; inspect(key) })
   tr.append(cells.key, cells.contract, cells.value, cells.write, cells.changed, cells.sync)
   $('keys').tBodies[0].append(tr)
   row = { tr, cells }
@@ -137,23 +138,15 @@ async function loadKeys () {
   }
 }
 
-async function refreshSync () {
-  if (!inspectAvailable) return
-  for (const key of [...keyRows.keys()].slice(0, MAX_SYNC_KEYS)) {
-    try {
-      const r = await api(`/v1/keys/${encodeURIComponent(key)}/inspect?timeout=1000`)
-      const cell = keyRows.get(key).cells.sync
-      cell.replaceChildren()
-      for (const p of r.peers || []) cell.append(el('span', `${peerName(p.peerId)} ${p.state} `, p.state))
-      if ((r.peers || []).length === 0) cell.textContent = 'no peers'
-    } catch (err) {
-      if (err.status === 404 && err.code === 'unknown_route') {
-        inspectAvailable = false
-        for (const row of keyRows.values()) row.cells.sync.textContent = '—'
-        return
-      }
-    }
-  }
+/** A key's row shows each peer's state from the key's last inspection (run from the search box or a click). */
+function showSync (key, r) {
+  const row = keyRows.get(key)
+  if (row === undefined) return
+  const cell = row.cells.sync
+  cell.replaceChildren()
+  cell.className = ''
+  for (const p of r.peers || []) cell.append(el('span', `${peerName(p.peerId)} ${p.state} `, p.state))
+  if ((r.peers || []).length === 0) cell.textContent = 'no peers'
 }
 
 // ---- live streams ----
@@ -249,6 +242,7 @@ async function inspect (key) {
   }
   try {
     const r = await api(`/v1/keys/${encodeURIComponent(key)}/inspect?timeout=2000`)
+    showSync(key, r)
     if (r.local) parts.push(table([r.local], Object.keys(r.local)))
     const peers = r.peers || []
     const fields = [...new Set(peers.flatMap(p => Object.keys(p)))]
@@ -258,6 +252,10 @@ async function inspect (key) {
     for (const w of writes) if (typeof w === 'string') links.append(writeLink(key, w), ' ')
     if (writes.size > 0) parts.push(links)
   } catch (err) {
+    if (err.status === 404 && err.code === 'unknown_route') {
+      inspectAvailable = false
+      for (const row of keyRows.values()) row.cells.sync.textContent = '—'
+    }
     parts.push(el('p', err.status === 404 && err.code === 'unknown_route' ? 'This daemon cannot inspect keys (no GET /v1/keys/{key}/inspect).' : `inspect: ${err.message}`, err.status === 404 ? 'muted' : 'error'))
   }
   if (searched !== key) return
@@ -292,10 +290,9 @@ function start () {
   followChanges()
   refreshSelf()
   refreshPeers()
-  loadKeys().then(refreshSync, err => { $('keys-count').textContent = `keys: ${err.message}` })
+  loadKeys().catch(err => { $('keys-count').textContent = `keys: ${err.message}` })
   followJournal()
   setInterval(() => { refreshSelf(); refreshPeers() }, 5000)
-  setInterval(refreshSync, 30000)
 }
 
 start()

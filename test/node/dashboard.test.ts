@@ -62,3 +62,24 @@ test('a link followed from another site opens a working dashboard; an expired ti
     assert.equal(bare?.status(), 401, 'no cookie, no page')
   })
 })
+
+test('the page inspects no key on its own (each inspection asks the whole network); a click inspects that key once', async () => {
+  await withBrowser('the dashboard inspect test', async context => {
+    const page = await context.newPage()
+    const inspections: string[] = []
+    page.on('request', r => { if (new URL(r.url()).pathname.endsWith('/inspect')) inspections.push(r.url()) })
+    await page.goto(`${api.url}/?ticket=${await ticket()}`)
+    await page.waitForURL(`${api.url}/`)
+    const row = page.locator('#keys tr[data-key="cart"]')
+    await row.locator('td:nth-child(3)').filter({ hasText: 'apples' }).waitFor()
+    // The page used to inspect its first 20 keys as soon as they loaded, and again every 30 s.
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    assert.deepEqual(inspections, [], 'no inspection before one is asked for')
+    await row.locator('td:nth-child(6)').filter({ hasText: 'click to inspect' }).waitFor()
+    await row.locator('td:nth-child(1)').click()
+    await row.locator('td:nth-child(6)').filter({ hasText: 'no peers' }).waitFor()
+    await page.locator('#inspect').filter({ hasText: 'peerId' }).waitFor()
+    assert.equal(inspections.length, 1, inspections.join(' '))
+    assert.match(inspections[0], /\/v1\/keys\/cart\/inspect\?timeout=/)
+  })
+})

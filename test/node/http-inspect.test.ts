@@ -73,3 +73,21 @@ test('bad requests are refused naming what was wrong', async () => {
   }
   assert.equal((await call('GET', '/v1/keys/k/inspect', null)).status, 401)
 })
+
+test('stopping the node ends an inspection waiting for answers at once: the caller gets 503, the store is not read closed', async () => {
+  // Its own node and API: stopping them must not disturb the other tests.
+  const own = await fx.start({})
+  const ownApi = await startHttpApi(own, { host: '127.0.0.1', port: 0, token: TOKEN })
+  try {
+    const t0 = Date.now()
+    const waiting = fetch(`${ownApi.url}/v1/keys/k/inspect?timeout=30000`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    await own.stop()
+    const res = await waiting
+    assert.equal(res.status, 503)
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unavailable')
+    assert.ok(Date.now() - t0 < 15_000, `answered ${Date.now() - t0} ms after it began (its timeout was 30 s)`)
+  } finally {
+    await ownApi.close()
+  }
+})
