@@ -183,7 +183,8 @@ function writeLink (key, id) {
 }
 
 function onJournal (r) {
-  if ((r.kind === 'written' || (r.kind === 'merged' && r.changed)) && keyRows.has(r.key) && (r.writes || []).length > 0) {
+  // A redundant push that names writes still says they are held here: a session may have brought them first.
+  if ((r.kind === 'written' || r.kind === 'merged') && keyRows.has(r.key) && (r.writes || []).length > 0) {
     const cell = keyRows.get(r.key).cells.write
     cell.replaceChildren(...r.writes.slice(-3).map(w => writeLink(r.key, w)))
   }
