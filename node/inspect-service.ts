@@ -33,9 +33,9 @@ export interface InspectServiceOptions {
   self: string
   source: InspectSource
   publish: (bytes: Uint8Array) => void
-  /** Charges an answer to its asker's byte budget (SyncEngine.chargeAnswer); false: refused. */
+  /** Charges an answer to its asker's byte budget (SyncEngine.limits.chargeAnswer); false: refused. */
   charge: (peer: string, bytes: number) => boolean
-  /** Takes one of the asker's questions (SyncEngine.admitQuestion); false: refused, it asks too often. Default: all admitted. */
+  /** Takes one of the asker's questions (SyncEngine.limits.admitQuestion); false: refused, it asks too often. Default: all admitted. */
   admit?: (peer: string) => boolean
   /** Peers connected now. */
   connected: () => string[]

@@ -417,8 +417,8 @@ function inspectorFor (peerId: string, store: ReplicaStore, registry: ContractRe
       journal
     },
     publish: bytes => { host.publish(INSPECT_TOPIC, bytes) },
-    charge: (peer, bytes) => engine.chargeAnswer(peer, bytes, Date.now()),
-    admit: peer => engine.admitQuestion(peer, Date.now()),
+    charge: (peer, bytes) => engine.limits.chargeAnswer(peer, bytes, Date.now()),
+    admit: peer => engine.limits.admitQuestion(peer, Date.now()),
     connected: () => host.peers().map(p => p.peerId)
   })
 }

@@ -23,7 +23,9 @@ import { Journal } from './journal.ts'
 import { type DeltaItem, type Message, decodeMessage, encodeMessage } from './messages.ts'
 import { DeltaMerger } from './merger.ts'
 import { PartialSync } from './partial-sync.ts'
-import { type Misbehaviour, type PeerCost, PeerBudgets } from './peer-budget.ts'
+import type { PeerCost } from './peer-budget.ts'
+import { PeerGate } from './peer-gate.ts'
+import { relayForOlder } from './older-peers.ts'
 import { PeerTable } from './peer-table.ts'
 import { PushQueue } from './push-queue.ts'
 import { Plan } from './reconcile.ts'
@@ -63,10 +65,8 @@ export class SyncEngine {
   readonly #sessions = new SessionTable()
   readonly #peers: PeerTable
   /** What each peer may make us do (peer-budget.ts). */
-  readonly #budgets: PeerBudgets
-  /** Inspection questions each peer may ask us (PROTOCOL.md §13): a bucket of their own, so inspecting never costs a peer its sessions. */
-  readonly #questions: PeerBudgets
-  readonly #onMisbehaviour: ((peer: PeerId, what: Misbehaviour) => void) | undefined
+  /** Per-peer limits (peer-gate.ts): the host charges inspection questions and answers here too (PROTOCOL.md §13). */
+  readonly limits: PeerGate
   /** Partial replication: this peer's, or its partial neighbours' (partial-sync.ts). */
   readonly #partial: PartialSync
   #nextDigestAt: number
@@ -82,9 +82,7 @@ export class SyncEngine {
     this.#view = view
     this.#push = new PushQueue(config.pushWindowMs, config.maxPushWindowMs)
     this.#peers = new PeerTable(config.antiEntropyMs, this.#random)
-    this.#budgets = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
-    this.#questions = new PeerBudgets({ sessionsPerPeriod: config.peerSessionsPerPeriod, periodMs: config.antiEntropyMs, bytesPerSec: config.peerBytesPerSec })
-    this.#onMisbehaviour = options.onMisbehaviour
+    this.limits = new PeerGate(config, this.#stats, options.onMisbehaviour)
     this.journal = options.journal === null ? undefined : options.journal ?? new Journal()
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key), this.journal)
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
@@ -149,7 +147,7 @@ export class SyncEngine {
     } catch {
       countReceived(this.#stats, undefined, bytes instanceof Uint8Array ? bytes.length : 0)
       this.#stats.badMessages++
-      if (from !== this.#self) this.#misbehaved(from, 'bad_message', now)
+      if (from !== this.#self) this.limits.misbehaved(from, 'bad_message', now)
       return []
     }
     countReceived(this.#stats, msg.type, bytes.length)
@@ -165,7 +163,7 @@ export class SyncEngine {
         this.#partial.learn(from, msg.items.map(i => i.key))
         const accepted: DeltaItem[] = []
         await this.#merger.merge(from, msg.items, { path: 'push', bytes: bytes.length, writes: msg.writes, accepted })
-        return accepted.length === 0 ? [] : [this.#relayForOlder(accepted)]
+        return accepted.length === 0 ? [] : [relayForOlder(this.#stats, accepted)]
       }
       case 'digest': return await this.#onDigest(from, msg, now)
       case 'ack': return await this.#onAck(from, msg, now, bytes.length)
@@ -210,16 +208,16 @@ export class SyncEngine {
       this.#nextDigestAt = now + this.#config.antiEntropyMs * (1 - PERIOD_JITTER + 2 * PERIOD_JITTER * this.#random())
     }
     for (const s of this.#sessions.expire(now, this.#config.sessionTimeoutMs)) {
-      this.#journalSession(s, false, now)
+      s.journalEnd(this.journal, false, now)
       if (s.role === 'initiator' && !s.completed) { this.#stats.sessionsTimedOut++; this.#partial.failed(s.peer) }
     }
     // A resend costs the peer's bytes like an answer; to a peer that spent them, it waits (an interval).
-    const resends = this.#sessions.resend(now, resendMs(this.#config), peer => this.#budgets.inDebt(peer, now))
+    const resends = this.#sessions.resend(now, resendMs(this.#config), peer => this.limits.budgets.inDebt(peer, now))
     this.#stats.resendsWaited += resends.waited
     for (const { peer, type, bytes } of resends.due) {
       this.#stats.retransmits++
       countSent(this.#stats, type, bytes.length)
-      this.#budgets.charge(peer, bytes.length, now)
+      this.limits.budgets.charge(peer, bytes.length, now)
       actions.push({ type: 'send', to: peer, bytes })
     }
     this.#peers.expire(now)
@@ -281,33 +279,12 @@ export class SyncEngine {
 
   /** Per peer (the last 1,024 seen), what it was refused and how many bad messages it sent: only peers with any. */
   peerCosts (): Record<PeerId, PeerCost> {
-    return this.#budgets.costs()
-  }
-
-  /**
-   * An inspection answer of `bytes` for `peer` (PROTOCOL.md §13), charged to its byte budget like a session
-   * answer; false (refused, and counted against it) when it has spent its bytes for now.
-   */
-  chargeAnswer (peer: PeerId, bytes: number, now: number): boolean {
-    if (this.#budgets.allowance(peer, now) <= 0) { this.#refuse(peer, 'bytes', now); return false }
-    this.#budgets.charge(peer, bytes, now)
-    return true
-
-  }
-
-  /**
-   * Takes one of `peer`'s inspection questions: `peerSessionsPerPeriod` per anti-entropy period, twice that at
-   * once, like sessions. False: refused, counted against it as a `sessions` refusal (it asks faster than that).
-   */
-  admitQuestion (peer: PeerId, now: number): boolean {
-    if (this.#questions.openSession(peer, now)) return true
-    this.#refuse(peer, 'sessions', now)
-    return false
+    return this.limits.costs()
   }
 
   /** Each session in flight: keys known to differ, received and sent so far, bytes (session-progress.ts). */
   sessionsProgress (): SessionProgress[] {
-    return [...this.#sessions.mine.values(), ...this.#sessions.theirs.values()].filter(s => s.active).map(s => s.progress.snapshot(s.peer, s.role, s.pull, { in: s.received.size, due: s.expected.size }))
+    return this.#sessions.progress()
   }
 
   /** How many keys the store holds (the digest index follows every commit: no scan). */
@@ -379,14 +356,14 @@ export class SyncEngine {
       this.#stats.sessionsStarted++
       const from = actions.length
       await this.#output.emit(session, plan, actions, now)
-      this.#tallySent(session, actions.slice(from))
+      session.tallySent(actions.slice(from))
     }
     return actions
   }
 
   #dropSessions (peer: PeerId): void {
     const mine = this.#sessions.mine.get(peer)
-    if (mine !== undefined) this.#journalSession(mine, false, this.#merger.now ?? 0)
+    mine?.journalEnd(this.journal, false, this.#merger.now ?? 0)
     if (mine?.active === true) this.#stats.sessionsDropped++
     this.#sessions.mine.delete(peer)
     this.#sessions.closeTheirs(peer)
@@ -401,7 +378,7 @@ export class SyncEngine {
   #sessionOf (from: PeerId, msg: Request, now: number): Session | 'sessions' | undefined {
     const known = this.#sessions.find(from, msg.sid)
     if (known !== undefined || this.#ignored(from, msg)) return known
-    if (!this.#budgets.openSession(from, now)) return 'sessions'
+    if (!this.limits.budgets.openSession(from, now)) return 'sessions'
     // The peer started this while ours with it is in flight, and won the tie-break: ours is dropped.
     if (this.#sessions.mine.get(from)?.active === true) {
       this.#sessions.mine.delete(from)
@@ -435,21 +412,21 @@ export class SyncEngine {
       const ack = known.acks.get(msg.seq)
       if (ack === undefined) return []
       countSent(this.#stats, 'ack', ack.length)
-      this.#budgets.charge(from, ack.length, now)
+      this.limits.budgets.charge(from, ack.length, now)
       return [{ type: 'send', to: from, bytes: ack }]
     }
     // Not ours to answer (an old or lost session, a tie-break lost by the peer): ignored, not refused.
     if (known === undefined && this.#ignored(from, msg)) return []
     let room = Infinity
     if (msg.type !== 'deltas') {
-      const allowance = this.#budgets.allowance(from, now)
-      if (allowance <= 0) return this.#refuse(from, 'bytes', now)
+      const allowance = this.limits.budgets.allowance(from, now)
+      if (allowance <= 0) return this.limits.refuse(from, 'bytes', now)
       const unacked = this.#config.peerUnackedBytes - this.#sessions.unackedWith(from)
-      if (unacked <= 0) return this.#refuse(from, 'unacked', now)
+      if (unacked <= 0) return this.limits.refuse(from, 'unacked', now)
       room = Math.min(allowance, unacked)
     }
     const session = this.#sessionOf(from, msg, now)
-    if (session === 'sessions') return this.#refuse(from, 'sessions', now)
+    if (session === 'sessions') return this.limits.refuse(from, 'sessions', now)
     if (session === undefined || !session.takeRequest(msg.seq)) return []
     if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
     // Counted as they arrive, before merging (which takes a while for many keys): status shows them at once.
@@ -461,28 +438,9 @@ export class SyncEngine {
     const actions: SyncAction[] = []
     const spawned = await this.#output.emit(session, plan, actions, now, room)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
-    this.#charge(from, actions, now)
-    this.#tallySent(session, actions)
+    this.limits.chargeSent(from, actions, now)
+    session.tallySent(actions)
     return await this.#settled(session, now, actions)
-  }
-
-  /** Drops a peer's request unanswered, counted against it. */
-  #refuse (from: PeerId, what: Misbehaviour, now: number): SyncAction[] {
-    this.#stats.requestsRefused++
-    this.#misbehaved(from, what, now)
-    return []
-  }
-
-  #misbehaved (peer: PeerId, what: Misbehaviour, now: number): void {
-    this.#budgets.count(peer, what, now)
-    try { this.#onMisbehaviour?.(peer, what) } catch { /* the reporter must not stop the engine */ }
-  }
-
-  /** Charges what `actions` send to `peer` against its byte budget. */
-  #charge (peer: PeerId, actions: readonly SyncAction[], now: number): void {
-    let bytes = 0
-    for (const a of actions) if (a.type === 'send' && a.to === peer) bytes += a.bytes.length
-    this.#budgets.charge(peer, bytes, now)
   }
 
   async #onAck (from: PeerId, msg: Extract<Message, { type: 'ack' }>, now: number, bytes: number): Promise<SyncAction[]> {
@@ -497,11 +455,11 @@ export class SyncEngine {
     const actions: SyncAction[] = []
     if (!plan.empty) {
       // A follow-up answers the peer's ack: within its allowance, like an answer.
-      const room = Math.min(this.#budgets.allowance(from, now), this.#config.peerUnackedBytes - this.#sessions.unackedWith(from))
+      const room = Math.min(this.limits.budgets.allowance(from, now), this.#config.peerUnackedBytes - this.#sessions.unackedWith(from))
       if (room > 0) await this.#output.emit(session, plan, actions, now, room)
       else this.#stats.answersCut++
-      this.#charge(from, actions, now)
-      this.#tallySent(session, actions)
+      this.limits.chargeSent(from, actions, now)
+      session.tallySent(actions)
     }
     return await this.#settled(session, now, actions)
   }
@@ -510,7 +468,7 @@ export class SyncEngine {
   async #settled (session: Session, now: number, actions: SyncAction[]): Promise<SyncAction[]> {
     if (session.completed || session.busy) return actions
     session.completed = true
-    this.#journalSession(session, true, now)
+    session.journalEnd(this.journal, true, now)
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
     if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
@@ -522,42 +480,7 @@ export class SyncEngine {
     return actions
   }
 
-  // ---- the journal -----------------------------------------------------------------------------------
-
-  /** Counts the bytes `actions` send to the session's peer. */
-  #tallySent (session: Session, actions: readonly SyncAction[]): void {
-    for (const a of actions) if (a.type === 'send' && a.to === session.peer) session.tally.bytesOut += a.bytes.length
-  }
-
-  /** Records a session's end once: what it exchanged; `ok` false when it timed out or was dropped. */
-  #journalSession (session: Session, ok: boolean, now: number): void {
-    if (session.journaled) return
-    session.journaled = true
-    this.journal?.record({ kind: 'session', key: '', peer: session.peer, ...session.tally, ok }, now)
-  }
-
   // ---- output ----------------------------------------------------------------------------------------
-
-  /**
-   * The type-1 copy of writes-push items we accepted, for peers before type 9 that gossip reaches only through
-   * us (PROTOCOL.md §3.1): published only if some peer lacks the writes topic, encoded only then.
-   */
-  #relayForOlder (items: DeltaItem[]): SyncAction {
-    const stats = this.#stats
-    let bytes: Uint8Array | undefined
-    return {
-      type: 'relay',
-      topic: PUSH_TOPIC,
-      lacking: WRITES_TOPIC,
-      get bytes (): Uint8Array {
-        if (bytes === undefined) {
-          bytes = encodeMessage({ type: 'push', items })
-          countSent(stats, 'push', bytes.length)
-        }
-        return bytes
-      }
-    }
-  }
 
   #publish (topic: string, msg: Message): SyncAction {
     const bytes = encodeMessage(msg)

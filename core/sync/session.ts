@@ -14,8 +14,9 @@
 import { LruCache } from '../lru-cache.ts'
 import type { Fingerprint } from './key-index.ts'
 import type { MessageType, SessionId } from './messages.ts'
-import { ProgressCounter } from './session-progress.ts'
-import type { PeerId } from './types.ts'
+import { ProgressCounter, type SessionProgress } from './session-progress.ts'
+import type { Journal } from './journal.ts'
+import type { PeerId, SyncAction } from './types.ts'
 
 export type Role = 'initiator' | 'responder'
 export interface Outgoing { type: MessageType, bytes: Uint8Array, sentAt: number }
@@ -48,7 +49,7 @@ export class Session {
   /** What it exchanged, for the journal's 'session' record (journal.ts): keys received, changed here and sent, bytes both ways. */
   readonly tally = { keysReceived: 0, keysChanged: 0, keysSent: 0, bytesIn: 0, bytesOut: 0 }
   /** Its end was recorded in the journal. */
-  journaled = false
+  #journaled = false
   /** We started it to pull a catch-up from a peer ahead of us. */
   pull = false
   /** Keys known to differ, received, sent, and bytes: what `monoidb status` shows (session-progress.ts). */
@@ -106,12 +107,29 @@ export class Session {
     this.expected.delete(seq)
     return true
   }
+
+  /** Counts the bytes `actions` send to this session's peer, for the journal. */
+  tallySent (actions: readonly SyncAction[]): void {
+    for (const a of actions) if (a.type === 'send' && a.to === this.peer) this.tally.bytesOut += a.bytes.length
+  }
+
+  /** Records the session's end in `journal`, once: what it exchanged; `ok` false when it timed out or was dropped. */
+  journalEnd (journal: Journal | undefined, ok: boolean, now: number): void {
+    if (this.#journaled) return
+    this.#journaled = true
+    journal?.record({ kind: 'session', key: '', peer: this.peer, ...this.tally, ok }, now)
+  }
 }
 
 /** At most one session per peer in each role: the one we started, and the one it started. */
 export class SessionTable {
   readonly mine = new Map<PeerId, Session>()
   readonly theirs = new Map<PeerId, Session>()
+
+  /** Each session in flight: keys known to differ, received and sent so far, bytes (session-progress.ts). */
+  progress (): SessionProgress[] {
+    return [...this.mine.values(), ...this.theirs.values()].filter(s => s.active).map(s => s.progress.snapshot(s.peer, s.role, s.pull, { in: s.received.size, due: s.expected.size }))
+  }
   /** Sessions started by peers that we closed, so their late messages do not reopen them. */
   readonly #closed = new LruCache<string, true>(1024)
 

@@ -46,7 +46,7 @@ const question = (key = 'big'): Uint8Array => encodeInspectMessage({ type: 'insp
 test('questions beyond the asker\'s rate are refused and counted against it; another asker is not affected', async () => {
   const engine = await SyncEngine.create(store, { self: 'me', now: Date.now(), config: { antiEntropyMs: 600_000, peerSessionsPerPeriod: 2 } })
   try {
-    const { s, sent } = service({ charge: (p, b) => engine.chargeAnswer(p, b, Date.now()), admit: p => engine.admitQuestion(p, Date.now()) })
+    const { s, sent } = service({ charge: (p, b) => engine.limits.chargeAnswer(p, b, Date.now()), admit: p => engine.limits.admitQuestion(p, Date.now()) })
     for (let i = 0; i < 20; i++) s.message('greedy', question())
     await until('all twenty handled', () => s.stats.answered + s.stats.refused + s.stats.dropped === 20)
     assert.equal(s.stats.answered, 4, `twice peerSessionsPerPeriod at once: ${JSON.stringify(s.stats)}`)

@@ -65,7 +65,7 @@ test('a question is answered once per asker and query id, to the asker', async (
 test('answers are charged to the asker\'s byte budget: once it is spent, questions go unanswered and are counted against it', async () => {
   const engine = await SyncEngine.create(store, { self: 'me', now: Date.now(), config: { peerBytesPerSec: 300 } })
   try {
-    const { s, sent } = service((peer, bytes) => engine.chargeAnswer(peer, bytes, Date.now()))
+    const { s, sent } = service((peer, bytes) => engine.limits.chargeAnswer(peer, bytes, Date.now()))
     for (let i = 0; i < 10; i++) s.message('greedy', question(10 + i))
     await until('all ten handled', () => s.stats.answered + s.stats.refused === 10)
     assert.ok(s.stats.answered >= 1 && s.stats.answered <= 4, `answered ${s.stats.answered} of 10 within 300 bytes a second`)
