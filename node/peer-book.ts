@@ -278,7 +278,7 @@ export class PeerBook {
   #discovered (peer: PeerId): void {
     const id = peer.toString()
     if (this.#stopped || peer.equals(this.#libp2p.peerId) || this.#forgotten.has(id) || this.#libp2p.getConnections(peer).length > 0) return
-    if (!this.#mayDial(id, 'found by mDNS')) return
+    if (!this.#mayDial(id, 'discovered')) return
     const s = this.#state(id)
     s.monoidb = true
     if (s.nextDialAt === undefined && !s.dialing) s.nextDialAt = Date.now()
