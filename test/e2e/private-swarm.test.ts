@@ -88,10 +88,11 @@ test('a raw TCP client that speaks libp2p to a private daemon hears no protocol 
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve).once('error', reject) })
   // multistream-select's header, as a plain libp2p dialer sends it first.
   socket.write(Buffer.concat([Buffer.from([19]), Buffer.from('/multistream/1.0.0\n')]))
-  await until('the daemon to send its nonce', () => got.length >= 24, 10_000)
+  await until('the daemon to answer', () => got.length > 0, 10_000)
   await new Promise(resolve => setTimeout(resolve, 500))
-  assert.ok(!got.toString('latin1').includes('multistream'), `no multistream header in ${got.length} bytes`)
+  assert.ok(!got.toString('latin1').includes('multistream'), `no multistream header in ${JSON.stringify(got.toString('latin1'))}`)
   assert.ok(!got.toString('latin1').includes('/noise'), 'no protocol name')
+  assert.ok(got.length >= 24, `its 24-byte nonce, got ${got.length} bytes`)
 })
 
 test('a bad swarm key file exits 2 naming it; monoidb swarm-key refuses to overwrite', { timeout: 30_000 }, async () => {
