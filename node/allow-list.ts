@@ -15,8 +15,8 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { parsePeerId } from './peer-address.ts'
 
 /** The allow list as peer id strings; a malformed id throws PeerAddressError naming it. */
-export function parseAllowList (ids: readonly string[]): ReadonlySet<string> {
-  return new Set(ids.map(id => parsePeerId(id, '--allow-peer').toString()))
+export function parseAllowList (ids: readonly string[], what = '--allow-peer'): ReadonlySet<string> {
+  return new Set(ids.map(id => parsePeerId(id, what).toString()))
 }
 
 /**

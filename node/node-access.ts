@@ -24,9 +24,9 @@ export function connectionOptions (options: { swarmKey?: unknown, allowPeers?: u
   if (options.allowPeers !== undefined) {
     if (!Array.isArray(options.allowPeers) || !options.allowPeers.every(p => typeof p === 'string')) throw new TypeError('options.allowPeers must be an array of peer id strings')
     try {
-      out.allowPeers = parseAllowList(options.allowPeers)
+      out.allowPeers = parseAllowList(options.allowPeers, 'options.allowPeers')
     } catch (err) {
-      throw new TypeError(`options.allowPeers: ${(err as Error).message}`)
+      throw new TypeError((err as Error).message)
     }
   }
   return out
