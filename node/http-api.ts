@@ -117,7 +117,7 @@ const POST_FIELDS = new Set(['contract', 'op', 'args'])
 
 export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions): Promise<HttpApi> {
   if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('startHttpApi needs a token')
-  const auth = new ApiAuth(options.token, { ticketTtlMs: options.ticketTtlMs, maxTickets: options.maxTickets })
+  const auth = new ApiAuth(options.token, { ticketTtlMs: options.ticketTtlMs, maxTickets: options.maxTickets, secure: options.tls !== undefined })
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES
   const limits = httpLimits(options)
   let openStreams = 0

@@ -104,6 +104,21 @@ test('HTTPS end to end: daemon.json names the certificate; the typed client and 
   assert.notEqual(plain, 200)
 })
 
+test('over HTTPS the dashboard cookie is Secure and its writes must come from the https:// origin', { timeout: 20_000 }, async () => {
+  const f = fetchTrusting(await readFile(cert))
+  const { ticket } = await d.client.ticket()
+  const page = await f(`${d.info.api}/?ticket=${ticket}`)
+  assert.equal(page.status, 200)
+  const setCookie = page.headers.get('set-cookie')!
+  assert.match(setCookie, /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/)
+  const cookie = setCookie.split(';')[0]
+  const body = JSON.stringify({ contract: 'g-counter', op: 'inc', args: [1] })
+  const plainOrigin = await f(`${d.info.api}/v1/keys/cookie-key`, { method: 'POST', headers: { cookie, origin: d.info.api.replace('https:', 'http:'), 'content-type': 'application/json' }, body })
+  assert.equal(plainOrigin.status, 403, 'an http:// origin is another origin')
+  const own = await f(`${d.info.api}/v1/keys/cookie-key`, { method: 'POST', headers: { cookie, origin: d.info.api, 'content-type': 'application/json' }, body })
+  assert.equal(own.status, 200, 'the page\'s own https:// origin')
+})
+
 test('a request without the token, or with another, gets 401 unauthorized and changes nothing', { timeout: 20_000 }, async () => {
   const f = fetchTrusting(await readFile(cert))
   for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { authorization: d.info.token }] as Array<Record<string, string>>) {
