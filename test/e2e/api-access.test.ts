@@ -211,3 +211,7 @@ test('a TLS key that does not match the certificate exits 2 naming it, quoting n
   assert.match(r.stderr, /--api-tls-key .*other-key\.pem does not match the certificate in --api-tls-cert .*cert\.pem/)
   assert.doesNotMatch(r.stderr, /BEGIN|PRIVATE KEY/)
 })
+
+test('the HTTPS daemon stops cleanly on SIGTERM, event streams and all', { timeout: 20_000 }, async () => {
+  assert.equal(await d.stop(), 0, d.output())
+})
