@@ -19,7 +19,9 @@ import { LOG_LEVELS, isLogLevel } from './log-levels.ts'
 const WHERE = `Finding the daemon:
   --data DIR   read DIR/daemon.json (its API URL and token), default ./.monoidb
   --api URL    the daemon's API URL, e.g. http://127.0.0.1:7420; the token comes from
-               the MONOIDB_TOKEN environment variable`
+               the MONOIDB_TOKEN environment variable, and for an https:// daemon whose
+               certificate no public authority signed, MONOIDB_CA names the certificate file
+               to trust (daemon.json's "ca" is used with --data)`
 
 export const USAGE = `usage: monoidb COMMAND [ARGS] [--data DIR | --api URL]
 
@@ -40,6 +42,7 @@ Commands:
   check-contract MODULE [--runs N] [--seed S]  law-check a contract module, no daemon needed
   daemon [FLAGS]                           run a peer daemon (monoidb help daemon)
   repair [--data DIR]                      repair a damaged store (monoidb help repair)
+  swarm-key FILE                           write a new private-swarm key (monoidb help swarm-key)
   help [COMMAND]                           show this text, or one command's
 
 ${WHERE}
@@ -141,6 +144,8 @@ export async function main (argv: readonly string[]): Promise<number> {
     await (await import('./daemon.ts')).runDaemon(argv)
     return -1 // the daemon runs until a signal, then exits the process itself
   }
+  if (argv[0] === 'swarm-key') return await (await import('./swarm-key.ts')).runSwarmKey(argv.slice(1))
+  if (argv[0] === 'help' && argv[1] === 'swarm-key' && argv.length === 2) { console.log((await import('./swarm-key.ts')).SWARM_KEY_USAGE); return 0 }
   if (argv[0] === 'repair') return await (await import('./repair.ts')).runRepair(argv.slice(1))
   if (argv[0] === 'help' && argv[1] === 'repair' && argv.length === 2) { console.log((await import('./repair.ts')).REPAIR_USAGE); return 0 }
   try {
@@ -292,7 +297,7 @@ async function findDaemon (data: string | undefined, api: string | undefined): P
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--api ${JSON.stringify(api)} must be an http:// or https:// URL`)
     const token = process.env.MONOIDB_TOKEN
     if (token === undefined || token === '') throw new CliError('--api needs the daemon\'s token in the MONOIDB_TOKEN environment variable (the "token" of its daemon.json)')
-    return connect(api, token)
+    return connect(api, token, await caOption(process.env.MONOIDB_CA, 'MONOIDB_CA'))
   }
   const dir = resolve(data ?? './.monoidb')
   const path = join(dir, 'daemon.json')
@@ -311,7 +316,18 @@ async function findDaemon (data: string | undefined, api: string | undefined): P
     throw new CliError(`${path} is not JSON: ${(err as Error).message}`)
   }
   if (typeof info?.api !== 'string' || typeof info.token !== 'string') throw new CliError(`${path} has no "api" and "token" strings`)
-  return connect(info.api, info.token)
+  return connect(info.api, info.token, await caOption((info as { ca?: unknown }).ca, `${path}'s "ca"`))
+}
+
+/** The certificate file a client trusts for an https:// daemon (node/client.ts ConnectOptions.ca). */
+async function caOption (file: unknown, what: string): Promise<{ ca?: Buffer }> {
+  if (file === undefined || file === '') return {}
+  if (typeof file !== 'string') throw new CliError(`${what} must be a certificate file path`)
+  try {
+    return { ca: await readFile(file) }
+  } catch (err) {
+    throw new CliError(`cannot read the certificate ${file} (${what}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
 }
 
 function oneLine (text: string): string {

@@ -11,6 +11,7 @@ import type { Change } from '../core/subscription.ts'
 import type { JournalQuery, JournalRecord } from '../core/sync/journal.ts'
 import type { NodeStatus, PeerHealthInfo, PeerInfo } from './node.ts'
 import type { InspectReport, TraceReport } from './inspect-service.ts'
+import { fetchTrusting } from './tls-fetch.ts'
 
 export type { KeyView, Change, NodeStatus, PeerInfo, PeerHealthInfo, InspectReport, TraceReport, JournalQuery, JournalRecord }
 
@@ -74,8 +75,14 @@ function journalPath (q: JournalQuery, follow: boolean): string {
   return '/v1/journal' + (text === '' ? '' : `?${text}`)
 }
 
-export function connect (apiUrl: string, token: string): MonoidbClient {
+export interface ConnectOptions {
+  /** For an https:// daemon whose certificate no public authority signed: the certificate (PEM) to trust, e.g. its --api-tls-cert file's text. */
+  ca?: string | Buffer
+}
+
+export function connect (apiUrl: string, token: string, options: ConnectOptions = {}): MonoidbClient {
   const base = apiUrl.replace(/\/+$/, '')
+  const fetch = options.ca === undefined ? globalThis.fetch : fetchTrusting(options.ca)
   const headers = { authorization: `Bearer ${token}` }
   const keyPath = (key: string): string => `/v1/keys/${encodeURIComponent(key)}`
 

@@ -70,8 +70,10 @@ export class ConnectionCap {
     socket.once('close', () => { this.#forget(socket) })
   }
 
-  #requested (socket: Socket, res: ServerResponse): void {
-    if (!this.#all.has(socket)) return
+  #requested (tlsOrRaw: Socket, res: ServerResponse): void {
+    // Under HTTPS a request's socket is the TLSSocket over the TCP one 'connection' gave us (its _parent).
+    const socket = this.#all.has(tlsOrRaw) ? tlsOrRaw : (tlsOrRaw as Socket & { _parent?: Socket })._parent
+    if (socket === undefined || !this.#all.has(socket)) return
     this.#waiting.delete(socket)
     this.#busy.set(socket, (this.#busy.get(socket) ?? 0) + 1)
     res.once('close', () => {

@@ -10,10 +10,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DURABILITIES, type Durability } from '../core/level-storage.ts'
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, isLogLevel } from './log-levels.ts'
 import { isLoopback } from './metrics-server.ts'
+import { ACCESS_ARG_OPTIONS, ACCESS_USAGE, type AccessArgs, accessArgs } from './daemon-access.ts'
 
 export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                       [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
                       [--durability power|process] [--log-level LEVEL] [--metrics HOST:PORT [--metrics-remote]]
+                      [--swarm-key FILE] [--allow-peer PEERID]... [--api-allow-remote]
+                      [--api-tls-cert FILE --api-tls-key FILE] [--api-max-connections N] ...
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key,
                         the peers it knows DIR/peers (redialed at the next start)
@@ -39,6 +42,7 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --metrics HOST:PORT   also serve GET /metrics (Prometheus) there, without the API token; HOST must be
                         loopback (127.0.0.1, ::1, localhost) unless --metrics-remote is given
   --metrics-remote      allow a --metrics HOST other machines can reach (anyone there reads the metrics)
+${ACCESS_USAGE}
   --help                show this text
 
 When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
@@ -62,6 +66,8 @@ export interface DaemonOptions {
   logLevel: LogLevel
   /** Where --metrics serves /metrics without a token, if given. */
   metrics?: { host: string, port: number }
+  /** --swarm-key, --allow-peer, --api-allow-remote, --api-tls-*, the API's limits (node/daemon-access.ts). */
+  access: AccessArgs
 }
 
 export class UsageError extends Error {}
@@ -90,6 +96,7 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         'log-level': { type: 'string', default: DEFAULT_LOG_LEVEL },
         metrics: { type: 'string' },
         'metrics-remote': { type: 'boolean', default: false },
+        ...ACCESS_ARG_OPTIONS,
         help: { type: 'boolean', default: false }
       }
     }))
@@ -113,14 +120,17 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   const metrics = values.metrics === undefined ? undefined : parseHostPort(values.metrics, '--metrics')
   if (metrics !== undefined && !values['metrics-remote'] && !isLoopback(metrics.host)) throw new UsageError(`--metrics ${values.metrics} is reachable from other machines and serves without a token: use a loopback host (127.0.0.1:PORT), or add --metrics-remote`)
   if (values['metrics-remote'] && metrics === undefined) throw new UsageError('--metrics-remote goes with --metrics HOST:PORT')
+  const api = parseHostPort(values.api)
+  const access = accessArgs(values, api.host, values.api, message => new UsageError(message))
   return {
+    access,
     logLevel,
     ...(metrics === undefined ? {} : { metrics }),
     durability,
     dataDir: resolve(values.data),
     listen,
     bootstrap,
-    api: parseHostPort(values.api),
+    api,
     contracts: (values.contract ?? []).map(c => resolve(c)),
     laws: parseLawFlags(values['law-seed'], values['law-runs'], values['law-path']),
     replicateAll: values['replicate-all'],

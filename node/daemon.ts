@@ -15,6 +15,7 @@ import { createRegistry } from '../contracts/index.ts'
 import { loadContractModules } from './contract-modules.ts'
 import { DAEMON_USAGE, type DaemonOptions, UsageError, parseDaemonArgs } from './daemon-args.ts'
 import { createDaemonLogger, logJournal } from './daemon-log.ts'
+import { loadAccess } from './daemon-access.ts'
 import { errorLog } from './error-log.ts'
 import { type HttpApi, startHttpApi } from './http-api.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
@@ -28,6 +29,8 @@ export interface DaemonInfo {
   multiaddrs: string[]
   api: string
   token: string
+  /** With --api-tls-cert: that certificate's path, for clients to trust (node/client.ts connect's `ca`). */
+  ca?: string
 }
 
 function fail (message: string, code = 1): never {
@@ -56,7 +59,10 @@ async function writeDaemonInfo (path: string, info: DaemonInfo): Promise<void> {
 /** Runs the daemon with the arguments after the program name (a leading `daemon` word is accepted); node/cli.ts calls it for `monoidb daemon`. */
 export async function runDaemon (argv: readonly string[]): Promise<void> {
   const options = parse(argv)
+  // The swarm key and TLS files are read before anything starts: a bad one is bad usage (exit 2).
+  const access = await loadAccess(options.access, message => new UsageError(message)).catch((err: Error) => fail(err.message, err instanceof UsageError ? 2 : 1))
   const log = createDaemonLogger({ level: options.logLevel })
+  if (options.access.apiAllowRemote && access.apiTls === undefined) log.warn({ event: 'api_remote_plain', api: `${options.api.host}:${options.api.port}` }, 'the API may be reached from other machines without TLS (--api-allow-remote): its token travels in clear, and anyone who sees it can read and write every key; add --api-tls-cert and --api-tls-key')
   const registry = createRegistry()
   // Contracts load before anything touches the data folder: a refused contract leaves no trace.
   const contracts = await loadContractModules(options.contracts, registry, options.laws).catch((err: Error) => fail(err.message))
@@ -111,6 +117,8 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       registry,
       contracts,
       log,
+      swarmKey: access.swarmKey,
+      allowPeers: options.access.allowPeers.length > 0 ? options.access.allowPeers : undefined,
       onError: errorLog(line => { console.error(line) })
     })
     unlog = logJournal(node.journal, log)
@@ -125,7 +133,7 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
   const token = randomBytes(32).toString('hex')
   try {
     const observe = { metrics, logLevel: { get: () => log.level, set: (level: string) => { log.level = level } } }
-    api = await startHttpApi(node, { ...options.api, token, observe })
+    api = await startHttpApi(node, { ...options.api, ...options.access.apiLimits, tls: access.apiTls, token, observe })
   } catch (err) {
     console.error(`monoidb daemon: cannot serve the HTTP API on ${options.api.host}:${options.api.port}: ${(err as Error).message}`)
     await stop(1)
@@ -142,7 +150,7 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
     }
   }
 
-  const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: api.url, token }
+  const info: DaemonInfo = { peerId: node.peerId, multiaddrs: node.multiaddrs(), api: api.url, token, ...(access.apiTls === undefined ? {} : { ca: access.apiTls.certFile }) }
   await writeDaemonInfo(infoPath, info)
   const { keys, unknownContractKeys } = await node.status()
   const lacking = Object.entries(unknownContractKeys.byId).map(([name, n]) => `${name} (${n})`)

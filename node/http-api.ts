@@ -27,11 +27,12 @@
  * long as their client wants, are capped below the connection cap so that
  * they can never take every connection.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ContractError } from '../core/errors.ts'
 import type { JsonValue } from '../core/json.ts'
 import { keyBytes, prefixBytes } from '../core/key-layout.ts'
+import { type ApiTls, createApiServer } from './api-server.ts'
 import { ConnectionCap, type ConnectionCapStats, defaultMaxConnections } from './connection-cap.ts'
 import { streamChanges } from './change-stream.ts'
 import { serveDashboard } from './dashboard.ts'
@@ -56,6 +57,8 @@ export const HEADERS_TIMEOUT_MS = 10_000
 export const REQUEST_TIMEOUT_MS = 30_000
 /** An idle keep-alive connection is closed after this (node's default). */
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000
+/** Request line and headers together at most (node's default); more gets 431. */
+export const MAX_HEADER_BYTES = 16 * 1024
 
 export interface HttpApiOptions {
   host: string
@@ -82,6 +85,10 @@ export interface HttpApiOptions {
   maxTickets?: number
   /** GET /metrics and /v1/log-level (node/http-observability.ts). */
   observe?: ObservabilityHooks
+  /** Serve HTTPS with this certificate and key (node/api-tls.ts); default plain HTTP. */
+  tls?: ApiTls
+  /** Request line and headers at most, in bytes (431 past it); default MAX_HEADER_BYTES. */
+  maxHeaderBytes?: number
 }
 
 export interface HttpApi {
@@ -103,24 +110,19 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number
   maxConnections: number
   maxEventStreams: number
+  maxHeaderBytes: number
 }
 
 const POST_FIELDS = new Set(['contract', 'op', 'args'])
 
 export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions): Promise<HttpApi> {
   if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('startHttpApi needs a token')
-  const auth = new ApiAuth(options.token, { ticketTtlMs: options.ticketTtlMs, maxTickets: options.maxTickets })
+  const auth = new ApiAuth(options.token, { ticketTtlMs: options.ticketTtlMs, maxTickets: options.maxTickets, secure: options.tls !== undefined })
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES
   const limits = httpLimits(options)
   let openStreams = 0
 
-  const server: Server = createServer({
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // How often node looks for connections past those timeouts (its default, 30 s, would let a silent one live 40 s).
-    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4)))
-  }, (req, res) => {
+  const server: Server = createApiServer(limits, options.tls, (req, res) => {
     handle(req, res).catch(err => { sendError(res, err) })
   })
   const cap = new ConnectionCap(limits.maxConnections)
@@ -254,7 +256,7 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
     get openStreams () { return openStreams },
     limits,
     connections: () => cap.stats(),
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://${address.includes(':') ? `[${address}]` : address}:${port}`,
     async close () {
       const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
       server.closeAllConnections()
@@ -264,7 +266,7 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
 }
 
 /** The options' limits with defaults filled in; a bad one is a RangeError naming it. */
-function httpLimits (options: HttpApiOptions): HttpLimits {
+export function httpLimits (options: HttpApiOptions): HttpLimits {
   const headersTimeoutMs = whole('headersTimeoutMs', options.headersTimeoutMs ?? Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? Infinity), 1)
   const requestTimeoutMs = whole('requestTimeoutMs', options.requestTimeoutMs ?? Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs), 1)
   if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not be over requestTimeoutMs (${requestTimeoutMs}): the headers are part of the request`)
@@ -272,7 +274,8 @@ function httpLimits (options: HttpApiOptions): HttpLimits {
   const maxConnections = whole('maxConnections', options.maxConnections ?? defaultMaxConnections(), 1)
   const maxEventStreams = whole('maxEventStreams', options.maxEventStreams ?? Math.floor(maxConnections / 2), 0)
   if (maxEventStreams >= maxConnections) throw new RangeError(`maxEventStreams (${maxEventStreams}) must be under maxConnections (${maxConnections}), or streams could take every connection`)
-  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, maxEventStreams }
+  const maxHeaderBytes = whole('maxHeaderBytes', options.maxHeaderBytes ?? MAX_HEADER_BYTES, 1_024)
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, maxEventStreams, maxHeaderBytes }
 }
 
 function whole (name: string, value: number, min: number): number {

@@ -33,9 +33,12 @@ export class ApiAuth {
   readonly sessions: Tickets
   readonly #tokenHash: Buffer
   #cookieName = 'monoidb'
+  /** Served over HTTPS: the cookie is Secure, and the dashboard's origin is https://. */
+  readonly #secure: boolean
 
-  constructor (token: string, options: { ticketTtlMs?: number, maxTickets?: number } = {}) {
+  constructor (token: string, options: { ticketTtlMs?: number, maxTickets?: number, secure?: boolean } = {}) {
     this.#tokenHash = sha256(token)
+    this.#secure = options.secure === true
     this.tickets = new Tickets({ ttlMs: options.ticketTtlMs, max: options.maxTickets })
     this.sessions = new Tickets({ ttlMs: SESSION_TTL_MS, max: MAX_SESSIONS, evictOldest: true })
   }
@@ -50,7 +53,7 @@ export class ApiAuth {
   /** The Set-Cookie value of a new dashboard session. */
   newSessionCookie (): string {
     const { ticket } = this.sessions.issue()
-    return `${this.#cookieName}=${ticket}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}`
+    return `${this.#cookieName}=${ticket}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}${this.#secure ? '; Secure' : ''}`
   }
 
   /** How the request is authorised, or a 401 naming what is missing or wrong. */
@@ -71,7 +74,8 @@ export class ApiAuth {
     if (session !== undefined) {
       if (!this.sessions.valid(session)) throw unauthorized('the dashboard session is over (the daemon restarted, or it expired): run `monoidb dashboard` for a new link')
       const method = req.method ?? 'GET'
-      if (method !== 'GET' && method !== 'HEAD' && !sameOrigin(req)) throw new HttpError(403, 'unauthorized', `a ${method} authorised by the dashboard cookie must come from the dashboard's own page (Origin ${JSON.stringify(`http://${req.headers.host ?? ''}`)})`)
+      const scheme = this.#secure ? 'https' : 'http'
+      if (method !== 'GET' && method !== 'HEAD' && !sameOrigin(req, scheme)) throw new HttpError(403, 'unauthorized', `a ${method} authorised by the dashboard cookie must come from the dashboard's own page (Origin ${JSON.stringify(`${scheme}://${req.headers.host ?? ''}`)})`)
       return 'cookie'
     }
     if (path === '/') throw unauthorized('the dashboard opens with the link `monoidb dashboard` prints (it carries a ticket); this browser has no session here')
@@ -87,10 +91,10 @@ function ticketRoute (method: string, path: string, query: ReadonlyMap<string, s
   return /^\/v1\/keys\/[^/]+\/events$/.test(path)
 }
 
-function sameOrigin (req: IncomingMessage): boolean {
+function sameOrigin (req: IncomingMessage, scheme: string): boolean {
   const origin = req.headers.origin
   const host = req.headers.host
-  return origin !== undefined && host !== undefined && origin === `http://${host}` && (req.headers['sec-fetch-site'] ?? 'same-origin') === 'same-origin'
+  return origin !== undefined && host !== undefined && origin === `${scheme}://${host}` && (req.headers['sec-fetch-site'] ?? 'same-origin') === 'same-origin'
 }
 
 /** The value of cookie `name` in a Cookie header, if there is exactly one. */

@@ -16,11 +16,13 @@ import { type GossipSub, type Message, TopicValidatorResult, gossipsub } from '@
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
+import { preSharedKey } from '@libp2p/pnet'
 import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { type Libp2pOptions, createLibp2p } from 'libp2p'
 import { MAX_GOSSIP_PUSH_BYTES } from '../core/sync/messages.ts'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
+import { connectionGater } from './allow-list.ts'
 import { BASE_TOPICS, type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
 import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
@@ -39,6 +41,10 @@ export interface HostOptions {
   checkPush?: PushCheck
   /** Topics beside the sync ones (each in GOSSIP_TOPICS), with their own check and handler: inspection's. */
   topics?: Record<string, TopicHandler>
+  /** A private swarm's pre-shared key, as node/swarm-key.ts reads it: only peers with the same key can connect. */
+  swarmKey?: Uint8Array
+  /** Peer ids to connect with, only (node/allow-list.ts); default: any peer. */
+  allowPeers?: ReadonlySet<string>
 }
 
 /** A topic of its own: `check` runs before a message is delivered or forwarded; accepted messages go to `message`. */
@@ -126,7 +132,8 @@ export class Host {
       privateKey: options.privateKey,
       datastore: options.datastore,
       peerStore: { maxAddressAge: MAX_ADDRESS_AGE_MS, maxPeerAge: MAX_ADDRESS_AGE_MS },
-      connectionGater: { denyDialPeer: peer => options.denyDial?.(peer.toString()) ?? false },
+      connectionGater: connectionGater(options.allowPeers, options.denyDial),
+      ...(options.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: options.swarmKey }) }),
       addresses: { listen: [...options.listen] },
       transports: [tcp(tcpLimits)],
       connectionEncrypters: [noise()],

@@ -31,6 +31,7 @@ import { Host, type HostStats, type PeerInfo } from './libp2p-host.ts'
 import { rememberListenPorts, reuseListenPorts } from './listen-ports.ts'
 import { parsePeerId } from './peer-address.ts'
 import { PeerBook } from './peer-book.ts'
+import { connectionOptions } from './node-access.ts'
 import { openPeerData } from './peer-data.ts'
 import { PeerHealth, type PeerHealthInfo } from './peer-health.ts'
 import { repairMarker } from './repair.ts'
@@ -70,6 +71,10 @@ export interface NodeOptions {
   durability?: Durability
   /** Where the node logs start, stop, peers, dial failures, repairs and refusals (pino-shaped; default: silent). */
   log?: Logger
+  /** A private swarm's key: a key file's bytes (node/swarm-key.ts readSwarmKey). Only peers with the same key can connect. */
+  swarmKey?: Uint8Array
+  /** Peer ids to connect with, only: every other peer is refused both ways (node/allow-list.ts). Default: any. */
+  allowPeers?: readonly string[]
 }
 
 export interface NodeStatus {
@@ -345,6 +350,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   if (!DURABILITIES.includes(durability)) throw new TypeError(`durability must be ${DURABILITIES.map(d => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`)
   const dataDir = resolve(options.dataDir)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  const access = connectionOptions(options)
   const registry = options.registry ?? createRegistry()
   for (const c of options.contracts ?? []) if (registry.get(c.id) !== c) registry.register(c)
   // The store first: its LevelDB lock is what keeps a second process off this data folder.
@@ -371,7 +377,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const listen = options.listen ?? DEFAULT_LISTEN
     datastore = await openPeerData(dataDir, log)
     host = await Host.create(
-      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
+      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, ...access, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
@@ -380,7 +386,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
         refused: (from, key, reason, message) => { journal.record({ kind: 'refused', key, peer: from, path: 'push', reason, message: message.slice(0, 300) }, Date.now()) }
       }
     )
-    book = new PeerBook(host.libp2p, { bootstrap: options.bootstrap, log, datastore })
+    book = new PeerBook(host.libp2p, { bootstrap: options.bootstrap, log, datastore, allowed: access.allowPeers })
     const h = host
     const health = new PeerHealth({ libp2p: h.libp2p, book, connected: () => h.peers(), inSync: p => engine.peerInSync(p), clockSkew: () => engine.clockSkew(Date.now()) })
     b = binding = new SyncBinding(engine, host, { onError: options.onError })

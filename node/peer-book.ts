@@ -68,6 +68,8 @@ export interface BookOptions {
   redialMaxMs?: number
   /** Peers kept at most (default MAX_KNOWN_PEERS). */
   maxKnown?: number
+  /** With --allow-peer, the peers we may connect with: no other is dialed (each is logged once). */
+  allowed?: ReadonlySet<string>
 }
 
 export class PeerBook {
@@ -81,6 +83,9 @@ export class PeerBook {
   readonly #datastore: LevelDatastore | undefined
   /** Forgotten peers, oldest first: not dialed (node/libp2p-host.ts denyDial). */
   readonly #forgotten = new Set<string>()
+  readonly #allowed: ReadonlySet<string> | undefined
+  /** Peers not allowed that we were asked to dial, logged once each (bounded like the forgotten ones). */
+  readonly #notAllowedLogged = new Set<string>()
   #inFlight = 0
   #persistedAt = Date.now()
   #timer: ReturnType<typeof setInterval> | undefined
@@ -94,6 +99,7 @@ export class PeerBook {
     this.#first = options.redialFirstMs ?? REDIAL_FIRST_MS
     this.#max = options.redialMaxMs ?? REDIAL_MAX_MS
     this.#maxKnown = options.maxKnown ?? MAX_KNOWN_PEERS
+    this.#allowed = options.allowed
     this.#bootstrap = (options.bootstrap ?? []).map(b => parsePeerAddress(b, 'bootstrap address'))
     libp2p.addEventListener('peer:connect', evt => { this.#connected(evt.detail) })
     libp2p.addEventListener('peer:disconnect', evt => { this.#disconnected(evt.detail) })
@@ -123,14 +129,17 @@ export class PeerBook {
       if (seen > 0) s.lastSeen = seen
       s.added = p.metadata.has(ADDED)
       s.monoidb = p.protocols.includes(SYNC_PROTOCOL)
-      if (s.added || (s.monoidb && seen > 0 && redialed++ < MAX_REDIALED)) s.nextDialAt = now
+      if ((s.added || (s.monoidb && seen > 0 && redialed < MAX_REDIALED)) && this.#mayDial(p.id.toString(), s.added ? 'added' : 'known')) {
+        if (!s.added) redialed++
+        s.nextDialAt = now
+      }
     }
     for (const { peerId, addr } of this.#bootstrap) {
       if (peerId.equals(this.#libp2p.peerId)) continue
       await this.#libp2p.peerStore.merge(peerId, { multiaddrs: [withoutPeerId(addr)] })
       const s = this.#state(peerId.toString())
       s.bootstrap = true
-      s.nextDialAt = now
+      if (this.#mayDial(peerId.toString(), 'bootstrap')) s.nextDialAt = now
     }
     this.#timer = setInterval(() => { this.#tick() }, TICK_MS)
     this.#timer.unref()
@@ -164,6 +173,7 @@ export class PeerBook {
   async connect (text: string): Promise<string> {
     const { peerId, addr } = parsePeerAddress(text, 'multiaddr')
     if (peerId.equals(this.#libp2p.peerId)) throw new PeerAddressError(`multiaddr ${text} names this daemon's own peer id`)
+    if (this.#allowed !== undefined && !this.#allowed.has(peerId.toString())) throw new PeerAddressError(`multiaddr ${text} names peer ${peerId.toString()}, which is not on this daemon's --allow-peer list`)
     await this.#libp2p.peerStore.merge(peerId, { multiaddrs: [withoutPeerId(addr)], metadata: { [ADDED]: new TextEncoder().encode('1') } })
     const id = peerId.toString()
     this.#forgotten.delete(id)
@@ -268,6 +278,7 @@ export class PeerBook {
   #discovered (peer: PeerId): void {
     const id = peer.toString()
     if (this.#stopped || peer.equals(this.#libp2p.peerId) || this.#forgotten.has(id) || this.#libp2p.getConnections(peer).length > 0) return
+    if (!this.#mayDial(id, 'discovered')) return
     const s = this.#state(id)
     s.monoidb = true
     if (s.nextDialAt === undefined && !s.dialing) s.nextDialAt = Date.now()
@@ -297,6 +308,16 @@ export class PeerBook {
     // Only a change: the first addresses learned of a peer are no news.
     if (now.length === 0 || was.length === 0 || now.join(' ') === was.join(' ')) return
     this.#log.info({ peer: id, multiaddrs: now, previous: was }, 'peer addresses changed')
+  }
+
+  /** Whether the allow list (if any) lets us dial `id`; a peer it does not is logged, once. */
+  #mayDial (id: string, what: string): boolean {
+    if (this.#allowed === undefined || this.#allowed.has(id)) return true
+    if (!this.#notAllowedLogged.has(id) && this.#notAllowedLogged.size < MAX_FORGOTTEN) {
+      this.#notAllowedLogged.add(id)
+      this.#log.warn({ peer: id, source: what }, 'peer not on the --allow-peer list: not dialed')
+    }
+    return false
   }
 
   #redialed (s: PeerState): boolean {

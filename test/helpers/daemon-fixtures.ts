@@ -81,7 +81,7 @@ export async function daemonFixtures (name: string): Promise<DaemonFixtures> {
     return {
       dir,
       info,
-      client: connect(info.api, info.token),
+      client: connect(info.api, info.token, info.ca === undefined ? {} : { ca: await readFile(info.ca) }),
       proc,
       output,
       exited,

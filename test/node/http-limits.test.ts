@@ -162,7 +162,7 @@ test('event streams outlive every timeout and the cap; when every connection ser
 
 test('limits: defaults, the default cap from the descriptor limit, and bad values refused by name', async () => {
   const a = await api()
-  assert.deepEqual(a.limits, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: defaultMaxConnections(), maxEventStreams: Math.floor(defaultMaxConnections() / 2) })
+  assert.deepEqual(a.limits, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: defaultMaxConnections(), maxEventStreams: Math.floor(defaultMaxConnections() / 2), maxHeaderBytes: 16_384 })
   assert.deepEqual([100, 1_024, 2_048, 4_096, 20_000, Infinity].map(n => defaultMaxConnections(n)), [64, 256, 512, 1_024, 1_024, 1_024])
   const proc = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
   assert.equal(processFdLimit(), Number(proc![1]), 'read from /proc/self/limits')
@@ -176,4 +176,17 @@ test('limits: defaults, the default cap from the descriptor limit, and bad value
   await bad({ keepAliveTimeoutMs: 0.5 }, /keepAliveTimeoutMs must be a whole number ≥ 1, got 0.5/)
   // A shorter request timeout alone pulls the headers timeout down with it.
   assert.equal((await api({ requestTimeoutMs: 2_000 })).limits.headersTimeoutMs, 2_000)
+})
+
+test('request headers over maxHeaderBytes get 431 and change nothing; under it they are served', async () => {
+  const a = await api({ maxHeaderBytes: 2_048 })
+  const head = (filler: number): string => `POST /v1/keys/big-header HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nX-Filler: ${'a'.repeat(filler)}\r\nContent-Length: 47\r\nConnection: close\r\n\r\n{"contract":"g-counter","op":"inc","args":[1]}\n`
+  const big = await raw(a, head(3_000))
+  await big.closedAfterMs
+  assert.match(big.received(), /^HTTP\/1\.1 431 /)
+  assert.equal(await node.get('big-header'), undefined)
+  const fits = await raw(a, head(1_000))
+  await fits.closedAfterMs
+  assert.match(fits.received(), /^HTTP\/1\.1 200 /)
+  assert.equal((await node.get('big-header'))?.value, 1)
 })
