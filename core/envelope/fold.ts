@@ -3,15 +3,18 @@ import type { Plain } from '../codec.ts'
 import type { OwnedConfig } from './owned-params.ts'
 import { type OwnedState, bodiesOf } from './state.ts'
 
-const folds = new WeakMap<object, Plain>()
+// Per configured contract: one state object (the shared empty state, say) folds differently under another inner contract.
+const folds = new WeakMap<OwnedConfig, WeakMap<object, Plain>>()
 
 /** The join of every checkpoint, entry and frozen state of `s`, cached by state object (states are never changed in place). */
 export function foldOf (cfg: OwnedConfig, s: OwnedState): Plain {
-  let f = folds.get(s)
+  let cache = folds.get(cfg)
+  if (cache === undefined) folds.set(cfg, cache = new WeakMap())
+  let f = cache.get(s)
   if (f === undefined) {
     f = cfg.inner.empty() as Plain
     for (const body of bodiesOf(s)) f = cfg.inner.merge(f, body) as Plain
-    folds.set(s, f)
+    cache.set(s, f)
   }
   return f
 }

@@ -18,8 +18,6 @@ import { parsePublicKey } from './signing.ts'
 import { type Access, type Block, type Bytes, type Frozen, type Item, type OwnedState, WID_BYTES, ckptN, cmpAccess, cmpBytes, hex, isRevoke, writerGen } from './state.ts'
 import { MAX_ENTRIES_AHEAD, checkReplicas } from './validate.ts'
 
-/** Entries of a block may weigh this much (or as much as the block's fold, if more) before a checkpoint replaces them. */
-export const CKPT_MIN_BYTES = 1024
 const MAX_WRITERS_PER_CALL = 16
 
 const unauthorized = (why: string): never => { throw new ContractError('unauthorized_write', why) }
@@ -73,7 +71,7 @@ function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
     let blk: Block = [wid, g, lane, [], [entry]]
     const heavy = (): boolean => {
       const entries = (old?.[4] ?? []).reduce((sum, e) => sum + encode(e).length, encode(entry).length)
-      return entries > Math.max(CKPT_MIN_BYTES, encode(blockFold(cfg, old)).length)
+      return entries > Math.max(cfg.ckptMinBytes, encode(blockFold(cfg, old)).length)
     }
     if (n - top > MAX_ENTRIES_AHEAD || heavy()) {
       const st = cfg.inner.merge(blockFold(cfg, old), d) as Plain

@@ -16,6 +16,8 @@ import { formatPublicKey, parsePublicKey } from './signing.ts'
 
 export const OWNED = 'owned'
 export const MAX_WRITERS = 16
+/** Default OwnedConfig.ckptMinBytes. */
+export const CKPT_MIN_BYTES = 1024
 const MAX_KEY_CHARS = 4096
 
 export interface OwnedConfig {
@@ -30,6 +32,8 @@ export interface OwnedConfig {
   readonly ph: Uint8Array
   /** Writer id (hex) → public key, of params.writers. */
   readonly paramsWids: ReadonlyMap<string, Bytes>
+  /** Entries of a block may weigh this much (or as much as the block's fold, if more) before a checkpoint replaces them: local policy, not validity. */
+  readonly ckptMinBytes: number
   /** Resolves inner contract refs (the registry's). */
   readonly resolve: (ref: BoundRef) => AnyContract
 }
@@ -75,7 +79,7 @@ export function parseOwnedParams (params: JsonObject, resolve: (ref: BoundRef) =
   const writers = parseWriters(params.writers)
   const paramsWids = new Map<string, Bytes>()
   for (const w of writers) paramsWids.set(hex(w.subarray(0, WID_BYTES)), w)
-  return { params, key: key as string, inner, innerRef, writers, owner: writers[0], ph: paramsHash(params), paramsWids, resolve }
+  return { params, key: key as string, inner, innerRef, writers, owner: writers[0], ph: paramsHash(params), paramsWids, resolve, ckptMinBytes: CKPT_MIN_BYTES }
 }
 
 /** The binding of an owned key: `{id: "owned", params: {key, contract, writers}}`. Writers are `ed25519:` public keys, the first the owner. */
@@ -95,9 +99,12 @@ export function ownedInfo (binding: BoundRef): { inner: BoundRef, writers0: stri
   }
 }
 
-/** The replica id a writer's events are recorded under in lane `lane`: "o:" and 24 hex digits of sha256("monoidb/replica" || pub || lane). */
+/**
+ * The replica id a writer's events are recorded under in lane `lane`: "o" and the first 23 hex digits of
+ * sha256("monoidb/replica" || pub || lane). As long as a store's own id (24 hex digits), and never one (the "o").
+ */
 export function writerReplica (pub: Bytes, lane: Bytes): string {
-  return 'o:' + createHash('sha256').update('monoidb/replica').update(pub).update(lane).digest('hex').slice(0, 24)
+  return 'o' + createHash('sha256').update('monoidb/replica').update(pub).update(lane).digest('hex').slice(0, 23)
 }
 
 /** The lane of the store whose replica id is `replica`: the first 8 bytes of its sha256. */

@@ -72,6 +72,13 @@ export function createOwned (resolve: (ref: BoundRef) => AnyContract): OwnedCont
   }
 }
 
+/** `c` (a configured owned contract) checkpointing once a block's entries weigh `bytes` (tests: checkpoints in short histories). */
+export function withCheckpointBytes (c: OwnedContract, bytes: number): OwnedContract {
+  const cfg = configs.get(c)
+  if (cfg === undefined) throw new TypeError('not a configured owned contract')
+  return configured({ ...cfg, ckptMinBytes: bytes })
+}
+
 /** The owner and current writers of an owned key's state (`ed25519:` keys, params order then grants); undefined when `contract` is not a configured owned contract. */
 export function accessOf (contract: AnyContract, state: unknown): { owner: string, writers: string[] } | undefined {
   const cfg = configs.get(contract)
