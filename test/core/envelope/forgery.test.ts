@@ -133,6 +133,9 @@ test('a revoked writer\'s changes after the revoke are left out, whatever order 
   const again = write(c, regrant.state, 'bob', 'add', ['again'])
   assert.deepEqual(c.view(again.state), ['seen', 'again'])
   assert.equal((again.delta as OwnedState).w[0][1], 1, 'gen 1')
+  const dotOf = (d: unknown): string => ((d as OwnedState).w[0][4][0][1] as { e: Array<[string, [string, number]]> }).e[0][1][0]
+  assert.equal(dotOf(again.delta), writerReplica(pub('bob'), laneOf('bob'), 1), 'a new gen writes under a new replica id')
+  assert.notEqual(dotOf(again.delta), dotOf(b2.delta), 'so it never reuses a dot its revoke left out')
   assert.equal((again.delta as OwnedState).a.length, 1, 'the change carries its grant, so it verifies alone')
   assert.deepEqual(c.view(c.merge(results[0], c.validate(structuredClone(again.delta)))), ['seen', 'again'])
 })
