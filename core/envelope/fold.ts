@@ -18,3 +18,17 @@ export function foldOf (cfg: OwnedConfig, s: OwnedState): Plain {
   }
   return f
 }
+
+/**
+ * Seeds the fold of `r` = merge(a, b) from those of a and b, when the merge left nothing out: r's inner states
+ * are then exactly a's and b's, so its fold is the join of theirs (a write costs one inner merge, not a
+ * refold of the key). When it left something out (a checkpoint, a revoke), r is folded anew when read.
+ */
+export function seedFold (cfg: OwnedConfig, r: OwnedState, a: OwnedState, b: OwnedState): void {
+  const cache = folds.get(cfg)
+  if (cache === undefined || cache.has(r)) return
+  const fa = cache.get(a)
+  const fb = cache.get(b)
+  if (fa === undefined && fb === undefined) return
+  cache.set(r, cfg.inner.merge(fa ?? foldOf(cfg, a), fb ?? foldOf(cfg, b)) as Plain)
+}

@@ -9,7 +9,7 @@ import { ContractError } from '../errors.ts'
 import type { JsonObject } from '../json.ts'
 import type { ContractRegistry } from '../registry.ts'
 import type { BoundRef } from '../subscription.ts'
-import { foldOf } from './fold.ts'
+import { foldOf, seedFold } from './fold.ts'
 import { opsOf } from './owned-ops.ts'
 import { OWNED, type OwnedConfig, parseOwnedParams } from './owned-params.ts'
 import { formatPublicKey } from './signing.ts'
@@ -31,7 +31,12 @@ function configured (cfg: OwnedConfig): OwnedContract {
     params: cfg.params,
     boundKey: cfg.key,
     empty: () => EMPTY,
-    merge: mergeStates,
+    merge (a, b) {
+      const info = { dropped: false }
+      const r = mergeStates(a, b, info)
+      if (r !== a && r !== b && !info.dropped) seedFold(cfg, r, a, b)
+      return r
+    },
     summarize: summarizeState,
     delta: (s, theirs) => deltaState(s, theirs, byParams),
     validate: x => validateOwned(cfg, x),

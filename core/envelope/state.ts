@@ -56,8 +56,11 @@ export function cmpItem (x: Item, y: Item): number {
   return x[0] - y[0] || cmpBytes(x[2], y[2])
 }
 
+/** What a merge left out: set when an item of either side is not in the result (dominated, or a same-identity twin). */
+export interface MergeInfo { dropped: boolean }
+
 /** Union of two sorted lists; of two elements with one identity (cmp 0), the canonically smaller. */
-function unionSorted<T> (a: readonly T[], b: readonly T[], cmp: (x: T, y: T) => number): T[] {
+function unionSorted<T> (a: readonly T[], b: readonly T[], cmp: (x: T, y: T) => number, info?: MergeInfo): T[] {
   if (a.length === 0) return b as T[]
   if (b.length === 0) return a as T[]
   const out: T[] = []
@@ -68,6 +71,7 @@ function unionSorted<T> (a: readonly T[], b: readonly T[], cmp: (x: T, y: T) => 
     else if (c > 0) out.push(b[j++])
     else {
       const x = a[i++]; const y = b[j++]
+      if (x !== y && info !== undefined && cmpBytes(encode(x), encode(y)) !== 0) info.dropped = true
       out.push(x === y || cmpBytes(encode(x), encode(y)) <= 0 ? x : y)
     }
   }
@@ -86,30 +90,35 @@ export function ckptN (ckpts: readonly Item[]): number {
   return ckpts.length === 0 ? 0 : ckpts[ckpts.length - 1][0]
 }
 
-function mergeBlock (x: Block, y: Block): Block {
-  let ckpts = unionSorted(x[3], y[3], cmpItem)
+function mergeBlock (x: Block, y: Block, info?: MergeInfo): Block {
+  let ckpts = unionSorted(x[3], y[3], cmpItem, info)
   const top = ckptN(ckpts)
-  if (ckpts.length > 1 && ckpts[0][0] !== top) ckpts = ckpts.filter(k => k[0] === top)
-  let entries = unionSorted(x[4], y[4], cmpItem)
-  if (top > 0 && entries.length > 0 && entries[0][0] <= top) entries = entries.filter(e => e[0] > top)
+  if (ckpts.length > 1 && ckpts[0][0] !== top) { ckpts = ckpts.filter(k => k[0] === top); if (info !== undefined) info.dropped = true }
+  let entries = unionSorted(x[4], y[4], cmpItem, info)
+  if (top > 0 && entries.length > 0 && entries[0][0] <= top) { entries = entries.filter(e => e[0] > top); if (info !== undefined) info.dropped = true }
   if (ckpts === x[3] && entries === x[4]) return x
   if (ckpts === y[3] && entries === y[4]) return y
   return [x[0], x[1], x[2], ckpts, entries]
 }
 
-/** The join of two states (each holding only undominated items). */
-export function mergeStates (a: OwnedState, b: OwnedState): OwnedState {
+/** The join of two states (each holding only undominated items). `info.dropped`: whether it left out any item of theirs. */
+export function mergeStates (a: OwnedState, b: OwnedState, info?: MergeInfo): OwnedState {
   if (a === b || (b.a.length === 0 && b.w.length === 0)) return a
   if (a.a.length === 0 && a.w.length === 0) return b
-  let access = unionSorted(a.a, b.a, cmpAccess)
+  let access = unionSorted(a.a, b.a, cmpAccess, info)
   const revoked = revokedOf(access)
-  if (revoked.size > 0) access = access.filter(r => isRevoke(r) || !revoked.has(writerGen(r[0], r[1])))
+  if (revoked.size > 0) {
+    const kept = access.filter(r => isRevoke(r) || !revoked.has(writerGen(r[0], r[1])))
+    if (kept.length !== access.length && info !== undefined) info.dropped = true
+    access = kept
+  }
   const w: Block[] = []
   let i = 0; let j = 0
   while (i < a.w.length || j < b.w.length) {
     const c = i >= a.w.length ? 1 : j >= b.w.length ? -1 : cmpBlock(a.w[i], b.w[j])
-    const blk = c < 0 ? a.w[i++] : c > 0 ? b.w[j++] : mergeBlock(a.w[i++], b.w[j++])
+    const blk = c < 0 ? a.w[i++] : c > 0 ? b.w[j++] : mergeBlock(a.w[i++], b.w[j++], info)
     if (revoked.size === 0 || !revoked.has(writerGen(blk[0], blk[1]))) w.push(blk)
+    else if (info !== undefined) info.dropped = true
   }
   return { a: access, w }
 }
