@@ -1,22 +1,23 @@
 /**
  * The ops of an owned key. Every inner op X runs on the fold of the key's state with the writer's own replica
- * id (owned-params.ts writerReplica: derived from its public key and this store's lane), and its delta is
- * signed as the next entry of the writer's block, or, when the block's entries would outweigh its fold (or
- * pass MAX_ENTRIES_AHEAD), as a checkpoint: the writer's signed fold of its block, which replaces them. So a
- * key's state stays within about twice its writers' folded contributions. `@writers` grants or revokes
- * writers: the owner's alone.
+ * id (owned-params.ts writerReplica: derived from its public key, this store's lane and its gen), and its
+ * delta is signed as the next entry n of the writer's block. Then, like a base-`fanout` counter, the last
+ * `fanout` items of the block, when they are contiguous and of one length, are replaced by one checkpoint
+ * covering them (the writer's signed join of them), again at the next length up: a block holds at most
+ * (fanout − 1) items per length (1, fanout, fanout², ...), and a write is pushed again once per length, inside
+ * a checkpoint. `@writers` grants or revokes writers: the owner's alone.
  */
-import { type Plain, encode } from '../codec.ts'
+import type { Plain } from '../codec.ts'
 import type { Op, OpContext } from '../contract.ts'
 import { ContractError } from '../errors.ts'
 import type { JsonValue } from '../json.ts'
 import { isPlainObject, short } from '../json.ts'
 import { type OwnedConfig, laneOf, writerReplica } from './owned-params.ts'
 import { foldOf } from './fold.ts'
-import { KIND_CKPT, KIND_ENTRY, grantBytes, itemBytes, revokeBytes } from './signed-bytes.ts'
+import { ckptBytes, entryBytes, grantBytes, revokeBytes } from './signed-bytes.ts'
 import { parsePublicKey } from './signing.ts'
-import { type Access, type Block, type Bytes, type Frozen, type Item, type OwnedState, WID_BYTES, ckptN, cmpAccess, cmpBytes, hex, isRevoke, writerGen } from './state.ts'
-import { MAX_ENTRIES_AHEAD, checkReplicas } from './validate.ts'
+import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item, type OwnedState, WID_BYTES, cmpAccess, cmpBytes, hex, isRevoke, writerGen } from './state.ts'
+import { checkReplicas } from './validate.ts'
 
 const MAX_WRITERS_PER_CALL = 16
 
@@ -44,10 +45,18 @@ function grantOf (s: OwnedState, pub: Bytes, gen: number): Access | undefined {
   return s.a.find(r => !isRevoke(r) && r[1] === gen && cmpBytes(r[0], pub) === 0)
 }
 
-function blockFold (cfg: OwnedConfig, b: Block | undefined): Plain {
+function blockFold (cfg: OwnedConfig, b: Block): Plain {
   let f = cfg.inner.empty() as Plain
-  if (b !== undefined) for (const item of [...b[3], ...b[4]]) f = cfg.inner.merge(f, item[1]) as Plain
+  for (const k of b[3]) f = cfg.inner.merge(f, k[2]) as Plain
+  for (const e of b[4]) f = cfg.inner.merge(f, e[1]) as Plain
   return f
+}
+
+/** A block's items as intervals, by lo: [lo, hi, body]. */
+function spans (b: Block | undefined): Array<[lo: number, hi: number, body: Plain]> {
+  if (b === undefined) return []
+  const out: Array<[number, number, Plain]> = [...b[3].map((k): [number, number, Plain] => [k[0], k[1], k[2]]), ...b[4].map((e): [number, number, Plain] => [e[0], e[0], e[1]])]
+  return out.sort((x, y) => x[0] - y[0] || y[1] - x[1])
 }
 
 function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
@@ -64,19 +73,23 @@ function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
     checkReplicas(cfg.inner, d, replica, `the delta of op "${name}"`)
     const wid = pub.slice(0, WID_BYTES)
     const old = s.w.find(b => cmpBytes(b[0], wid) === 0 && b[1] === g && cmpBytes(b[2], lane) === 0)
-    const top = old === undefined ? 0 : ckptN(old[3])
-    const last = old === undefined || old[4].length === 0 ? top : Math.max(top, old[4][old[4].length - 1][0])
-    const n = last + 1
-    const entry: Item = [n, d, sign(itemBytes(cfg.ph, KIND_ENTRY, wid, g, lane, n, d))]
-    let blk: Block = [wid, g, lane, [], [entry]]
-    const heavy = (): boolean => {
-      const entries = (old?.[4] ?? []).reduce((sum, e) => sum + encode(e).length, encode(entry).length)
-      return entries > Math.max(cfg.ckptMinBytes, encode(blockFold(cfg, old)).length)
+    const items = spans(old)
+    const n = items.reduce((m, x) => Math.max(m, x[1]), 0) + 1
+    const entry: Item = [n, d, sign(entryBytes(cfg.ph, wid, g, lane, n, d))]
+    items.push([n, n, d])
+    // Base-`fanout` carries: the last `fanout` items, contiguous and of one length, become one checkpoint.
+    let top: Ckpt | undefined
+    const k = cfg.fanout
+    while (items.length >= k) {
+      const last = items.slice(-k)
+      const len = last[0][1] - last[0][0]
+      if (!last.every((x, i) => x[1] - x[0] === len && (i === 0 || x[0] === last[i - 1][1] + 1))) break
+      const st = last.reduce((f: Plain, x) => cfg.inner.merge(f, x[2]) as Plain, cfg.inner.empty() as Plain)
+      const lo = last[0][0]
+      top = [lo, n, st, sign(ckptBytes(cfg.ph, wid, g, lane, lo, n, st))]
+      items.splice(-k, k, [lo, n, st])
     }
-    if (n - top > MAX_ENTRIES_AHEAD || heavy()) {
-      const st = cfg.inner.merge(blockFold(cfg, old), d) as Plain
-      blk = [wid, g, lane, [[n, st, sign(itemBytes(cfg.ph, KIND_CKPT, wid, g, lane, n, st))]], []]
-    }
+    const blk: Block = top === undefined ? [wid, g, lane, [], [entry]] : [wid, g, lane, [top], []]
     // Self-contained: a granted writer's change carries its grant, so every peer can verify it alone.
     const grant = g === 0 && cfg.writers.some(w => cmpBytes(w, pub) === 0) ? undefined : grantOf(s, pub, g)
     return { a: grant === undefined ? [] : [grant], w: [blk] }

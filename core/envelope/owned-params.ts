@@ -16,8 +16,8 @@ import { formatPublicKey, parsePublicKey } from './signing.ts'
 
 export const OWNED = 'owned'
 export const MAX_WRITERS = 16
-/** Default OwnedConfig.ckptMinBytes. */
-export const CKPT_MIN_BYTES = 1024
+/** Default OwnedConfig.fanout. */
+export const CKPT_FANOUT = 8
 const MAX_KEY_CHARS = 4096
 
 export interface OwnedConfig {
@@ -32,8 +32,8 @@ export interface OwnedConfig {
   readonly ph: Uint8Array
   /** Writer id (hex) → public key, of params.writers. */
   readonly paramsWids: ReadonlyMap<string, Bytes>
-  /** Entries of a block may weigh this much (or as much as the block's fold, if more) before a checkpoint replaces them: local policy, not validity. */
-  readonly ckptMinBytes: number
+  /** A writer replaces this many like items of its block (entries, or checkpoints of one length) by one checkpoint: local policy, not validity. */
+  readonly fanout: number
   /** Resolves inner contract refs (the registry's). */
   readonly resolve: (ref: BoundRef) => AnyContract
 }
@@ -79,7 +79,7 @@ export function parseOwnedParams (params: JsonObject, resolve: (ref: BoundRef) =
   const writers = parseWriters(params.writers)
   const paramsWids = new Map<string, Bytes>()
   for (const w of writers) paramsWids.set(hex(w.subarray(0, WID_BYTES)), w)
-  return { params, key: key as string, inner, innerRef, writers, owner: writers[0], ph: paramsHash(params), paramsWids, resolve, ckptMinBytes: CKPT_MIN_BYTES }
+  return { params, key: key as string, inner, innerRef, writers, owner: writers[0], ph: paramsHash(params), paramsWids, resolve, fanout: CKPT_FANOUT }
 }
 
 /** The binding of an owned key: `{id: "owned", params: {key, contract, writers}}`. Writers are `ed25519:` public keys, the first the owner. */

@@ -84,11 +84,11 @@ export function withOwned (registry: ContractRegistry): ContractRegistry {
   return registry
 }
 
-/** `c` (a configured owned contract) checkpointing once a block's entries weigh `bytes` (tests: checkpoints in short histories). */
-export function withCheckpointBytes (c: OwnedContract, bytes: number): OwnedContract {
+/** `c` (a configured owned contract) checkpointing every `fanout` like items (tests: checkpoints in short histories). */
+export function withFanout (c: OwnedContract, fanout: number): OwnedContract {
   const cfg = configs.get(c)
-  if (cfg === undefined) throw new TypeError('not a configured owned contract')
-  return configured({ ...cfg, ckptMinBytes: bytes })
+  if (cfg === undefined || !Number.isSafeInteger(fanout) || fanout < 2) throw new TypeError('withFanout needs a configured owned contract and a fanout ≥ 2')
+  return configured({ ...cfg, fanout })
 }
 
 /** The owner and current writers of an owned key's state (`ed25519:` keys, params order then grants); undefined when `contract` is not a configured owned contract. */

@@ -3,13 +3,14 @@
  *   { a: access records, w: writer blocks }
  * - grant  `[pub(32 bytes), gen, sig(64)]`, revoke `[pub, gen, frozen: [[lane(8), inner state]...], sig]`,
  *   sorted by (pub, gen, grant before revoke, sig);
- * - block `[wid(8), gen, lane(8), ckpts: [[n, state, sig]...], entries: [[n, delta, sig]...]]`, sorted by
- *   (wid, gen, lane); items sorted by (n, sig).
- * A state is a set of items; item y dominates x when: y is a checkpoint of x's block with n ≥ x's n (x an
- * entry) or n > x's (x a checkpoint); or y is a revoke of x's (writer, gen) and x is a grant or an item of one
- * of its blocks. A state holds only undominated items, so merge (union, then drop the dominated) is the join
- * of antichains of that order: commutative, associative, idempotent. Items are told apart by (n, sig); two
- * items with one identity and other bytes (a broken signature scheme) keep the canonically smaller.
+ * - block `[wid(8), gen, lane(8), ckpts: [[lo, hi, state, sig]...], entries: [[n, delta, sig]...]]`, sorted by
+ *   (wid, gen, lane); checkpoints sorted by (lo, hi, sig), entries by (n, sig). An entry covers [n, n], a
+ *   checkpoint (its writer's join of its entries lo..hi) covers [lo, hi].
+ * A state is a set of items; item y dominates x when both are of one block and y's interval strictly contains
+ * x's; or y is a revoke of x's (writer, gen) and x is a grant or an item of one of its blocks. A state holds
+ * only undominated items, so merge (union, then drop the dominated) is the join of antichains of that order:
+ * commutative, associative, idempotent. Items are told apart by (interval, sig); two items with one identity
+ * and other bytes (a broken signature scheme) keep the canonically smaller.
  */
 import { type Plain, encode } from '../codec.ts'
 
@@ -18,9 +19,11 @@ export type Grant = [pub: Bytes, gen: number, sig: Bytes]
 export type Frozen = Array<[lane: Bytes, state: Plain]>
 export type Revoke = [pub: Bytes, gen: number, frozen: Frozen, sig: Bytes]
 export type Access = Grant | Revoke
-/** An entry `[n, delta, sig]` or a checkpoint `[n, state, sig]`. */
+/** An entry `[n, delta, sig]`. */
 export type Item = [n: number, body: Plain, sig: Bytes]
-export type Block = [wid: Bytes, gen: number, lane: Bytes, ckpts: Item[], entries: Item[]]
+/** A checkpoint `[lo, hi, state, sig]`: its writer's join of the block's entries lo..hi. */
+export type Ckpt = [lo: number, hi: number, body: Plain, sig: Bytes]
+export type Block = [wid: Bytes, gen: number, lane: Bytes, ckpts: Ckpt[], entries: Item[]]
 export type OwnedState = { a: Access[], w: Block[] }
 
 export const WID_BYTES = 8
@@ -56,6 +59,10 @@ export function cmpItem (x: Item, y: Item): number {
   return x[0] - y[0] || cmpBytes(x[2], y[2])
 }
 
+export function cmpCkpt (x: Ckpt, y: Ckpt): number {
+  return x[0] - y[0] || x[1] - y[1] || cmpBytes(x[3], y[3])
+}
+
 /** What a merge left out: set when an item of either side is not in the result (dominated, or a same-identity twin). */
 export interface MergeInfo { dropped: boolean }
 
@@ -85,20 +92,33 @@ export function revokedOf (access: readonly Access[]): Set<string> {
   return out
 }
 
-/** The greatest checkpoint number of a block's checkpoints (0: none). */
-export function ckptN (ckpts: readonly Item[]): number {
-  return ckpts.length === 0 ? 0 : ckpts[ckpts.length - 1][0]
+/**
+ * The items of a block no other item strictly contains (by interval), as [ckpts, entries]; `dropped` when
+ * some were left out. Sorted by (lo, hi desc), the first item reaching each new greatest hi is the widest
+ * that far: an item is contained iff that greatest hi reaches its hi and its holder is another interval.
+ */
+export function undominated (ckpts: readonly Ckpt[], entries: readonly Item[]): { ckpts: Ckpt[], entries: Item[], dropped: boolean } {
+  const all: Array<[lo: number, hi: number, k: Ckpt | undefined, e: Item | undefined]> = []
+  for (const k of ckpts) all.push([k[0], k[1], k, undefined])
+  for (const e of entries) all.push([e[0], e[0], undefined, e])
+  all.sort((x, y) => x[0] - y[0] || y[1] - x[1])
+  let maxHi = 0; let holderLo = 0
+  const keep = new Set<Ckpt | Item>()
+  for (const [lo, hi, k, e] of all) {
+    if (maxHi >= hi && !(holderLo === lo && maxHi === hi)) continue
+    keep.add((k ?? e)!)
+    if (hi > maxHi) { maxHi = hi; holderLo = lo }
+  }
+  if (keep.size === ckpts.length + entries.length) return { ckpts: ckpts as Ckpt[], entries: entries as Item[], dropped: false }
+  return { ckpts: ckpts.filter(k => keep.has(k)), entries: entries.filter(x => keep.has(x)), dropped: true }
 }
 
 function mergeBlock (x: Block, y: Block, info?: MergeInfo): Block {
-  let ckpts = unionSorted(x[3], y[3], cmpItem, info)
-  const top = ckptN(ckpts)
-  if (ckpts.length > 1 && ckpts[0][0] !== top) { ckpts = ckpts.filter(k => k[0] === top); if (info !== undefined) info.dropped = true }
-  let entries = unionSorted(x[4], y[4], cmpItem, info)
-  if (top > 0 && entries.length > 0 && entries[0][0] <= top) { entries = entries.filter(e => e[0] > top); if (info !== undefined) info.dropped = true }
-  if (ckpts === x[3] && entries === x[4]) return x
-  if (ckpts === y[3] && entries === y[4]) return y
-  return [x[0], x[1], x[2], ckpts, entries]
+  const u = undominated(unionSorted(x[3], y[3], cmpCkpt, info), unionSorted(x[4], y[4], cmpItem, info))
+  if (u.dropped && info !== undefined) info.dropped = true
+  if (u.ckpts === x[3] && u.entries === x[4]) return x
+  if (u.ckpts === y[3] && u.entries === y[4]) return y
+  return [x[0], x[1], x[2], u.ckpts, u.entries]
 }
 
 /** The join of two states (each holding only undominated items). `info.dropped`: whether it left out any item of theirs. */
@@ -127,7 +147,7 @@ export function mergeStates (a: OwnedState, b: OwnedState, info?: MergeInfo): Ow
 export function * bodiesOf (s: OwnedState): Generator<Plain> {
   for (const r of s.a) if (isRevoke(r)) for (const [, st] of r[2]) yield st
   for (const b of s.w) {
-    for (const k of b[3]) yield k[1]
+    for (const k of b[3]) yield k[2]
     for (const e of b[4]) yield e[1]
   }
 }

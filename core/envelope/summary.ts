@@ -1,17 +1,17 @@
 /**
  * Summaries and deltas of owned-key states (state.ts). The summary has one entry per access record and one per
  * writer block:
- *   { a: [[wid(8), gen, kind (0 grant, 1 revoke), sig prefix(8)]...], w: [[wid, gen, lane, [[n, sig prefix]...], entry ranges]...] }
+ *   { a: [[wid(8), gen, kind (0 grant, 1 revoke), sig prefix(8)]...], w: [[wid, gen, lane, [[lo, hi, sig prefix]...], entry ranges]...] }
  * so delta(s, theirs) sends exactly the items they lack and would keep (law 3): nothing their revokes or
  * checkpoints dominate. A delta stays verifiable alone: with a block of a granted writer it carries the grant
  * (about 110 bytes), even when they hold it.
  */
 import { ContractError } from '../errors.ts'
 import { isPlainObject } from '../json.ts'
-import { type Access, type Block, type Bytes, type Item, type OwnedState, LANE_BYTES, SIG_PREFIX, WID_BYTES, ckptN, hex, inRanges, isRevoke, rangesOf, writerGen } from './state.ts'
+import { type Access, type Block, type Bytes, type Ckpt, type Item, type OwnedState, LANE_BYTES, SIG_PREFIX, WID_BYTES, hex, inRanges, isRevoke, rangesOf, writerGen } from './state.ts'
 
 export type AccessSum = [wid: Bytes, gen: number, kind: 0 | 1, sig: Bytes]
-export type BlockSum = [wid: Bytes, gen: number, lane: Bytes, ckpts: Array<[n: number, sig: Bytes]>, ranges: number[]]
+export type BlockSum = [wid: Bytes, gen: number, lane: Bytes, ckpts: Array<[lo: number, hi: number, sig: Bytes]>, ranges: number[]]
 export type OwnedSummary = { a: AccessSum[], w: BlockSum[] }
 
 const copy = (b: Bytes, n: number): Bytes => b.slice(0, n)
@@ -19,7 +19,7 @@ const copy = (b: Bytes, n: number): Bytes => b.slice(0, n)
 export function summarizeState (s: OwnedState): OwnedSummary {
   return {
     a: s.a.map(r => [copy(r[0], WID_BYTES), r[1], isRevoke(r) ? 1 : 0, copy(r[r.length - 1] as Bytes, SIG_PREFIX)]),
-    w: s.w.map(b => [b[0], b[1], b[2], b[3].map(k => [k[0], copy(k[2], SIG_PREFIX)]), rangesOf(b[4].map(e => e[0]))])
+    w: s.w.map(b => [b[0], b[1], b[2], b[3].map(k => [k[0], k[1], copy(k[3], SIG_PREFIX)]), rangesOf(b[4].map(e => e[0]))])
   }
 }
 
@@ -40,7 +40,7 @@ export function validateSummary (x: unknown): OwnedSummary {
     if (!Array.isArray(b) || b.length !== 5 || !isBytes(b[0], WID_BYTES) || !isGen(b[1]) || !isBytes(b[2], LANE_BYTES) || !Array.isArray(b[3]) || !Array.isArray(b[4])) {
       bad('a block entry is not [writer id, gen, lane, checkpoints, ranges]')
     }
-    for (const k of (b as unknown[])[3] as unknown[]) if (!Array.isArray(k) || k.length !== 2 || !isN(k[0]) || !isBytes(k[1], SIG_PREFIX)) bad('a checkpoint is not [n ≥ 1, signature prefix]')
+    for (const k of (b as unknown[])[3] as unknown[]) if (!Array.isArray(k) || k.length !== 3 || !isN(k[0]) || !isN(k[1]) || k[0] > k[1] || !isBytes(k[2], SIG_PREFIX)) bad('a checkpoint is not [lo ≥ 1, hi ≥ lo, signature prefix]')
     const ranges = (b as unknown[])[4] as unknown[]
     if (ranges.length % 2 !== 0) bad('entry ranges must be pairs')
     let prev = 0
@@ -53,7 +53,17 @@ export function validateSummary (x: unknown): OwnedSummary {
   return x as OwnedSummary
 }
 
-interface TheirBlock { top: number, ckpts: Set<string>, ranges: number[] }
+interface TheirBlock { ckpts: Array<[lo: number, hi: number, sig: string]>, ranges: number[] }
+
+/** Whether they hold an item covering [lo, hi] with signature prefix `sig`: that very item, or one whose interval strictly contains it. */
+function held (t: TheirBlock, lo: number, hi: number, sig: string, entry: boolean): boolean {
+  if (entry && lo === hi && inRanges(t.ranges, lo)) return true
+  for (const [l, h, s] of t.ckpts) {
+    if (l <= lo && h >= hi && (l !== lo || h !== hi)) return true
+    if (!entry && l === lo && h === hi && s === sig) return true
+  }
+  return false
+}
 
 /**
  * The items of `s` a holder of `theirs` lacks and would keep, with the grants that make them verifiable;
@@ -68,11 +78,7 @@ export function deltaState (s: OwnedState, theirs: OwnedSummary, byParams: (wid:
   }
   const blocks = new Map<string, TheirBlock>()
   for (const [wid, gen, lane, ckpts, ranges] of theirs.w) {
-    const k = writerGen(wid, gen) + ':' + hex(lane)
-    let top = 0
-    const ids = new Set<string>()
-    for (const [n, sig] of ckpts) { top = Math.max(top, n); ids.add(n + ':' + hex(sig)) }
-    blocks.set(k, { top, ckpts: ids, ranges })
+    blocks.set(writerGen(wid, gen) + ':' + hex(lane), { ckpts: ckpts.map(([lo, hi, sig]) => [lo, hi, hex(sig)]), ranges })
   }
   const w: Block[] = []
   const needGrant = new Set<string>()
@@ -80,10 +86,10 @@ export function deltaState (s: OwnedState, theirs: OwnedSummary, byParams: (wid:
     const wg = writerGen(b[0], b[1])
     if (revoked.has(wg)) continue
     const t = blocks.get(wg + ':' + hex(b[2]))
-    const ckpts = t === undefined ? b[3] : b[3].filter(k => k[0] >= t.top && !t.ckpts.has(k[0] + ':' + hex(k[2].subarray(0, SIG_PREFIX))))
-    const entries = t === undefined ? b[4] : b[4].filter(e => e[0] > t.top && !inRanges(t.ranges, e[0]))
+    const ckpts = t === undefined ? b[3] : b[3].filter(k => !held(t, k[0], k[1], hex(k[3].subarray(0, SIG_PREFIX)), false))
+    const entries = t === undefined ? b[4] : b[4].filter(e => !held(t, e[0], e[0], '', true))
     if (ckpts.length === 0 && entries.length === 0) continue
-    w.push(ckpts === b[3] && entries === b[4] ? b : [b[0], b[1], b[2], ckpts as Item[], entries as Item[]])
+    w.push(ckpts === b[3] && entries === b[4] ? b : [b[0], b[1], b[2], ckpts as Ckpt[], entries as Item[]])
     if (!byParams(b[0], b[1])) needGrant.add(wg)
   }
   const a = s.a.filter((r: Access) => {
@@ -96,4 +102,3 @@ export function deltaState (s: OwnedState, theirs: OwnedSummary, byParams: (wid:
   return { a, w }
 }
 
-export { ckptN }

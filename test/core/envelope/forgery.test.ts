@@ -5,7 +5,7 @@ import { encode } from '../../../core/codec.ts'
 import type { AnyContract } from '../../../core/contract.ts'
 import { ContractError } from '../../../core/errors.ts'
 import { type OwnedState, laneOf, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
-import { KIND_ENTRY, grantBytes, itemBytes, paramsHash } from '../../../core/envelope/signed-bytes.ts'
+import { entryBytes, grantBytes, paramsHash } from '../../../core/envelope/signed-bytes.ts'
 import type { Block } from '../../../core/envelope/state.ts'
 import { keys, ownedFor, write } from './owned-fixtures.ts'
 
@@ -31,7 +31,7 @@ function forgedBlock (as: string, signer: string, delta: unknown, opts: { gen?: 
   const gen = opts.gen ?? 0
   const lane = opts.lane ?? laneOf(signer)
   const n = opts.n ?? 1
-  const sig = keys[signer].sign(itemBytes(opts.ph ?? ph, KIND_ENTRY, wid, gen, lane, n, delta as never))
+  const sig = keys[signer].sign(entryBytes(opts.ph ?? ph, wid, gen, lane, n, delta as never))
   return [wid, gen, lane, [], [[n, delta as never, sig]]]
 }
 
@@ -108,7 +108,7 @@ test('a writer cannot record events under another writer\'s replica id', () => {
   const wid = pub('bob').slice(0, 8)
   const lane = laneOf('bob')
   const counts = [[alice, 1000]]
-  const sig = keys.bob.sign(itemBytes(gph, KIND_ENTRY, wid, 0, lane, 1, counts as never))
+  const sig = keys.bob.sign(entryBytes(gph, wid, 0, lane, 1, counts as never))
   refused(() => g.validate({ a: [], w: [[wid, 0, lane, [], [[1, counts, sig]]]] }), 'unauthorized_write', /records events under replica/)
 })
 

@@ -1,7 +1,7 @@
 // Shared by the owned-key tests: fixed writers, an owned contract around a built-in, and ops signed by replica name.
 import { createRegistry } from '../../../contracts/index.ts'
 import type { AnyContract, OpContext } from '../../../core/contract.ts'
-import { type OwnedContract, type SigningKey, generateSigningKey, ownedBinding, withCheckpointBytes } from '../../../core/envelope/index.ts'
+import { type OwnedContract, type SigningKey, generateSigningKey, ownedBinding, withFanout } from '../../../core/envelope/index.ts'
 import type { JsonValue } from '../../../core/json.ts'
 
 export const registry = createRegistry()
@@ -14,11 +14,11 @@ export const keys: Record<string, SigningKey> = {
 export const T0 = 1_700_000_000_000
 
 /** The owned contract of key `key` around `inner`, written by alice (owner) and bob. */
-export function ownedFor (inner: string | { id: string, params?: Record<string, JsonValue> }, key = 'k', writers = [keys.alice.publicKey, keys.bob.publicKey], ckptBytes?: number): OwnedContract {
+export function ownedFor (inner: string | { id: string, params?: Record<string, JsonValue> }, key = 'k', writers = [keys.alice.publicKey, keys.bob.publicKey], fanout?: number): OwnedContract {
   const ref = typeof inner === 'string' ? { id: inner } : inner
   const b = ownedBinding(key, ref, writers)
   const c = registry.resolve({ id: b.id, params: b.params }) as OwnedContract
-  return ckptBytes === undefined ? c : withCheckpointBytes(c, ckptBytes)
+  return fanout === undefined ? c : withFanout(c, fanout)
 }
 
 /** `c` with every op signed by the key named like the op's replica (alice, bob, carol, mallory), as the law checker names replicas. */

@@ -78,10 +78,8 @@ test('a remote delta for another key, or forged, is refused and counted; the sta
     await refusal(b.mergeRemote('k2', k2, d.delta, 'peer'), 'unauthorized_write')
     assert.equal(await b.get('k2'), undefined)
     // Forged content under k's binding.
-    const forged = structuredClone(d.delta) as { w: Array<[unknown, unknown, unknown, unknown[], Array<[number, unknown, unknown]>]> }
-    const block = forged.w[0]
-    const items = block[3].length > 0 ? block[3] : block[4]
-    ;(items[0] as [number, Array<[string, number]>, unknown])[1][0][1] = 1_000_000
+    const forged = structuredClone(d.delta) as { w: Array<[unknown, unknown, unknown, unknown[], Array<[number, Array<[string, number]>, unknown]>]> }
+    forged.w[0][4][0][1][0][1] = 1_000_000 // one write: an entry
     await refusal(b.mergeRemote('k', w.contract, forged, 'peer'), 'unauthorized_write')
     assert.equal(await b.get('k'), undefined)
     assert.deepEqual(await b.mergeRemote('k', w.contract, d.delta, 'peer'), { changed: true })

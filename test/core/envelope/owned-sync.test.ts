@@ -40,10 +40,9 @@ test('owned keys converge over pushes and anti-entropy with drops, duplicates an
   await net.deliver({ drop: e => e.type === 'push' && e.to === 'p2', reorder: true })
   // A hostile peer: a push forged under bob's block, a replay into another key, and mallory's own write.
   const honest = (await net.peer('p0').store.deltaFor('room'))!
-  const forged = structuredClone(honest.delta) as { w: Array<[unknown, unknown, unknown, Array<[number, { e: unknown[][] }, unknown]>, Array<[number, { e: unknown[][] }, unknown]>]> }
+  const forged = structuredClone(honest.delta) as { w: Array<[unknown, unknown, unknown, Array<[number, number, { e: unknown[][] }, unknown]>, Array<[number, { e: unknown[][] }, unknown]>]> }
   const blk = forged.w.find(b => b[4].length > 0 || b[3].length > 0)!
-  const item = (blk[4].length > 0 ? blk[4] : blk[3])[0]
-  item[1].e[0][0] = 'forged'
+  if (blk[4].length > 0) blk[4][0][1].e[0][0] = 'forged'; else blk[3][0][2].e[0][0] = 'forged'
   const before = net.peer('p1').engine.stats().rejectedDeltas
   net.post('evil', [{ type: 'send', to: 'p1', bytes: push('room', honest.contract, forged) } as never])
   net.post('evil', [{ type: 'send', to: 'p1', bytes: push('room-copy', honest.contract, honest.delta) } as never])

@@ -6,7 +6,7 @@ import type { AnyContract } from '../../../core/contract.ts'
 import type { OwnedState } from '../../../core/envelope/index.ts'
 import { keys, ownedFor, write } from './owned-fixtures.ts'
 
-const c: AnyContract = ownedFor('g-counter', 'k', undefined, 150)
+const c: AnyContract = ownedFor('g-counter', 'k', undefined, 2)
 const sync = (from: unknown, to: unknown): unknown => c.delta(from, c.validateSummary(structuredClone(c.summarize(to))))
 
 test('a holder of the revoke lacks nothing of the revoked writer\'s blocks', () => {
@@ -18,17 +18,20 @@ test('a holder of the revoke lacks nothing of the revoked writer\'s blocks', () 
   assert.equal(d.w.length, 0)
 })
 
-test('a checkpoint stands for the entries it covers; entries past a checkpoint are sent alone', () => {
+test('a checkpoint stands for the items it covers; what follows it is sent alone; blocks stay small', () => {
   let s = c.empty()
-  const states: unknown[] = []
-  for (let i = 0; i < 5; i++) { s = write(c, s, 'bob', 'inc', [1]).state; states.push(s) }
+  const states: unknown[] = [s]
+  for (let i = 0; i < 11; i++) { s = write(c, s, 'bob', 'inc', [1]).state; states.push(s) }
   const blk = (s as OwnedState).w[0]
-  assert.ok(blk[3].length === 1 && blk[4].length > 0, 'the threshold made a checkpoint, and entries follow it')
-  assert.equal(sync(states[1], s), undefined, 'older entries are covered by the newer checkpoint')
-  const d = sync(s, states[blk[3][0][0] - 1]) as OwnedState
-  assert.deepEqual(d.w[0][3], [], 'they hold the checkpoint: only the entries after it')
-  assert.deepEqual(d.w[0][4].map(e => e[0]), blk[4].map(e => e[0]))
-  assert.equal(c.view(c.merge(states[blk[3][0][0] - 1], c.validate(structuredClone(d)))), 5)
+  // 11 = 8 + 2 + 1 in base 2: a checkpoint of 1..8, one of 9..10, and entry 11.
+  assert.deepEqual(blk[3].map(k => [k[0], k[1]]), [[1, 8], [9, 10]])
+  assert.deepEqual(blk[4].map(e => e[0]), [11])
+  for (let i = 0; i <= 8; i++) assert.equal(sync(states[i], s), undefined, `what the state after write ${i} holds is covered`)
+  const d = sync(s, states[8]) as OwnedState
+  assert.deepEqual(d.w[0][3].map(k => [k[0], k[1]]), [[9, 10]], 'they hold 1..8: the checkpoint of 9..10 and entry 11')
+  assert.deepEqual(d.w[0][4].map(e => e[0]), [11])
+  assert.equal(c.view(c.merge(states[8], c.validate(structuredClone(d)))), 11)
+  assert.equal(c.view(c.merge(states[3], c.validate(structuredClone(sync(s, states[3]))))), 11)
 })
 
 test('a granted writer\'s delta carries its grant, so a peer that never saw the grant verifies it', () => {
