@@ -16,7 +16,7 @@ import { type OwnedConfig, laneOf, writerReplica } from './owned-params.ts'
 import { foldOf } from './fold.ts'
 import { ckptBytes, entryBytes, grantBytes, revokeBytes } from './signed-bytes.ts'
 import { parsePublicKey } from './signing.ts'
-import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item, type OwnedState, WID_BYTES, cmpAccess, cmpBytes, hex, isRevoke, writerGen } from './state.ts'
+import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item, type OwnedState, WID_BYTES, cmpAccess, cmpBytes, isRevoke, writerGen } from './state.ts'
 import { checkReplicas } from './validate.ts'
 
 const MAX_WRITERS_PER_CALL = 16
@@ -75,21 +75,22 @@ function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
     const old = s.w.find(b => cmpBytes(b[0], wid) === 0 && b[1] === g && cmpBytes(b[2], lane) === 0)
     const items = spans(old)
     const n = items.reduce((m, x) => Math.max(m, x[1]), 0) + 1
-    const entry: Item = [n, d, sign(entryBytes(cfg.ph, wid, g, lane, n, d))]
     items.push([n, n, d])
     // Base-`fanout` carries: the last `fanout` items, contiguous and of one length, become one checkpoint.
-    let top: Ckpt | undefined
+    let carried = false
     const k = cfg.fanout
     while (items.length >= k) {
       const last = items.slice(-k)
       const len = last[0][1] - last[0][0]
       if (!last.every((x, i) => x[1] - x[0] === len && (i === 0 || x[0] === last[i - 1][1] + 1))) break
       const st = last.reduce((f: Plain, x) => cfg.inner.merge(f, x[2]) as Plain, cfg.inner.empty() as Plain)
-      const lo = last[0][0]
-      top = [lo, n, st, sign(ckptBytes(cfg.ph, wid, g, lane, lo, n, st))]
-      items.splice(-k, k, [lo, n, st])
+      items.splice(-k, k, [last[0][0], n, st])
+      carried = true
     }
-    const blk: Block = top === undefined ? [wid, g, lane, [], [entry]] : [wid, g, lane, [top], []]
+    const [lo, , st] = items[items.length - 1]
+    const top: Ckpt | undefined = carried ? [lo, n, st, sign(ckptBytes(cfg.ph, wid, g, lane, lo, n, st))] : undefined
+    const entry = (): Item => [n, d, sign(entryBytes(cfg.ph, wid, g, lane, n, d))]
+    const blk: Block = top === undefined ? [wid, g, lane, [], [entry()]] : [wid, g, lane, [top], []]
     // Self-contained: a granted writer's change carries its grant, so every peer can verify it alone.
     const grant = g === 0 && cfg.writers.some(w => cmpBytes(w, pub) === 0) ? undefined : grantOf(s, pub, g)
     return { a: grant === undefined ? [] : [grant], w: [blk] }
@@ -145,4 +146,3 @@ export function opsOf (cfg: OwnedConfig): Record<string, Op<OwnedState>> {
   return ops
 }
 
-export { hex }
