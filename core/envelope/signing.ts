@@ -41,7 +41,7 @@ export function signingKeyFromPem (pem: string): SigningKey {
   } catch {
     throw new Error('the signing key file is not an Ed25519 PKCS#8 private key (PEM "BEGIN PRIVATE KEY")')
   }
-  if (k.asymmetricKeyType !== 'ed25519') throw new Error(`the signing key file holds a ${k.asymmetricKeyType ?? 'non-asymmetric'} key, not an Ed25519 PKCS#8 private key`)
+  if (k.asymmetricKeyType !== 'ed25519') throw new Error(`the signing key file holds a key of type ${k.asymmetricKeyType ?? 'unknown'}, not an Ed25519 PKCS#8 private key`)
   return keyFrom(k)
 }
 
