@@ -26,6 +26,7 @@ import { type JsonValue, jsonProblem } from './json.ts'
 import { TAIL_RANGE, keyBytes, keyOfRecord, logRange, prefixBytes, recordRange, seqOfLog } from './key-layout.ts'
 import { KeyQueue } from './key-queue.ts'
 import { epochsAfterWrite, replicaOfSeq } from './write-epochs.ts'
+import { accessOf } from './envelope/index.ts'
 import type { SigningKey } from './envelope/signing.ts'
 import { checkWritersOption, wantedFor } from './owned-request.ts'
 import { ContractBinder, type Entry, LOCAL_LIMITS, UnresolvedBindingError, readStoredKey, readStoredSummary, withState } from './key-record.ts'
@@ -62,7 +63,8 @@ export interface ReplicaStoreOptions {
   cacheSize?: number
 }
 
-export interface KeyView { key: string, contract: BoundRef, value: JsonValue }
+/** `owner`, `writers`: an owned key's owner and current writers (core/envelope/), absent for other keys. */
+export interface KeyView { key: string, contract: BoundRef, value: JsonValue, owner?: string, writers?: string[] }
 /** `signer`: signs the write (owned keys need it); `writers`: makes a new key owned by them (core/owned-request.ts). */
 export interface UpdateOptions { signer?: SigningKey, writers?: string[] }
 export interface UpdateResult extends KeyView {
@@ -139,7 +141,7 @@ export class ReplicaStore {
 
   async get (key: string): Promise<KeyView | undefined> {
     const e = await this.#committed(key, keyBytes(key))
-    return e === undefined ? undefined : { key, contract: e.binding, value: e.contract.view(e.state) }
+    return e === undefined ? undefined : { key, contract: e.binding, value: e.contract.view(e.state), ...accessOf(e.contract, e.state) }
   }
 
   /** Runs `op` on the key's state and commits the delta. */
@@ -164,7 +166,7 @@ export class ReplicaStore {
       return { entry: next, delta, done: this.#stage(key, kb, entry, next, delta, true, ['local']) }
     })
     await r.done
-    return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), delta: r.delta, seq: r.entry.seq, write: r.delta === undefined ? undefined : formatWriteId(this.replica, r.entry.seq) }
+    return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), ...accessOf(r.entry.contract, r.entry.state), delta: r.delta, seq: r.entry.seq, write: r.delta === undefined ? undefined : formatWriteId(this.replica, r.entry.seq) }
   }
 
   /** Merges a delta (or whole state) received from `origin`. `changed` is false when we already had it: then nothing is written. */

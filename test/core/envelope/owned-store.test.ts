@@ -52,6 +52,11 @@ test('a write naming writers creates an owned key; later writes name the inner c
     const view = await s.get('room')
     assert.deepEqual(view?.value, ['hi', 'yo', 'carol', 'by binding', 'same writers'])
     assert.equal(view?.contract.id, OWNED)
+    assert.equal(view?.owner, alice.publicKey)
+    assert.deepEqual(view?.writers, [alice.publicKey, bob.publicKey, carol.publicKey], 'the params writers, then the granted')
+    const revoked = await s.update('room', 'or-set', '@writers', [{ revoke: [bob.publicKey] }], { signer: alice })
+    assert.deepEqual(revoked.writers, [alice.publicKey, carol.publicKey], 'an update answers the writers after it')
+    assert.deepEqual(Object.keys((await s.get('plain'))!).sort(), ['contract', 'key', 'value'], 'a key that is not owned has no owner or writers')
     const e = await s.summary('room')
     assert.ok(e !== undefined)
   } finally {
