@@ -13,7 +13,7 @@ import { foldOf, seedFold } from './fold.ts'
 import { opsOf } from './owned-ops.ts'
 import { OWNED, type OwnedConfig, parseOwnedParams } from './owned-params.ts'
 import { formatPublicKey } from './signing.ts'
-import { type OwnedState, WID_BYTES, cmpBytes, hex, isRevoke, mergeStates } from './state.ts'
+import { type OwnedState, cmpBytes, hex, isRevoke, mergeStates } from './state.ts'
 import { type OwnedSummary, deltaState, summarizeState, validateSummary } from './summary.ts'
 import { validateOwned } from './validate.ts'
 
@@ -106,4 +106,3 @@ export function accessOf (contract: AnyContract, state: unknown): { owner: strin
   return { owner: formatPublicKey(cfg.owner), writers: writers.map(formatPublicKey) }
 }
 
-export { WID_BYTES }
