@@ -27,11 +27,11 @@ function modelOf (inner: string): LawModel | undefined {
   return { init: () => m.init(), apply: (x, op, args, ctx) => op === '@writers' ? x : m.apply(x, op, args, ctx), view: x => m.view(x) }
 }
 
-for (const inner of ['g-counter', 'or-set', 'lww-register', 'log', 'pn-counter', 'mv-register']) {
+for (const inner of ['g-counter', 'or-set', 'lww-register', 'log', 'pn-counter', 'mv-register', 'g-set', 'or-map']) {
   test(`owned around ${inner} obeys every law`, () => {
     // Checkpoints every 2 like items (the default is 8), so short histories hold them, nested too.
     const c = signedByReplica(ownedFor(inner, 'k', undefined, 2))
-    const report = checkLaws(c, { op: calls(inner), model: modelOf(inner) }, { numRuns: 60, maxSteps: 16 })
+    const report = checkLaws(c, { op: calls(inner), model: modelOf(inner) }, { numRuns: 100, maxSteps: 16 })
     assert.deepEqual(report.failures.map(f => `${f.law}: ${f.message}\n  history: ${f.counterexample}\n  path: ${f.path}`), [])
   })
 }
