@@ -12,11 +12,11 @@ import type { Op, OpContext } from '../contract.ts'
 import { ContractError } from '../errors.ts'
 import type { JsonValue } from '../json.ts'
 import { isPlainObject, short } from '../json.ts'
-import { type OwnedConfig, laneOf, writerReplica } from './owned-params.ts'
+import { MAX_WRITERS, type OwnedConfig, laneOf, writerReplica } from './owned-params.ts'
 import { foldOf } from './fold.ts'
 import { ckptBytes, entryBytes, grantBytes, revokeBytes } from './signed-bytes.ts'
 import { parsePublicKey } from './signing.ts'
-import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item, type OwnedState, WID_BYTES, cmpAccess, cmpBytes, isRevoke, writerGen } from './state.ts'
+import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item, type OwnedState, WID_BYTES, cmpAccess, cmpBytes, hex, isRevoke, writerGen } from './state.ts'
 import { checkReplicas } from './validate.ts'
 
 const MAX_WRITERS_PER_CALL = 16
@@ -119,10 +119,14 @@ function writersOp (cfg: OwnedConfig): Op<OwnedState> {
         if (currentGen(cfg, s, w) !== undefined || records.some(r => cmpBytes(r[0], w) === 0)) continue
         let gen = -1
         for (const r of s.a) if (cmpBytes(r[0], w) === 0) gen = Math.max(gen, r[1])
-        if (gen < 0 && cfg.writers.some(x => cmpBytes(x, w) === 0)) gen = 0 // a params writer revoked at gen 0
         gen++
         records.push([w, gen, sign(grantBytes(cfg.ph, w, gen))])
       }
+      // Writers bound the state (their blocks): at most MAX_WRITERS at a time, as in the params.
+      const current = new Set<string>()
+      for (const w of cfg.writers) if (currentGen(cfg, s, w) !== undefined) current.add(hex(w))
+      for (const r of s.a) if (!isRevoke(r)) current.add(hex(r[0]))
+      if (current.size + records.length > MAX_WRITERS) throw new ContractError('bad_args', `key ${JSON.stringify(cfg.key)} has ${current.size} writers: granting ${records.length} more would pass ${MAX_WRITERS}; revoke some first`)
     } else {
       for (const w of what.revoke) {
         if (cmpBytes(w, cfg.owner) === 0) throw new ContractError('bad_args', 'the owner cannot be revoked')

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { encode } from '../../../core/codec.ts'
 import type { AnyContract } from '../../../core/contract.ts'
 import { ContractError } from '../../../core/errors.ts'
-import { type OwnedState, laneOf, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
+import { type OwnedState, generateSigningKey, laneOf, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
 import { entryBytes, grantBytes, paramsHash } from '../../../core/envelope/signed-bytes.ts'
 import type { Block } from '../../../core/envelope/state.ts'
 import { keys, ownedFor, write } from './owned-fixtures.ts'
@@ -78,6 +78,12 @@ test('only the owner changes writers: a grant signed by anyone else is refused',
   const mallory = writerReplica(pub('mallory'), laneOf('mallory'))
   refused(() => c.validate({ a: [[pub('mallory'), 0, sig]], w: [forgedBlock('mallory', 'mallory', addOf('evil', mallory))] }), 'unauthorized_write', /owner/)
   refused(() => write(c, s, 'alice', '@writers', [{ revoke: [keys.alice.publicKey] }]), 'bad_args', /owner cannot be revoked/)
+  refused(() => write(c, s, 'alice', '@writers', [{ grant: ['ed25519:nope'] }]), 'bad_args', /not "ed25519:"/)
+  refused(() => write(c, s, 'alice', '@writers', [{ add: [keys.carol.publicKey] }]), 'bad_args', /takes one argument/)
+  // At most 16 writers at a time (alice and bob, then 14 more).
+  const many = Array.from({ length: 15 }, () => generateSigningKey().key.publicKey)
+  assert.equal((write(c, s, 'alice', '@writers', [{ grant: many.slice(0, 14) }]).delta as OwnedState).a.length, 14)
+  refused(() => write(c, s, 'alice', '@writers', [{ grant: many }]), 'bad_args', /would pass 16/)
 })
 
 test('a state merged from valid and forged parts is refused whole; the valid parts still arrive alone', () => {
