@@ -15,6 +15,7 @@ export type BlockSum = [wid: Bytes, gen: number, lane: Bytes, ckpts: Array<[lo: 
 export type OwnedSummary = { a: AccessSum[], w: BlockSum[] }
 
 const copy = (b: Bytes, n: number): Bytes => b.slice(0, n)
+const MAX_SUM_ITEMS = 1024
 
 export function summarizeState (s: OwnedState): OwnedSummary {
   return {
@@ -40,6 +41,8 @@ export function validateSummary (x: unknown): OwnedSummary {
     if (!Array.isArray(b) || b.length !== 5 || !isBytes(b[0], WID_BYTES) || !isGen(b[1]) || !isBytes(b[2], LANE_BYTES) || !Array.isArray(b[3]) || !Array.isArray(b[4])) {
       bad('a block entry is not [writer id, gen, lane, checkpoints, ranges]')
     }
+    // An honest block has at most 7 checkpoints per length and a few entry ranges: these caps only bound delta's work.
+    if (((b as unknown[])[3] as unknown[]).length > MAX_SUM_ITEMS || ((b as unknown[])[4] as unknown[]).length > 2 * MAX_SUM_ITEMS) bad(`a block lists more than ${MAX_SUM_ITEMS} checkpoints or entry ranges`)
     for (const k of (b as unknown[])[3] as unknown[]) if (!Array.isArray(k) || k.length !== 3 || !isN(k[0]) || !isN(k[1]) || k[0] > k[1] || !isBytes(k[2], SIG_PREFIX)) bad('a checkpoint is not [lo ≥ 1, hi ≥ lo, signature prefix]')
     const ranges = (b as unknown[])[4] as unknown[]
     if (ranges.length % 2 !== 0) bad('entry ranges must be pairs')
