@@ -15,7 +15,7 @@ export type BlockSum = [wid: Bytes, gen: number, lane: Bytes, ckpts: Array<[lo: 
 export type OwnedSummary = { a: AccessSum[], w: BlockSum[] }
 
 const copy = (b: Bytes, n: number): Bytes => b.slice(0, n)
-const MAX_SUM_ITEMS = 1024
+const MAX_SUM_ITEMS = 4096
 
 export function summarizeState (s: OwnedState): OwnedSummary {
   return {
