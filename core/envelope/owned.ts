@@ -2,7 +2,7 @@
  * The `owned` contract: a key envelope that makes any contract writable only by the writers its binding and
  * its owner name. Binding params `{ "key", "contract": INNER_REF, "writers": [PUBKEY, ...] }` (owned-params.ts);
  * state, merge and summary: state.ts, summary.ts; validation: validate.ts; ops: owned-ops.ts. Its value is the
- * inner contract's view of the join of every inner state the envelope holds (fold below).
+ * inner contract's view of the join of every inner state the envelope holds (fold.ts).
  */
 import type { AnyContract, Contract } from '../contract.ts'
 import { ContractError } from '../errors.ts'
@@ -22,7 +22,6 @@ export type OwnedContract = Contract<OwnedState, OwnedSummary> & { readonly boun
 const configs = new WeakMap<AnyContract, OwnedConfig>()
 
 const EMPTY: OwnedState = { a: [], w: [] }
-
 
 function configured (cfg: OwnedConfig): OwnedContract {
   const byParams = (wid: Uint8Array, gen: number): boolean => gen === 0 && cfg.paramsWids.has(hex(wid))
