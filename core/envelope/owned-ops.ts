@@ -45,13 +45,6 @@ function grantOf (s: OwnedState, pub: Bytes, gen: number): Access | undefined {
   return s.a.find(r => !isRevoke(r) && r[1] === gen && cmpBytes(r[0], pub) === 0)
 }
 
-function blockFold (cfg: OwnedConfig, b: Block): Plain {
-  let f = cfg.inner.empty() as Plain
-  for (const k of b[3]) f = cfg.inner.merge(f, k[2]) as Plain
-  for (const e of b[4]) f = cfg.inner.merge(f, e[1]) as Plain
-  return f
-}
-
 /** A block's items as intervals, by lo: [lo, hi, body]. */
 function spans (b: Block | undefined): Array<[lo: number, hi: number, body: Plain]> {
   if (b === undefined) return []
@@ -133,8 +126,8 @@ function writersOp (cfg: OwnedConfig): Op<OwnedState> {
         const gen = currentGen(cfg, s, w)
         if (gen === undefined || records.some(r => cmpBytes(r[0], w) === 0)) continue
         const wg = writerGen(w, gen)
-        // What the owner has seen of the writer stands for it; whatever else it wrote under this gen is left out everywhere.
-        const frozen: Frozen = s.w.filter(b => writerGen(b[0], b[1]) === wg).map(b => [b[2], blockFold(cfg, b)])
+        // What the owner has seen of the writer (its signed items) stands for it; whatever else it wrote under this gen is left out everywhere.
+        const frozen: Frozen = s.w.filter(b => writerGen(b[0], b[1]) === wg).map(b => [b[2], b[3], b[4]])
         records.push([w, gen, frozen, sign(revokeBytes(cfg.ph, w, gen, frozen))])
       }
     }

@@ -1,7 +1,7 @@
 /**
  * The state of an owned key as a lattice, without signatures or the inner contract (owned.ts adds them):
  *   { a: access records, w: writer blocks }
- * - grant  `[pub(32 bytes), gen, sig(64)]`, revoke `[pub, gen, frozen: [[lane(8), inner state]...], sig]`,
+ * - grant  `[pub(32 bytes), gen, sig(64)]`, revoke `[pub, gen, frozen: [[lane(8), ckpts, entries]...], sig]`,
  *   sorted by (pub, gen, grant before revoke, sig);
  * - block `[wid(8), gen, lane(8), ckpts: [[lo, hi, state, sig]...], entries: [[n, delta, sig]...]]`, sorted by
  *   (wid, gen, lane); checkpoints sorted by (lo, hi, sig), entries by (n, sig). An entry covers [n, n], a
@@ -16,7 +16,8 @@ import { type Plain, encode } from '../codec.ts'
 
 export type Bytes = Uint8Array
 export type Grant = [pub: Bytes, gen: number, sig: Bytes]
-export type Frozen = Array<[lane: Bytes, state: Plain]>
+/** What the owner had seen of a revoked writer: per lane, that block's items, each signed by the writer. */
+export type Frozen = Array<[lane: Bytes, ckpts: Ckpt[], entries: Item[]]>
 export type Revoke = [pub: Bytes, gen: number, frozen: Frozen, sig: Bytes]
 export type Access = Grant | Revoke
 /** An entry `[n, delta, sig]`. */
@@ -143,9 +144,15 @@ export function mergeStates (a: OwnedState, b: OwnedState, info?: MergeInfo): Ow
   return { a: access, w }
 }
 
-/** Every inner state the key's value is the join of: checkpoints, entries, and revokes' frozen states. */
+/** Every inner state the key's value is the join of: checkpoints and entries, the blocks' and the revokes' frozen ones. */
 export function * bodiesOf (s: OwnedState): Generator<Plain> {
-  for (const r of s.a) if (isRevoke(r)) for (const [, st] of r[2]) yield st
+  for (const r of s.a) {
+    if (!isRevoke(r)) continue
+    for (const [, ckpts, entries] of r[2]) {
+      for (const k of ckpts) yield k[2]
+      for (const e of entries) yield e[1]
+    }
+  }
   for (const b of s.w) {
     for (const k of b[3]) yield k[2]
     for (const e of b[4]) yield e[1]

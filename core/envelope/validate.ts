@@ -45,16 +45,16 @@ function innerState (inner: AnyContract, x: unknown, what: string): Plain {
   }
 }
 
+/** A revoke's frozen blocks: each item verified against the revoked writer's key, as in a block (the owner's word is not enough). */
 function parseFrozen (cfg: OwnedConfig, pub: Bytes, gen: number, x: unknown): Frozen {
-  if (!Array.isArray(x)) return invalid('a revoke\'s frozen states must be a list of [lane, state]')
+  if (!Array.isArray(x)) return invalid('a revoke\'s frozen blocks must be a list of [lane, checkpoints, entries]')
   const out: Frozen = []
   for (const f of x) {
-    if (!Array.isArray(f) || f.length !== 2 || !isBytes(f[0], LANE_BYTES)) invalid('a frozen state is not [lane (8 bytes), state]')
+    if (!Array.isArray(f) || f.length !== 3 || !isBytes(f[0], LANE_BYTES) || !Array.isArray(f[1]) || !Array.isArray(f[2])) invalid('a frozen block is not [lane (8 bytes), checkpoints, entries]')
     const lane = f[0] as Bytes
     if (out.length > 0 && cmpBytes(out[out.length - 1][0], lane) >= 0) invalid('frozen lanes are not sorted and unique')
-    const st = innerState(cfg.inner, f[1], 'a frozen state')
-    checkReplicas(cfg.inner, st, writerReplica(pub, lane, gen), 'a frozen state')
-    out.push([lane, st])
+    const [ckpts, entries] = parseItems(cfg, f[1] as unknown[], f[2] as unknown[], { wid: pub.slice(0, WID_BYTES), gen, lane, pub, replica: writerReplica(pub, lane, gen) })
+    out.push([lane, ckpts, entries])
   }
   return out
 }
@@ -95,6 +95,17 @@ function parseCkpt (cfg: OwnedConfig, x: unknown, blk: BlockId): Ckpt {
   return [x[0], x[1], body, x[3]]
 }
 
+/** A block's (or frozen block's) checkpoints and entries: each verified, sorted, none covering another, not both empty. */
+function parseItems (cfg: OwnedConfig, ks: unknown[], es: unknown[], blk: BlockId): [Ckpt[], Item[]] {
+  const ckpts = ks.map(k => parseCkpt(cfg, k, blk))
+  const entries = es.map(e => parseEntry(cfg, e, blk))
+  if (ckpts.length === 0 && entries.length === 0) invalid('a block holds nothing')
+  for (let i = 1; i < ckpts.length; i++) if (cmpCkpt(ckpts[i - 1], ckpts[i]) >= 0) invalid('a block\'s checkpoints are not sorted and unique')
+  for (let i = 1; i < entries.length; i++) if (cmpItem(entries[i - 1], entries[i]) >= 0) invalid('a block\'s entries are not sorted and unique')
+  if (undominated(ckpts, entries).dropped) invalid('a block holds an item another of its items covers (a checkpoint replaces what it covers)')
+  return [ckpts, entries]
+}
+
 function parseBlock (cfg: OwnedConfig, x: unknown, grants: ReadonlyMap<string, Bytes>): Block {
   if (!Array.isArray(x) || x.length !== 5 || !isBytes(x[0], WID_BYTES) || !isGen(x[1]) || !isBytes(x[2], LANE_BYTES) || !Array.isArray(x[3]) || !Array.isArray(x[4])) {
     return invalid('a block is not [writer id (8 bytes), gen, lane (8 bytes), checkpoints, entries]')
@@ -102,13 +113,7 @@ function parseBlock (cfg: OwnedConfig, x: unknown, grants: ReadonlyMap<string, B
   const [wid, gen, lane] = x as [Bytes, number, Bytes]
   const pub = (gen === 0 ? cfg.paramsWids.get(hex(wid)) : undefined) ?? grants.get(writerGen(wid, gen))
   if (pub === undefined) unauthorized(`a block of writer ${hex(wid)} gen ${gen} whose writer this state does not grant`)
-  const blk = { wid, gen, lane, pub: pub as Bytes, replica: writerReplica(pub as Bytes, lane, gen) }
-  const ckpts = (x[3] as unknown[]).map(k => parseCkpt(cfg, k, blk))
-  const entries = (x[4] as unknown[]).map(e => parseEntry(cfg, e, blk))
-  if (ckpts.length === 0 && entries.length === 0) invalid('a block holds nothing')
-  for (let i = 1; i < ckpts.length; i++) if (cmpCkpt(ckpts[i - 1], ckpts[i]) >= 0) invalid('a block\'s checkpoints are not sorted and unique')
-  for (let i = 1; i < entries.length; i++) if (cmpItem(entries[i - 1], entries[i]) >= 0) invalid('a block\'s entries are not sorted and unique')
-  if (undominated(ckpts, entries).dropped) invalid('a block holds an item another of its items covers (a checkpoint replaces what it covers)')
+  const [ckpts, entries] = parseItems(cfg, x[3] as unknown[], x[4] as unknown[], { wid, gen, lane, pub: pub as Bytes, replica: writerReplica(pub as Bytes, lane, gen) })
   return [wid, gen, lane, ckpts, entries]
 }
 

@@ -5,7 +5,7 @@ import { encode } from '../../../core/codec.ts'
 import type { AnyContract } from '../../../core/contract.ts'
 import { ContractError } from '../../../core/errors.ts'
 import { type OwnedState, generateSigningKey, laneOf, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
-import { entryBytes, grantBytes, paramsHash } from '../../../core/envelope/signed-bytes.ts'
+import { entryBytes, grantBytes, paramsHash, revokeBytes } from '../../../core/envelope/signed-bytes.ts'
 import type { Block } from '../../../core/envelope/state.ts'
 import { keys, ownedFor, write } from './owned-fixtures.ts'
 
@@ -133,6 +133,12 @@ test('a revoked writer\'s changes after the revoke are left out, whatever order 
     assert.deepEqual(c.view(r), ['seen'])
     assert.deepEqual(encode(r), encode(results[0]), 'every order gives the same state')
   }
+  // The revoke carries bob's own signed items: the owner cannot put words in his mouth.
+  const frozen = (owner.delta as OwnedState).a[0] as unknown as [Uint8Array, number, Array<[Uint8Array, unknown[], Array<[number, { e: unknown[][] }, Uint8Array]>]>, Uint8Array]
+  const lie = structuredClone(frozen)
+  lie[2][0][2][0][1].e[0][0] = 'bob said this'
+  lie[3] = keys.alice.sign(revokeBytes(ph, lie[0], lie[1], lie[2] as never)) // signed by the owner: still not bob's
+  refused(() => c.validate({ a: [lie], w: [] }), 'unauthorized_write', /not signed by its writer/)
   // Bob can no longer write; granted again, he writes under a new gen.
   refused(() => write(c, results[0], 'bob', 'add', ['again']), 'unauthorized_write', /not a writer/)
   const regrant = write(c, results[0], 'alice', '@writers', [{ grant: [keys.bob.publicKey] }])
