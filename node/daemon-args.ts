@@ -14,6 +14,7 @@ import { isLoopback } from './metrics-server.ts'
 export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                       [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
                       [--durability power|process] [--log-level LEVEL] [--metrics HOST:PORT [--metrics-remote]]
+                      [--signing-key FILE]
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key,
                         the peers it knows DIR/peers (redialed at the next start)
@@ -39,6 +40,9 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --metrics HOST:PORT   also serve GET /metrics (Prometheus) there, without the API token; HOST must be
                         loopback (127.0.0.1, ::1, localhost) unless --metrics-remote is given
   --metrics-remote      allow a --metrics HOST other machines can reach (anyone there reads the metrics)
+  --signing-key FILE    sign every write made through this daemon's API and CLI with the Ed25519 key in FILE
+                        (PKCS#8 PEM, as monoidb keygen writes it; a file that is not one: exit 2); needed to
+                        write owned keys (README "Owned keys"); a FILE others may read is used with a warning
   --help                show this text
 
 When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
@@ -62,6 +66,8 @@ export interface DaemonOptions {
   logLevel: LogLevel
   /** Where --metrics serves /metrics without a token, if given. */
   metrics?: { host: string, port: number }
+  /** --signing-key: the file of the key that signs writes made through this daemon (read by node/signing-key-file.ts). */
+  signingKey?: string
 }
 
 export class UsageError extends Error {}
@@ -90,6 +96,7 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         'log-level': { type: 'string', default: DEFAULT_LOG_LEVEL },
         metrics: { type: 'string' },
         'metrics-remote': { type: 'boolean', default: false },
+        'signing-key': { type: 'string' },
         help: { type: 'boolean', default: false }
       }
     }))
@@ -113,7 +120,9 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   const metrics = values.metrics === undefined ? undefined : parseHostPort(values.metrics, '--metrics')
   if (metrics !== undefined && !values['metrics-remote'] && !isLoopback(metrics.host)) throw new UsageError(`--metrics ${values.metrics} is reachable from other machines and serves without a token: use a loopback host (127.0.0.1:PORT), or add --metrics-remote`)
   if (values['metrics-remote'] && metrics === undefined) throw new UsageError('--metrics-remote goes with --metrics HOST:PORT')
+  if (values['signing-key'] === '') throw new UsageError('--signing-key needs a file path (write one with monoidb keygen FILE)')
   return {
+    ...(values['signing-key'] === undefined ? {} : { signingKey: resolve(values['signing-key']) }),
     logLevel,
     ...(metrics === undefined ? {} : { metrics }),
     durability,

@@ -38,6 +38,7 @@ import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
 import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import { InspectService } from './inspect-service.ts'
+import { type SigningKey, signingKeyFromPem } from './envelope-shim.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
 export type { PeerHealthInfo } from './peer-health.ts'
@@ -70,6 +71,12 @@ export interface NodeOptions {
   durability?: Durability
   /** Where the node logs start, stop, peers, dial failures, repairs and refusals (pino-shaped; default: silent). */
   log?: Logger
+  /**
+   * The key every write made through this node is signed with (README "Owned keys"): a SigningKey
+   * (generateSigningKey, signingKeyFromPem) or an Ed25519 PKCS#8 PEM string. Without one, owned keys
+   * cannot be written here (unauthorized_write); other keys can.
+   */
+  signingKey?: SigningKey | string
 }
 
 export interface NodeStatus {
@@ -94,6 +101,8 @@ export interface NodeStatus {
   unknownContractKeys: { byId: Record<string, number>, others: number }
   /** Reconciliation sessions in flight (a catch-up among them): keys known to differ, received, sent, bytes. */
   sessions: SessionProgress[]
+  /** The public key writes through this node are signed with (`ed25519:…`), or null without a signing key. */
+  publicKey: string | null
 }
 
 export interface NodeStats {
@@ -127,9 +136,14 @@ export class MonoidbNode {
   readonly #book: PeerBook
   readonly #health: PeerHealth
   readonly #updating = new Set<Promise<UpdateResult>>()
+  /** Signs the writes made through this node (NodeOptions.signingKey). */
+  readonly #signer: SigningKey | undefined
+  readonly #registry: ContractRegistry
   #stopping: Promise<void> | undefined
 
-  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, book: PeerBook, health: PeerHealth, inspector: InspectService }) {
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, book: PeerBook, health: PeerHealth, inspector: InspectService, signer?: SigningKey, registry: ContractRegistry }) {
+    this.#signer = parts.signer
+    this.#registry = parts.registry
     this.peerId = parts.peerId
     this.journal = parts.journal
     this.inspector = parts.inspector
@@ -141,6 +155,11 @@ export class MonoidbNode {
     this.#book = parts.book
     this.#health = parts.health
     parts.store.onCommit(c => { this.changes.changed(c.key) })
+  }
+
+  /** The public key of the node's signing key (`ed25519:…`): the writer it writes owned keys as; undefined without one. */
+  get publicKey (): string | undefined {
+    return this.#signer?.publicKey
   }
 
   /** The store's replica id: how this peer's writes are named inside contract states. */
@@ -266,7 +285,8 @@ export class MonoidbNode {
       replicateAll: this.#wanted === undefined,
       unknownContracts: this.#engine.stats().unknownContracts,
       unknownContractKeys: this.#unknownContractKeys(),
-      sessions: this.#engine.sessionsProgress()
+      sessions: this.#engine.sessionsProgress(),
+      publicKey: this.publicKey ?? null
     }
   }
 
@@ -342,6 +362,7 @@ function withRepairHint (err: unknown, dataDir: string): unknown {
 export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) throw new TypeError('createNode needs options.dataDir, a folder path')
   const durability = options.durability ?? 'power'
+  const signer = signingKeyOption(options.signingKey)
   if (!DURABILITIES.includes(durability)) throw new TypeError(`durability must be ${DURABILITIES.map(d => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`)
   const dataDir = resolve(options.dataDir)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
@@ -389,7 +410,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     await rememberListenPorts(dataDir, listen, host.multiaddrs()).catch(err => { log.warn({ err: String(err) }, 'cannot record the listen ports for the next start') })
     await book.start()
     binding.start()
-    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health, inspector })
+    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health, inspector, signer, registry })
   } catch (err) {
     await binding?.stop().catch(() => {})
     await book?.stop().catch(() => {})
@@ -399,6 +420,20 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     // A damaged table is found by the first read that needs it: here, loading the keys.
     throw withRepairHint(err, dataDir)
   }
+}
+
+/** NodeOptions.signingKey as a SigningKey; a TypeError that never quotes the key. */
+function signingKeyOption (k: SigningKey | string | undefined): SigningKey | undefined {
+  if (k === undefined) return undefined
+  if (typeof k === 'string') {
+    try {
+      return signingKeyFromPem(k)
+    } catch {
+      throw new TypeError('signingKey must be an Ed25519 PKCS#8 private key in PEM, or a SigningKey; the string given is not one')
+    }
+  }
+  if (typeof k?.publicKey !== 'string' || typeof k.sign !== 'function') throw new TypeError('signingKey must be a SigningKey {publicKey, sign} or an Ed25519 PKCS#8 PEM string')
+  return k
 }
 
 /** The node's inspection service, reading its store, contracts, engine and journal, and speaking on INSPECT_TOPIC. */
