@@ -126,5 +126,6 @@ export const gCounter: Contract<GCounterState, GCounterState> & { view: (s: GCou
   ops: {
     inc: (s, args, ctx) => addCount(s, ctx.replica, amountArg('inc', args))
   },
-  view: totalView
+  view: totalView,
+  replicasOf: s => s.map(([r]) => r)
 }

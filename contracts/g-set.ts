@@ -100,5 +100,6 @@ export const gSet: Contract<ValueSet, DotSet> = {
       return { e: [[value, dot]], c: dotSetOf([dot]) }
     }
   },
-  view: s => distinctValues(s.e)
+  view: s => distinctValues(s.e),
+  replicasOf: s => s.e.map(x => x[1][0])
 }

@@ -1,4 +1,5 @@
 // The built-in merge contracts, and a registry that holds them.
+import { createOwned } from '../core/envelope/index.ts'
 import { ContractRegistry } from '../core/registry.ts'
 import { gCounter } from './g-counter.ts'
 import { gSet } from './g-set.ts'
@@ -22,5 +23,7 @@ export function createRegistry (): ContractRegistry {
   for (const c of [gCounter, pnCounter, lwwRegister, mvRegister, gSet, orSet, log]) registry.register(c, { trusted: true })
   // or-map fields may hold any contract this registry knows, including ones registered later.
   registry.register(createOrMap(id => registry.get(id)), { trusted: true })
+  // Owned keys wrap any contract this registry knows (core/envelope/); their laws are checked in test/core/envelope/.
+  registry.register(createOwned(ref => registry.resolve(ref)), { trusted: true })
   return registry
 }

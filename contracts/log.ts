@@ -174,6 +174,8 @@ function createLog (keepLast?: number): Contract<LogState, LogSummary> {
       }
     },
     view: s => s.e.map(([clock, replica, , value]) => ({ at: clock[0], replica, value })),
+    // Entries' writers; the floor `f` names a dropped position, not an event of this state.
+    replicasOf: s => s.e.map(x => x[1]),
     // Entries sort by stamp above the floor: the last entry's is the greatest, else the floor's.
     stampOf: s => (s.e.length > 0 ? s.e[s.e.length - 1][0][0] : s.f?.[0][0]),
     withParams: params => createLog(keepLastParam(params))

@@ -94,6 +94,7 @@ export function createLwwRegister ({ maxDriftMs = DEFAULT_MAX_DRIFT_MS }: LwwReg
       }
     },
     view: s => (s === null ? null : s.v),
+    replicasOf: s => (s === null ? [] : [s.r]),
     stampOf: s => (s === null ? undefined : s.t[0]),
     withParams (params: JsonObject) {
       for (const k of Object.keys(params)) {

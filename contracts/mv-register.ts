@@ -63,6 +63,7 @@ export const mvRegister: Contract<MvRegisterState, CausalSummary> = {
       return { e: [[args[0], dot]], c: dotSetOf([...s.e.map(kind.dotOf), dot]) }
     }
   },
+  replicasOf: s => s.e.map(x => x[1][0]),
   view (s) {
     const values: JsonValue[] = []
     for (const [v] of s.e) {

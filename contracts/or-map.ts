@@ -235,6 +235,9 @@ export function createOrMap (lookupAny: (id: string) => AnyContract | undefined)
       }
       return greatest
     },
+    // The map's own events (entries' dots). A field's nested value is the join of what its writer saw, so it
+    // carries other writers' nested events by design: they are not reported (nor checked by owned keys).
+    replicasOf: s => s.e.map(x => x[2][0]),
     view (s) {
       const out: JsonObject = {}
       for (let i = 0; i < s.e.length;) {

@@ -33,5 +33,7 @@ export const orSet: Contract<ValueSet, CausalSummary> = {
       return { e: [], c: dotSetOf([...alive, nextDot(s.c, ctx.replica)]) }
     }
   },
-  view: s => distinctValues(s.e)
+  view: s => distinctValues(s.e),
+  // Entries' dots; a remove's fresh dot is only in the context, which names what it has seen.
+  replicasOf: s => s.e.map(x => x[1][0])
 }

@@ -47,6 +47,7 @@ export const pnCounter: Contract<PnCounterState, PnCounterState> & { view: (s: P
       return n === undefined ? undefined : { p: [], n }
     }
   },
+  replicasOf: s => [...s.p, ...s.n].map(([r]) => r),
   view (s): CounterView {
     const p = exactTotal(s.p)
     const n = exactTotal(s.n)

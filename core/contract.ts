@@ -6,6 +6,7 @@
  * `checkLaws` (core/laws.ts) for the checker.
  */
 import type { Plain } from './codec.ts'
+import type { SigningKey } from './envelope/signing.ts'
 import type { JsonObject, JsonValue } from './json.ts'
 
 /** What an op knows about where and when it runs. */
@@ -14,6 +15,8 @@ export interface OpContext {
   readonly replica: string
   /** Wall-clock time in milliseconds since the epoch. */
   readonly now: number
+  /** The key that signs this write, if the writer has one: ops of owned keys (core/envelope/) need it; other contracts ignore it. */
+  readonly signer?: SigningKey
 }
 
 /** A mutator: returns the delta to merge (a state), or undefined when the op changes nothing. Bad args throw ContractError('bad_args'). */
@@ -54,6 +57,16 @@ export interface Contract<S extends Plain = Plain, Sum extends Plain = Plain> {
    * clock skew from what they send (core/sync/clock-skew.ts), never for validity.
    */
   stampOf? (s: S): number | undefined
+  /**
+   * Optional, but every contract whose states record events should have it: the replica ids this state
+   * records events under (its entries' dots, counter entries, stamps), not ids only named in a causal
+   * context. Owned keys (core/envelope/) refuse a signed change that records events under any replica id
+   * but its writer's (or one nested under it, `id.n`); without this hook a writer could record events
+   * under another writer's replica id inside its own change.
+   */
+  replicasOf? (s: S): Iterable<string>
+  /** Set by contracts whose params name the key they bind (owned keys): the store refuses to bind any other key to it. */
+  readonly boundKey?: string
   /** Returns this contract configured with `params`, or throws ContractError('bad_args'). Absent: the contract takes no parameters. */
   withParams? (params: JsonObject): Contract<S, Sum>
 }

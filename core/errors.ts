@@ -9,6 +9,7 @@ export type ContractErrorCode =
   | 'law_broken'
   | 'bad_contract'
   | 'bad_key'
+  | 'unauthorized_write'
 
 /** Every failure a contract, the registry or the store reports about a request. */
 export class ContractError extends Error {

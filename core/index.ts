@@ -7,5 +7,6 @@ export { checkLaws, assertLaws, LAWS, DEFAULT_LAW_SEED, defaultValue, type LawNa
 export { ContractRegistry, parseRef, type RegisterOptions } from './registry.ts'
 export { type Storage, type BatchOp, type KeyRange, MemoryStorage } from './storage.ts'
 // LevelStorage lives in './level-storage.ts' and is not re-exported here, so importing core/ never loads the native LevelDB binding.
-export { ReplicaStore, type ReplicaStoreOptions, type KeyView, type UpdateResult, type LoggedDelta, type RemoteDelta, type MergeOutcome, type StoreStats, type CommittedKey, type CommitListener } from './replica-store.ts'
+export { ReplicaStore, type ReplicaStoreOptions, type KeyView, type UpdateOptions, type UpdateResult, type LoggedDelta, type RemoteDelta, type MergeOutcome, type StoreStats, type CommittedKey, type CommitListener } from './replica-store.ts'
 export { type Change, type BoundRef, Subscription } from './subscription.ts'
+export { type SigningKey, generateSigningKey, signingKeyFromPem, parsePublicKey, formatPublicKey, OWNED, ownedBinding, ownedInfo, accessOf, createOwned } from './envelope/index.ts'

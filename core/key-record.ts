@@ -216,7 +216,7 @@ export class ContractBinder {
   entryFor (key: string, head: Entry | undefined, wanted: { id: string, params?: JsonObject, version?: string }): Entry {
     if (head === undefined) {
       const binding = bindingOf(wanted, wanted.version ?? this.#registry.versionOf(wanted.id))
-      return freshEntry(binding, this.resolve(binding))
+      return freshEntry(binding, this.#forKey(key, this.resolve(binding)))
     }
     try {
       checkBinding(key, head.binding, wanted)
@@ -226,5 +226,26 @@ export class ContractBinder {
     }
     if (wanted.version !== undefined) checkVersion(key, head.binding, wanted.version)
     return head
+  }
+
+  /** The version of the registered contract `id`, if it declares one. */
+  versionOf (id: string): string | undefined {
+    return this.#registry.versionOf(id)
+  }
+
+  /** A counted contract_mismatch (a request naming another binding than the key's). */
+  mismatch (message: string): ContractError {
+    this.mismatches++
+    return new ContractError('contract_mismatch', message)
+  }
+
+  /**
+   * `c`, unless it is bound to another key (Contract.boundKey: an owned key's binding names its key, so a
+   * signed change cannot be replayed into another key): then a counted contract_mismatch.
+   */
+  #forKey (key: string, c: AnyContract): AnyContract {
+    const bound = (c as { boundKey?: unknown }).boundKey
+    if (bound === undefined || bound === key) return c
+    throw this.mismatch(`a binding of key ${JSON.stringify(String(bound).slice(0, 80))} cannot bind key ${JSON.stringify(key.slice(0, 80))}`)
   }
 }

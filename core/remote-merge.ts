@@ -71,7 +71,7 @@ export function validated (c: AnyContract, key: string, delta: unknown): Plain {
   try {
     return c.validate(delta) as Plain
   } catch (err) {
-    if (err instanceof ContractError && (err.code === 'invalid_state' || err.code === 'unknown_contract')) throw err
+    if (err instanceof ContractError && (err.code === 'invalid_state' || err.code === 'unknown_contract' || err.code === 'unauthorized_write')) throw err
     throw new ContractError('invalid_state', `delta for key ${showKey(key)} is not a valid "${c.id}" state: ${(err as Error)?.message}`, { cause: err })
   }
 }

@@ -26,6 +26,8 @@ import { type JsonValue, jsonProblem } from './json.ts'
 import { TAIL_RANGE, keyBytes, keyOfRecord, logRange, prefixBytes, recordRange, seqOfLog } from './key-layout.ts'
 import { KeyQueue } from './key-queue.ts'
 import { epochsAfterWrite, replicaOfSeq } from './write-epochs.ts'
+import type { SigningKey } from './envelope/signing.ts'
+import { checkWritersOption, wantedFor } from './owned-request.ts'
 import { ContractBinder, type Entry, LOCAL_LIMITS, UnresolvedBindingError, readStoredKey, readStoredSummary, withState } from './key-record.ts'
 import { LruCache } from './lru-cache.ts'
 import { type ContractRegistry, parseRef } from './registry.ts'
@@ -61,6 +63,8 @@ export interface ReplicaStoreOptions {
 }
 
 export interface KeyView { key: string, contract: BoundRef, value: JsonValue }
+/** `signer`: signs the write (owned keys need it); `writers`: makes a new key owned by them (core/owned-request.ts). */
+export interface UpdateOptions { signer?: SigningKey, writers?: string[] }
 export interface UpdateResult extends KeyView {
   /** What the op changed (a state of the contract), or undefined if it changed nothing and nothing was written. */
   delta: Plain | undefined
@@ -139,19 +143,20 @@ export class ReplicaStore {
   }
 
   /** Runs `op` on the key's state and commits the delta. */
-  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = []): Promise<UpdateResult> {
+  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = [], options: UpdateOptions = {}): Promise<UpdateResult> {
     this.#checkWritable()
     const kb = keyBytes(key)
-    const wanted = parseRef(contract)
+    const named = parseRef(contract)
+    const writers = options.writers === undefined ? undefined : checkWritersOption(options.writers)
     if (!Array.isArray(args)) throw new ContractError('bad_args', `args of op "${String(op)}" must be an array`)
     const problem = jsonProblem(args)
     if (problem !== undefined) throw new ContractError('bad_args', `args of op "${String(op)}" are not JSON: ${problem}`)
     const r = await this.#run(key, kb, head => {
-      const entry = this.#binder.entryFor(key, head, wanted)
+      const entry = this.#binder.entryFor(key, head, wantedFor(key, head?.binding, named, writers, this.#binder))
       const c = entry.contract
       const fn = typeof op === 'string' && Object.hasOwn(c.ops, op) ? c.ops[op] : undefined
       if (typeof fn !== 'function') throw new ContractError('unknown_op', `contract "${c.id}" has no op ${JSON.stringify(op)}; ops: ${Object.keys(c.ops).join(', ')}`)
-      const delta = fn(entry.state, args, { replica: this.replica, now: this.#clock() }) as Plain | undefined
+      const delta = fn(entry.state, args, { replica: this.replica, now: this.#clock(), ...options.signer === undefined ? {} : { signer: options.signer } }) as Plain | undefined
       if (delta === undefined) return { entry, delta, done: this.#heads.get(key)?.done }
       const seq = entry.seq + 1
       const next = withState(entry, c.merge(entry.state, delta) as Plain, seq, epochsAfterWrite(entry.epochs, seq, this.replica, this.replaced?.replica ?? this.replica, this.#limit))

@@ -4,8 +4,8 @@ import { createRegistry } from '../../contracts/index.ts'
 import { ContractError } from '../../core/errors.ts'
 import { maxRegister } from '../fixtures/max-register.ts'
 
-test('the registry holds the eight built-ins under their exact ids', () => {
-  assert.deepEqual(createRegistry().ids(), ['g-counter', 'g-set', 'log', 'lww-register', 'mv-register', 'or-map', 'or-set', 'pn-counter'])
+test('the registry holds the nine built-ins (the owned envelope among them) under their exact ids', () => {
+  assert.deepEqual(createRegistry().ids(), ['g-counter', 'g-set', 'log', 'lww-register', 'mv-register', 'or-map', 'or-set', 'owned', 'pn-counter'])
 })
 
 test('log resolves with parameters; contracts without parameters refuse them', () => {

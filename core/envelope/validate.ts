@@ -1,0 +1,132 @@
+/**
+ * Parses an untrusted owned-key state: its shape (sorted, no dominated item, every block's writer granted in
+ * the state itself or named in the params at gen 0), every signature (access records by the owner, items by
+ * their writer) and every inner state (the inner contract's validate, and its events recorded only under
+ * the writer's own replica id). Shape faults throw ContractError('invalid_state'); a signature that does not
+ * verify, or an item of a writer this state does not grant, throws ContractError('unauthorized_write').
+ * Signatures go through the verification cache (signing.ts), so a relayed state costs hashes, not verifies.
+ * Cost: one verify (50-150 µs) per signed item not seen before; a block holds at most MAX_ENTRIES_AHEAD
+ * entries past its checkpoint.
+ */
+import type { Plain } from '../codec.ts'
+import type { AnyContract } from '../contract.ts'
+import { ContractError } from '../errors.ts'
+import { isPlainObject, short } from '../json.ts'
+import type { OwnedConfig } from './owned-params.ts'
+import { writerReplica } from './owned-params.ts'
+import { KIND_CKPT, KIND_ENTRY, grantBytes, itemBytes, revokeBytes } from './signed-bytes.ts'
+import { verifySignature } from './signing.ts'
+import { type Access, type Block, type Bytes, type Frozen, type Item, type OwnedState, LANE_BYTES, WID_BYTES, cmpAccess, cmpBlock, cmpBytes, cmpItem, hex, revokedOf, writerGen } from './state.ts'
+
+/** Entries a block may hold past its checkpoint; a writer checkpoints before (bounds validate's cost per block). */
+export const MAX_ENTRIES_AHEAD = 32
+
+const invalid = (why: string): never => { throw new ContractError('invalid_state', `owned state: ${why}`) }
+const unauthorized = (why: string): never => { throw new ContractError('unauthorized_write', `owned state: ${why}`) }
+const isGen = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+const isN = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1
+const isBytes = (x: unknown, n: number): x is Bytes => x instanceof Uint8Array && x.length === n
+
+/** True when replica id `r` is `own` or nested under it (`own.n`, as or-map names a field's writers). */
+function ownsReplica (own: string, r: string): boolean {
+  return r === own || (r.startsWith(own) && r[own.length] === '.')
+}
+
+/** Throws unless every event `st` records is under `own` (contracts without replicasOf are not checked). */
+export function checkReplicas (inner: AnyContract, st: Plain, own: string, what: string): void {
+  if (inner.replicasOf === undefined) return
+  for (const r of inner.replicasOf(st)) {
+    if (!ownsReplica(own, r)) unauthorized(`${what} records events under replica ${short(r)}, not its writer's ${own}`)
+  }
+}
+
+function innerState (inner: AnyContract, x: unknown, what: string): Plain {
+  try {
+    return inner.validate(x) as Plain
+  } catch (err) {
+    if (err instanceof ContractError && err.code === 'unknown_contract') throw err
+    return invalid(`${what} is not a valid "${inner.id}" state: ${(err as Error)?.message}`)
+  }
+}
+
+function parseFrozen (cfg: OwnedConfig, pub: Bytes, x: unknown): Frozen {
+  if (!Array.isArray(x)) return invalid('a revoke\'s frozen states must be a list of [lane, state]')
+  const out: Frozen = []
+  for (const f of x) {
+    if (!Array.isArray(f) || f.length !== 2 || !isBytes(f[0], LANE_BYTES)) invalid('a frozen state is not [lane (8 bytes), state]')
+    const lane = f[0] as Bytes
+    if (out.length > 0 && cmpBytes(out[out.length - 1][0], lane) >= 0) invalid('frozen lanes are not sorted and unique')
+    const st = innerState(cfg.inner, f[1], 'a frozen state')
+    checkReplicas(cfg.inner, st, writerReplica(pub, lane), 'a frozen state')
+    out.push([lane, st])
+  }
+  return out
+}
+
+function parseAccess (cfg: OwnedConfig, x: unknown): Access {
+  if (!Array.isArray(x) || (x.length !== 3 && x.length !== 4) || !isBytes(x[0], 32) || !isGen(x[1]) || !isBytes(x[x.length - 1], 64)) {
+    return invalid('an access record is not [public key (32 bytes), gen, sig (64 bytes)] or [public key, gen, frozen, sig]')
+  }
+  const pub = x[0] as Bytes
+  const gen = x[1] as number
+  const sig = x[x.length - 1] as Bytes
+  if (cmpBytes(pub, cfg.owner) === 0) invalid(x.length === 4 ? 'the owner cannot be revoked' : 'the owner needs no grant')
+  if (x.length === 3) {
+    if (gen === 0 && cfg.writers.some(w => cmpBytes(w, pub) === 0)) invalid('a writer named in the params is granted at gen 0 without a record')
+    if (!verifySignature(cfg.owner, grantBytes(cfg.ph, pub, gen), sig)) unauthorized('a grant is not signed by the key\'s owner')
+    return [pub, gen, sig]
+  }
+  const frozen = parseFrozen(cfg, pub, x[2])
+  if (!verifySignature(cfg.owner, revokeBytes(cfg.ph, pub, gen, frozen), sig)) unauthorized('a revoke is not signed by the key\'s owner')
+  return [pub, gen, frozen, sig]
+}
+
+function parseItem (cfg: OwnedConfig, x: unknown, kind: typeof KIND_ENTRY | typeof KIND_CKPT, blk: { wid: Bytes, gen: number, lane: Bytes, pub: Bytes, replica: string }): Item {
+  const what = kind === KIND_ENTRY ? 'an entry' : 'a checkpoint'
+  if (!Array.isArray(x) || x.length !== 3 || !isN(x[0]) || !isBytes(x[2], 64)) return invalid(`${what} is not [n ≥ 1, ${kind === KIND_ENTRY ? 'delta' : 'state'}, sig (64 bytes)]`)
+  const body = innerState(cfg.inner, x[1], `the body of ${what}`)
+  checkReplicas(cfg.inner, body, blk.replica, what)
+  if (!verifySignature(blk.pub, itemBytes(cfg.ph, kind, blk.wid, blk.gen, blk.lane, x[0], body), x[2])) unauthorized(`${what} is not signed by its writer`)
+  return [x[0], body, x[2]]
+}
+
+function parseBlock (cfg: OwnedConfig, x: unknown, grants: ReadonlyMap<string, Bytes>): Block {
+  if (!Array.isArray(x) || x.length !== 5 || !isBytes(x[0], WID_BYTES) || !isGen(x[1]) || !isBytes(x[2], LANE_BYTES) || !Array.isArray(x[3]) || !Array.isArray(x[4])) {
+    return invalid('a block is not [writer id (8 bytes), gen, lane (8 bytes), checkpoints, entries]')
+  }
+  const [wid, gen, lane] = x as [Bytes, number, Bytes]
+  const pub = (gen === 0 ? cfg.paramsWids.get(hex(wid)) : undefined) ?? grants.get(writerGen(wid, gen))
+  if (pub === undefined) unauthorized(`a block of writer ${hex(wid)} gen ${gen} whose writer this state does not grant`)
+  const blk = { wid, gen, lane, pub: pub as Bytes, replica: writerReplica(pub as Bytes, lane) }
+  const ckpts = (x[3] as unknown[]).map(k => parseItem(cfg, k, KIND_CKPT, blk))
+  const entries = (x[4] as unknown[]).map(e => parseItem(cfg, e, KIND_ENTRY, blk))
+  if (ckpts.length === 0 && entries.length === 0) invalid('a block holds nothing')
+  const top = ckpts.length === 0 ? 0 : ckpts[0][0]
+  for (let i = 1; i < ckpts.length; i++) if (ckpts[i][0] !== top || cmpItem(ckpts[i - 1], ckpts[i]) >= 0) invalid('a block\'s checkpoints must share their n and be sorted by signature')
+  for (let i = 0; i < entries.length; i++) {
+    if (entries[i][0] <= top) invalid(`entry ${entries[i][0]} is covered by checkpoint ${top}`)
+    if (entries[i][0] > top + MAX_ENTRIES_AHEAD) invalid(`entry ${entries[i][0]} is more than ${MAX_ENTRIES_AHEAD} past its block's checkpoint ${top}`)
+    if (i > 0 && cmpItem(entries[i - 1], entries[i]) >= 0) invalid('a block\'s entries are not sorted and unique')
+  }
+  return [wid, gen, lane, ckpts, entries]
+}
+
+export function validateOwned (cfg: OwnedConfig, x: unknown): OwnedState {
+  if (!isPlainObject(x) || Object.keys(x).length !== 2 || !Array.isArray(x.a) || !Array.isArray(x.w)) return invalid(`must be {a: [...], w: [...]}, got ${short(x)}`)
+  const a = (x.a as unknown[]).map(r => parseAccess(cfg, r))
+  for (let i = 1; i < a.length; i++) if (cmpAccess(a[i - 1], a[i]) >= 0) invalid('access records are not sorted and unique')
+  const revoked = revokedOf(a)
+  const grants = new Map<string, Bytes>()
+  for (const r of a) {
+    if (r.length !== 3) continue
+    const wg = writerGen(r[0], r[1])
+    if (revoked.has(wg)) invalid('a grant sits beside its revoke (the revoke replaces it)')
+    grants.set(wg, r[0])
+  }
+  const w = (x.w as unknown[]).map(b => parseBlock(cfg, b, grants))
+  for (let i = 0; i < w.length; i++) {
+    if (i > 0 && cmpBlock(w[i - 1], w[i]) >= 0) invalid('blocks are not sorted and unique')
+    if (revoked.has(writerGen(w[i][0], w[i][1]))) invalid('a block of a revoked writer (its revoke replaces it)')
+  }
+  return { a, w }
+}
