@@ -28,6 +28,7 @@ import { KeyQueue } from './key-queue.ts'
 import { epochsAfterWrite, replicaOfSeq } from './write-epochs.ts'
 import type { SigningKey } from './envelope/signing.ts'
 import { checkWritersOption, wantedFor } from './owned-request.ts'
+import { accessOf } from './envelope/index.ts'
 import { ContractBinder, type Entry, LOCAL_LIMITS, UnresolvedBindingError, readStoredKey, readStoredSummary, withState } from './key-record.ts'
 import { LruCache } from './lru-cache.ts'
 import { type ContractRegistry, parseRef } from './registry.ts'
@@ -62,7 +63,8 @@ export interface ReplicaStoreOptions {
   cacheSize?: number
 }
 
-export interface KeyView { key: string, contract: BoundRef, value: JsonValue }
+/** `owner`, `writers`: an owned key's (core/envelope/ accessOf), from the same state as `value`. */
+export interface KeyView { key: string, contract: BoundRef, value: JsonValue, owner?: string, writers?: string[] }
 /** `signer`: signs the write (owned keys need it); `writers`: makes a new key owned by them (core/owned-request.ts). */
 export interface UpdateOptions { signer?: SigningKey, writers?: string[] }
 export interface UpdateResult extends KeyView {
@@ -139,7 +141,7 @@ export class ReplicaStore {
 
   async get (key: string): Promise<KeyView | undefined> {
     const e = await this.#committed(key, keyBytes(key))
-    return e === undefined ? undefined : { key, contract: e.binding, value: e.contract.view(e.state) }
+    return e === undefined ? undefined : { key, contract: e.binding, value: e.contract.view(e.state), ...accessOf(e.contract, e.state) }
   }
 
   /** Runs `op` on the key's state and commits the delta. */
@@ -164,7 +166,7 @@ export class ReplicaStore {
       return { entry: next, delta, done: this.#stage(key, kb, entry, next, delta, true, ['local']) }
     })
     await r.done
-    return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), delta: r.delta, seq: r.entry.seq, write: r.delta === undefined ? undefined : formatWriteId(this.replica, r.entry.seq) }
+    return { key, contract: r.entry.binding, value: r.entry.contract.view(r.entry.state), ...accessOf(r.entry.contract, r.entry.state), delta: r.delta, seq: r.entry.seq, write: r.delta === undefined ? undefined : formatWriteId(this.replica, r.entry.seq) }
   }
 
   /** Merges a delta (or whole state) received from `origin`. `changed` is false when we already had it: then nothing is written. */
@@ -446,7 +448,7 @@ export class ReplicaStore {
       for (const { entry, origin, writes } of s.events) {
         // A local change is the write of its seq; a remote one brings the ids its sender named, if any.
         const ids = origin === 'local' ? { write: formatWriteId(this.replica, entry.seq) } : { writes: [...(writes ?? [])] }
-        this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), origin, ...ids }))
+        this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), ...accessOf(entry.contract, entry.state), origin, ...ids }))
       }
     }
   }

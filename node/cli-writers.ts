@@ -3,7 +3,7 @@
  * `writers KEY --grant PUBKEY` / `--revoke PUBKEY` (each repeatable, each a
  * comma list). Checked before the daemon is looked for: a bad key is bad usage.
  */
-import { parsePublicKey } from './envelope-shim.ts'
+import { parsePublicKey } from '../core/envelope/index.ts'
 
 export const WRITERS_HELP = `usage: monoidb writers KEY (--grant PUBKEY[,PUBKEY...] | --revoke PUBKEY[,PUBKEY...]) [--data DIR | --api URL]
 

@@ -9,7 +9,7 @@
  * 'unauthorized_write', sent as 403 (node/http-errors.ts).
  */
 import type { ServerResponse } from 'node:http'
-import { parsePublicKey } from './envelope-shim.ts'
+import { parsePublicKey } from '../core/envelope/index.ts'
 import { HttpError, sendJson } from './http-errors.ts'
 import type { MonoidbNode } from './node.ts'
 

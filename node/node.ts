@@ -38,7 +38,9 @@ import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
 import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import { InspectService } from './inspect-service.ts'
-import { type SigningKey, signingKeyFromPem } from './envelope-shim.ts'
+import { type SigningKey, ownedInfo, signingKeyFromPem } from '../core/envelope/index.ts'
+import { ContractError } from '../core/errors.ts'
+import { appView } from './owned-view.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
 export type { PeerHealthInfo } from './peer-health.ts'
@@ -177,9 +179,10 @@ export class MonoidbNode {
     return this.#host.multiaddrs()
   }
 
-  /** The key as held here; undefined if this node does not hold it (see `fetch` to ask peers). */
+  /** The key as held here; undefined if this node does not hold it (see `fetch` to ask peers). An owned key shows its inner contract, owner and writers. */
   async get (key: string): Promise<KeyView | undefined> {
-    return await this.#store.get(key)
+    const view = await this.#store.get(key)
+    return view === undefined ? undefined : appView(view)
   }
 
   /**
@@ -210,13 +213,19 @@ export class MonoidbNode {
     return this.#engine.unknownContractOf(key)
   }
 
-  /** Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. */
-  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = []): Promise<UpdateResult> {
+  /**
+   * Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. Signed
+   * with the node's signing key; `writers` (public keys, the first the owner) creates the key as an owned
+   * key. ContractError unauthorized_write, nothing written or sent, when the key is owned and this node's
+   * signing key is not a current writer (or it has none).
+   */
+  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = [], options: { writers?: string[] } = {}): Promise<UpdateResult> {
     this.#checkRunning()
     const done = (async () => {
-      const result = await this.#store.update(key, contract, op, args)
+      const result = await this.#store.update(key, contract, op, args, { ...(this.#signer === undefined ? {} : { signer: this.#signer }), ...(options.writers === undefined ? {} : { writers: options.writers }) })
+      // Pushed under the key's binding as peers know it; the caller sees the app's contract.
       if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta, result.write)
-      return result
+      return appView(result)
     })()
     // stop() waits for updates in flight, so each one it lets finish is pushed too.
     this.#updating.add(done)
@@ -225,6 +234,19 @@ export class MonoidbNode {
     } finally {
       this.#updating.delete(done)
     }
+  }
+
+  /**
+   * Grants or revokes writers of an owned key held here: the owner's alone (ContractError unauthorized_write
+   * when this node's signing key is not the owner's). Undefined if the key is not held here; ContractError
+   * contract_mismatch if it is not owned. Resolves, once committed, to the key's writers after the change.
+   */
+  async writers (key: string, change: { grant: string[] } | { revoke: string[] }): Promise<{ key: string, owner: string, writers: string[] } | undefined> {
+    const held = await this.#store.get(key)
+    if (held === undefined) return undefined
+    if (ownedInfo(held.contract) === undefined) throw new ContractError('contract_mismatch', `key ${JSON.stringify(key)} is not an owned key (bound to contract "${held.contract.id}"): it has no writers to change; a key is owned from its first write, made with writers`)
+    const r = await this.update(key, held.contract, '@writers', [change])
+    return { key, owner: r.owner!, writers: r.writers! }
   }
 
   /**
@@ -238,7 +260,7 @@ export class MonoidbNode {
     wanted?.add(key)
     let sub: Subscription
     try {
-      sub = this.#store.subscribe(key, { ...options, onEnd: () => wanted?.release(key) })
+      sub = this.#store.subscribe(key, { ...options, map: appView, onEnd: () => wanted?.release(key) })
     } catch (err) {
       wanted?.release(key)
       throw err

@@ -5,7 +5,7 @@
  * someone's key). Errors name the file, never its content.
  */
 import { open, readFile, stat } from 'node:fs/promises'
-import { generateSigningKey, signingKeyFromPem, type SigningKey } from './envelope-shim.ts'
+import { generateSigningKey, signingKeyFromPem, type SigningKey } from '../core/envelope/index.ts'
 
 /** A PEM Ed25519 key is ~120 bytes; anything far larger is not one, and is not read whole. */
 const MAX_KEY_FILE_BYTES = 16 * 1024

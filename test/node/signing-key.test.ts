@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect } from '../../node/client.ts'
 import type { DaemonInfo } from '../../node/daemon.ts'
-import { signingKeyFromPem } from '../../node/envelope-shim.ts'
+import { signingKeyFromPem } from '../../core/envelope/index.ts'
 import { KeyFileError, readSigningKeyFile } from '../../node/signing-key-file.ts'
 import { until } from '../helpers/node-fixtures.ts'
 
