@@ -58,7 +58,7 @@ function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
     if (gen === undefined) unauthorized(`${ctx.signer?.publicKey ?? 'this signing key'} is not a writer of key ${JSON.stringify(cfg.key)}`)
     const g = gen as number
     const lane = laneOf(ctx.replica)
-    const replica = writerReplica(pub, lane)
+    const replica = writerReplica(pub, lane, g)
     const d = inner(foldOf(cfg, s), args, { replica, now: ctx.now }) as Plain | undefined
     if (d === undefined) return undefined
     checkReplicas(cfg.inner, d, replica, `the delta of op "${name}"`)

@@ -100,11 +100,15 @@ export function ownedInfo (binding: BoundRef): { inner: BoundRef, writers0: stri
 }
 
 /**
- * The replica id a writer's events are recorded under in lane `lane`: "o" and the first 23 hex digits of
- * sha256("monoidb/replica" || pub || lane). As long as a store's own id (24 hex digits), and never one (the "o").
+ * The replica id a writer's events are recorded under in lane `lane` and generation `gen`: "o" and the first
+ * 23 hex digits of sha256("monoidb/replica" || pub || lane || u64 gen). As long as a store's own id (24 hex
+ * digits), and never one (the "o"). A new gen is a new id: a writer revoked and granted again never reuses a
+ * dot its revoke left out.
  */
-export function writerReplica (pub: Bytes, lane: Bytes): string {
-  return 'o' + createHash('sha256').update('monoidb/replica').update(pub).update(lane).digest('hex').slice(0, 23)
+export function writerReplica (pub: Bytes, lane: Bytes, gen = 0): string {
+  const g = new Uint8Array(8)
+  new DataView(g.buffer).setBigUint64(0, BigInt(gen))
+  return 'o' + createHash('sha256').update('monoidb/replica').update(pub).update(lane).update(g).digest('hex').slice(0, 23)
 }
 
 /** The lane of the store whose replica id is `replica`: the first 8 bytes of its sha256. */

@@ -19,7 +19,7 @@ import { verifySignature } from './signing.ts'
 import { type Access, type Block, type Bytes, type Frozen, type Item, type OwnedState, LANE_BYTES, WID_BYTES, cmpAccess, cmpBlock, cmpBytes, cmpItem, hex, revokedOf, writerGen } from './state.ts'
 
 /** Entries a block may hold past its checkpoint; a writer checkpoints before (bounds validate's cost per block). */
-export const MAX_ENTRIES_AHEAD = 32
+export const MAX_ENTRIES_AHEAD = 16
 
 const invalid = (why: string): never => { throw new ContractError('invalid_state', `owned state: ${why}`) }
 const unauthorized = (why: string): never => { throw new ContractError('unauthorized_write', `owned state: ${why}`) }
@@ -49,7 +49,7 @@ function innerState (inner: AnyContract, x: unknown, what: string): Plain {
   }
 }
 
-function parseFrozen (cfg: OwnedConfig, pub: Bytes, x: unknown): Frozen {
+function parseFrozen (cfg: OwnedConfig, pub: Bytes, gen: number, x: unknown): Frozen {
   if (!Array.isArray(x)) return invalid('a revoke\'s frozen states must be a list of [lane, state]')
   const out: Frozen = []
   for (const f of x) {
@@ -57,7 +57,7 @@ function parseFrozen (cfg: OwnedConfig, pub: Bytes, x: unknown): Frozen {
     const lane = f[0] as Bytes
     if (out.length > 0 && cmpBytes(out[out.length - 1][0], lane) >= 0) invalid('frozen lanes are not sorted and unique')
     const st = innerState(cfg.inner, f[1], 'a frozen state')
-    checkReplicas(cfg.inner, st, writerReplica(pub, lane), 'a frozen state')
+    checkReplicas(cfg.inner, st, writerReplica(pub, lane, gen), 'a frozen state')
     out.push([lane, st])
   }
   return out
@@ -76,7 +76,7 @@ function parseAccess (cfg: OwnedConfig, x: unknown): Access {
     if (!verifySignature(cfg.owner, grantBytes(cfg.ph, pub, gen), sig)) unauthorized('a grant is not signed by the key\'s owner')
     return [pub, gen, sig]
   }
-  const frozen = parseFrozen(cfg, pub, x[2])
+  const frozen = parseFrozen(cfg, pub, gen, x[2])
   if (!verifySignature(cfg.owner, revokeBytes(cfg.ph, pub, gen, frozen), sig)) unauthorized('a revoke is not signed by the key\'s owner')
   return [pub, gen, frozen, sig]
 }
@@ -97,7 +97,7 @@ function parseBlock (cfg: OwnedConfig, x: unknown, grants: ReadonlyMap<string, B
   const [wid, gen, lane] = x as [Bytes, number, Bytes]
   const pub = (gen === 0 ? cfg.paramsWids.get(hex(wid)) : undefined) ?? grants.get(writerGen(wid, gen))
   if (pub === undefined) unauthorized(`a block of writer ${hex(wid)} gen ${gen} whose writer this state does not grant`)
-  const blk = { wid, gen, lane, pub: pub as Bytes, replica: writerReplica(pub as Bytes, lane) }
+  const blk = { wid, gen, lane, pub: pub as Bytes, replica: writerReplica(pub as Bytes, lane, gen) }
   const ckpts = (x[3] as unknown[]).map(k => parseItem(cfg, k, KIND_CKPT, blk))
   const entries = (x[4] as unknown[]).map(e => parseItem(cfg, e, KIND_ENTRY, blk))
   if (ckpts.length === 0 && entries.length === 0) invalid('a block holds nothing')
