@@ -2,6 +2,7 @@
 // writers, what GET and events show, grant and revoke by the owner, and the 403s that write and send nothing.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { access } from 'node:fs/promises'
 import { generateSigningKey } from '../../core/envelope/index.ts'
 import { type HttpApi, startHttpApi } from '../../node/http-api.ts'
 import type { MonoidbNode } from '../../node/node.ts'
@@ -56,6 +57,9 @@ test('a write naming writers creates an owned key; GET, the answer and events sh
   assert.equal(a.publicKey, A)
   assert.equal((await call(apiA, 'GET', '/v1/status')).body.publicKey, A)
   assert.equal((await call(apiN, 'GET', '/v1/status')).body.publicKey, null)
+  const dir = fx.folder()
+  await assert.rejects(fx.start({ dataDir: dir, signingKey: 'secret-ish garbage' }), (err: Error) => err instanceof TypeError && /signingKey must be an Ed25519 PKCS#8 private key/.test(err.message) && !err.message.includes('garbage'))
+  await assert.rejects(access(dir), /ENOENT/, 'a bad signing key is refused before the data folder is made')
 
   const events = a.subscribe('doc')
   const r = await call(apiA, 'POST', '/v1/keys/doc', { contract: 'or-set', op: 'add', args: ['intro'], writers: [A, B] })
