@@ -7,6 +7,7 @@ import { generateSigningKey } from '../../core/envelope/index.ts'
 import { type HttpApi, startHttpApi } from '../../node/http-api.ts'
 import type { MonoidbNode } from '../../node/node.ts'
 import { hasSubscribedPeer, nodeFixtures, until } from '../helpers/node-fixtures.ts'
+import { openSse } from '../helpers/sse.ts'
 
 const TOKEN = 'owned-node-token-0123456789'
 const fx = await nodeFixtures('owned-node')
@@ -75,8 +76,24 @@ test('a write naming writers creates an owned key; GET, the answer and events sh
   assert.equal(held.length, 1)
   assert.deepEqual(Object.keys(held[0].delta as object).sort(), ['a', 'w'], 'the logged delta is an owned state (access records, writer blocks)')
 
-  // Later writes name the contract as apps always do; naming other writers is a mismatch.
-  assert.deepEqual((await call(apiA, 'POST', '/v1/keys/doc', { contract: 'or-set', op: 'add', args: ['body'] })).body.value.sort(), ['body', 'intro'])
+  // Later writes name the contract as apps always do: the key's and the all-keys event streams show them the same way.
+  const keyEvents = await openSse(`${apiA.url}/v1/keys/doc/events`, { authorization: `Bearer ${TOKEN}` })
+  const allEvents = await openSse(`${apiA.url}/v1/events`, { authorization: `Bearer ${TOKEN}` })
+  try {
+    await keyEvents.until('the current value', blocks => blocks.length >= 1)
+    await allEvents.until('the start id', blocks => blocks.length >= 1)
+    assert.deepEqual((await call(apiA, 'POST', '/v1/keys/doc', { contract: 'or-set', op: 'add', args: ['body'] })).body.value.sort(), ['body', 'intro'])
+    await keyEvents.until('the change', blocks => blocks.length >= 2)
+    await allEvents.until('the change', blocks => blocks.some(x => x.data !== undefined))
+    const shown = (d: any): unknown => ({ contract: d.contract, owner: d.owner, writers: d.writers })
+    const expected = { contract: { id: 'or-set' }, owner: A, writers: [A, B] }
+    assert.deepEqual(shown(keyEvents.blocks[0].data), expected, 'a key stream\'s first event')
+    assert.deepEqual(shown(keyEvents.blocks[1].data), expected, 'a key stream\'s change')
+    assert.deepEqual(shown(allEvents.blocks.find(x => x.data !== undefined)!.data), expected, 'the all-keys stream')
+  } finally {
+    keyEvents.close()
+    allEvents.close()
+  }
   assertError(await call(apiA, 'POST', '/v1/keys/doc', { contract: 'or-set', op: 'add', args: ['x'], writers: [A] }), 409, 'contract_mismatch', /has writers/, 'other writers')
   assertError(await call(apiA, 'POST', '/v1/keys/doc', { contract: 'g-counter', op: 'inc', args: [1] }), 409, 'contract_mismatch', /or-set|g-counter/, 'another contract')
 })
