@@ -1,6 +1,7 @@
 // Owned keys across three real daemon processes, each with its own --signing-key: A (the owner) creates a key
 // naming B as a writer; B writes, C (no writer) is refused at C; all converge on A's and B's writes; A revokes B,
-// and B's later writes are refused at B. The CLI is used where users would: update --writers, writers, a 403.
+// and B's later writes are refused at B. C also gossips a forged change (test/fixtures/owned-forger.ts): A and B
+// refuse it as unauthorized_write and never merge it. The CLI is used where users would: update --writers, writers, a 403.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -8,12 +9,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateSigningKey } from '../../core/envelope/index.ts'
+import { generateSigningKey, ownedBinding } from '../../core/envelope/index.ts'
 import type { ApiError, MonoidbClient } from '../../node/client.ts'
 import { type DaemonProcess, daemonFixtures, sortedJson, untilMeshed } from '../helpers/daemon-fixtures.ts'
 import { until } from '../helpers/node-fixtures.ts'
 
 const cliPath = fileURLToPath(new URL('../../node/cli.ts', import.meta.url))
+const FORGER = fileURLToPath(new URL('../fixtures/owned-forger.ts', import.meta.url))
 const fx = await daemonFixtures('owned-node')
 const keysDir = await mkdtemp(join(tmpdir(), 'monoidb-owned-node-e2e-keys-'))
 const [ka, kb, kc] = [generateSigningKey(), generateSigningKey(), generateSigningKey()]
@@ -28,7 +30,9 @@ before(async () => {
   }))
   a = await fx.start({ args: ['--signing-key', files[0]] })
   b = await fx.start({ bootstrap: [a.info.multiaddrs[0]], args: ['--signing-key', files[1]] })
-  c = await fx.start({ bootstrap: [a.info.multiaddrs[0], b.info.multiaddrs[0]], args: ['--signing-key', files[2]] })
+  // C runs the real daemon, patched to gossip a forged change on SIGUSR2 (test/fixtures/owned-forger.ts).
+  const forge = { key: 'doc', binding: ownedBinding('doc', { id: 'or-set' }, [A, B]), value: 'forged' }
+  c = await fx.start({ bootstrap: [a.info.multiaddrs[0], b.info.multiaddrs[0]], args: ['--signing-key', files[2]], script: FORGER, env: { MONOIDB_FORGE: JSON.stringify(forge) } })
   await untilMeshed([a, b, c], 15_000)
 }, { timeout: 60_000 })
 after(async () => {
@@ -74,6 +78,15 @@ test('A creates an owned key naming B; B writes, C is refused at C; all converge
   const cWrites = await written(c)
   await refused(c.client, 'from-c')
   assert.equal(await written(c), cWrites, 'C wrote nothing, so sent nothing')
+
+  // C forges: a change signed by its own key, gossiped as a change of the key. A and B refuse it and say why.
+  c.proc.kill('SIGUSR2')
+  await until('C to publish its forgery', () => c.output().includes('owned-forger: published'), 10_000)
+  for (const d of [a, b]) {
+    await until(`${d === a ? 'A' : 'B'} to refuse the forgery`, async () => (await d.client.journal({ key: 'doc', peer: c.info.peerId })).records.some(r => r.kind === 'refused' && r.reason === 'unauthorized_write'), 10_000)
+  }
+  const metrics = await (await fetch(`${a.info.api}/metrics`, { headers: { authorization: `Bearer ${a.info.token}` } })).text()
+  assert.match(metrics, /monoidb_deltas_total\{[^}]*reason="unauthorized_write"[^}]*\} [1-9]/, 'counted in the metrics')
 
   await until('all three to hold A\'s and B\'s writes', async () => {
     for (const d of [a, b, c]) if (sortedJson((await d.client.get('doc')).value) !== sortedJson(['from-a', 'from-b'])) return false
