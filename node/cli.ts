@@ -57,7 +57,7 @@ const HELP: Record<string, string> = {
 Prints the key's value as one line of JSON. A key the daemon does not hold is
 asked of its peers and waited for up to MS milliseconds (default 2000, at most
 30000), and kept from then on; if none has it: exit 1, "monoidb: not_found: …".`,
-  update: `usage: monoidb update KEY CONTRACT OP [ARG_JSON...] [--data DIR | --api URL]
+  update: `usage: monoidb update KEY CONTRACT OP [ARG_JSON...] [--writers PUBKEY[,PUBKEY...]] [--data DIR | --api URL]
 
 Applies OP with the given arguments to KEY under CONTRACT and prints the new
 value as one line of JSON once the daemon has durably committed it, and the
