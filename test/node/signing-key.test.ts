@@ -105,7 +105,7 @@ test('a signing key file is refused, naming it, unless it is an Ed25519 PKCS#8 k
   await assert.rejects(readSigningKeyFile(dir), /signing key file .*files is not a regular file/)
 })
 
-test('daemon --signing-key: a bad file exits 2 naming it before touching the data folder; a good one shows its public key in status', { timeout: 40_000 }, async () => {
+test('daemon --signing-key: a bad file exits 2 naming it before touching the data folder; a good one shows its public key in status (with a warning if others may read it)', { timeout: 40_000 }, async () => {
   const bad = join(root, 'bad.pem')
   await writeFile(bad, 'not a key\n', { mode: 0o600 })
   const data = join(root, 'data-bad')
@@ -120,6 +120,7 @@ test('daemon --signing-key: a bad file exits 2 naming it before touching the dat
 
   const keyFile = join(root, 'daemon.key')
   const publicKey = (await cli('keygen', keyFile)).stdout.trim()
+  await chmod(keyFile, 0o640) // used, with a warning
   const good = join(root, 'data-good')
   const child = spawn(process.execPath, [cliPath, 'daemon', '--data', good, '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--signing-key', keyFile], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
@@ -129,6 +130,7 @@ test('daemon --signing-key: a bad file exits 2 naming it before touching the dat
   const exited = new Promise(resolve => child.once('exit', resolve))
   await until('the ready line', () => out.includes('monoidb daemon ready') || child.exitCode !== null, 15_000)
   assert.ok(out.includes(`signing as ${publicKey}`), `the ready line names the public key: ${out} ${err}`)
+  assert.ok(err.includes(`monoidb daemon: warning: signing key file ${keyFile} is open to others than its owner (mode 0640)`), `a warning on stderr: ${err}`)
   const info = JSON.parse(await readFile(join(good, 'daemon.json'), 'utf8')) as DaemonInfo
   const status = await connect(info.api, info.token).status()
   assert.equal(status.publicKey, publicKey)
