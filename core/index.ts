@@ -9,4 +9,4 @@ export { type Storage, type BatchOp, type KeyRange, MemoryStorage } from './stor
 // LevelStorage lives in './level-storage.ts' and is not re-exported here, so importing core/ never loads the native LevelDB binding.
 export { ReplicaStore, type ReplicaStoreOptions, type KeyView, type UpdateOptions, type UpdateResult, type LoggedDelta, type RemoteDelta, type MergeOutcome, type StoreStats, type CommittedKey, type CommitListener } from './replica-store.ts'
 export { type Change, type BoundRef, Subscription } from './subscription.ts'
-export { type SigningKey, generateSigningKey, signingKeyFromPem, parsePublicKey, formatPublicKey, OWNED, ownedBinding, ownedInfo, accessOf, createOwned } from './envelope/index.ts'
+export { type SigningKey, generateSigningKey, signingKeyFromPem, parsePublicKey, formatPublicKey, OWNED, ownedBinding, ownedInfo, accessOf, createOwned, withOwned } from './envelope/index.ts'

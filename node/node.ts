@@ -23,6 +23,7 @@ import { PushValidator } from '../core/sync/push-check.ts'
 import { type TopCounts, countTop, topOf } from '../core/sync/stats.ts'
 import type { SyncConfig } from '../core/sync/types.ts'
 import { createRegistry } from '../contracts/index.ts'
+import { withOwned } from '../core/envelope/index.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ChangeCounter } from './change-counter.ts'
 import { loadOrCreatePeerKey } from './identity.ts'
@@ -390,6 +391,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const registry = options.registry ?? createRegistry()
   for (const c of options.contracts ?? []) if (registry.get(c.id) !== c) registry.register(c)
+  withOwned(registry) // owned keys (core/envelope/) in any registry
   // The store first: its LevelDB lock is what keeps a second process off this data folder.
   const store = await openStore(dataDir, registry, durability)
   const log = options.log ?? SILENT_LOGGER

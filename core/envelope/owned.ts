@@ -7,6 +7,7 @@
 import type { AnyContract, Contract } from '../contract.ts'
 import { ContractError } from '../errors.ts'
 import type { JsonObject } from '../json.ts'
+import type { ContractRegistry } from '../registry.ts'
 import type { BoundRef } from '../subscription.ts'
 import { foldOf } from './fold.ts'
 import { opsOf } from './owned-ops.ts'
@@ -70,6 +71,12 @@ export function createOwned (resolve: (ref: BoundRef) => AnyContract): OwnedCont
     view: () => null,
     withParams: (params: JsonObject) => ownedWith(params, resolve)
   }
+}
+
+/** Registers the `owned` contract in `registry` unless it has one: owned keys then work whatever registry a node was given. */
+export function withOwned (registry: ContractRegistry): ContractRegistry {
+  if (!registry.has(OWNED)) registry.register(createOwned(ref => registry.resolve(ref)), { trusted: true })
+  return registry
 }
 
 /** `c` (a configured owned contract) checkpointing once a block's entries weigh `bytes` (tests: checkpoints in short histories). */

@@ -45,6 +45,8 @@ export class PushValidator {
     for (const item of items) {
       const c = this.#contract(item.contract)
       if (c === undefined) { unjudged ??= `contract "${contractName(item.contract)}" is not here`; continue }
+      // An owned key's binding names its key: under any other key it is a replay, never an honest push.
+      if (c.boundKey !== undefined && c.boundKey !== item.key) return { invalid: `a binding of key ${JSON.stringify(c.boundKey.slice(0, 80))} pushed for another key`, key: item.key }
       try {
         validated(c, item.key, item.delta)
       } catch (err) {

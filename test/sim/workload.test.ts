@@ -8,7 +8,8 @@ import { KEY_CONTRACTS, WriteLog, planKeys, randomOp } from '../../sim/workload.
 
 test('the key plan covers every built-in contract', () => {
   const ids = new Set(planKeys(new Random(3), 20).map(k => (typeof k.ref === 'string' ? k.ref : k.ref.id)))
-  assert.deepEqual([...ids].sort(), createRegistry().ids())
+  // Not "owned": it wraps the others and needs signed writes (test/core/envelope/ covers it, through sync too).
+  assert.deepEqual([...ids].sort(), createRegistry().ids().filter(id => id !== 'owned'))
   assert.equal(new Set(planKeys(new Random(3), KEY_CONTRACTS.length).map(k => JSON.stringify(k.ref))).size, KEY_CONTRACTS.length)
 })
 

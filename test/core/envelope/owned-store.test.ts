@@ -3,11 +3,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRegistry } from '../../../contracts/index.ts'
 import { encode } from '../../../core/codec.ts'
-import { OWNED, accessOf, ownedBinding, ownedInfo } from '../../../core/envelope/index.ts'
+import { OWNED, accessOf, ownedBinding, ownedInfo, withOwned } from '../../../core/envelope/index.ts'
 import { ContractError } from '../../../core/errors.ts'
 import { LevelStorage } from '../../../core/level-storage.ts'
 import { ReplicaStore } from '../../../core/replica-store.ts'
-import { tempFolders } from '../../helpers/store-fixtures.ts'
+import { MemoryStorage } from '../../../core/storage.ts'
+import { tempFolders, testRegistry } from '../../helpers/store-fixtures.ts'
 import { keys } from './owned-fixtures.ts'
 
 const { alice, bob, carol, mallory } = keys
@@ -170,5 +171,20 @@ test('four stores exchanging owned-key deltas in shuffled orders (with a revoke,
   } finally {
     for (const s of stores) await s.close()
     await dirs.remove()
+  }
+})
+
+test('withOwned adds the owned contract to any registry, once; it wraps that registry\'s contracts', async () => {
+  const registry = testRegistry()
+  assert.equal(registry.has(OWNED), false)
+  assert.equal(withOwned(withOwned(registry)).has(OWNED), true)
+  const s = await ReplicaStore.open({ storage: new MemoryStorage(), registry, replica: 'aaaaaaaaaaaaaaaaaaaaaaaa' })
+  try {
+    const r = await s.update('k', 'max-register', 'set', [7], { signer: alice, writers: [alice.publicKey] })
+    assert.equal(r.value, 7)
+    await refusal(s.update('k', 'max-register', 'set', [9], { signer: bob }), 'unauthorized_write')
+    await refusal(s.update('k2', 'g-counter', 'inc', [1], { signer: alice, writers: [alice.publicKey] }), 'unknown_contract')
+  } finally {
+    await s.close()
   }
 })

@@ -61,7 +61,8 @@ const WRITES: Record<string, Array<[string, JsonValue[]]>> = {
 }
 
 test('every built-in contract is covered', () => {
-  assert.deepEqual(Object.keys(WRITES).sort(), createRegistry().ids().sort())
+  // Not "owned": it wraps the others and needs signed writes (test/core/envelope/ covers it).
+  assert.deepEqual(Object.keys(WRITES).sort(), createRegistry().ids().filter(id => id !== 'owned').sort())
 })
 
 for (const [id, writes] of Object.entries(WRITES)) {
