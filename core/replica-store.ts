@@ -63,7 +63,7 @@ export interface ReplicaStoreOptions {
   cacheSize?: number
 }
 
-/** `owner`, `writers`: an owned key's owner and current writers (core/envelope/), absent for other keys. */
+/** `owner`, `writers`: an owned key's (core/envelope/ accessOf), from the same state as `value`. */
 export interface KeyView { key: string, contract: BoundRef, value: JsonValue, owner?: string, writers?: string[] }
 /** `signer`: signs the write (owned keys need it); `writers`: makes a new key owned by them (core/owned-request.ts). */
 export interface UpdateOptions { signer?: SigningKey, writers?: string[] }
@@ -448,7 +448,7 @@ export class ReplicaStore {
       for (const { entry, origin, writes } of s.events) {
         // A local change is the write of its seq; a remote one brings the ids its sender named, if any.
         const ids = origin === 'local' ? { write: formatWriteId(this.replica, entry.seq) } : { writes: [...(writes ?? [])] }
-        this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), origin, ...ids }))
+        this.#subs.emit(key, () => ({ key, contract: entry.binding, value: entry.contract.view(entry.state), ...accessOf(entry.contract, entry.state), origin, ...ids }))
       }
     }
   }

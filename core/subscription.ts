@@ -15,6 +15,9 @@ export interface Change {
   contract: BoundRef
   /** The key's value right after this change was committed. */
   value: JsonValue
+  /** An owned key's owner and current writers, as of this change (core/envelope/ accessOf). */
+  owner?: string
+  writers?: string[]
   /** 'local' for this replica's updates, else the origin passed to mergeRemote (a peer id). */
   origin: string
   /** A local change's write id, `REPLICA/SEQ` (core/write-id.ts). */
@@ -25,18 +28,21 @@ export interface Change {
 
 export const DEFAULT_MAX_BUFFERED = 1024
 
-export interface SubscribeOptions { signal?: AbortSignal, maxBuffered?: number, onEnd?: () => void }
+/** `map`: how each change is shown to this subscriber (a node shows owned keys as apps named them). */
+export interface SubscribeOptions { signal?: AbortSignal, maxBuffered?: number, onEnd?: () => void, map?: (change: Change) => Change }
 
 export class Subscription implements AsyncIterableIterator<Change> {
   readonly #buffer: Change[] = []
   readonly #maxBuffered: number
   readonly #onEnd: () => void
   readonly #waiting: Array<(r: IteratorResult<Change>) => void> = []
+  readonly #map: ((change: Change) => Change) | undefined
   #ended = false
   #dropped = 0
 
-  constructor (onEnd: () => void, options: { signal?: AbortSignal, maxBuffered?: number } = {}) {
+  constructor (onEnd: () => void, options: { signal?: AbortSignal, maxBuffered?: number, map?: (change: Change) => Change } = {}) {
     this.#onEnd = onEnd
+    this.#map = options.map
     this.#maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED
     const signal = options.signal
     if (signal !== undefined) {
@@ -55,6 +61,7 @@ export class Subscription implements AsyncIterableIterator<Change> {
 
   push (change: Change): void {
     if (this.#ended) return
+    if (this.#map !== undefined) change = this.#map(change)
     const waiting = this.#waiting.shift()
     if (waiting !== undefined) {
       waiting({ value: change, done: false })

@@ -82,7 +82,7 @@ export async function streamChanges (node: MonoidbNode, prefix: string, req: Inc
 async function viewOf (node: MonoidbNode, key: string): Promise<{ key: string, contract: unknown, value: unknown } | undefined> {
   try {
     const view = await node.get(key)
-    return view === undefined ? undefined : { key: view.key, contract: view.contract, value: view.value }
+    return view === undefined ? undefined : { key: view.key, contract: view.contract, value: view.value, ...(view.owner === undefined ? {} : { owner: view.owner, writers: view.writers }) }
   } catch {
     return undefined
   }

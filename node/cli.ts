@@ -15,6 +15,7 @@ import { ApiError, connect, type MonoidbClient } from './client.ts'
 import { INSPECT_COMMANDS, INSPECT_HELP, runInspect } from './cli-inspect.ts'
 import { WATCH_INTERVAL_MS, watchStatus } from './cli-status.ts'
 import { LOG_LEVELS, isLogLevel } from './log-levels.ts'
+import { WRITERS_HELP, publicKeyList } from './cli-writers.ts'
 
 const WHERE = `Finding the daemon:
   --data DIR   read DIR/daemon.json (its API URL and token), default ./.monoidb
@@ -28,6 +29,9 @@ export const USAGE = `usage: monoidb COMMAND [ARGS] [--data DIR | --api URL]
 Commands:
   get KEY [--wait MS]                      print the key's value as JSON
   update KEY CONTRACT OP [ARG_JSON...]     apply an op; print the new value as JSON (and its write id on stderr)
+         [--writers PUBKEY[,PUBKEY...]]    ... creating an owned key only those writers may change (the first: its owner)
+  writers KEY --grant|--revoke PUBKEY      change an owned key's writers (owner only); print them as JSON
+  keygen FILE                              write a new signing key to FILE; print its public key
   watch KEY                                print the current value, then one JSON line per change
   keys [--prefix P]                        print the keys held, as a JSON array
   status [--watch]                         print the daemon's status as JSON (--watch: live, with session progress bars)
@@ -56,7 +60,7 @@ const HELP: Record<string, string> = {
 Prints the key's value as one line of JSON. A key the daemon does not hold is
 asked of its peers and waited for up to MS milliseconds (default 2000, at most
 30000), and kept from then on; if none has it: exit 1, "monoidb: not_found: …".`,
-  update: `usage: monoidb update KEY CONTRACT OP [ARG_JSON...] [--data DIR | --api URL]
+  update: `usage: monoidb update KEY CONTRACT OP [ARG_JSON...] [--writers PUBKEY[,PUBKEY...]] [--data DIR | --api URL]
 
 Applies OP with the given arguments to KEY under CONTRACT and prints the new
 value as one line of JSON once the daemon has durably committed it, and the
@@ -68,7 +72,15 @@ as JSON: quote strings for the shell, e.g.
   monoidb update cart or-set add '"apples"'
   monoidb update visits pn-counter inc 5
   monoidb update temp lww-register set -3
-Any other ARG_JSON starting with - goes after --, with the options before it.`,
+Any other ARG_JSON starting with - goes after --, with the options before it.
+
+--writers PUBKEY[,PUBKEY...] (repeatable) creates KEY as an owned key: only
+changes signed by those writers' keys are merged, by every peer; the first is its
+owner, who may grant and revoke writers (monoidb writers). The daemon must run
+with a --signing-key whose public key is among them. Any write to an owned key
+through a daemon whose key is not a current writer is refused: exit 1
+"unauthorized_write", nothing written or sent. PUBKEY: as monoidb keygen prints it.`,
+  writers: WRITERS_HELP,
   watch: `usage: monoidb watch KEY [--data DIR | --api URL]
 
 Prints the key's current value, then one line per committed change, each a JSON
@@ -112,11 +124,11 @@ cookie and drops it from the address bar. The API token never appears in the lin
   ...INSPECT_HELP,
   help: `usage: monoidb help [COMMAND]
 
-Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'connect', 'forget', 'dashboard', 'daemon'].join(', ')}).`
+Shows the usage of monoidb, or of COMMAND (${['get', 'update', 'watch', 'keys', 'status', 'peers', 'connect', 'forget', 'dashboard', 'writers', 'keygen', 'daemon'].join(', ')}).`
 }
 
 /** Arity of each client command: [required positionals, at most (Infinity for update's args)]. */
-const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1], dashboard: [0, 0], inspect: [1, 1], trace: [2, 2], 'log-level': [1, 1] }
+const ARITY: Record<string, [number, number]> = { get: [1, 1], update: [3, Infinity], watch: [1, 1], keys: [0, 0], status: [0, 0], peers: [0, 0], connect: [1, 1], forget: [1, 1], dashboard: [0, 0], inspect: [1, 1], trace: [2, 2], 'log-level': [1, 1], writers: [1, 1] }
 
 class UsageError extends Error {
   readonly usage: string
@@ -147,6 +159,8 @@ export async function main (argv: readonly string[]): Promise<number> {
   if (argv[0] === 'swarm-key') return await (await import('./swarm-key.ts')).runSwarmKey(argv.slice(1))
   if (argv[0] === 'help' && argv[1] === 'swarm-key' && argv.length === 2) { console.log((await import('./swarm-key.ts')).SWARM_KEY_USAGE); return 0 }
   if (argv[0] === 'repair') return await (await import('./repair.ts')).runRepair(argv.slice(1))
+  if (argv[0] === 'keygen') return await (await import('./cli-keygen.ts')).runKeygen(argv.slice(1))
+  if (argv[0] === 'help' && argv[1] === 'keygen' && argv.length === 2) { console.log((await import('./cli-keygen.ts')).KEYGEN_USAGE); return 0 }
   if (argv[0] === 'help' && argv[1] === 'repair' && argv.length === 2) { console.log((await import('./repair.ts')).REPAIR_USAGE); return 0 }
   try {
     if (argv[0] === 'journal') return await (await import('./cli-journal.ts')).runJournal(argv.slice(1), { findDaemon, usage: (m, u) => new UsageError(m, u) })
@@ -184,6 +198,9 @@ async function run (argv: readonly string[]): Promise<number> {
         timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
         watch: { type: 'boolean', default: false },
+        writers: { type: 'string', multiple: true },
+        grant: { type: 'string', multiple: true },
+        revoke: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -218,6 +235,11 @@ async function run (argv: readonly string[]): Promise<number> {
   if ((values.timeout !== undefined || values.json) && !INSPECT_COMMANDS.includes(command)) throw new UsageError(`--${values.json ? 'json' : 'timeout'} is for inspect and trace`, usage)
   const timeout = values.timeout === undefined ? undefined : /^\d{1,5}$/.test(values.timeout) && Number(values.timeout) <= 30_000 ? Number(values.timeout) : NaN
   if (Number.isNaN(timeout)) throw new UsageError(`--timeout must be a whole number of milliseconds from 0 to 30000, got ${JSON.stringify(values.timeout)}`, usage)
+  if (values.writers !== undefined && command !== 'update') throw new UsageError('--writers is for update', usage)
+  if ((values.grant !== undefined || values.revoke !== undefined) && command !== 'writers') throw new UsageError(`--${values.grant !== undefined ? 'grant' : 'revoke'} is for writers`, usage)
+  if (command === 'writers' && (values.grant === undefined) === (values.revoke === undefined)) throw new UsageError('writers needs --grant PUBKEY or --revoke PUBKEY (one of them)', usage)
+  const keyList = values.writers !== undefined ? publicKeyList('--writers', values.writers) : values.grant !== undefined ? publicKeyList('--grant', values.grant) : values.revoke !== undefined ? publicKeyList('--revoke', values.revoke) : undefined
+  if (keyList !== undefined && 'error' in keyList) throw new UsageError(keyList.error, usage)
   if (command === 'trace' && parseWriteId(rest[1]) === undefined) throw new UsageError(`WRITE ${JSON.stringify(rest[1])} is not a write id REPLICA/SEQ (as update prints it)`, usage)
   // Arguments are checked before the daemon is looked for: bad usage is exit 2 whether or not one runs.
   const update = command === 'update' ? updateArgs(rest, usage) : undefined
@@ -231,7 +253,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'get': print((await client.get(key, { wait })).value); break
     case 'update': {
       // The value on stdout (scripts pipe it to jq), the write's id on stderr.
-      const r = await client.update(key, update!.contract, update!.op, update!.args)
+      const r = await client.update(key, update!.contract, update!.op, update!.args, keyList === undefined ? undefined : { writers: keyList.keys })
       print(r.value)
       if (r.write !== null && r.write !== undefined) console.error(`write ${r.write}`)
       break
@@ -239,6 +261,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'keys': print(await client.keys(values.prefix)); break
     case 'status': if (values.watch) await watchUntilInterrupted(client); else print(await client.status()); break
     case 'log-level': print(await client.setLogLevel(rest[0])); break
+    case 'writers': print(await client.writers(key, values.grant !== undefined ? { grant: keyList!.keys } : { revoke: keyList!.keys })); break
     case 'peers': print(await client.peers()); break
     case 'connect': print(await client.connect(key)); break
     case 'forget': await client.forget(key); print({ peerId: key, forgotten: true }); break

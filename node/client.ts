@@ -15,14 +15,23 @@ import { fetchTrusting } from './tls-fetch.ts'
 
 export type { KeyView, Change, NodeStatus, PeerInfo, PeerHealthInfo, InspectReport, TraceReport, JournalQuery, JournalRecord }
 
+/**
+ * A key as the API shows it. An owned key (README "Owned keys") adds its `owner` and current `writers`
+ * (public keys `ed25519:…`); its `contract` is the contract the app named, not the wrapper.
+ */
+export interface KeyAnswer extends KeyView { owner?: string, writers?: string[] }
+
 /** An update's answer: the new view and the write's id `REPLICA/SEQ` (null when the op changed nothing). */
-export interface UpdateView extends KeyView { write: string | null }
+export interface UpdateView extends KeyAnswer { write: string | null }
+
+/** An owned key's writers after a grant or revoke. */
+export interface WritersView { key: string, owner: string, writers: string[] }
 
 /** The first event of a watch: the current value, `contract` and `value` null if the daemon does not hold the key yet. */
 export type WatchEvent = Change | { key: string, contract: KeyView['contract'] | null, value: JsonValue | null, origin?: undefined }
 
 export class ApiError extends Error {
-  /** The API's error code (`not_found`, `unauthorized`, `bad_args`, …), or `unreachable`, `bad_response`, `stream_closed`. */
+  /** The API's error code (`not_found`, `unauthorized`, `unauthorized_write`, `bad_args`, …), or `unreachable`, `bad_response`, `stream_closed`. */
   readonly code: string
   /** The HTTP status; 0 when there was no HTTP answer. */
   readonly status: number
@@ -37,9 +46,15 @@ export class ApiError extends Error {
 export interface MonoidbClient {
   readonly url: string
   /** The key's view; a key the daemon does not hold is waited for up to `wait` ms (API default 2000), then ApiError not_found. */
-  get: (key: string, options?: { wait?: number }) => Promise<KeyView>
-  /** Applies `op(...args)` under `contract`; resolves once durably committed on the daemon. */
-  update: (key: string, contract: ContractRef, op: string, args?: JsonValue[]) => Promise<UpdateView>
+  get: (key: string, options?: { wait?: number }) => Promise<KeyAnswer>
+  /**
+   * Applies `op(...args)` under `contract`; resolves once durably committed on the daemon. `writers`
+   * (public keys, the first the owner) creates the key as an owned key. ApiError unauthorized_write (403)
+   * when the key is owned and the daemon's signing key is not one of its writers.
+   */
+  update: (key: string, contract: ContractRef, op: string, args?: JsonValue[], options?: { writers?: string[] }) => Promise<UpdateView>
+  /** Grants or revokes writers of an owned key (the daemon's signing key must be its owner's): its writers after. */
+  writers: (key: string, change: { grant: string[] } | { revoke: string[] }) => Promise<WritersView>
   /** The current value, then one event per committed change, until the signal aborts or the loop is left. */
   watch: (key: string, options?: { signal?: AbortSignal }) => AsyncIterable<WatchEvent>
   keys: (prefix?: string) => Promise<string[]>
@@ -113,12 +128,15 @@ export function connect (apiUrl: string, token: string, options: ConnectOptions 
     async get (key, options = {}) {
       return await json<KeyView>(keyPath(key) + (options.wait === undefined ? '' : `?wait=${options.wait}`))
     },
-    async update (key, contract, op, args = []) {
+    async update (key, contract, op, args = [], options = {}) {
       return await json<UpdateView>(keyPath(key), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ contract, op, args })
+        body: JSON.stringify({ contract, op, args, ...(options.writers === undefined ? {} : { writers: options.writers }) })
       })
+    },
+    async writers (key, change) {
+      return await json<WritersView>(keyPath(key) + '/writers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) })
     },
     watch (key, options = {}) {
       return watchEvents(send, keyPath(key) + '/events', options.signal)

@@ -17,6 +17,7 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
                       [--durability power|process] [--log-level LEVEL] [--metrics HOST:PORT [--metrics-remote]]
                       [--swarm-key FILE] [--allow-peer PEERID]... [--api-allow-remote]
                       [--api-tls-cert FILE --api-tls-key FILE] [--api-max-connections N] ...
+                      [--signing-key FILE]
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key,
                         the peers it knows DIR/peers (redialed at the next start)
@@ -43,6 +44,9 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
                         loopback (127.0.0.1, ::1, localhost) unless --metrics-remote is given
   --metrics-remote      allow a --metrics HOST other machines can reach (anyone there reads the metrics)
 ${ACCESS_USAGE}
+  --signing-key FILE    sign every write made through this daemon's API and CLI with the Ed25519 key in FILE
+                        (PKCS#8 PEM, as monoidb keygen writes it; a file that is not one: exit 2); needed to
+                        write owned keys (README "Owned keys"); a FILE others may read is used with a warning
   --help                show this text
 
 When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
@@ -68,6 +72,8 @@ export interface DaemonOptions {
   metrics?: { host: string, port: number }
   /** --swarm-key, --allow-peer, --api-allow-remote, --api-tls-*, the API's limits (node/daemon-access.ts). */
   access: AccessArgs
+  /** --signing-key: the file of the key that signs writes made through this daemon (read by node/signing-key-file.ts). */
+  signingKey?: string
 }
 
 export class UsageError extends Error {}
@@ -97,6 +103,7 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         metrics: { type: 'string' },
         'metrics-remote': { type: 'boolean', default: false },
         ...ACCESS_ARG_OPTIONS,
+        'signing-key': { type: 'string' },
         help: { type: 'boolean', default: false }
       }
     }))
@@ -120,10 +127,12 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   const metrics = values.metrics === undefined ? undefined : parseHostPort(values.metrics, '--metrics')
   if (metrics !== undefined && !values['metrics-remote'] && !isLoopback(metrics.host)) throw new UsageError(`--metrics ${values.metrics} is reachable from other machines and serves without a token: use a loopback host (127.0.0.1:PORT), or add --metrics-remote`)
   if (values['metrics-remote'] && metrics === undefined) throw new UsageError('--metrics-remote goes with --metrics HOST:PORT')
+  if (values['signing-key'] === '') throw new UsageError('--signing-key needs a file path (write one with monoidb keygen FILE)')
   const api = parseHostPort(values.api)
   const access = accessArgs(values, api.host, values.api, message => new UsageError(message))
   return {
     access,
+    ...(values['signing-key'] === undefined ? {} : { signingKey: resolve(values['signing-key']) }),
     logLevel,
     ...(metrics === undefined ? {} : { metrics }),
     durability,

@@ -22,6 +22,7 @@ import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts'
 import { createNode, type MonoidbNode } from './node.ts'
 import { type PidLock, takePidLock } from './pid-lock.ts'
+import { readSigningKeyFile } from './signing-key-file.ts'
 
 /** What DIR/daemon.json holds: how a client on this machine finds and authenticates to the daemon. */
 export interface DaemonInfo {
@@ -66,6 +67,9 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
   const registry = createRegistry()
   // Contracts load before anything touches the data folder: a refused contract leaves no trace.
   const contracts = await loadContractModules(options.contracts, registry, options.laws).catch((err: Error) => fail(err.message))
+  // As is the signing key: a file that is no key is a bad --signing-key (exit 2), named, its content never shown.
+  const signing = options.signingKey === undefined ? undefined : await readSigningKeyFile(options.signingKey).catch((err: Error) => fail(`--signing-key: ${err.message}`, 2))
+  if (signing?.warning !== undefined) console.error(`monoidb daemon: warning: ${signing.warning}`)
 
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const lock: PidLock = await takePidLock(options.dataDir).catch((err: Error) => fail(err.message))
@@ -116,6 +120,7 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       durability: options.durability,
       registry,
       contracts,
+      ...(signing === undefined ? {} : { signingKey: signing.key }),
       log,
       swarmKey: access.swarmKey,
       allowPeers: options.access.allowPeers.length > 0 ? options.access.allowPeers : undefined,
@@ -169,8 +174,8 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
   }
   // Scripts and tests wait for this message on stdout: it is written whatever the log level.
   const readyLog = log.isLevelEnabled('info') ? log : log.child({}, { level: 'info' })
-  readyLog.info({ event: 'ready', peerId: info.peerId, replica: node.replica, multiaddrs: info.multiaddrs, api: info.api, metrics: metricsServer?.url, keys, durability: options.durability, dataDir: options.dataDir },
-    `monoidb daemon ready: peer ${info.peerId} replica ${node.replica} listening on ${info.multiaddrs.join(' ')}, API ${info.api}${metricsServer === undefined ? '' : `, metrics ${metricsServer.url}/metrics`} (${keys} keys; durability ${options.durability}; token in ${infoPath})`)
+  readyLog.info({ event: 'ready', peerId: info.peerId, replica: node.replica, publicKey: node.publicKey ?? null, multiaddrs: info.multiaddrs, api: info.api, metrics: metricsServer?.url, keys, durability: options.durability, dataDir: options.dataDir },
+    `monoidb daemon ready: peer ${info.peerId} replica ${node.replica}${node.publicKey === undefined ? '' : ` signing as ${node.publicKey}`} listening on ${info.multiaddrs.join(' ')}, API ${info.api}${metricsServer === undefined ? '' : `, metrics ${metricsServer.url}/metrics`} (${keys} keys; durability ${options.durability}; token in ${infoPath})`)
 }
 
 // Run directly (`npm start`, `node node/daemon.ts`); imported by the CLI, it waits for runDaemon.

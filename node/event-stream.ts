@@ -51,7 +51,8 @@ export async function streamKeyEvents (node: MonoidbNode, key: string, req: Inco
       // keeps the previous id: resuming from there sends the current value again, never loses it.
       if (changes.buffered === 0) id = counter.id(counter.last)
       const ids = change.origin === 'local' ? { write: change.write } : { writes: change.writes ?? [] }
-      await sendEvent(res, id, { key: change.key, contract: change.contract, value: change.value, origin: change.origin, ...ids })
+      const access = change.owner === undefined ? {} : { owner: change.owner, writers: change.writers }
+      await sendEvent(res, id, { key: change.key, contract: change.contract, value: change.value, ...access, origin: change.origin, ...ids })
     }
   } finally {
     end()

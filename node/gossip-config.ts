@@ -91,7 +91,7 @@ export interface GossipCheck {
    */
   why?: 'invalid' | 'large' | 'unjudged'
   /** For 'invalid': the refused item's key and what its contract said. */
-  refused?: { key: string, message: string }
+  refused?: { key: string, message: string, /** Absent: 'invalid'. */ reason?: 'unauthorized_write' }
 }
 
 /** The verdict on a push's items (see core/sync/push-check.ts): empty when every item is valid here. */
@@ -119,7 +119,7 @@ export function checkGossip (topic: string, bytes: Uint8Array, checkPush?: PushC
   if (TOPIC_TYPE[topic] !== msg.type) return { result: TopicValidatorResult.Reject, garbage: false }
   if ((msg.type === 'push' || msg.type === 'writes') && checkPush !== undefined) {
     const v = checkPush(msg.items)
-    if (v.invalid !== undefined) return { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', ...(v.key === undefined ? {} : { refused: { key: v.key, message: v.invalid } }) }
+    if (v.invalid !== undefined) return { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', ...(v.key === undefined ? {} : { refused: { key: v.key, message: v.invalid, ...(v.reason === undefined ? {} : { reason: v.reason }) } }) }
     if (v.unjudged !== undefined) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'unjudged' }
   }
   return { result: TopicValidatorResult.Accept, garbage: false }

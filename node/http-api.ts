@@ -13,6 +13,7 @@
  *   GET  /                          the dashboard (node/dashboard.ts)
  *   GET  /v1/keys/{key}/inspect, /v1/keys/{key}/trace?write=ID   (node/http-inspect.ts)
  *   GET  /v1/journal[?key&peer&after&limit&follow=1]  → {"first","last","records"} or an event stream (node/http-journal.ts)
+ *   POST /v1/keys/{key}/writers     {"grant":[…]} or {"revoke":[…]} → {"key","owner","writers"} (node/http-owned.ts)
  *
  * Plain node:http: six routes do not earn a router dependency, and routing on
  * the raw path keeps a key's %2F or %2E%2E from being normalized away (the URL
@@ -39,6 +40,7 @@ import { serveDashboard } from './dashboard.ts'
 import { streamKeyEvents } from './event-stream.ts'
 import { ApiAuth } from './http-auth.ts'
 import { HttpError, sendError, sendJson } from './http-errors.ts'
+import { postWriters, publicKeysField } from './http-owned.ts'
 import { peersRoute } from './http-peers.ts'
 import { type ObservabilityHooks, serveObservability } from './http-observability.ts'
 import { followJournal, journalRequest, readJournal } from './http-journal.ts'
@@ -113,7 +115,7 @@ export interface HttpLimits {
   maxHeaderBytes: number
 }
 
-const POST_FIELDS = new Set(['contract', 'op', 'args'])
+const POST_FIELDS = new Set(['contract', 'op', 'args', 'writers'])
 
 export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions): Promise<HttpApi> {
   if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('startHttpApi needs a token')
@@ -189,6 +191,10 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
       const key = decodeKey(seg[3])
       allow(method, 'GET')
       await serveInspection(node, key, seg[4], query, res)
+    } else if (seg.length === 5 && seg[2] === 'keys' && seg[4] === 'writers') {
+      const key = decodeKey(seg[3])
+      allow(method, 'POST')
+      await postWriters(node, key, await readJson(req, maxBody), res)
     } else {
       throw noRoute(path)
     }
@@ -235,13 +241,15 @@ export async function startHttpApi (node: MonoidbNode, options: HttpApiOptions):
   async function postKey (key: string, body: unknown, res: ServerResponse): Promise<void> {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'the body must be a JSON object {"contract","op","args"}')
     const extra = Object.keys(body).filter(f => !POST_FIELDS.has(f))
-    if (extra.length > 0) throw new HttpError(400, 'bad_request', `unknown field(s) ${extra.map(f => JSON.stringify(f)).join(', ')}; the body is {"contract","op","args"}`)
-    const { contract, op, args = [] } = body as { contract?: unknown, op?: unknown, args?: unknown }
+    if (extra.length > 0) throw new HttpError(400, 'bad_request', `unknown field(s) ${extra.map(f => JSON.stringify(f)).join(', ')}; the body is {"contract","op","args"} (and "writers" to create an owned key)`)
+    const { contract, op, args = [], writers } = body as { contract?: unknown, op?: unknown, args?: unknown, writers?: unknown }
     if (contract === undefined) throw new HttpError(400, 'bad_request', 'the body needs "contract": a contract id or {"id","params"}')
     if (typeof op !== 'string') throw new HttpError(400, 'bad_request', 'the body needs "op": the name of an op, a string')
     if (!Array.isArray(args)) throw new HttpError(400, 'bad_args', `"args" must be a JSON array of the op's arguments, got ${JSON.stringify(args).slice(0, 80)}`)
-    const r = await node.update(key, contract as string, op, args as JsonValue[])
-    sendJson(res, 200, { key: r.key, contract: r.contract, value: r.value, write: r.write ?? null })
+    const options = writers === undefined ? {} : { writers: publicKeysField('writers', writers) }
+    const r = await node.update(key, contract as string, op, args as JsonValue[], options)
+    const access = r.owner === undefined ? {} : { owner: r.owner, writers: r.writers }
+    sendJson(res, 200, { key: r.key, contract: r.contract, value: r.value, write: r.write ?? null, ...access })
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -40,8 +40,8 @@ export class HttpError extends Error {
   }
 }
 
-/** A key bound to another contract is a conflict; every other contract-level refusal is the request's fault. */
-const CONTRACT_STATUS: Partial<Record<ContractErrorCode, number>> = { contract_mismatch: 409 }
+/** A key bound to another contract is a conflict; a write this daemon's signing key may not make is forbidden; every other contract-level refusal is the request's fault. */
+const CONTRACT_STATUS: Partial<Record<ContractErrorCode, number>> = { contract_mismatch: 409, unauthorized_write: 403 }
 
 /** Any thrown value as the HttpError the client sees. */
 export function toHttpError (err: unknown): HttpError {

@@ -61,9 +61,9 @@ export interface HostHandlers {
   peerLeft (peer: string): void
   /**
    * A gossiped push from `from` (its author) refused before delivery: `invalid`, an item of `key` its contract
-   * refuses; `oversize`, over MAX_GOSSIP_PUSH_BYTES, unread (key '').
+   * refuses (`unauthorized_write`: a change to an owned key no current writer signed); `oversize`, over MAX_GOSSIP_PUSH_BYTES, unread (key '').
    */
-  refused? (from: string, key: string, reason: 'invalid' | 'oversize', message: string): void
+  refused? (from: string, key: string, reason: 'invalid' | 'unauthorized_write' | 'oversize', message: string): void
 }
 
 export interface HostStats extends StreamStats {
@@ -248,7 +248,7 @@ export class Host {
     // Unsigned messages never get here (gossipsub's default StrictSign policy refuses them first).
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
     const { result, garbage, why, refused } = checkGossip(msg.topic, msg.data, this.#checkPush)
-    if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, 'invalid', refused.message) })
+    if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, refused.reason ?? 'invalid', refused.message) })
     if (why === 'large') this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), '', 'oversize', `a gossiped push of ${msg.data.length} bytes, over the ${MAX_GOSSIP_PUSH_BYTES}-byte limit: ignored unread (its data comes by anti-entropy)`) })
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
     if (why === 'invalid') this.#invalidPushes++

@@ -40,6 +40,9 @@ import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
 import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import { InspectService } from './inspect-service.ts'
+import { type SigningKey, ownedInfo, signingKeyFromPem } from '../core/envelope/index.ts'
+import { ContractError } from '../core/errors.ts'
+import { appView } from './owned-view.ts'
 
 export type { PeerInfo } from './libp2p-host.ts'
 export type { PeerHealthInfo } from './peer-health.ts'
@@ -76,6 +79,12 @@ export interface NodeOptions {
   swarmKey?: Uint8Array
   /** Peer ids to connect with, only: every other peer is refused both ways (node/allow-list.ts). Default: any. */
   allowPeers?: readonly string[]
+  /**
+   * The key every write made through this node is signed with (README "Owned keys"): a SigningKey
+   * (generateSigningKey, signingKeyFromPem) or an Ed25519 PKCS#8 PEM string. Without one, owned keys
+   * cannot be written here (unauthorized_write); other keys can.
+   */
+  signingKey?: SigningKey | string
 }
 
 export interface NodeStatus {
@@ -100,6 +109,8 @@ export interface NodeStatus {
   unknownContractKeys: { byId: Record<string, number>, others: number }
   /** Reconciliation sessions in flight (a catch-up among them): keys known to differ, received, sent, bytes. */
   sessions: SessionProgress[]
+  /** The public key writes through this node are signed with (`ed25519:…`), or null without a signing key. */
+  publicKey: string | null
 }
 
 export interface NodeStats {
@@ -133,9 +144,14 @@ export class MonoidbNode {
   readonly #book: PeerBook
   readonly #health: PeerHealth
   readonly #updating = new Set<Promise<UpdateResult>>()
+  /** Signs the writes made through this node (NodeOptions.signingKey). */
+  readonly #signer: SigningKey | undefined
+  readonly #registry: ContractRegistry
   #stopping: Promise<void> | undefined
 
-  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, book: PeerBook, health: PeerHealth, inspector: InspectService }) {
+  constructor (parts: { peerId: string, store: ReplicaStore, host: Host, binding: SyncBinding, engine: SyncEngine, wanted?: WantedKeys, journal: Journal, book: PeerBook, health: PeerHealth, inspector: InspectService, signer?: SigningKey, registry: ContractRegistry }) {
+    this.#signer = parts.signer
+    this.#registry = parts.registry
     this.peerId = parts.peerId
     this.journal = parts.journal
     this.inspector = parts.inspector
@@ -147,6 +163,11 @@ export class MonoidbNode {
     this.#book = parts.book
     this.#health = parts.health
     parts.store.onCommit(c => { this.changes.changed(c.key) })
+  }
+
+  /** The public key of the node's signing key (`ed25519:…`): the writer it writes owned keys as; undefined without one. */
+  get publicKey (): string | undefined {
+    return this.#signer?.publicKey
   }
 
   /** The store's replica id: how this peer's writes are named inside contract states. */
@@ -164,9 +185,10 @@ export class MonoidbNode {
     return this.#host.multiaddrs()
   }
 
-  /** The key as held here; undefined if this node does not hold it (see `fetch` to ask peers). */
+  /** The key as held here; undefined if this node does not hold it (see `fetch` to ask peers). An owned key shows its inner contract, owner and writers. */
   async get (key: string): Promise<KeyView | undefined> {
-    return await this.#store.get(key)
+    const view = await this.#store.get(key)
+    return view === undefined ? undefined : appView(view)
   }
 
   /**
@@ -197,13 +219,19 @@ export class MonoidbNode {
     return this.#engine.unknownContractOf(key)
   }
 
-  /** Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. */
-  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = []): Promise<UpdateResult> {
+  /**
+   * Runs `op` on the key, resolves once it is durably committed, and queues it for pushing to peers. Signed
+   * with the node's signing key; `writers` (public keys, the first the owner) creates the key as an owned
+   * key. ContractError unauthorized_write, nothing written or sent, when the key is owned and this node's
+   * signing key is not a current writer (or it has none).
+   */
+  async update (key: string, contract: ContractRef, op: string, args: readonly JsonValue[] = [], options: { writers?: string[] } = {}): Promise<UpdateResult> {
     this.#checkRunning()
     const done = (async () => {
-      const result = await this.#store.update(key, contract, op, args)
+      const result = await this.#store.update(key, contract, op, args, { ...(this.#signer === undefined ? {} : { signer: this.#signer }), ...(options.writers === undefined ? {} : { writers: options.writers }) })
+      // Pushed under the key's binding as peers know it; the caller sees the app's contract.
       if (result.delta !== undefined) await this.#binding.localUpdate(key, result.contract, result.delta, result.write)
-      return result
+      return appView(result)
     })()
     // stop() waits for updates in flight, so each one it lets finish is pushed too.
     this.#updating.add(done)
@@ -212,6 +240,19 @@ export class MonoidbNode {
     } finally {
       this.#updating.delete(done)
     }
+  }
+
+  /**
+   * Grants or revokes writers of an owned key held here: the owner's alone (ContractError unauthorized_write
+   * when this node's signing key is not the owner's). Undefined if the key is not held here; ContractError
+   * contract_mismatch if it is not owned. Resolves, once committed, to the key's writers after the change.
+   */
+  async writers (key: string, change: { grant: string[] } | { revoke: string[] }): Promise<{ key: string, owner: string, writers: string[] } | undefined> {
+    const held = await this.#store.get(key)
+    if (held === undefined) return undefined
+    if (ownedInfo(held.contract) === undefined) throw new ContractError('contract_mismatch', `key ${JSON.stringify(key)} is not an owned key (bound to contract "${held.contract.id}"): it has no writers to change; a key is owned from its first write, made with writers`)
+    const r = await this.update(key, held.contract, '@writers', [change])
+    return { key, owner: r.owner!, writers: r.writers! }
   }
 
   /**
@@ -225,7 +266,7 @@ export class MonoidbNode {
     wanted?.add(key)
     let sub: Subscription
     try {
-      sub = this.#store.subscribe(key, { ...options, onEnd: () => wanted?.release(key) })
+      sub = this.#store.subscribe(key, { ...options, map: appView, onEnd: () => wanted?.release(key) })
     } catch (err) {
       wanted?.release(key)
       throw err
@@ -272,7 +313,8 @@ export class MonoidbNode {
       replicateAll: this.#wanted === undefined,
       unknownContracts: this.#engine.stats().unknownContracts,
       unknownContractKeys: this.#unknownContractKeys(),
-      sessions: this.#engine.sessionsProgress()
+      sessions: this.#engine.sessionsProgress(),
+      publicKey: this.publicKey ?? null
     }
   }
 
@@ -348,6 +390,7 @@ function withRepairHint (err: unknown, dataDir: string): unknown {
 export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) throw new TypeError('createNode needs options.dataDir, a folder path')
   const durability = options.durability ?? 'power'
+  const signer = signingKeyOption(options.signingKey)
   if (!DURABILITIES.includes(durability)) throw new TypeError(`durability must be ${DURABILITIES.map(d => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`)
   const dataDir = resolve(options.dataDir)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
@@ -397,7 +440,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     await rememberListenPorts(dataDir, listen, host.multiaddrs()).catch(err => { log.warn({ err: String(err) }, 'cannot record the listen ports for the next start') })
     await book.start()
     binding.start()
-    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health, inspector })
+    return new MonoidbNode({ peerId, store, host, binding, engine, wanted, journal, book, health, inspector, signer, registry })
   } catch (err) {
     await binding?.stop().catch(() => {})
     await book?.stop().catch(() => {})
@@ -407,6 +450,20 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     // A damaged table is found by the first read that needs it: here, loading the keys.
     throw withRepairHint(err, dataDir)
   }
+}
+
+/** NodeOptions.signingKey as a SigningKey; a TypeError that never quotes the key. */
+function signingKeyOption (k: SigningKey | string | undefined): SigningKey | undefined {
+  if (k === undefined) return undefined
+  if (typeof k === 'string') {
+    try {
+      return signingKeyFromPem(k)
+    } catch {
+      throw new TypeError('signingKey must be an Ed25519 PKCS#8 private key in PEM, or a SigningKey; the string given is not one')
+    }
+  }
+  if (typeof k?.publicKey !== 'string' || typeof k.sign !== 'function') throw new TypeError('signingKey must be a SigningKey {publicKey, sign} or an Ed25519 PKCS#8 PEM string')
+  return k
 }
 
 /** The node's inspection service, reading its store, contracts, engine and journal, and speaking on INSPECT_TOPIC. */

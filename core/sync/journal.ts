@@ -17,7 +17,7 @@ import type { PeerId } from './types.ts'
 export type JournalPath = 'local' | 'push' | 'repair' | 'catch-up' | 'want'
 
 /** Why a delta or message about a key was refused. */
-export type RefusalReason = 'invalid' | 'contract_mismatch' | 'unknown_contract' | 'oversize' | 'not_kept' | 'other'
+export type RefusalReason = 'invalid' | 'contract_mismatch' | 'unknown_contract' | 'unauthorized_write' | 'oversize' | 'not_kept' | 'other'
 
 export type JournalEntry =
   /** A delta merged into `key`: `changed` false means we had it all (redundant). `writes`: ids it brought, where known. */

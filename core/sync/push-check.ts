@@ -25,7 +25,7 @@ import type { DeltaItem } from './messages.ts'
 import { contractName } from './wire.ts'
 
 /** What a push check found: an item every peer must refuse (`invalid`), or one this peer cannot judge (`unjudged`). */
-export interface PushVerdict { invalid?: string, unjudged?: string, /** The key of the invalid item. */ key?: string }
+export interface PushVerdict { invalid?: string, unjudged?: string, /** The key of the invalid item. */ key?: string, /** Set when the invalid item is a change to an owned key no current writer signed. */ reason?: 'unauthorized_write' }
 
 export class PushValidator {
   readonly #registry: ContractRegistry
@@ -51,7 +51,7 @@ export class PushValidator {
         validated(c, item.key, item.delta)
       } catch (err) {
         if (err instanceof ContractError && err.code === 'unknown_contract') { unjudged ??= err.message; continue }
-        return { invalid: (err as Error).message, key: item.key }
+        return { invalid: (err as Error).message, key: item.key, ...(err instanceof ContractError && err.code === 'unauthorized_write' ? { reason: err.code } : {}) }
       }
     }
     return unjudged === undefined ? {} : { unjudged }

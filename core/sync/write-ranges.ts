@@ -67,6 +67,6 @@ export class MergedWithWrites {
 export function refusalOf (err: Error): RefusalReason {
   const code = err instanceof ContractError ? err.code : undefined
   if (code === 'invalid_state' || code === 'bad_args') return 'invalid'
-  if (code === 'contract_mismatch' || code === 'unknown_contract') return code
+  if (code === 'contract_mismatch' || code === 'unknown_contract' || code === 'unauthorized_write') return code
   return 'other'
 }

@@ -75,7 +75,7 @@ test('update then get print the value as JSON and exit 0; keys, status and peers
   assert.deepEqual(JSON.parse((await withData('keys')).stdout), ['cart/1', 'log', 'temp', 'visits'])
   const status = await withData('status')
   assert.equal(status.code, 0)
-  assert.deepEqual(JSON.parse(status.stdout), { peerId: info.peerId, multiaddrs: info.multiaddrs, peers: 0, keys: 4, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 }, sessions: [] })
+  assert.deepEqual(JSON.parse(status.stdout), { peerId: info.peerId, multiaddrs: info.multiaddrs, peers: 0, keys: 4, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 }, sessions: [], publicKey: null })
   assert.deepEqual(await withData('peers'), { code: 0, stdout: '[]\n', stderr: '' })
 })
 

@@ -34,7 +34,7 @@ test('update, get, keys, status and peers return the API\'s typed answers', asyn
   assert.deepEqual(await client.get('a/b c'), { key: 'a/b c', contract: { id: 'or-set' }, value: ['x'] })
   assert.deepEqual(await client.keys(), ['a/b c', 'n'])
   assert.deepEqual(await client.keys('a/'), ['a/b c'])
-  assert.deepEqual(await client.status(), { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 0, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 }, sessions: [] })
+  assert.deepEqual(await client.status(), { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 0, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 }, sessions: [], publicKey: null })
   assert.deepEqual(await client.peers(), [])
 })
 

@@ -1,6 +1,7 @@
 // The daemon's command line: --durability (the rest is covered through real daemons in daemon.test.ts).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { resolve } from 'node:path'
 import { UsageError, parseDaemonArgs } from '../../node/daemon-args.ts'
 
 test('--durability defaults to power, takes process, and refuses anything else naming it', () => {
@@ -34,4 +35,12 @@ test('--metrics takes a loopback HOST:PORT; another host needs --metrics-remote;
   }
   assert.throws(() => parseDaemonArgs(['--metrics', '9464']), (err: Error) => err instanceof UsageError && err.message.startsWith('--metrics "9464" must be HOST:PORT'))
   assert.throws(() => parseDaemonArgs(['--metrics-remote']), (err: Error) => err instanceof UsageError && err.message === '--metrics-remote goes with --metrics HOST:PORT')
+})
+
+test('--signing-key takes a file path (absolute after parsing); none by default; an empty one is refused', () => {
+  const key = (args: string[]): unknown => (parseDaemonArgs(args) as { signingKey?: unknown }).signingKey
+  assert.equal(key([]), undefined)
+  assert.equal(key(['--signing-key', 'keys/alice.pem']), resolve('keys/alice.pem'))
+  assert.throws(() => parseDaemonArgs(['--signing-key', '']), (err: Error) => err instanceof UsageError && /--signing-key needs a file path/.test(err.message))
+  assert.throws(() => parseDaemonArgs(['--signing-key']), (err: Error) => err instanceof UsageError && /--signing-key/.test(err.message))
 })

@@ -47,6 +47,8 @@ test('a push is rejected when checkPush refuses an item, and ignored unread past
   assert.deepEqual(checkGossip(PUSH_TOPIC, good, check), { result: TopicValidatorResult.Accept, garbage: false })
   assert.deepEqual(checkGossip(PUSH_TOPIC, bad, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', refused: { key: 'k', message: 'count 0' } })
   assert.deepEqual(checkGossip(PUSH_TOPIC, bad), { result: TopicValidatorResult.Accept, garbage: false }, 'without a check, as before')
+  // A change to an owned key no writer signed keeps its reason, so the journal names it unauthorized_write.
+  assert.deepEqual(checkGossip(PUSH_TOPIC, bad, () => ({ invalid: 'not signed', key: 'k', reason: 'unauthorized_write' })), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', refused: { key: 'k', message: 'not signed', reason: 'unauthorized_write' } })
   // A writes push (type 9) is checked like a push.
   const badWrites = encodeMessage({ type: 'writes', items: [item(0)], writes: [{ replica: 'r1', first: 1, last: 1, writtenAt: 5 }] })
   assert.deepEqual(checkGossip(WRITES_TOPIC, badWrites, check), { result: TopicValidatorResult.Reject, garbage: false, why: 'invalid', refused: { key: 'k', message: 'count 0' } })

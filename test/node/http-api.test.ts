@@ -74,7 +74,7 @@ test('POST commits and returns the view; GET, keys, status and peers have their 
   // The peer just connected: a session with it may be in flight (sessions: README "Catch-up progress").
   const { sessions, ...rest } = status.body as { sessions: unknown }
   assert.ok(Array.isArray(sessions))
-  assert.deepEqual(rest, { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 1, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 } })
+  assert.deepEqual(rest, { peerId: node.peerId, multiaddrs: node.multiaddrs(), peers: 1, keys: 2, replicateAll: false, unknownContracts: { byId: {}, others: 0 }, unknownContractKeys: { byId: {}, others: 0 }, publicKey: null })
   const peers = await call('GET', '/v1/peers')
   assert.equal(peers.status, 200)
   assert.deepEqual(peers.body.peers.map((p: { peerId: string }) => p.peerId), [peer.peerId])
