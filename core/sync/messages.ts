@@ -1,6 +1,6 @@
 /**
  * The sync protocol's messages (PROTOCOL.md describes them byte by byte).
- * Every message is one canonical CBOR array `[2, type, ...fields]`; 2 is the
+ * Every message is one canonical CBOR array `[3, type, ...fields]`; 3 is the
  * protocol version and the type a small number. Each type has one encoder and
  * one strict decoder: bytes from the network are untrusted, and anything off
  * (version, type, arity, field types, sizes, order) is a ProtocolError, never
@@ -20,8 +20,12 @@ import type { ItemWrites } from './write-ranges.ts'
 
 export { ProtocolError, type ProtocolErrorCode, type SessionId, refWire } from './wire.ts'
 
-/** Version 2: pushes carry no base, numbered types, front-coded keys, 8-byte item hashes. */
-export const PROTOCOL_VERSION = 2
+/**
+ * Version 3: digests are the 16-byte hash of a multiset-hash accumulator (lthash.ts), not a XOR, and a session
+ * whose ranges all match while digests differ compares salted item hashes (`salted`). Version 2 (XOR digests,
+ * which a writer of many keys can make collide) and 1 are refused as `bad_version`.
+ */
+export const PROTOCOL_VERSION = 3
 /** No peer may emit a message over 1 MiB (gossipsub frames fail past 4 MiB); receivers allow a little slack. */
 export const MAX_MESSAGE_BYTES = DEFAULT_MAX_BYTES
 export const MAX_WIRE_BYTES = MAX_MESSAGE_BYTES + 1024
@@ -235,7 +239,7 @@ function canonicalOnly (bytes: Uint8Array, v: Plain): void {
 
 function fromWire (v: Plain): Message {
   if (!Array.isArray(v) || v.length < 2) throw new ProtocolError('malformed', 'message must be an array [version, type, ...fields]')
-  if (v[0] !== PROTOCOL_VERSION) throw new ProtocolError('bad_version', `protocol version ${short(v[0])} is not supported (this peer speaks ${PROTOCOL_VERSION})`)
+  if (v[0] !== PROTOCOL_VERSION) throw versionError(v[0])
   const n = v[1]
   const type = typeof n === 'number' && Number.isInteger(n) ? MESSAGE_TYPES[n - 1] : undefined
   if (type === undefined) throw new ProtocolError('unknown_type', `unknown message type ${short(n)}`)
@@ -294,6 +298,12 @@ function fromWire (v: Plain): Message {
       return { type, items, writes: writesList(f[2], items.length) }
     }
   }
+}
+
+/** The refusal of another version; version 2 is named, since its peers are the ones a rolling upgrade leaves behind. */
+export function versionError (v: Plain): ProtocolError {
+  const why = v === 2 ? ': version 2 digests are XORs of item hashes, which a writer of many keys can make collide; upgrade the peer' : ''
+  return new ProtocolError('bad_version', `protocol version ${short(v)} is not supported (this peer speaks ${PROTOCOL_VERSION})${why}`)
 }
 
 function deltaItems (refsX: Plain, flatX: Plain): DeltaItem[] {

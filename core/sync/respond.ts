@@ -32,7 +32,8 @@ export interface Context { store: SyncStore, view: LocalView, merger: DeltaMerge
 export function openingPlan (view: LocalView, stats: SyncStats, kind: 'pull' | 'behind' | 'full', theirs: Uint8Array): Plan {
   if (kind === 'pull') {
     const plan = new Plan()
-    const mine = view.digest()
+    // A range fingerprint (XOR), not the digest: the peer compares it with its own ranges and past ranges.
+    const mine = view.index.fingerprint('')
     plan.fps.push({ lo: '', hi: null, count: mine.count, fp: mine.fp })
     return plan
   }
