@@ -8,6 +8,7 @@ import type { DeltaMerger } from './merger.ts'
 import type { LocalView } from './local-view.ts'
 import { sameHash } from './key-index.ts'
 import { Plan, type SumItem, answerFp, answerItems, answerSumList, answerSums, describeRange } from './reconcile.ts'
+import { answerSalted } from './salted.ts'
 import { deltaSize, distinctKeys } from './session-output.ts'
 import type { Session } from './session.ts'
 import type { SyncStats } from './stats.ts'
@@ -84,6 +85,11 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
       await answerSumList(c.store, index, r, plan)
       for (const d of plan.deltas.slice(before)) used += deltaSize(d)
     }
+    return { plan, hashes: [] }
+  }
+  if (msg.type === 'salted') {
+    for (const r of msg.lists) answerSalted(index, msg.salt, r, plan)
+    session.progress.differ([...plan.fullKeys, ...plan.ask.map(s => s.key), ...plan.askKeys])
     return { plan, hashes: [] }
   }
   if (msg.type === 'sums') {

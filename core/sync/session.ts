@@ -52,6 +52,9 @@ export class Session {
   #journaled = false
   /** We started it to pull a catch-up from a peer ahead of us. */
   pull = false
+  /** The peer's digest when we started it (digest-doubt.ts), and whether it opened with salted lists (salted.ts). */
+  theirDigest: Uint8Array | undefined
+  salted = false
   /** Keys known to differ, received, sent, and bytes: what `monoidb status` shows (session-progress.ts). */
   readonly progress: ProgressCounter
   #nextSeq = 0
