@@ -54,7 +54,23 @@ const split = fc.tuple(fc.uniqueArray(keyArb, { minLength: 1, maxLength: 6 }), f
   .chain(([bounds, hi]) => fc.array(fc.tuple(uint, hashFp), { minLength: bounds.length, maxLength: bounds.length })
     .map(parts => parts.map(([count, fp], i) => ({ lo: bounds[i], hi: i + 1 < bounds.length ? bounds[i + 1] : hi, count, fp }))))
 
+/** Salted lists: consecutive ranges that do not overlap, each with its keys and 8-byte salted hashes. */
+const saltedLists = fc.tuple(fc.uniqueArray(keyArb, { maxLength: 12 }), fc.integer({ min: 1, max: 4 }))
+  .map(([keys, groups]) => {
+    const sorted = keys.sort()
+    const size = Math.max(1, Math.ceil(sorted.length / groups))
+    const lists: Array<{ lo: string, hi: string | null, items: Array<[string, Uint8Array]> }> = []
+    for (let i = 0; i === 0 || i < sorted.length; i += size) {
+      const part = sorted.slice(i, i + size)
+      const lo = i === 0 ? '' : part[0]
+      const next = sorted[i + size]
+      lists.push({ lo, hi: next ?? null, items: part.map((k, j): [string, Uint8Array] => [k, new Uint8Array(8).fill(j)]) })
+    }
+    return lists
+  })
+
 const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ sid, seq: uint, salt: hash16, lists: saltedLists }).map(m => ({ type: 'salted' as const, ...m })),
   fc.array(deltaItem, { maxLength: 6 }).map(items => ({ type: 'push' as const, items })),
   hash16.map(fp => ({ type: 'digest' as const, fp })),
   fc.record({ fp: hash16, was: hash16 }).map(d => ({ type: 'digest' as const, ...d })),
