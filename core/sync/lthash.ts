@@ -16,6 +16,7 @@
  * the lanes are expanded from: the digest is no weaker than the items it sums.
  */
 import { createHash } from 'node:crypto'
+import { GenerationalCache, bytesKey } from './generational-cache.ts'
 
 export const LANES = 1024
 export const DIGEST_BYTES = 16
@@ -23,8 +24,24 @@ export const DIGEST_BYTES = 16
 const DOMAIN = new TextEncoder().encode('monoidb lthash16 v3\0')
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
-/** The 1024 lanes of one item hash (SHAKE256 of the domain and the item hash). */
+/**
+ * Lanes of recently added item hashes (2 KiB each, 4 MiB in all): a key's next commit subtracts the
+ * hash its last one added, so a key written often costs one expansion per change, not two.
+ */
+const recent = new GenerationalCache<string, Uint16Array>(2048)
+
+/** The 1024 lanes of one item hash (SHAKE256 of the domain and the item hash). Read-only: it may be shared. */
 export function lanes (item: Uint8Array): Uint16Array {
+  const k = bytesKey(item)
+  let v = recent.get(k)
+  if (v === undefined) {
+    v = expand(item)
+    recent.set(k, v)
+  }
+  return v
+}
+
+function expand (item: Uint8Array): Uint16Array {
   const out = createHash('shake256', { outputLength: LANES * 2 }).update(DOMAIN).update(item).digest()
   const v = new Uint16Array(out.buffer.slice(out.byteOffset, out.byteOffset + LANES * 2))
   if (!LITTLE_ENDIAN) for (let i = 0; i < LANES; i++) v[i] = ((v[i] & 0xff) << 8) | (v[i] >> 8)
@@ -60,8 +77,11 @@ export class LtHash {
   /** The 16 bytes digests carry; computed once per state. */
   digest (): Uint8Array {
     if (this.#digest !== undefined) return this.#digest
-    const bytes = new Uint8Array(LANES * 2)
-    for (let i = 0; i < LANES; i++) { bytes[2 * i] = this.#sum[i] & 0xff; bytes[2 * i + 1] = this.#sum[i] >> 8 }
+    let bytes = new Uint8Array(this.#sum.buffer)
+    if (!LITTLE_ENDIAN) {
+      bytes = new Uint8Array(LANES * 2)
+      for (let i = 0; i < LANES; i++) { bytes[2 * i] = this.#sum[i] & 0xff; bytes[2 * i + 1] = this.#sum[i] >> 8 }
+    }
     this.#digest = new Uint8Array(createHash('sha256').update(bytes).digest().subarray(0, DIGEST_BYTES))
     return this.#digest
   }
