@@ -72,7 +72,7 @@ export interface RangeSums { lo: string, hi: string | null, sums: Summary[] }
 export type Message =
   | { type: 'push', items: DeltaItem[] }
   /**
-   * `fp`: the XOR of all the sender's item hashes; `was`: that of a state it held before (a peer holding it now can
+   * `fp`: the digest of all the sender's item hashes (lthash.ts); `was`: that of a state it held before (a peer holding it now can
    * pull a catch-up from it); `partial`: the sender keeps only some keys (partial replication), so its digest is not
    * comparable with anyone's: it reconciles by summaries of its own keys instead.
    */
