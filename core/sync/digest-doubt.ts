@@ -6,10 +6,11 @@
  * through the session, and its digest what it was when we began), the session
  * changed nothing on either side: its range fingerprints, XORs of item
  * hashes, may have been made to collide. The next session with that peer at
- * that pair opens with salted lists instead. Once per pair: if the salted
- * lists find nothing either, what remains is a difference no session can
- * settle (such as a key bound to different contracts), and ordinary sessions
- * go on as before.
+ * that pair opens with salted lists instead, each salted session listing up
+ * to SALTED_SESSION_KEYS keys from where the last one stopped, until the whole
+ * key space was listed once for the pair. If the salted lists find nothing
+ * either, what remains is a difference no session can settle (such as a key
+ * bound to different contracts), and ordinary sessions go on as before.
  *
  * Requiring the same pair twice keeps the fallback off the honest path: a
  * session that raced a push (both peers already equal, or moved on) meets a
@@ -18,7 +19,8 @@
 import { bytesKey } from './generational-cache.ts'
 import type { PeerId } from './types.ts'
 
-interface Doubt { pair: string, salted: boolean }
+/** `resume`: where the next salted session starts listing keys; null: all were listed for this pair. */
+interface Doubt { pair: string, resume: string | null }
 
 const pairOf = (ours: Uint8Array, theirs: Uint8Array): string => bytesKey(ours) + '|' + bytesKey(theirs)
 
@@ -27,22 +29,23 @@ export class DigestDoubts {
 
   /**
    * A session we started with `peer` ended: `began` our digest when it began, `theirs` the peer's digest
-   * then, `now` our digest now. A salted session leaves its pair marked as tried.
+   * then, `now` our digest now; `saltedTo`: for a salted session, the first key it left out (null: none).
    */
-  ended (peer: PeerId, began: Uint8Array, theirs: Uint8Array | undefined, now: Uint8Array, salted: boolean): void {
+  ended (peer: PeerId, began: Uint8Array, theirs: Uint8Array | undefined, now: Uint8Array, saltedTo?: string | null): void {
     if (theirs === undefined || bytesKey(began) !== bytesKey(now) || bytesKey(theirs) === bytesKey(now)) {
       this.#doubts.delete(peer)
       return
     }
     const pair = pairOf(began, theirs)
     const known = this.#doubts.get(peer)
-    this.#doubts.set(peer, { pair, salted: salted || (known?.pair === pair && known.salted) })
+    if (known?.pair === pair) { if (saltedTo !== undefined) known.resume = saltedTo; return }
+    this.#doubts.set(peer, { pair, resume: saltedTo === undefined ? '' : saltedTo })
   }
 
-  /** Whether the session we are about to start with `peer` (ours `mine`, its digest `theirs`) opens salted. */
-  salted (peer: PeerId, mine: Uint8Array, theirs: Uint8Array): boolean {
+  /** Where the session we are about to start with `peer` (ours `mine`, its digest `theirs`) lists salted keys from; undefined: not salted. */
+  salted (peer: PeerId, mine: Uint8Array, theirs: Uint8Array): string | undefined {
     const d = this.#doubts.get(peer)
-    return d !== undefined && !d.salted && d.pair === pairOf(mine, theirs)
+    return d === undefined || d.resume === null || d.pair !== pairOf(mine, theirs) ? undefined : d.resume
   }
 
   forget (peer: PeerId): void {

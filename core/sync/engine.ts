@@ -353,18 +353,19 @@ export class SyncEngine {
       const next = this.#peers.next(mine.fp, p => this.#sessions.inFlightWith(p), now)
       if (next === undefined) break
       const { peer, digest } = next
-      const salted = this.#doubts.salted(peer, mine.fp, digest)
-      const plan = salted ? saltedPlan(this.#view.index, this.#config.maxMessageBytes) : openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
+      const from = this.#doubts.salted(peer, mine.fp, digest)
+      const salted = from === undefined ? undefined : saltedPlan(this.#view.index, this.#config.maxMessageBytes, from)
+      const plan = salted?.plan ?? openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
       if (plan.empty) continue
       const session = this.#sessions.openMine(peer, this.#counter++, now)
       session.startDigest = mine
       session.theirDigest = digest
-      session.salted = salted
+      session.saltedTo = salted?.next
       session.pull = next.pull
       this.#stats.sessionsStarted++
-      const from = actions.length
+      const sent = actions.length
       await this.#output.emit(session, plan, actions, now)
-      session.tallySent(actions.slice(from))
+      session.tallySent(actions.slice(sent))
     }
     return actions
   }
@@ -479,7 +480,7 @@ export class SyncEngine {
     session.journalEnd(this.journal, true, now)
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
-    if (session.role === 'initiator' && session.startDigest !== undefined) this.#doubts.ended(session.peer, session.startDigest.fp, session.theirDigest, this.#view.digest().fp, session.salted)
+    if (session.role === 'initiator' && session.startDigest !== undefined) this.#doubts.ended(session.peer, session.startDigest.fp, session.theirDigest, this.#view.digest().fp, session.saltedTo)
     if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
       actions.push(this.#digest(undefined, session.startDigest.fp))
     }

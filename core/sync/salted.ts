@@ -18,6 +18,11 @@ import { Plan } from './reconcile.ts'
 const LIST_OVERHEAD = 16
 /** The message's framing besides its lists: version, type, session, seq, salt, list header (an upper bound). */
 export const SALTED_MESSAGE_OVERHEAD = 48
+/**
+ * Keys one salted session lists (four messages of MAX_SALTED_KEYS): hashing them costs the sender a few
+ * milliseconds, and a larger key space is covered by the next sessions, each resuming where the last stopped.
+ */
+export const SALTED_SESSION_KEYS = 16 * 1024
 
 /** The first SALTED_HASH_BYTES of sha256(salt || item hash). */
 export function saltedHash (salt: Uint8Array, item: Uint8Array): Uint8Array {
@@ -32,15 +37,23 @@ export function newSalt (): Uint8Array {
 const itemBytes = (key: string): number => Buffer.byteLength(key) + 3 + SALTED_HASH_BYTES
 
 /**
- * Our whole key space as salted lists: consecutive ranges covering everything ("" to the end), each of at
- * most MAX_RANGE_ITEMS keys and small enough that a message of one list fits `maxBytes`.
+ * Our key space from `from` as salted lists: consecutive ranges from `from`, each of at most MAX_RANGE_ITEMS
+ * keys and small enough that a message of one list fits `maxBytes`, `maxKeys` keys in all. The last range
+ * ends at the end of the key space, or at the first key left out (`next`, where the next session resumes).
  */
-export function saltedLists (index: KeyIndex, salt: Uint8Array, maxBytes: number): RangeItems[] {
+export function saltedLists (index: KeyIndex, salt: Uint8Array, maxBytes: number, from = '', maxKeys = Infinity): { lists: RangeItems[], next: string | null } {
   const room = maxBytes - SALTED_MESSAGE_OVERHEAD - LIST_OVERHEAD - 2 * 1024 * 3 // two bounds, at their longest
   const lists: RangeItems[] = []
-  let current: RangeItems = { lo: '', hi: null, items: [] }
+  let current: RangeItems = { lo: from, hi: null, items: [] }
   let used = 0
-  for (const [key, hash] of index.items('')) {
+  let listed = 0
+  for (const [key, hash] of index.items(from)) {
+    if (listed >= maxKeys) {
+      current.hi = key
+      lists.push(current)
+      return { lists, next: key }
+    }
+    listed++
     const size = itemBytes(key)
     if (current.items.length > 0 && (current.items.length >= MAX_RANGE_ITEMS || used + size > room)) {
       current.hi = key
@@ -52,14 +65,18 @@ export function saltedLists (index: KeyIndex, salt: Uint8Array, maxBytes: number
     used += size
   }
   lists.push(current)
-  return lists
+  return { lists, next: null }
 }
 
-/** The opening of a salted session: our whole key space in salted lists. */
-export function saltedPlan (index: KeyIndex, maxBytes: number, salt = newSalt()): Plan {
+/**
+ * The opening of a salted session: our key space from `from` in salted lists, at most SALTED_SESSION_KEYS
+ * keys; `next`: the first key left for the next salted session (null: it reached the end).
+ */
+export function saltedPlan (index: KeyIndex, maxBytes: number, from: string, salt = newSalt()): { plan: Plan, next: string | null } {
   const plan = new Plan()
-  plan.salted = { salt, lists: saltedLists(index, salt, maxBytes) }
-  return plan
+  const { lists, next } = saltedLists(index, salt, maxBytes, from, SALTED_SESSION_KEYS)
+  plan.salted = { salt, lists }
+  return { plan, next }
 }
 
 /**

@@ -26,7 +26,8 @@ test('salted lists cover the whole key space, in ranges that fit a message and h
   const index = new KeyIndex()
   for (let i = 0; i < 3000; i++) index.set(`key/${String(i).padStart(4, '0')}`, h(i % 250))
   for (const maxBytes of [4096, 1024 * 1024]) {
-    const lists = saltedLists(index, salt, maxBytes)
+    const { lists, next } = saltedLists(index, salt, maxBytes)
+    assert.equal(next, null)
     assert.equal(lists[0].lo, '')
     assert.equal(lists[lists.length - 1].hi, null)
     for (let i = 1; i < lists.length; i++) assert.equal(lists[i].lo, lists[i - 1].hi)
@@ -38,7 +39,21 @@ test('salted lists cover the whole key space, in ranges that fit a message and h
     }
   }
   // An empty key space is one empty list: "I hold nothing".
-  assert.deepEqual(saltedLists(new KeyIndex(), salt, 4096), [{ lo: '', hi: null, items: [] }])
+  assert.deepEqual(saltedLists(new KeyIndex(), salt, 4096), { lists: [{ lo: '', hi: null, items: [] }], next: null })
+  // A session lists at most `maxKeys`: the next one resumes at the first key left out, and together they list every key once.
+  const seen: string[] = []
+  let from: string | null = ''
+  let sessions = 0
+  while (from !== null) {
+    const part = saltedLists(index, salt, 1024 * 1024, from, 1000)
+    assert.equal(part.lists[0].lo, from)
+    assert.equal(part.lists[part.lists.length - 1].hi, part.next)
+    seen.push(...part.lists.flatMap(l => l.items.map(i => i[0])))
+    from = part.next
+    sessions++
+  }
+  assert.equal(sessions, 3)
+  assert.deepEqual(seen, index.items('').map(i => i[0]))
 })
 
 test('answering salted lists finds exactly the keys that differ, whatever the hashes', () => {
@@ -47,7 +62,7 @@ test('answering salted lists finds exactly the keys that differ, whatever the ha
     for (const [k, v] of Object.entries(mine)) ours.set(k, h(v))
     for (const [k, v] of Object.entries(theirs)) peer.set(k, h(v))
     const plan = new Plan()
-    for (const r of saltedLists(peer, salt, 200)) answerSalted(ours, salt, r, plan)
+    for (const r of saltedLists(peer, salt, 200).lists) answerSalted(ours, salt, r, plan)
     assert.deepEqual(plan.fullKeys.sort(), Object.keys(mine).filter(k => !(k in theirs)).sort())
     assert.deepEqual(plan.ask.map(a => a.key).sort(), Object.keys(theirs).filter(k => !(k in mine)).sort())
     assert.deepEqual(plan.askKeys.sort(), Object.keys(mine).filter(k => k in theirs && mine[k] !== theirs[k]).sort())
