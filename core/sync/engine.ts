@@ -353,7 +353,8 @@ export class SyncEngine {
       const next = this.#peers.next(mine.fp, p => this.#sessions.inFlightWith(p), now)
       if (next === undefined) break
       const { peer, digest } = next
-      const from = this.#doubts.salted(peer, mine.fp, digest)
+      // Salted lists cost bytes a peer's digests alone set off: within its allowance, and charged to it.
+      const from = this.limits.budgets.allowance(peer, now) > 0 ? this.#doubts.salted(peer, mine.fp, digest) : undefined
       const salted = from === undefined ? undefined : saltedPlan(this.#view.index, this.#config.maxMessageBytes, from)
       const plan = salted?.plan ?? openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
       if (plan.empty) continue
@@ -366,6 +367,7 @@ export class SyncEngine {
       const sent = actions.length
       await this.#output.emit(session, plan, actions, now)
       session.tallySent(actions.slice(sent))
+      if (salted !== undefined) this.limits.chargeSent(peer, actions.slice(sent), now)
     }
     return actions
   }

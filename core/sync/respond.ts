@@ -89,6 +89,8 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
   }
   if (msg.type === 'salted') {
     for (const r of msg.lists) answerSalted(index, msg.salt, r, plan)
+    // Keys we do not keep (partial replication) we do not ask for.
+    plan.ask.splice(0, plan.ask.length, ...plan.ask.filter(a => c.keeps(a.key)))
     session.progress.differ([...plan.fullKeys, ...plan.ask.map(s => s.key), ...plan.askKeys])
     return { plan, hashes: [] }
   }
