@@ -354,8 +354,8 @@ export class SyncEngine {
       if (next === undefined) break
       const { peer, digest } = next
       // Salted lists cost bytes a peer's digests alone set off: within its allowance, and charged to it.
-      const from = this.limits.budgets.allowance(peer, now) > 0 ? this.#doubts.salted(peer, mine.fp, digest) : undefined
-      const salted = from === undefined ? undefined : saltedPlan(this.#view.index, this.#config.maxMessageBytes, from)
+      const resume = this.limits.budgets.allowance(peer, now) > 0 ? this.#doubts.salted(peer, mine.fp, digest) : undefined
+      const salted = resume === undefined ? undefined : saltedPlan(this.#view.index, this.#config.maxMessageBytes, resume)
       const plan = salted?.plan ?? openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
       if (plan.empty) continue
       const session = this.#sessions.openMine(peer, this.#counter++, now)
@@ -364,10 +364,10 @@ export class SyncEngine {
       session.saltedTo = salted?.next
       session.pull = next.pull
       this.#stats.sessionsStarted++
-      const sent = actions.length
+      const from = actions.length
       await this.#output.emit(session, plan, actions, now)
-      session.tallySent(actions.slice(sent))
-      if (salted !== undefined) this.limits.chargeSent(peer, actions.slice(sent), now)
+      session.tallySent(actions.slice(from))
+      if (salted !== undefined) this.limits.chargeSent(peer, actions.slice(from), now)
     }
     return actions
   }
