@@ -1,18 +1,18 @@
 /**
  * The recent history of this peer's whole key space: after every commit, the
- * fingerprint of the key space then (count and XOR of item hashes, as in
- * digests), and which key changed from which item hash. When a peer shows a
- * fingerprint we held before, its state *is* our state of then (equal
+ * digest of the key space then (the accumulator's 16 bytes, lthash.ts, as
+ * digests carry it), and which key changed from which item hash. When a peer
+ * shows a digest we held before, its state *is* our state of then (equal
  * fingerprints imply equal states), so it is strictly behind us and lacks
  * exactly what changed since: we can send it those deltas at once, with no
  * reconciliation. This is the common case of a peer that missed pushes.
  * The same holds for any key range: walking the log backwards from the
- * present recovers each range's past fingerprints (`matchRanges`), so a peer
+ * present recovers each range's past (XOR) fingerprints (`matchRanges`), so a peer
  * that is behind in most ranges and ahead in a few is caught up in the former.
  * Bounded: states older than the last `capacity` commits are forgotten.
  */
 import { GenerationalCache, bytesKey } from './generational-cache.ts'
-import { type Fingerprint, HASH_BYTES, type KeyIndex } from './key-index.ts'
+import { HASH_BYTES, type KeyIndex } from './key-index.ts'
 import { type RangeFp, matchesFp } from './messages.ts'
 
 export const DEFAULT_CHANGE_LOG_CAPACITY = 65_536
@@ -24,8 +24,7 @@ export class ChangeLog {
   readonly #ring: Change[] = []
   #next = 0
   #counter = 0
-  readonly #fp = new Uint8Array(HASH_BYTES)
-  /** The fingerprint of a state we held → the counter right after it was reached. */
+  /** The digest of a state we held → the counter right after it was reached. */
   readonly #states: GenerationalCache<string, number>
   #started = false
 
@@ -34,28 +33,24 @@ export class ChangeLog {
     this.#states = new GenerationalCache(2 * capacity) // keeps at least the last `capacity` states
   }
 
-  /** Starts from the key space's fingerprint once the index is loaded; commits before this are not logged. */
-  start (f: Fingerprint): void {
-    this.#fp.set(f.fp)
+  /** Starts from the key space's digest once the index is loaded; commits before this are not logged. */
+  start (digest: Uint8Array): void {
     this.#started = true
-    this.#states.set(bytesKey(this.#fp), this.#counter)
+    this.#states.set(bytesKey(digest), this.#counter)
   }
 
-  /** Logs that `key` changed from item hash `before` (undefined: it was new) to `after`. */
-  commit (key: string, before: Uint8Array | undefined, after: Uint8Array): void {
+  /** Logs that `key` changed from item hash `before` (undefined: it was new), leaving the key space at `digest`. */
+  commit (key: string, before: Uint8Array | undefined, digest: Uint8Array): void {
     if (!this.#started) return
     this.#counter++
-    const fp = this.#fp
-    if (before !== undefined) for (let i = 0; i < HASH_BYTES; i++) fp[i] ^= before[i]
-    for (let i = 0; i < HASH_BYTES; i++) fp[i] ^= after[i]
     const change = { at: this.#counter, key, before }
     if (this.#ring.length < this.#capacity) this.#ring.push(change); else this.#ring[this.#next] = change
     this.#next = (this.#next + 1) % this.#capacity
-    this.#states.set(bytesKey(this.#fp), this.#counter)
+    this.#states.set(bytesKey(digest), this.#counter)
   }
 
   /**
-   * If `f` (a digest: the XOR of a whole key space) is a state we held and every change since is
+   * If `f` (a digest of a whole key space) is a state we held and every change since is
    * still logged: each key changed since, with its item hash back then (undefined: the key did not exist).
    */
   since (f: { fp: Uint8Array }): Map<string, Uint8Array | undefined> | undefined {

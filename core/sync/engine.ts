@@ -17,6 +17,7 @@ import { type Plain, encode } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import type { ClockSkew } from './clock-skew.ts'
 import { resendMs, resolveConfig } from './config.ts'
+import { DigestDoubts } from './digest-doubt.ts'
 import { bytesKey } from './generational-cache.ts'
 import { LocalView } from './local-view.ts'
 import { Journal } from './journal.ts'
@@ -30,6 +31,7 @@ import { PeerTable } from './peer-table.ts'
 import { PushQueue } from './push-queue.ts'
 import { Plan } from './reconcile.ts'
 import { type Request, answerRequest, followUp, openingPlan } from './respond.ts'
+import { saltedPlan } from './salted.ts'
 import { SessionOutput } from './session-output.ts'
 import { type Session, SessionTable } from './session.ts'
 import type { SessionProgress } from './session-progress.ts'
@@ -64,6 +66,8 @@ export class SyncEngine {
   readonly #output: SessionOutput
   readonly #sessions = new SessionTable()
   readonly #peers: PeerTable
+  /** Peers whose last session changed nothing while digests differ: the next opens salted (digest-doubt.ts). */
+  readonly #doubts = new DigestDoubts()
   /** What each peer may make us do (peer-budget.ts). */
   /** Per-peer limits (peer-gate.ts): the host charges inspection questions and answers here too (PROTOCOL.md §13). */
   readonly limits: PeerGate
@@ -185,6 +189,7 @@ export class SyncEngine {
     this.#merger.now = now
     this.#dropSessions(peer)
     this.#peers.forget(peer)
+    this.#doubts.forget(peer)
     this.#partial.left(peer)
     return []
   }
@@ -348,15 +353,21 @@ export class SyncEngine {
       const next = this.#peers.next(mine.fp, p => this.#sessions.inFlightWith(p), now)
       if (next === undefined) break
       const { peer, digest } = next
-      const plan = openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
+      // Salted lists cost bytes a peer's digests alone set off: within its allowance, and charged to it.
+      const resume = this.limits.budgets.allowance(peer, now) > 0 ? this.#doubts.salted(peer, mine.fp, digest) : undefined
+      const salted = resume === undefined ? undefined : saltedPlan(this.#view.index, this.#config.maxMessageBytes, resume)
+      const plan = salted?.plan ?? openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
       if (plan.empty) continue
       const session = this.#sessions.openMine(peer, this.#counter++, now)
       session.startDigest = mine
+      session.theirDigest = digest
+      session.saltedTo = salted?.next
       session.pull = next.pull
       this.#stats.sessionsStarted++
       const from = actions.length
       await this.#output.emit(session, plan, actions, now)
       session.tallySent(actions.slice(from))
+      if (salted !== undefined) this.limits.chargeSent(peer, actions.slice(from), now)
     }
     return actions
   }
@@ -471,6 +482,7 @@ export class SyncEngine {
     session.journalEnd(this.journal, true, now)
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
+    if (session.role === 'initiator' && session.startDigest !== undefined) this.#doubts.ended(session.peer, session.startDigest.fp, session.theirDigest, this.#view.digest().fp, session.saltedTo)
     if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
       actions.push(this.#digest(undefined, session.startDigest.fp))
     }

@@ -9,11 +9,11 @@
 import { type Plain, decode, encode } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { HASH_BYTES } from './key-index.ts'
-import { PROTOCOL_VERSION } from './messages.ts'
+import { PROTOCOL_VERSION, versionError } from './messages.ts'
 import { ProtocolError, bool, bytes, key, ref, refWire, short, tuple, uint } from './wire.ts'
 
 /** Peers that know the inspection messages subscribe to this topic; questions and answers both travel on it. */
-export const INSPECT_TOPIC = 'monoidb/2/inspect'
+export const INSPECT_TOPIC = 'monoidb/3/inspect'
 export const INSPECT_TYPE = 10
 export const INSPECTED_TYPE = 11
 /** Bytes of a query id: random, so answers to one question are told from answers to another. */
@@ -142,7 +142,7 @@ export function decodeInspectMessage (b: Uint8Array): InspectMessage {
 
 function fromWire (v: Plain): InspectMessage {
   if (!Array.isArray(v) || v.length < 2) throw new ProtocolError('malformed', 'message must be an array [version, type, ...fields]')
-  if (v[0] !== PROTOCOL_VERSION) throw new ProtocolError('bad_version', `protocol version ${short(v[0])} is not supported (this peer speaks ${PROTOCOL_VERSION})`)
+  if (v[0] !== PROTOCOL_VERSION) throw versionError(v[0])
   const f = v.slice(2)
   const arity = (k: number): void => {
     if (f.length !== k) throw new ProtocolError('bad_field', `type ${v[1] as number} takes ${k} fields after the type, got ${f.length}`)

@@ -1,14 +1,16 @@
 /**
  * What this peer knows about its own key space, kept in step with the store
  * through onCommit: the digest index (item hash per key), the summaries keys
- * recently had (by item hash), the change log of whole-space states, and each
- * key's item hash before its latest commit (where its next push's delta starts).
+ * recently had (by item hash), the change log of whole-space states, the
+ * whole-space accumulator digests carry (lthash.ts), and each key's item hash
+ * before its latest commit (where its next push's delta starts).
  */
 import type { Plain } from '../codec.ts'
 import type { BoundRef } from '../subscription.ts'
 import { ChangeLog } from './change-log.ts'
 import { GenerationalCache } from './generational-cache.ts'
 import { type Fingerprint, KeyIndex, itemHash } from './key-index.ts'
+import { LtHash } from './lthash.ts'
 import { Plan } from './reconcile.ts'
 import { SummaryHistory } from './summary-history.ts'
 import type { SyncStore } from './types.ts'
@@ -17,6 +19,8 @@ export class LocalView {
   readonly index = new KeyIndex()
   readonly history = new SummaryHistory()
   readonly changes = new ChangeLog()
+  /** The multiset hash of every key's item hash: what digests carry (kept in step with `index`). */
+  readonly space = new LtHash()
   /** Each recently committed key's item hash before that commit (null: the key was new). */
   readonly #before = new GenerationalCache<string, Uint8Array | null>(16_384)
   /** Called after each commit with the key's new item hash. */
@@ -38,26 +42,31 @@ export class LocalView {
       // A commit while we read has already put the newer summary in the index.
       if (s === undefined || touched.has(key)) continue
       const hash = itemHash(key, s.contract, s.summary)
-      view.index.set(key, hash)
+      view.#set(key, hash)
       view.history.remember(hash, s.contract, s.summary)
     }
     loading = false
-    view.changes.start(view.index.fingerprint(''))
+    view.changes.start(view.space.digest())
     return view
   }
 
   #committed (key: string, hash: Uint8Array, contract: BoundRef, summary: Plain): void {
     const before = this.index.get(key)
-    this.changes.commit(key, before, hash)
+    this.#set(key, hash)
+    this.changes.commit(key, before, this.space.digest())
     this.#before.set(key, before ?? null)
-    this.index.set(key, hash)
     this.history.remember(hash, contract, summary)
     this.onIndexed(key, hash)
   }
 
-  /** The fingerprint of the whole key space: what digests carry. */
+  #set (key: string, hash: Uint8Array): void {
+    this.space.replace(this.index.get(key), hash)
+    this.index.set(key, hash)
+  }
+
+  /** What digests carry: the key count and the 16-byte hash of the whole-space accumulator (not a range fingerprint). */
   digest (): Fingerprint {
-    return this.index.fingerprint('')
+    return { count: this.index.size, fp: this.space.digest() }
   }
 
   /** The key's item hash before its latest commit: null if it was new then, or if that is forgotten. */

@@ -1,6 +1,6 @@
 /**
  * The sync protocol's messages (PROTOCOL.md describes them byte by byte).
- * Every message is one canonical CBOR array `[2, type, ...fields]`; 2 is the
+ * Every message is one canonical CBOR array `[3, type, ...fields]`; 3 is the
  * protocol version and the type a small number. Each type has one encoder and
  * one strict decoder: bytes from the network are untrusted, and anything off
  * (version, type, arity, field types, sizes, order) is a ProtocolError, never
@@ -20,8 +20,12 @@ import type { ItemWrites } from './write-ranges.ts'
 
 export { ProtocolError, type ProtocolErrorCode, type SessionId, refWire } from './wire.ts'
 
-/** Version 2: pushes carry no base, numbered types, front-coded keys, 8-byte item hashes. */
-export const PROTOCOL_VERSION = 2
+/**
+ * Version 3: digests are the 16-byte hash of a multiset-hash accumulator (lthash.ts), not a XOR, and a session
+ * whose ranges all match while digests differ compares salted item hashes (`salted`). Version 2 (XOR digests,
+ * which a writer of many keys can make collide) and 1 are refused as `bad_version`.
+ */
+export const PROTOCOL_VERSION = 3
 /** No peer may emit a message over 1 MiB (gossipsub frames fail past 4 MiB); receivers allow a little slack. */
 export const MAX_MESSAGE_BYTES = DEFAULT_MAX_BYTES
 export const MAX_WIRE_BYTES = MAX_MESSAGE_BYTES + 1024
@@ -50,6 +54,12 @@ export function matchesFp (full: Uint8Array, fp: Uint8Array, offset: number): bo
   return fp.length === full.length ? sameHash(full, fp) : sameHash(full.subarray(offset, offset + fp.length), fp)
 }
 
+/** The salted fallback (salted.ts): a fresh salt per session, and salted item hashes of this many bytes. */
+export const SALT_BYTES = 16
+export const SALTED_HASH_BYTES = 8
+/** Most keys in one `salted` message (each costs its receiver a hash). */
+export const MAX_SALTED_KEYS = 4 * 1024
+
 export interface DeltaItem { key: string, contract: BoundRef, delta: Plain }
 /** `fp`: our own are 16 bytes; a peer's, as sessions carry them, RANGE_FP_BYTES (see matchesFp). */
 export interface RangeFp { lo: string, hi: string | null, count: number, fp: Uint8Array }
@@ -62,7 +72,7 @@ export interface RangeSums { lo: string, hi: string | null, sums: Summary[] }
 export type Message =
   | { type: 'push', items: DeltaItem[] }
   /**
-   * `fp`: the XOR of all the sender's item hashes; `was`: that of a state it held before (a peer holding it now can
+   * `fp`: the digest of all the sender's item hashes (lthash.ts); `was`: that of a state it held before (a peer holding it now can
    * pull a catch-up from it); `partial`: the sender keeps only some keys (partial replication), so its digest is not
    * comparable with anyone's: it reconciles by summaries of its own keys instead.
    */
@@ -80,11 +90,16 @@ export type Message =
   | { type: 'scope', fp: Uint8Array }
   /** A push whose items carry the writes folded into them, where known (writes-wire.ts): one entry per item. */
   | { type: 'writes', items: DeltaItem[], writes: Array<ItemWrites | undefined> }
+  /** Keys with salted item hashes (sha256(salt || item hash), first SALTED_HASH_BYTES): a session's fallback when ranges all match but digests differ (salted.ts). */
+  | { type: 'salted', sid: SessionId, seq: number, salt: Uint8Array, lists: RangeItems[] }
 
 export type MessageType = Message['type']
 /** Wire numbers of the types: MESSAGE_TYPES[n - 1] is type n. */
-export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack', 'want', 'scope', 'writes']
-const typeNumber = (t: MessageType): number => MESSAGE_TYPES.indexOf(t) + 1
+export const MESSAGE_TYPES: readonly MessageType[] = ['push', 'digest', 'ranges', 'sums', 'deltas', 'ack', 'want', 'scope', 'writes', 'salted']
+/** `salted` is type 12: 10 and 11 are the inspection topic's (inspect-messages.ts). */
+export const SALTED_TYPE = 12
+const typeNumber = (t: MessageType): number => t === 'salted' ? SALTED_TYPE : MESSAGE_TYPES.indexOf(t) + 1
+const typeOfNumber = (n: number): MessageType | undefined => n === SALTED_TYPE ? 'salted' : n >= 1 && n <= 9 ? MESSAGE_TYPES[n - 1] : undefined
 
 // ---- encoding ------------------------------------------------------------------------------
 
@@ -125,6 +140,7 @@ function rangesWire<R extends { lo: string, hi: string | null }> (rs: readonly R
   })
 }
 const itemFields = (r: RangeItems): Plain[] => [keysWire(r.items.map(i => i[0]), r.lo), packed(r.items.map(i => i[1]), ITEM_HASH_BYTES)]
+const saltedFields = (r: RangeItems): Plain[] => [keysWire(r.items.map(i => i[0]), r.lo), packed(r.items.map(i => i[1]), SALTED_HASH_BYTES)]
 const sumFields = (r: RangeSums): Plain[] => summariesWire(r.sums)
 
 function toWire (m: Message): Plain {
@@ -139,6 +155,7 @@ function toWire (m: Message): Plain {
     case 'want': return [...head, keysWire([...new Set(m.keys)].sort())]
     case 'scope': return [...head, m.fp]
     case 'writes': return [...head, ...deltasWire(m.items), writesWire(m.writes)]
+    case 'salted': return [...head, sidWire(m.sid), m.seq, m.salt, rangesWire(m.lists, saltedFields)]
   }
 }
 
@@ -235,9 +252,9 @@ function canonicalOnly (bytes: Uint8Array, v: Plain): void {
 
 function fromWire (v: Plain): Message {
   if (!Array.isArray(v) || v.length < 2) throw new ProtocolError('malformed', 'message must be an array [version, type, ...fields]')
-  if (v[0] !== PROTOCOL_VERSION) throw new ProtocolError('bad_version', `protocol version ${short(v[0])} is not supported (this peer speaks ${PROTOCOL_VERSION})`)
+  if (v[0] !== PROTOCOL_VERSION) throw versionError(v[0])
   const n = v[1]
-  const type = typeof n === 'number' && Number.isInteger(n) ? MESSAGE_TYPES[n - 1] : undefined
+  const type = typeof n === 'number' && Number.isInteger(n) ? typeOfNumber(n) : undefined
   if (type === undefined) throw new ProtocolError('unknown_type', `unknown message type ${short(n)}`)
   const f = v.slice(2)
   const arity = (k: number): void => {
@@ -293,7 +310,16 @@ function fromWire (v: Plain): Message {
       const items = deltaItems(f[0], f[1])
       return { type, items, writes: writesList(f[2], items.length) }
     }
+    case 'salted':
+      arity(4)
+      return { type, sid: sid(f[0]), seq: uint(f[1], 'seq'), salt: bytes(f[2], SALT_BYTES, 'salt', 1), lists: saltedLists(f[3]) }
   }
+}
+
+/** The refusal of another version; version 2 is named, since its peers are the ones a rolling upgrade leaves behind. */
+export function versionError (v: Plain): ProtocolError {
+  const why = v === 2 ? ': version 2 digests are XORs of item hashes, which a writer of many keys can make collide; upgrade the peer' : ''
+  return new ProtocolError('bad_version', `protocol version ${short(v)} is not supported (this peer speaks ${PROTOCOL_VERSION})${why}`)
 }
 
 function deltaItems (refsX: Plain, flatX: Plain): DeltaItem[] {
@@ -333,6 +359,29 @@ function rangeItems (lo: string, hi: string | null, [keysX, hashesX]: Plain[]): 
   ascendingIn(keys, lo, hi)
   const hashes = bytes(hashesX, ITEM_HASH_BYTES, 'item hashes', keys.length)
   return { lo, hi, items: keys.map((k, i) => [k, slice(hashes, i, ITEM_HASH_BYTES)]) }
+}
+
+/**
+ * Salted lists: ranges that ascend without overlapping, and at most MAX_SALTED_KEYS keys in all, so a
+ * message costs its receiver at most one walk over its keys and MAX_SALTED_KEYS hashes.
+ */
+function saltedLists (x: Plain): RangeItems[] {
+  const lists = rangeList(x, 'salted lists', 6, saltedItems)
+  let keys = 0
+  lists.forEach((r, i) => {
+    keys += r.items.length
+    const prev = lists[i - 1]
+    if (prev !== undefined && (prev.hi === null || r.lo < prev.hi)) throw new ProtocolError('bad_field', `salted lists must ascend without overlapping: ${short(r.lo)}`)
+  })
+  if (keys > MAX_SALTED_KEYS) throw new ProtocolError('bad_field', `salted lists hold ${keys} keys, over ${MAX_SALTED_KEYS}`)
+  return lists
+}
+
+function saltedItems (lo: string, hi: string | null, [keysX, hashesX]: Plain[]): RangeItems {
+  const keys = keyList(keysX, 'salted list', MAX_RANGE_ITEMS, lo)
+  ascendingIn(keys, lo, hi)
+  const hashes = bytes(hashesX, SALTED_HASH_BYTES, 'salted hashes', keys.length)
+  return { lo, hi, items: keys.map((k, i) => [k, slice(hashes, i, SALTED_HASH_BYTES)]) }
 }
 
 function rangeSums (lo: string, hi: string | null, [refsX, flatX]: Plain[]): RangeSums {

@@ -16,7 +16,7 @@
 import { sameHash } from './key-index.ts'
 import type { PeerId } from './types.ts'
 
-/** A digest: the XOR of the item hashes of a whole key space. */
+/** A digest: the 16-byte hash of the accumulator of a whole key space's item hashes (lthash.ts). */
 export type Digest = Uint8Array
 interface Stamped { fp: Digest, at: number }
 export interface Candidate extends Stamped { notBefore: number }

@@ -47,9 +47,11 @@ export class Plan {
   readonly since: Array<[key: string, theirSummary: Plain]> = []
   /** Keys the peer lacks entirely: we send everything we hold. */
   readonly fullKeys: string[] = []
+  /** Our keys with salted item hashes (salted.ts): the fallback when ranges all matched but digests differ. */
+  salted: { salt: Uint8Array, lists: RangeItems[] } | undefined
 
   get empty (): boolean {
-    return this.fps.length + this.items.length + this.sumLists.length + this.ask.length + this.askKeys.length + this.tell.length + this.tellKeys.length + this.deltas.length + this.since.length + this.fullKeys.length === 0
+    return this.fps.length + this.items.length + this.sumLists.length + this.ask.length + this.askKeys.length + this.tell.length + this.tellKeys.length + this.deltas.length + this.since.length + this.fullKeys.length === 0 && this.salted === undefined
   }
 }
 

@@ -8,6 +8,7 @@ import type { DeltaMerger } from './merger.ts'
 import type { LocalView } from './local-view.ts'
 import { sameHash } from './key-index.ts'
 import { Plan, type SumItem, answerFp, answerItems, answerSumList, answerSums, describeRange } from './reconcile.ts'
+import { answerSalted } from './salted.ts'
 import { deltaSize, distinctKeys } from './session-output.ts'
 import type { Session } from './session.ts'
 import type { SyncStats } from './stats.ts'
@@ -32,7 +33,8 @@ export interface Context { store: SyncStore, view: LocalView, merger: DeltaMerge
 export function openingPlan (view: LocalView, stats: SyncStats, kind: 'pull' | 'behind' | 'full', theirs: Uint8Array): Plan {
   if (kind === 'pull') {
     const plan = new Plan()
-    const mine = view.digest()
+    // A range fingerprint (XOR), not the digest: the peer compares it with its own ranges and past ranges.
+    const mine = view.index.fingerprint('')
     plan.fps.push({ lo: '', hi: null, count: mine.count, fp: mine.fp })
     return plan
   }
@@ -83,6 +85,13 @@ export async function answerRequest (c: Context, from: PeerId, session: Session,
       await answerSumList(c.store, index, r, plan)
       for (const d of plan.deltas.slice(before)) used += deltaSize(d)
     }
+    return { plan, hashes: [] }
+  }
+  if (msg.type === 'salted') {
+    for (const r of msg.lists) answerSalted(index, msg.salt, r, plan)
+    // Keys we do not keep (partial replication) we do not ask for.
+    plan.ask.splice(0, plan.ask.length, ...plan.ask.filter(a => c.keeps(a.key)))
+    session.progress.differ([...plan.fullKeys, ...plan.ask.map(s => s.key), ...plan.askKeys])
     return { plan, hashes: [] }
   }
   if (msg.type === 'sums') {

@@ -8,8 +8,12 @@
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
-import { ACK_HASH_BYTES, type DeltaItem, type Message, type RangeFp, type RangeItems, type RangeSums, type Summary, chunk, encodeMessage, entrySize, refsSize } from './messages.ts'
+import {
+  ACK_HASH_BYTES, type DeltaItem, MAX_RANGE_ITEMS, MAX_SALTED_KEYS, type Message, type RangeFp, type RangeItems, type RangeSums, type Summary, chunk, encodeMessage,
+  entrySize, refsSize
+} from './messages.ts'
 import type { Plan, SumItem } from './reconcile.ts'
+import { saltedListSize } from './salted.ts'
 import type { Session } from './session.ts'
 import type { SyncStats } from './stats.ts'
 import type { PeerId, SendAction, SyncAction, SyncStore } from './types.ts'
@@ -67,6 +71,15 @@ export class SessionOutput {
       const items = part.flatMap(e => 'items' in e ? [e.items] : [])
       const sums = part.flatMap(e => 'sums' in e ? [e.sums] : [])
       request(seq => ({ type: 'ranges', sid, seq, fps, items, sums }))
+    }
+    if (plan.salted !== undefined) {
+      const { salt, lists } = plan.salted
+      const emptySalted = encodeMessage({ type: 'salted', sid: sizing, seq: NUMBER_PLACEHOLDER, salt, lists: [] }).length
+      const parts = this.#chunk(lists, saltedListSize, emptySalted, Math.floor(MAX_SALTED_KEYS / MAX_RANGE_ITEMS))
+      for (const part of parts) {
+        if (full()) { cut = true; break }
+        request(seq => ({ type: 'salted', sid, seq, salt, lists: part }))
+      }
     }
     const ask = [...plan.ask, ...await this.#summaries(full() ? [] : plan.askKeys)]
     const tell = [...plan.tell, ...await this.#summaries(full() ? [] : plan.tellKeys)]

@@ -52,6 +52,12 @@ export class Session {
   #journaled = false
   /** We started it to pull a catch-up from a peer ahead of us. */
   pull = false
+  /**
+   * The peer's digest when we started it (digest-doubt.ts); for a session opened with salted lists
+   * (salted.ts), the first key they left out (null: they reached the end); undefined otherwise.
+   */
+  theirDigest: Uint8Array | undefined
+  saltedTo: string | null | undefined
   /** Keys known to differ, received, sent, and bytes: what `monoidb status` shows (session-progress.ts). */
   readonly progress: ProgressCounter
   #nextSeq = 0

@@ -31,14 +31,14 @@ export interface SyncStore {
  * Gossip topics, `monoidb/<protocol version>/<what>`; every peer subscribes to all three (PROTOCOL.md §2).
  * A peer that keeps only some keys still hears every push and drops what it does not keep.
  */
-export const PUSH_TOPIC = 'monoidb/2/push'
-export const DIGEST_TOPIC = 'monoidb/2/digest'
-export const WANT_TOPIC = 'monoidb/2/want'
+export const PUSH_TOPIC = 'monoidb/3/push'
+export const DIGEST_TOPIC = 'monoidb/3/digest'
+export const WANT_TOPIC = 'monoidb/3/want'
 /**
  * Pushes that carry write ids (message type 9, `writes`): a peer that knows the type subscribes to it as well;
  * a peer before it never does, so it is never sent a type it does not know (PROTOCOL.md §4).
  */
-export const WRITES_TOPIC = 'monoidb/2/writes'
+export const WRITES_TOPIC = 'monoidb/3/writes'
 
 /**
  * Partial replication: the keys a peer keeps beside those it holds. A peer with no Interest keeps every

@@ -42,8 +42,8 @@ test('gossip accepts what decodes, rejects garbage (the sender loses score), ign
   const { s } = service()
   assert.equal(s.check(question(1)), TopicValidatorResult.Accept)
   assert.equal(s.check(new Uint8Array([1, 2, 3])), TopicValidatorResult.Reject)
-  assert.equal(s.check(encode([2, 1, [], []])), TopicValidatorResult.Reject, 'a sync message is no inspection message')
-  assert.equal(s.check(encode([3, 10, new Uint8Array(8), 'k', null, null, null])), TopicValidatorResult.Ignore)
+  assert.equal(s.check(encode([3, 1, [], []])), TopicValidatorResult.Reject, 'a sync message is no inspection message')
+  assert.equal(s.check(encode([4, 10, new Uint8Array(8), 'k', null, null, null])), TopicValidatorResult.Ignore)
 })
 
 test('a question is answered once per asker and query id, to the asker', async () => {

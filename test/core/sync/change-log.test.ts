@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { ChangeLog } from '../../../core/sync/change-log.ts'
 import { HASH_BYTES, KeyIndex, sameHash } from '../../../core/sync/key-index.ts'
+import { LtHash } from '../../../core/sync/lthash.ts'
 
 const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g')
 const hash = fc.uint8Array({ minLength: HASH_BYTES, maxLength: HASH_BYTES })
@@ -11,14 +12,23 @@ const hash = fc.uint8Array({ minLength: HASH_BYTES, maxLength: HASH_BYTES })
 function replay (commits: Array<[string, Uint8Array]>, capacity?: number): { index: KeyIndex, log: ChangeLog, states: Array<Map<string, Uint8Array>> } {
   const index = new KeyIndex()
   const log = new ChangeLog(capacity)
-  log.start(index.fingerprint(''))
+  const space = new LtHash()
+  log.start(space.digest())
   const states = [new Map<string, Uint8Array>()]
   for (const [k, h] of commits) {
-    log.commit(k, index.get(k), h)
+    space.replace(index.get(k), h)
+    log.commit(k, index.get(k), space.digest())
     index.set(k, h)
     states.push(new Map(states[states.length - 1]).set(k, h))
   }
   return { index, log, states }
+}
+
+/** A whole key space's digest, as digests carry it (the accumulator's 16 bytes). */
+function digestOf (state: Map<string, Uint8Array>): { count: number, fp: Uint8Array } {
+  const space = new LtHash()
+  for (const h of state.values()) space.add(h)
+  return { count: state.size, fp: space.digest() }
 }
 
 function fingerprintOf (state: Map<string, Uint8Array>, lo = '', hi?: string): { count: number, fp: Uint8Array } {
@@ -37,9 +47,9 @@ test('a past state of the key space is recognized, with exactly the keys changed
     const { log, states } = replay(commits)
     const then = states[pick % states.length]
     const now = states[states.length - 1]
-    const changed = log.since(fingerprintOf(then))
+    const changed = log.since(digestOf(then))
     assert.ok(changed !== undefined)
-    const [f, g] = [fingerprintOf(then), fingerprintOf(now)]
+    const [f, g] = [digestOf(then), digestOf(now)]
     assert.equal(log.behindUs(f), !(f.count === g.count && sameHash(f.fp, g.fp)))
     // Every key whose hash differs now from then is listed with its hash then; no other key is.
     for (const [k, h] of now) {
@@ -57,11 +67,11 @@ test('a state never held, or one older than the log keeps, is not recognized', (
   fc.assert(fc.property(fc.array(fc.tuple(key, hash), { minLength: 5, maxLength: 30, size: 'max' }), hash, (commits, stranger) => {
     const { log, states } = replay(commits, 3)
     const foreign = new Map(states[states.length - 1]).set('zz', stranger)
-    assert.equal(log.since(fingerprintOf(foreign)), undefined)
-    assert.equal(log.behindUs(fingerprintOf(foreign)), false)
+    assert.equal(log.since(digestOf(foreign)), undefined)
+    assert.equal(log.behindUs(digestOf(foreign)), false)
     // With room for 3 changes, the state 4 commits back is out of reach (unless it recurs later).
-    const old = fingerprintOf(states[states.length - 5])
-    const recurs = states.slice(-4).some(s => { const f = fingerprintOf(s); return f.count === old.count && sameHash(f.fp, old.fp) })
+    const old = digestOf(states[states.length - 5])
+    const recurs = states.slice(-4).some(s => { const f = digestOf(s); return f.count === old.count && sameHash(f.fp, old.fp) })
     if (!recurs) assert.equal(log.since(old), undefined)
   }), { numRuns: 300 })
 })

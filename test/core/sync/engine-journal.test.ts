@@ -112,7 +112,7 @@ it('the same delta arriving twice is journaled as redundant the second time', as
   await p1.engine.receive('p0', e.bytes, net.now)
   await p1.engine.receive('p2', e.bytes, net.now)
   assert.deepEqual(of(p1, 'merged', 'd').map(m => m.kind === 'merged' ? [m.peer, m.changed, m.writes] : []), [['p0', true, ['r0/1']], ['p2', false, ['r0/1']]])
-  assert.ok(e.bytes.length > 0 && WRITES_TOPIC === 'monoidb/2/writes')
+  assert.ok(e.bytes.length > 0 && WRITES_TOPIC === 'monoidb/3/writes')
 })
 
 it('a writes push naming a huge range from a 255-character replica costs the journal its range, not its ids: few ids, small records', async () => {

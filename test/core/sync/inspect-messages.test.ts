@@ -65,39 +65,40 @@ test('inspection messages are no sync message: the sync decoder refuses types 10
   }
 })
 
-const kept = (fields: Plain[]): Plain => [2, 11, qid, 'asker', 'replica', [0, ...fields], null, null, null, null]
+const kept = (fields: Plain[]): Plain => [3, 11, qid, 'asker', 'replica', [0, ...fields], null, null, null, null]
 
 /** Each malformed message, and the code and words its refusal must carry. */
 const MALFORMED: Array<[string, Plain | Uint8Array, string, RegExp]> = [
   ['not an array', 5, 'malformed', /array/],
-  ['another protocol version', [3, 10, qid, 'k', null, null, null], 'bad_version', /version 3/],
-  ['an unknown type', [2, 12, qid, 'k', null, null, null], 'unknown_type', /type 12/],
-  ['a sync type', [2, 1, [], []], 'unknown_type', /type 1/],
-  ['inspect with a field missing', [2, 10, qid, 'k', null, null], 'bad_field', /takes 5 fields/],
-  ['inspect with a field too many', [2, 10, qid, 'k', null, null, null, null], 'bad_field', /takes 5 fields/],
-  ['a query id of 7 bytes', [2, 10, qid.subarray(0, 7), 'k', null, null, null], 'bad_field', /query id/],
-  ['a query id that is text', [2, 10, 'abcdefgh', 'k', null, null, null], 'bad_field', /query id/],
-  ['an empty key', [2, 10, qid, '', null, null, null], 'bad_field', /key/],
-  ['a key that is a number', [2, 10, qid, 7, null, null, null], 'bad_field', /key/],
-  ['a key over the key size limit', [2, 10, qid, 'k'.repeat(5000), null, null, null], 'bad_field', /key/],
-  ['a bad contract id', [2, 10, qid, 'k', ['no spaces allowed', digest, null], null, null], 'bad_field', /contract id/],
-  ['a digest of 15 bytes', [2, 10, qid, 'k', ['g-counter', digest.subarray(1), null], null, null], 'bad_field', /digest/],
-  ['the asker\'s summary not a triple', [2, 10, qid, 'k', ['g-counter', digest], null, null], 'bad_field', /summary/],
-  ['a summary not boxed', [2, 10, qid, 'k', ['g-counter', digest, 5], null, null], 'bad_field', /summary/],
-  ['a summary over the cap', [2, 10, qid, 'k', ['g-counter', digest, [new Uint8Array(MAX_INSPECT_VALUE_BYTES)]], null, null], 'bad_field', /over/],
-  ['a write id that is a number', [2, 10, qid, 'k', null, 5, null], 'bad_field', /write id/],
-  ['an empty write id', [2, 10, qid, 'k', null, '', null], 'bad_field', /write id/],
-  ['a write id too long', [2, 10, qid, 'k', null, 'x'.repeat(MAX_TEXT + 1), null], 'bad_field', /write id/],
-  ['a write time without a write id', [2, 10, qid, 'k', null, null, 5], 'bad_field', /only with a write id/],
-  ['a negative write time', [2, 10, qid, 'k', null, 'r/1', -5], 'bad_field', /write time/],
-  ['inspected with a field missing', [2, 11, qid, 'a', 'r', [1], null, null, null], 'bad_field', /takes 8 fields/],
-  ['a last-received of one field', [2, 11, qid, 'a', 'r', [1], null, null, null, [5]], 'bad_field', /last received/],
-  ['an empty asker', [2, 11, qid, '', 'r', [1], null, null, null, null], 'bad_field', /asker/],
-  ['a replica id that is bytes', [2, 11, qid, 'a', new Uint8Array(3), [1], null, null, null, null], 'bad_field', /replica/],
-  ['an unknown key state', [2, 11, qid, 'a', 'r', [3], null, null, null, null], 'bad_field', /key state/],
-  ['a key state that is not a list', [2, 11, qid, 'a', 'r', 1, null, null, null, null], 'bad_field', /key state/],
-  ['not-kept with a field', [2, 11, qid, 'a', 'r', [1, 'x'], null, null, null, null], 'bad_field', /not-kept/],
-  ['lacks-contract without its name', [2, 11, qid, 'a', 'r', [2], null, null, null, null], 'bad_field', /lacks-contract/],
+  ['another protocol version', [4, 10, qid, 'k', null, null, null], 'bad_version', /version 4/],
+  ['protocol version 2', [2, 10, qid, 'k', null, null, null], 'bad_version', /version 2 is not supported/],
+  ['an unknown type', [3, 12, qid, 'k', null, null, null], 'unknown_type', /type 12/],
+  ['a sync type', [3, 1, [], []], 'unknown_type', /type 1/],
+  ['inspect with a field missing', [3, 10, qid, 'k', null, null], 'bad_field', /takes 5 fields/],
+  ['inspect with a field too many', [3, 10, qid, 'k', null, null, null, null], 'bad_field', /takes 5 fields/],
+  ['a query id of 7 bytes', [3, 10, qid.subarray(0, 7), 'k', null, null, null], 'bad_field', /query id/],
+  ['a query id that is text', [3, 10, 'abcdefgh', 'k', null, null, null], 'bad_field', /query id/],
+  ['an empty key', [3, 10, qid, '', null, null, null], 'bad_field', /key/],
+  ['a key that is a number', [3, 10, qid, 7, null, null, null], 'bad_field', /key/],
+  ['a key over the key size limit', [3, 10, qid, 'k'.repeat(5000), null, null, null], 'bad_field', /key/],
+  ['a bad contract id', [3, 10, qid, 'k', ['no spaces allowed', digest, null], null, null], 'bad_field', /contract id/],
+  ['a digest of 15 bytes', [3, 10, qid, 'k', ['g-counter', digest.subarray(1), null], null, null], 'bad_field', /digest/],
+  ['the asker\'s summary not a triple', [3, 10, qid, 'k', ['g-counter', digest], null, null], 'bad_field', /summary/],
+  ['a summary not boxed', [3, 10, qid, 'k', ['g-counter', digest, 5], null, null], 'bad_field', /summary/],
+  ['a summary over the cap', [3, 10, qid, 'k', ['g-counter', digest, [new Uint8Array(MAX_INSPECT_VALUE_BYTES)]], null, null], 'bad_field', /over/],
+  ['a write id that is a number', [3, 10, qid, 'k', null, 5, null], 'bad_field', /write id/],
+  ['an empty write id', [3, 10, qid, 'k', null, '', null], 'bad_field', /write id/],
+  ['a write id too long', [3, 10, qid, 'k', null, 'x'.repeat(MAX_TEXT + 1), null], 'bad_field', /write id/],
+  ['a write time without a write id', [3, 10, qid, 'k', null, null, 5], 'bad_field', /only with a write id/],
+  ['a negative write time', [3, 10, qid, 'k', null, 'r/1', -5], 'bad_field', /write time/],
+  ['inspected with a field missing', [3, 11, qid, 'a', 'r', [1], null, null, null], 'bad_field', /takes 8 fields/],
+  ['a last-received of one field', [3, 11, qid, 'a', 'r', [1], null, null, null, [5]], 'bad_field', /last received/],
+  ['an empty asker', [3, 11, qid, '', 'r', [1], null, null, null, null], 'bad_field', /asker/],
+  ['a replica id that is bytes', [3, 11, qid, 'a', new Uint8Array(3), [1], null, null, null, null], 'bad_field', /replica/],
+  ['an unknown key state', [3, 11, qid, 'a', 'r', [3], null, null, null, null], 'bad_field', /key state/],
+  ['a key state that is not a list', [3, 11, qid, 'a', 'r', 1, null, null, null, null], 'bad_field', /key state/],
+  ['not-kept with a field', [3, 11, qid, 'a', 'r', [1, 'x'], null, null, null, null], 'bad_field', /not-kept/],
+  ['lacks-contract without its name', [3, 11, qid, 'a', 'r', [2], null, null, null, null], 'bad_field', /lacks-contract/],
   ['kept with a field missing', kept([null, null, null, false]), 'bad_field', /kept state/],
   ['kept holding nothing but with a digest', kept([null, digest, null, false, null]), 'bad_field', /holds nothing/],
   ['kept holding nothing but too large', kept([null, null, null, true, null]), 'bad_field', /holds nothing/],
@@ -105,13 +106,13 @@ const MALFORMED: Array<[string, Plain | Uint8Array, string, RegExp]> = [
   ['kept with a summary said to be too large', kept(['g-counter', digest, [{}], true, null]), 'bad_field', /too large is there/],
   ['a too-large flag that is 0', kept(['g-counter', digest, [{}], 0, null]), 'bad_field', /too-large/],
   ['a has-more flag that is text', kept(['g-counter', digest, [{}], false, 'yes']), 'bad_field', /has-more/],
-  ['an arrival with a negative time', [2, 11, qid, 'a', 'r', [1], [-1, 'push', 'p', true], null, null, null], 'bad_field', /arrival time/],
-  ['an arrival of three fields', [2, 11, qid, 'a', 'r', [1], [1, 'push', 'p'], null, null, null], 'bad_field', /arrival/],
-  ['an arrival whose exact flag is 1', [2, 11, qid, 'a', 'r', [1], [1, 'push', 'p', 1], null, null, null], 'bad_field', /exact flag/],
-  ['an unknown write status', [2, 11, qid, 'a', 'r', [1], null, [7], null, null], 'bad_field', /write status/],
-  ['a logged write with its delta not boxed', [2, 11, qid, 'a', 'r', [1], null, [0, 5], null, null], 'bad_field', /write delta/],
-  ['a too-old write with a delta', [2, 11, qid, 'a', 'r', [1], null, [1, null], null, null], 'bad_field', /write status/],
-  ['a refusal without its message', [2, 11, qid, 'a', 'r', [1], null, null, [1, 'invalid'], null], 'bad_field', /refusal/]
+  ['an arrival with a negative time', [3, 11, qid, 'a', 'r', [1], [-1, 'push', 'p', true], null, null, null], 'bad_field', /arrival time/],
+  ['an arrival of three fields', [3, 11, qid, 'a', 'r', [1], [1, 'push', 'p'], null, null, null], 'bad_field', /arrival/],
+  ['an arrival whose exact flag is 1', [3, 11, qid, 'a', 'r', [1], [1, 'push', 'p', 1], null, null, null], 'bad_field', /exact flag/],
+  ['an unknown write status', [3, 11, qid, 'a', 'r', [1], null, [7], null, null], 'bad_field', /write status/],
+  ['a logged write with its delta not boxed', [3, 11, qid, 'a', 'r', [1], null, [0, 5], null, null], 'bad_field', /write delta/],
+  ['a too-old write with a delta', [3, 11, qid, 'a', 'r', [1], null, [1, null], null, null], 'bad_field', /write status/],
+  ['a refusal without its message', [3, 11, qid, 'a', 'r', [1], null, null, [1, 'invalid'], null], 'bad_field', /refusal/]
 ]
 
 test('every malformed inspection message is refused with a ProtocolError naming what is wrong', () => {
@@ -128,8 +129,8 @@ test('every malformed inspection message is refused with a ProtocolError naming 
 
 test('bytes that are not canonical CBOR, too many bytes, or no bytes at all are refused', () => {
   const good = encodeInspectMessage({ type: 'inspect', qid, key: 'k' })
-  // The version 2 as a two-byte integer (0x18 0x02) instead of one byte: a second encoding of the same message.
-  const long = new Uint8Array([good[0], 0x18, 0x02, ...good.subarray(2)])
+  // The version 3 as a two-byte integer (0x18 0x03) instead of one byte: a second encoding of the same message.
+  const long = new Uint8Array([good[0], 0x18, 0x03, ...good.subarray(2)])
   assert.throws(() => decodeInspectMessage(long), (e: unknown) => e instanceof ProtocolError && e.code === 'malformed' && /canonical/.test(e.message))
   assert.throws(() => decodeInspectMessage(new Uint8Array(MAX_INSPECT_BYTES + 1)), (e: unknown) => e instanceof ProtocolError && e.code === 'too_large')
   assert.throws(() => decodeInspectMessage(new Uint8Array([0xff])), (e: unknown) => e instanceof ProtocolError && e.code === 'malformed')

@@ -54,7 +54,23 @@ const split = fc.tuple(fc.uniqueArray(keyArb, { minLength: 1, maxLength: 6 }), f
   .chain(([bounds, hi]) => fc.array(fc.tuple(uint, hashFp), { minLength: bounds.length, maxLength: bounds.length })
     .map(parts => parts.map(([count, fp], i) => ({ lo: bounds[i], hi: i + 1 < bounds.length ? bounds[i + 1] : hi, count, fp }))))
 
+/** Salted lists: consecutive ranges that do not overlap, each with its keys and 8-byte salted hashes. */
+const saltedLists = fc.tuple(fc.uniqueArray(keyArb, { maxLength: 12 }), fc.integer({ min: 1, max: 4 }))
+  .map(([keys, groups]) => {
+    const sorted = keys.sort()
+    const size = Math.max(1, Math.ceil(sorted.length / groups))
+    const lists: Array<{ lo: string, hi: string | null, items: Array<[string, Uint8Array]> }> = []
+    for (let i = 0; i === 0 || i < sorted.length; i += size) {
+      const part = sorted.slice(i, i + size)
+      const lo = i === 0 ? '' : part[0]
+      const next = sorted[i + size]
+      lists.push({ lo, hi: next ?? null, items: part.map((k, j): [string, Uint8Array] => [k, new Uint8Array(8).fill(j)]) })
+    }
+    return lists
+  })
+
 const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ sid, seq: uint, salt: hash16, lists: saltedLists }).map(m => ({ type: 'salted' as const, ...m })),
   fc.array(deltaItem, { maxLength: 6 }).map(items => ({ type: 'push' as const, items })),
   hash16.map(fp => ({ type: 'digest' as const, fp })),
   fc.record({ fp: hash16, was: hash16 }).map(d => ({ type: 'digest' as const, ...d })),
@@ -164,14 +180,14 @@ test('hostile CBOR (tags, indefinite lengths, __proto__) is malformed', () => {
 test('non-canonical encodings of a valid message are malformed (PROTOCOL.md §1: messages are canonical)', () => {
   const fp = new Uint8Array(HASH_BYTES).fill(7)
   const good = encodeMessage({ type: 'digest', fp })
-  assert.deepEqual([...good.subarray(0, 3)], [0x83, 0x02, 0x02])
-  // The version as a 1-byte integer (0x18 0x02), not in the header: the same value, a second encoding.
-  rejects(Uint8Array.from([0x83, 0x18, 0x02, ...good.subarray(2)]), 'malformed', /canonical/)
+  assert.deepEqual([...good.subarray(0, 3)], [0x83, 0x03, 0x02])
+  // The version as a 1-byte integer (0x18 0x03), not in the header: the same value, a second encoding.
+  rejects(Uint8Array.from([0x83, 0x18, 0x03, ...good.subarray(2)]), 'malformed', /canonical/)
   // A 2-byte length for the array, or for the 16-byte string.
   rejects(Uint8Array.from([0x98, 0x03, ...good.subarray(1)]), 'malformed', /canonical/)
   rejects(Uint8Array.from([...good.subarray(0, 3), 0x58, 0x10, ...fp]), 'malformed', /canonical/)
   // A float for an integer field, and map keys out of canonical order inside a delta.
-  rejects(Uint8Array.from([0x83, 0xf9, 0x40, 0x00, ...good.subarray(2)]), 'malformed')
+  rejects(Uint8Array.from([0x83, 0xf9, 0x42, 0x00, ...good.subarray(2)]), 'malformed')
   const item = (m: Record<string, Plain>): Uint8Array => encode([PROTOCOL_VERSION, 1, ['or-set'], [0, 'k', m]])
   const sorted = item({ a: 1, bb: 2 })
   assert.equal(decodeMessage(sorted).type, 'push')
@@ -184,6 +200,9 @@ test('a wrong version or an unknown type is refused by name', () => {
   const fp = new Uint8Array(HASH_BYTES)
   rejects([PROTOCOL_VERSION + 1, 2, fp], 'bad_version', new RegExp(`version ${PROTOCOL_VERSION + 1}`))
   rejects([1, 'digest', 1, fp], 'bad_version') // version 1 pushes carried a base; its peers are not spoken to
+  // Version 2 digests were XORs of item hashes (forgeable): a well-formed version-2 message is refused, and says why.
+  rejects([2, 2, fp], 'bad_version', /version 2 is not supported \(this peer speaks 3\): version 2 digests are XORs/)
+  rejects([2, 1, ['g-counter'], [0, 'k', { r: 1 }]], 'bad_version', /version 2/)
   rejects([0, 2, fp], 'bad_version')
   rejects(['2', 2, fp], 'bad_version')
   rejects([PROTOCOL_VERSION, 'gossip', 1, fp], 'unknown_type', /gossip/)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { HASH_BYTES } from '../../../core/sync/key-index.ts'
+import { LtHash } from '../../../core/sync/lthash.ts'
 import { PeerScopes } from '../../../core/sync/peer-scopes.ts'
 
 const hash = (n: number): Uint8Array => Uint8Array.from({ length: HASH_BYTES }, (_, i) => (n * 31 + i * 7) & 0xff)
@@ -12,7 +13,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   fc.record({ op: fc.constant('commit' as const), key, n: fc.nat(1000) })
 )
 
-test('a scope\'s fingerprint is the XOR of our current hashes over the keys the peer showed it holds', () => {
+test('a scope\'s fingerprint is the accumulator digest of our current hashes over the keys the peer showed it holds', () => {
   fc.assert(fc.property(fc.array(event, { maxLength: 40 }), events => {
     const scopes = new PeerScopes()
     const ours = new Map<string, Uint8Array>()
@@ -27,9 +28,9 @@ test('a scope\'s fingerprint is the XOR of our current hashes over the keys the 
         scopes.committed(e.key, hash(e.n))
       }
     }
-    const expected = new Uint8Array(HASH_BYTES)
-    for (const k of learned) { const h = ours.get(k); if (h !== undefined) for (let i = 0; i < HASH_BYTES; i++) expected[i] ^= h[i] }
-    assert.deepEqual(scopes.fingerprint('p'), expected)
+    const expected = new LtHash()
+    for (const k of learned) { const h = ours.get(k); if (h !== undefined) expected.add(h) }
+    assert.deepEqual(scopes.fingerprint('p'), expected.digest())
   }))
 })
 
@@ -40,10 +41,12 @@ test('only partial peers have scopes; forgetting one drops what was learned', ()
   assert.equal(scopes.fingerprint('full'), undefined)
   scopes.partial('p')
   scopes.learn('p', ['a'], () => hash(1))
-  assert.deepEqual(scopes.fingerprint('p'), hash(1))
+  const one = new LtHash()
+  one.add(hash(1))
+  assert.deepEqual(scopes.fingerprint('p'), one.digest())
   scopes.partial('p') // a later digest keeps what was learned
-  assert.deepEqual(scopes.fingerprint('p'), hash(1))
+  assert.deepEqual(scopes.fingerprint('p'), one.digest())
   scopes.forget('p')
   scopes.partial('p')
-  assert.deepEqual(scopes.fingerprint('p'), new Uint8Array(HASH_BYTES))
+  assert.deepEqual(scopes.fingerprint('p'), new LtHash().digest())
 })
