@@ -149,8 +149,10 @@ export async function fuzzType (target: InboundTarget, type: FuzzType, options: 
     const kind = frame?.kind ?? m.kind
     report.byKind[kind] = (report.byKind[kind] ?? 0) + 1
     report.entries[entry === 'own-topic' ? 'ownTopic' : entry === 'other-topic' ? 'otherTopic' : 'stream']++
-    const ok = decodes(topic === INSPECT_TOPIC && entry !== 'stream' ? 'inspect' : (inspection ? 'push' : type), m.bytes) // the decoder of where it lands
     const okAsOwn = decodes(type, m.bytes)
+    // Whether it decodes where it lands (the inspection topic's decoder, or the sync messages' one).
+    const landsInspect = topic === INSPECT_TOPIC && entry !== 'stream'
+    const ok = landsInspect === inspection ? okAsOwn : decodes(landsInspect ? 'inspect' : 'push', m.bytes)
     if (!okAsOwn) report.noMessage++
     else report.decoded++
     if (m.invalid) report.certainlyInvalid++

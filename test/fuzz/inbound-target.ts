@@ -131,7 +131,7 @@ export class InboundTarget {
     if (validator === undefined) throw new Error(`no validator for topic ${topic}`)
     const msg = { type: 'signed', from: author, topic, data, sequenceNumber: 1n, signature: new Uint8Array(64), key: author.publicKey } as unknown as Message
     const result = await validator(author, msg)
-    await this.settled()
+    await this.settled(topic === INSPECT_TOPIC)
     return result
   }
 
@@ -161,10 +161,10 @@ export class InboundTarget {
     return ms
   }
 
-  /** Waits until the engine has handled everything handed to it (and inspection answers had a turn). */
-  async settled (): Promise<void> {
+  /** Waits until the engine has handled everything handed to it (and, with `turn`, gives inspection answers a turn of the event loop). */
+  async settled (turn = false): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending])
-    await new Promise(resolve => setImmediate(resolve))
+    if (turn) await new Promise(resolve => setImmediate(resolve))
   }
 
   counters (): Counters {
