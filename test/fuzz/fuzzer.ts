@@ -20,6 +20,7 @@ import { MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, MESSAGE_TYPES, decodeMessage } f
 import { INSPECT_TOPIC, INSPECT_TYPE, INSPECTED_TYPE, decodeInspectMessage } from '../../core/sync/inspect-messages.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC, WRITES_TOPIC } from '../../core/sync/types.ts'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { MAX_GOSSIP_DIGEST_BYTES } from '../../node/gossip-config.ts'
 import { concat } from './cbor-writer.ts'
 import type { InboundTarget } from './inbound-target.ts'
 import { type Mutant, mutate } from './mutate.ts'
@@ -187,7 +188,8 @@ export async function fuzzType (target: InboundTarget, type: FuzzType, options: 
       const refused = result !== TopicValidatorResult.Accept
       if (refused) report.refused++
       if (refused !== (after.host.gossipRejected - before.host.gossipRejected === 1)) fail(`validator said ${String(result)} but gossipRejected moved by ${after.host.gossipRejected - before.host.gossipRejected}`)
-      const largePush = (topic === PUSH_TOPIC || topic === WRITES_TOPIC) && m.bytes.length > MAX_GOSSIP_PUSH_BYTES
+      // Refused unread by size (so the engine never sees them): pushes over MAX_GOSSIP_PUSH_BYTES, digests over MAX_GOSSIP_DIGEST_BYTES.
+      const largePush = ((topic === PUSH_TOPIC || topic === WRITES_TOPIC) && m.bytes.length > MAX_GOSSIP_PUSH_BYTES) || (topic === DIGEST_TOPIC && m.bytes.length > MAX_GOSSIP_DIGEST_BYTES)
       if (!ok && !refused) fail(`no message, accepted on ${topic}`)
       if (m.invalid && !refused) fail(`a mutant certain to be no message was accepted on ${topic}`)
       if (topic !== INSPECT_TOPIC && !ok && !largePush && bad !== 1) fail(`no message on ${topic}, but the engine's badMessages moved by ${bad}`)
