@@ -10,7 +10,7 @@
  * failure, printing the command that replays it.
  */
 import { parseArgs } from 'node:util'
-import { checkBombs } from './bombs.ts'
+import { checkBombs, measureProbes } from './bombs.ts'
 import { type FuzzFailure, type TypeReport, fuzzType, makeAuthors, replayCommand } from './fuzzer.ts'
 import { InboundTarget } from './inbound-target.ts'
 import { FUZZ_TYPES, type FuzzType } from './samples.ts'
@@ -57,6 +57,9 @@ try {
   for (const b of bombs) {
     console.log(`bomb ${b.name.padEnd(44)} ${b.bytes} bytes, ${b.entry}: refused in ${b.ms.toFixed(3)} ms${b.problem === undefined ? '' : `  FAILURE: ${b.problem}`}`)
     if (b.problem !== undefined) failures.push({ type: 'bomb', message: `${b.name} (${b.entry}): ${b.problem}` })
+  }
+  for (const p of await measureProbes(target)) {
+    console.log(`probe ${p.name} (${p.bytes} bytes, stream): ${p.refused ? 'refused' : 'handled'}, ${p.cpuMs.toFixed(1)} ms cpu, ${p.wallMs.toFixed(1)} ms wall${p.cpuMs > 50 ? '  KNOWN: over 50 ms (not asserted; see BENCHMARKS.md)' : ''}`)
   }
   if (target.errors.length > 0) failures.push({ type: 'engine', message: `${target.errors.length} errors in the engine's queue, first: ${String(target.errors[0])}` })
   const keys = await target.checkStore()
