@@ -23,6 +23,9 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { MAX_GOSSIP_DIGEST_BYTES } from '../../node/gossip-config.ts'
 import { concat } from './cbor-writer.ts'
 import type { InboundTarget } from './inbound-target.ts'
+
+/** What the fuzzer drives: the in-process inbound path (or, in the fuzzer's own tests, a broken stand-in). */
+export type FuzzTarget = Pick<InboundTarget, 'peerId' | 'registry' | 'errors' | 'gossip' | 'frame' | 'counters'>
 import { type Mutant, mutate } from './mutate.ts'
 import { Prng } from './prng.ts'
 import { type FuzzType, sampleBytes } from './samples.ts'
@@ -115,7 +118,7 @@ const cpuMs = (): number => { const u = process.threadCpuUsage(); return (u.user
  * Runs `perType` frames of `type` into `target`. Returns the report and the failures found
  * (at most `maxFailures`; the run goes on after one, so a report shows how common it is).
  */
-export async function fuzzType (target: InboundTarget, type: FuzzType, options: { perType: number, seed: number, authors: PeerId[], maxFailures?: number }): Promise<{ report: TypeReport, failures: FuzzFailure[] }> {
+export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { perType: number, seed: number, authors: PeerId[], maxFailures?: number }): Promise<{ report: TypeReport, failures: FuzzFailure[] }> {
   const { perType, seed, authors } = options
   const r = new Prng(typeSeed(seed, type))
   const inspection = type === 'inspect' || type === 'inspected'
