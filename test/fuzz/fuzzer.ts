@@ -25,7 +25,7 @@ import { concat } from './cbor-writer.ts'
 import type { InboundTarget } from './inbound-target.ts'
 
 /** What the fuzzer drives: the in-process inbound path (or, in the fuzzer's own tests, a broken stand-in). */
-export type FuzzTarget = Pick<InboundTarget, 'peerId' | 'registry' | 'errors' | 'gossip' | 'frame' | 'counters'>
+export type FuzzTarget = Pick<InboundTarget, 'peerId' | 'registry' | 'errors' | 'gossip' | 'frame' | 'counters'> & Partial<Pick<InboundTarget, 'peerLeft'>>
 import { type Mutant, mutate } from './mutate.ts'
 import { Prng } from './prng.ts'
 import { type FuzzType, sampleBytes } from './samples.ts'
@@ -212,8 +212,13 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
         fail(`a message on a stream was refused: framesRefused moved by ${refusedFrames}, badMessages by ${bad}`)
       }
       if (m.invalid && !frame.eof && refusedFrames !== 1) fail('a mutant certain to be no message was not refused on a stream')
-      // A peer struck MAX_STRIKES times is refused for a while: frames come from another one before that.
-      if (refusedFrames > 0 && ++strikes >= STRIKES_PER_STREAM_PEER) { streamPeer++; strikes = 0 }
+      // A peer struck MAX_STRIKES times is refused for a while: frames come from another one before that. The
+      // old one leaves, as a peer that hangs up does (else the sessions of thousands of peers would pile up).
+      if (refusedFrames > 0 && ++strikes >= STRIKES_PER_STREAM_PEER) {
+        await target.peerLeft?.(`fuzz-stream-${type}-${seed}-${streamPeer}`)
+        streamPeer++
+        strikes = 0
+      }
     }
     report.frames++
   }

@@ -161,6 +161,11 @@ export class InboundTarget {
     return ms
   }
 
+  /** A peer went away (as the host reports a disconnection): the engine drops its sessions. */
+  async peerLeft (peer: string): Promise<void> {
+    await this.#binding.peerLeft(peer)
+  }
+
   /** Waits until the engine has handled everything handed to it (and, with `turn`, gives inspection answers a turn of the event loop). */
   async settled (turn = false): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending])
