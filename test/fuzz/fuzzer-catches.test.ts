@@ -60,6 +60,6 @@ for (const [flaw, expect] of [
   test(`the fuzzer catches a daemon that ${flaw.replaceAll('-', ' ')}`, async () => {
     const { failures } = await fuzzType(brokenTarget(flaw), flaw === 'counts-nothing-on-streams' ? 'ack' : 'digest', { perType: 400, seed: 1, authors: await makeAuthors(1), maxFailures: 10_000 })
     assert.ok(failures.some(f => expect.test(f.message)), `expected a failure matching ${String(expect)}, got ${JSON.stringify(failures.slice(0, 3).map(f => f.message))}`)
-    assert.match(replayCommand(failures[0]), /^npm run fuzz -- --type \w+ --seed 1 --per-type \d+$/)
+    assert.match(replayCommand(failures[0]), /^npm run fuzz -- --seed 1 --per-type 400 --until \w+:\d+$/)
   })
 }

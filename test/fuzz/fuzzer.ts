@@ -14,7 +14,7 @@
  * Every frame is determined by (seed, type, index): a failure prints the command that replays it.
  */
 import type { PeerId } from '@libp2p/interface'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, MESSAGE_TYPES, decodeMessage } from '../../core/sync/messages.ts'
 import { INSPECT_TOPIC, INSPECT_TYPE, INSPECTED_TYPE, decodeInspectMessage } from '../../core/sync/inspect-messages.ts'
@@ -22,7 +22,7 @@ import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC, WRITES_TOPIC } from '../../core/s
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { MAX_GOSSIP_DIGEST_BYTES } from '../../node/gossip-config.ts'
 import { concat } from './cbor-writer.ts'
-import type { InboundTarget } from './inbound-target.ts'
+import { type InboundTarget, seedBytes } from './inbound-target.ts'
 
 /** What the fuzzer drives: the in-process inbound path (or, in the fuzzer's own tests, a broken stand-in). */
 export type FuzzTarget = Pick<InboundTarget, 'peerId' | 'registry' | 'errors' | 'gossip' | 'frame' | 'counters'> & Partial<Pick<InboundTarget, 'peerLeft'>>
@@ -59,7 +59,7 @@ export interface TypeReport {
   seconds: number
 }
 
-export interface FuzzFailure { type: FuzzType, seed: number, frame: number, kind: string, entry: string, message: string, head: string }
+export interface FuzzFailure { type: FuzzType, seed: number, perType: number, frame: number, kind: string, entry: string, message: string, head: string }
 
 /** The seed of one type's run: each type replays alone from (seed, type). */
 export function typeSeed (seed: number, type: FuzzType): number {
@@ -69,8 +69,8 @@ export function typeSeed (seed: number, type: FuzzType): number {
 }
 
 /** The gossip authors frames come from: real peer ids (the validator attributes a message to its signed author). */
-export async function makeAuthors (n = 4): Promise<PeerId[]> {
-  return await Promise.all(Array.from({ length: n }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+export async function makeAuthors (n = 4, seed = 0): Promise<PeerId[]> {
+  return await Promise.all(Array.from({ length: n }, async (_, i) => peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seedBytes(`author ${seed} ${i}`)))))
 }
 
 function varint (n: number): Uint8Array {
@@ -115,11 +115,12 @@ function percentile (xs: Float64Array, p: number): number {
 const cpuMs = (): number => { const u = process.threadCpuUsage(); return (u.user + u.system) / 1000 }
 
 /**
- * Runs `perType` frames of `type` into `target`. Returns the report and the failures found
+ * Runs `perType` frames of `type` into `target` (the first `frames` of them, if given). Returns the report and the failures found
  * (at most `maxFailures`; the run goes on after one, so a report shows how common it is).
  */
-export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { perType: number, seed: number, authors: PeerId[], maxFailures?: number }): Promise<{ report: TypeReport, failures: FuzzFailure[] }> {
-  const { perType, seed, authors } = options
+export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { perType: number, seed: number, authors: PeerId[], maxFailures?: number, /** Stop after this many of the run's frames (a replay). */ frames?: number }): Promise<{ report: TypeReport, failures: FuzzFailure[] }> {
+  const { seed, authors } = options
+  const perType = Math.min(options.perType, options.frames ?? Infinity)
   const r = new Prng(typeSeed(seed, type))
   const inspection = type === 'inspect' || type === 'inspected'
   const ownTopic = inspection ? INSPECT_TOPIC : SYNC_TOPICS_BY_TYPE[type]
@@ -161,7 +162,7 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
     else report.decoded++
     if (m.invalid) report.certainlyInvalid++
     const fail = (message: string): void => {
-      if (failures.length < (options.maxFailures ?? 20)) failures.push({ type, seed, frame: i, kind, entry, message, head: Buffer.from(m.bytes.subarray(0, 64)).toString('hex') })
+      if (failures.length < (options.maxFailures ?? 20)) failures.push({ type, seed, perType: options.perType, frame: i, kind, entry, message, head: Buffer.from(m.bytes.subarray(0, 64)).toString('hex') })
     }
     if (m.invalid && okAsOwn) fail('a mutant certain to be no message decoded as one')
 
@@ -240,7 +241,10 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
   return { report, failures }
 }
 
-/** How to replay a failure: the run of its type up to and including its frame. */
+/**
+ * How to replay a failure: the same run (every type before it in order, on the same store) up to and including
+ * its frame. `--type T --seed S --per-type N+1` replays its type alone from an empty store: the same bytes.
+ */
 export function replayCommand (f: FuzzFailure): string {
-  return `npm run fuzz -- --type ${f.type} --seed ${f.seed} --per-type ${f.frame + 1}`
+  return `npm run fuzz -- --seed ${f.seed} --per-type ${f.perType} --until ${f.type}:${f.frame}`
 }

@@ -15,14 +15,14 @@ const SEED = Number(process.env.MONOIDB_FUZZ_SEED ?? Math.floor(Math.random() * 
 const rejections: unknown[] = []
 const onRejection = (err: unknown): void => { rejections.push(err) }
 process.on('unhandledRejection', onRejection)
-const target = await InboundTarget.open()
+const target = await InboundTarget.open(SEED)
 after(async () => {
   process.off('unhandledRejection', onRejection)
   await target.close()
 })
 
 test(`${PER_TYPE} frames per message type through gossip and streams: all refused that should be, none slow (seed ${SEED})`, { timeout: 180_000 }, async t => {
-  const authors = await makeAuthors()
+  const authors = await makeAuthors(4, SEED)
   const failures: FuzzFailure[] = []
   for (const type of FUZZ_TYPES) {
     const { report, failures: f } = await fuzzType(target, type, { perType: PER_TYPE, seed: SEED, authors })

@@ -30,6 +30,13 @@ const RECIPES: ReadonlyArray<{ id: string, op: (r: Prng) => [string, JsonValue[]
   { id: 'or-map', op: r => ['apply', [r.pick(['f', 'g', 'h']), 'g-counter', 'inc', [r.range(1, 50)]]] }
 ]
 const REPLICAS = ['fuzzreplica1', 'fuzzreplica2', 'fuzzreplica3']
+/**
+ * The samples' clock: a fixed past time plus a few seconds, from the PRNG, so the bytes of every frame follow
+ * from the seed alone (validity never depends on the receiver's clock: contracts/hlc.ts).
+ */
+const FUZZ_EPOCH_MS = 1_700_000_000_000
+const fuzzNow = (r: Prng): number => FUZZ_EPOCH_MS + r.int(10_000)
+
 /** Keys the samples write: few enough that valid items land on keys already held. */
 export const KEY_POOL = 48
 
@@ -56,7 +63,7 @@ export function stateSample (r: Prng, registry: ContractRegistry): StateSample {
   const ops = r.range(1, 4)
   for (let i = 0; i < ops; i++) {
     const [op, args] = recipe.op(r)
-    const d = c.ops[op](state, args, { replica: r.pick(REPLICAS), now: Date.now() }) as Plain | undefined
+    const d = c.ops[op](state, args, { replica: r.pick(REPLICAS), now: fuzzNow(r) }) as Plain | undefined
     if (d === undefined) continue
     delta = d
     state = c.merge(state, d) as Plain
@@ -92,7 +99,7 @@ export function sampleMessage (type: MessageType, r: Prng, registry: ContractReg
     case 'push': return { type, items: deltaItems(r, registry, 4) }
     case 'writes': {
       const items = deltaItems(r, registry, 4)
-      return { type, items, writes: items.map(() => r.chance(0.3) ? undefined : { replica: r.pick(REPLICAS), first: 1, last: r.range(1, 4), writtenAt: Date.now() }) }
+      return { type, items, writes: items.map(() => r.chance(0.3) ? undefined : { replica: r.pick(REPLICAS), first: 1, last: r.range(1, 4), writtenAt: fuzzNow(r) }) }
     }
     case 'digest': {
       const fp = r.bytes(HASH_BYTES)
@@ -131,7 +138,7 @@ function sampleInspect (type: 'inspect' | 'inspected', r: Prng, registry: Contra
       qid,
       key: s.key,
       ...(r.chance(0.5) ? { mine: { contract: s.contract, digest: r.bytes(HASH_BYTES), summary: s.summary } } : {}),
-      ...(write === undefined ? {} : { write, ...(r.chance(0.5) ? { since: Date.now() } : {}) })
+      ...(write === undefined ? {} : { write, ...(r.chance(0.5) ? { since: fuzzNow(r) } : {}) })
     }
   }
   const s = stateSample(r, registry)
@@ -147,10 +154,10 @@ function sampleInspect (type: 'inspect' | 'inspected', r: Prng, registry: Contra
     to: r.chance(0.7) ? self : 'someone-else',
     replica: r.pick(REPLICAS),
     state: r.pick(states),
-    ...(r.chance(0.5) ? { arrival: { at: Date.now(), path: 'push', from: 'a-peer', exact: r.chance(0.5) } } : {}),
+    ...(r.chance(0.5) ? { arrival: { at: fuzzNow(r), path: 'push', from: 'a-peer', exact: r.chance(0.5) } } : {}),
     ...(r.chance(0.5) ? { written: r.pick([{ status: 'logged' as const, delta: s.delta }, { status: 'too_old' as const }, { status: 'unknown' as const }]) } : {}),
-    ...(r.chance(0.3) ? { refused: { at: Date.now(), reason: 'invalid', message: 'a refusal' } } : {}),
-    ...(r.chance(0.3) ? { received: { at: Date.now(), path: 'push' } } : {})
+    ...(r.chance(0.3) ? { refused: { at: fuzzNow(r), reason: 'invalid', message: 'a refusal' } } : {}),
+    ...(r.chance(0.3) ? { received: { at: fuzzNow(r), path: 'push' } } : {})
   }
 }
 
