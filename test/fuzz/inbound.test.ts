@@ -27,7 +27,7 @@ test(`${PER_TYPE} frames per message type through gossip and streams: all refuse
   for (const type of FUZZ_TYPES) {
     const { report, failures: f } = await fuzzType(target, type, { perType: PER_TYPE, seed: SEED, authors })
     failures.push(...f)
-    t.diagnostic(`${type}: ${report.frames} frames, ${report.noMessage} no message, ${report.refused} refused; cpu max ${report.cpu.max.toFixed(1)} ms, wall max ${report.wall.max.toFixed(1)} ms, p99 ${report.wall.p99.toFixed(2)} ms`)
+    t.diagnostic(`${type}: ${report.frames} frames, ${report.noMessage} no message, ${report.refused} refused; cpu max ${report.cpu.max.toFixed(1)} ms (frame ${report.slowest.frame}, ${report.slowest.kind}, ${report.slowest.entry}), wall max ${report.wall.max.toFixed(1)} ms, p99 ${report.wall.p99.toFixed(2)} ms`)
     assert.equal(report.frames, PER_TYPE)
     // The run must reach every entry point and both verdicts, or it proves little.
     assert.ok(report.noMessage > 0 && report.decoded > 0, `${type}: ${report.noMessage} frames no message, ${report.decoded} decoded`)
