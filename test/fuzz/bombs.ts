@@ -8,7 +8,7 @@ import { encode } from '../../core/codec.ts'
 import { MAX_WIRE_BYTES, PROTOCOL_VERSION } from '../../core/sync/messages.ts'
 import { WANT_TOPIC } from '../../core/sync/types.ts'
 import * as w from './cbor-writer.ts'
-import { makeAuthors } from './fuzzer.ts'
+import { cpuMs, makeAuthors } from './fuzzer.ts'
 import type { InboundTarget } from './inbound-target.ts'
 
 export const MAX_BOMB_MS = 5
@@ -130,14 +130,13 @@ export function stallProbes (): Array<{ name: string, bytes: Uint8Array }> {
 
 /** Each probe as a stream frame (a fresh peer each): main-thread CPU ms, and whether the daemon refused the frame. */
 export async function measureProbes (target: InboundTarget): Promise<Array<{ name: string, bytes: number, cpuMs: number, wallMs: number, refused: boolean }>> {
-  const cpu = (): number => { const u = process.threadCpuUsage(); return (u.user + u.system) / 1000 }
   const out = []
   let peer = 0
   for (const p of stallProbes()) {
     const before = target.counters().host.framesRefused
-    const c0 = cpu()
+    const c0 = cpuMs()
     const wallMs = await target.frame(`probe-peer-${peer++}`, w.concat(varint(p.bytes.length), p.bytes))
-    out.push({ name: p.name, bytes: p.bytes.length, cpuMs: cpu() - c0, wallMs, refused: target.counters().host.framesRefused > before })
+    out.push({ name: p.name, bytes: p.bytes.length, cpuMs: cpuMs() - c0, wallMs, refused: target.counters().host.framesRefused > before })
   }
   return out
 }

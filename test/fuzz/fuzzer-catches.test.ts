@@ -6,14 +6,13 @@ import { test } from 'node:test'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { createRegistry } from '../../contracts/index.ts'
 import { decodeMessage } from '../../core/sync/messages.ts'
-import { type FuzzTarget, fuzzType, makeAuthors, replayCommand } from './fuzzer.ts'
+import { type FuzzTarget, cpuMs, fuzzType, makeAuthors, replayCommand } from './fuzzer.ts'
 import type { Counters } from './inbound-target.ts'
 
 /** Blocks the thread for `ms` of its own CPU time (wall time would depend on how busy the machine is). */
 function busy (ms: number): void {
-  const cpu = (): number => { const u = process.threadCpuUsage(); return (u.user + u.system) / 1000 }
-  const end = cpu() + ms
-  while (cpu() < end) { /* spin */ }
+  const end = cpuMs() + ms
+  while (cpuMs() < end) { /* spin */ }
 }
 
 type Flaw = 'accepts-garbage' | 'counts-nothing-on-streams' | 'throws' | 'stalls'
