@@ -11,7 +11,7 @@ import { compareCanonical, encode } from '../core/codec.ts'
 import type { Contract } from '../core/contract.ts'
 import { type Dot, type DotSet, compareDots, dotCount, dotSetOf, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonValue, jsonProblem, short } from '../core/json.ts'
+import { type JsonValue, isPlainObject, jsonProblem, short } from '../core/json.ts'
 
 export type ValueEntry = [value: JsonValue, dot: Dot]
 /** A type alias, not Causal itself: an interface would not satisfy Plain. */
@@ -62,7 +62,8 @@ export function distinctValues (entries: readonly ValueEntry[]): JsonValue[] {
 
 /** Parses an untrusted `{e: [[value, dot]…], c}` state of contract `id`, or throws ContractError('invalid_state'). */
 export function validateValueSet (x: unknown, id: string): ValueSet {
-  if (x === null || typeof x !== 'object' || Array.isArray(x) || Object.keys(x).sort().join() !== 'c,e') {
+  // A plain object first: Object.keys of a byte string lists every index (a 900 KB one took 590 ms).
+  if (!isPlainObject(x) || Object.keys(x).sort().join() !== 'c,e') {
     throw new ContractError('invalid_state', `${id} state must be an object {e, c}, got ${short(x)}`)
   }
   const { e, c } = x as { e: unknown, c: unknown }

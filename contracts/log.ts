@@ -28,7 +28,7 @@ import { compareCanonical } from '../core/codec.ts'
 import type { Contract } from '../core/contract.ts'
 import { type DotSet, difference, dotSetOf, hasDot, isReplicaId, isSubset, nextDot, union, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonObject, type JsonValue, jsonProblem, short } from '../core/json.ts'
+import { type JsonObject, type JsonValue, isPlainObject, jsonProblem, short } from '../core/json.ts'
 import { valueArg } from './g-set.ts'
 import { DEFAULT_MAX_DRIFT_MS, nextStamp } from './hlc.ts'
 
@@ -74,7 +74,8 @@ function validateFloor (x: unknown, keep: number, code: Code): Position | null {
 }
 
 function hasKeys (x: unknown, keys: string): x is Record<string, unknown> {
-  return x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).sort().join() === keys
+  // A plain object first: Object.keys of a byte string lists every index (a 900 KB one took 350 ms).
+  return isPlainObject(x) && Object.keys(x).sort().join() === keys
 }
 
 function validateState (x: unknown, keep: number): LogState {

@@ -36,7 +36,7 @@ import type { Plain } from '../core/codec.ts'
 import type { AnyContract, Contract } from '../core/contract.ts'
 import { type Dot, type DotSet, compareDots, dotSetOf, isReplicaId, maxSeq, nextDot, validateDot, validateDotSet } from '../core/dots.ts'
 import { ContractError } from '../core/errors.ts'
-import { type JsonObject, jsonProblem, short } from '../core/json.ts'
+import { type JsonObject, isPlainObject, jsonProblem, short } from '../core/json.ts'
 
 /** Who wrote the nested value: `[replica, runSeq, lastSeq]`, sorted by replica. */
 export type Writer = [replica: string, runSeq: number, lastSeq: number]
@@ -174,7 +174,8 @@ export function createOrMap (lookupAny: (id: string) => AnyContract | undefined)
     summarize: s => summarizeCausal(entryKind, s),
     delta: (s, theirs) => deltaCausal(entryKind, s, theirs),
     validate (x) {
-      if (x === null || typeof x !== 'object' || Array.isArray(x) || Object.keys(x).sort().join() !== 'c,e') {
+      // A plain object first: Object.keys of a byte string lists every index (a 900 KB one took 500 ms).
+      if (!isPlainObject(x) || Object.keys(x).sort().join() !== 'c,e') {
         throw new ContractError('invalid_state', `or-map state must be an object {e, c}, got ${short(x)}`)
       }
       const { e, c } = x as { e: unknown, c: unknown }

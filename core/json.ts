@@ -1,4 +1,6 @@
 /** JSON values: what ops take as arguments and what views return. */
+import { preview } from './preview.ts'
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
 
@@ -45,11 +47,9 @@ export function isJsonValue (x: unknown): x is JsonValue {
   return jsonProblem(x) === undefined
 }
 
-/** A value shown in an error message: JSON, cut to 80 characters. */
+/** A value shown in an error message: JSON, cut to 80 characters (at a cost bounded by that, see preview.ts). */
 export function short (x: unknown): string {
-  let s: string
-  try { s = JSON.stringify(x) ?? String(x) } catch { s = typeof x }
-  return s.length > 80 ? s.slice(0, 77) + '...' : s
+  return preview(x, 80)
 }
 
 /** A plain object (not an array, not a class instance): what decoded CBOR maps are. */

@@ -10,7 +10,8 @@ import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC, WRITES_TOPIC } from '../core/sync/types.ts'
 import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import type { PushVerdict } from '../core/sync/push-check.ts'
-import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage } from '../core/sync/messages.ts'
+import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, type Message, ProtocolError, decodeMessage, encodeMessage } from '../core/sync/messages.ts'
+import { HASH_BYTES } from '../core/sync/key-index.ts'
 
 /** The topics every peer of protocol version 2 subscribes to: a peer subscribed to all of them hears our pushes and digests. */
 export const BASE_TOPICS = [PUSH_TOPIC, DIGEST_TOPIC, WANT_TOPIC] as const
@@ -76,6 +77,13 @@ export function gossipOptions (): Partial<GossipsubOpts> {
   }
 }
 
+/**
+ * The largest digest any peer sends (both fingerprints and the partial flag), four times over: anything larger
+ * on the digest topic is no digest, refused before it is decoded (a 1 MiB "digest" of small maps took 350 ms
+ * of the event loop to decode and refuse). Computed from the encoder, so it follows the protocol's digest.
+ */
+export const MAX_GOSSIP_DIGEST_BYTES = 4 * encodeMessage({ type: 'digest', fp: new Uint8Array(HASH_BYTES), was: new Uint8Array(HASH_BYTES), partial: true }).length
+
 /** The message type each topic carries. */
 const TOPIC_TYPE: Record<string, Message['type']> = { [PUSH_TOPIC]: 'push', [DIGEST_TOPIC]: 'digest', [WANT_TOPIC]: 'want', [WRITES_TOPIC]: 'writes' }
 
@@ -105,10 +113,13 @@ export type PushCheck = (items: readonly DeltaItem[]) => PushVerdict
  * unread: its data comes by anti-entropy) and pass `checkPush`: one whose items a contract refuses
  * is rejected before it is delivered or forwarded. One with an item this peer cannot judge (a contract
  * it lacks, at the top or inside an or-map) is ignored: no penalty, and not forwarded by us, since
- * a peer that has the contract would charge us if it were invalid.
+ * a peer that has the contract would charge us if it were invalid. A "digest" over MAX_GOSSIP_DIGEST_BYTES is
+ * rejected unread.
  */
 export function checkGossip (topic: string, bytes: Uint8Array, checkPush?: PushCheck): GossipCheck {
   if ((topic === PUSH_TOPIC || topic === WRITES_TOPIC) && bytes.length > MAX_GOSSIP_PUSH_BYTES) return { result: TopicValidatorResult.Ignore, garbage: false, why: 'large' }
+  // Unread, so not handed to the engine either (it would decode it to count it).
+  if (topic === DIGEST_TOPIC && bytes.length > MAX_GOSSIP_DIGEST_BYTES) return { result: TopicValidatorResult.Reject, garbage: false }
   let msg: Message
   try {
     msg = decodeMessage(bytes)

@@ -8,6 +8,7 @@
  */
 import { type Plain, canonicalKey } from '../codec.ts'
 import { type JsonObject, isPlainObject, jsonProblem } from '../json.ts'
+import { preview } from '../preview.ts'
 import { MAX_KEY_BYTES } from '../key-layout.ts'
 import { CONTRACT_ID, CONTRACT_VERSION, VERSION_SEPARATOR } from '../registry.ts'
 import type { BoundRef } from '../subscription.ts'
@@ -113,9 +114,7 @@ export function bad (what: string, x: unknown): ProtocolError {
 
 export function short (x: unknown): string {
   if (x instanceof Uint8Array) return `${x.length} bytes`
-  let s: string
-  try { s = JSON.stringify(x) ?? String(x) } catch { s = typeof x }
-  return s.length > 60 ? s.slice(0, 57) + '...' : s
+  return preview(x, 60)
 }
 
 export function tuple (x: Plain, n: number, what: string): Plain[] {

@@ -6,7 +6,8 @@ import fc from 'fast-check'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { type DeltaItem, MAX_GOSSIP_PUSH_BYTES, encodeMessage } from '../../core/sync/messages.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC, WRITES_TOPIC } from '../../core/sync/types.ts'
-import { SYNC_TOPICS, checkGossip, fastMessageId, gossipOptions } from '../../node/gossip-config.ts'
+import { MAX_GOSSIP_DIGEST_BYTES, SYNC_TOPICS, checkGossip, fastMessageId, gossipOptions } from '../../node/gossip-config.ts'
+import { encode } from '../../core/codec.ts'
 
 test('the fast message id is author + sequence number: equal exactly when both are', () => {
   const bytes = fc.uint8Array({ minLength: 1, maxLength: 40 })
@@ -62,4 +63,25 @@ test('a push is rejected when checkPush refuses an item, and ignored unread past
   // A push this peer cannot fully judge: ignored (no penalty, not forwarded), flagged for our own engine.
   assert.deepEqual(checkGossip(PUSH_TOPIC, good, () => ({ unjudged: 'contract "foo" is not here' })), { result: TopicValidatorResult.Ignore, garbage: false, why: 'unjudged' })
   assert.deepEqual(checkGossip(PUSH_TOPIC, good, () => ({ invalid: 'x', unjudged: 'y' })).why, 'invalid')
+})
+
+test('a "digest" larger than any digest is rejected unread, at once; the largest real digest is accepted', () => {
+  const largest = encodeMessage({ type: 'digest', fp: new Uint8Array(16).fill(1), was: new Uint8Array(16).fill(2), partial: true })
+  assert.ok(largest.length <= MAX_GOSSIP_DIGEST_BYTES)
+  assert.deepEqual(checkGossip(DIGEST_TOPIC, largest), { result: TopicValidatorResult.Accept, garbage: false })
+  // [version, 2, 1,000 maps of 120 keys]: ~570 KB that the decoder walked, built and re-encoded for 350 ms before refusing.
+  const maps = Array.from({ length: 1000 }, () => Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`k${i}`, 1])))
+  const head = encodeMessage({ type: 'digest', fp: new Uint8Array(16) })
+  const body = encode(maps)
+  const bomb = new Uint8Array(head.length - 17 + body.length)
+  bomb.set(head.subarray(0, head.length - 17)) // the array header, the version and the type
+  bomb[0] = 0x83
+  bomb.set(body, head.length - 17)
+  let best = Infinity
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now()
+    assert.deepEqual(checkGossip(DIGEST_TOPIC, bomb), { result: TopicValidatorResult.Reject, garbage: false }, 'rejected, and not handed on (the engine would decode it)')
+    best = Math.min(best, performance.now() - t)
+  }
+  assert.ok(best < 5, `refusing it took ${best.toFixed(1)} ms`)
 })
