@@ -10,10 +10,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DURABILITIES, type Durability } from '../core/level-storage.ts'
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, isLogLevel } from './log-levels.ts'
 import { isLoopback } from './metrics-server.ts'
+import { LIMIT_FLAG_OPTIONS, LIMIT_USAGE, parseLimitFlags } from './limit-flags.ts'
+import type { PeerLimitOptions } from './peer-limit-options.ts'
+import type { SyncConfig } from '../core/sync/types.ts'
 
 export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                       [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
                       [--durability power|process] [--log-level LEVEL] [--metrics HOST:PORT [--metrics-remote]]
+                      [--max-peers N] [--peer-streams N] [--peer-bytes-per-sec N] … (limits, below)
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key,
                         the peers it knows DIR/peers (redialed at the next start)
@@ -41,6 +45,9 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
   --metrics-remote      allow a --metrics HOST other machines can reach (anyone there reads the metrics)
   --help                show this text
 
+Peer-side resource limits (README "Security"), each a whole number ≥ 1:
+${LIMIT_USAGE}
+
 When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
 listens. SIGTERM or SIGINT: pending pushes are sent, the store is closed, and it exits 0.
 A store that cannot be opened as it was (damaged folder) is refused with exit 1: see monoidb help repair.
@@ -62,6 +69,9 @@ export interface DaemonOptions {
   logLevel: LogLevel
   /** Where --metrics serves /metrics without a token, if given. */
   metrics?: { host: string, port: number }
+  /** Peer-side limits given by flags (node/limit-flags.ts): the node's `limits` and sync settings. */
+  limits?: PeerLimitOptions
+  sync?: Partial<SyncConfig>
 }
 
 export class UsageError extends Error {}
@@ -90,6 +100,7 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         'log-level': { type: 'string', default: DEFAULT_LOG_LEVEL },
         metrics: { type: 'string' },
         'metrics-remote': { type: 'boolean', default: false },
+        ...LIMIT_FLAG_OPTIONS,
         help: { type: 'boolean', default: false }
       }
     }))
@@ -113,7 +124,11 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   const metrics = values.metrics === undefined ? undefined : parseHostPort(values.metrics, '--metrics')
   if (metrics !== undefined && !values['metrics-remote'] && !isLoopback(metrics.host)) throw new UsageError(`--metrics ${values.metrics} is reachable from other machines and serves without a token: use a loopback host (127.0.0.1:PORT), or add --metrics-remote`)
   if (values['metrics-remote'] && metrics === undefined) throw new UsageError('--metrics-remote goes with --metrics HOST:PORT')
+  let given: ReturnType<typeof parseLimitFlags>
+  try { given = parseLimitFlags(values) } catch (err) { throw new UsageError((err as Error).message) }
   return {
+    ...(Object.keys(given.limits).length > 0 ? { limits: given.limits } : {}),
+    ...(Object.keys(given.sync).length > 0 ? { sync: given.sync } : {}),
     logLevel,
     ...(metrics === undefined ? {} : { metrics }),
     durability,

@@ -22,7 +22,8 @@ import { type Libp2pOptions, createLibp2p } from 'libp2p'
 import { MAX_GOSSIP_PUSH_BYTES } from '../core/sync/messages.ts'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
 import { BASE_TOPICS, type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
-import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
+import { type PeerLimitOptions, connectionManagerFor, resolvePeerLimits, streamLimitsFor, tcpFor } from './peer-limit-options.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
 
 export interface HostOptions {
@@ -39,6 +40,8 @@ export interface HostOptions {
   checkPush?: PushCheck
   /** Topics beside the sync ones (each in GOSSIP_TOPICS), with their own check and handler: inspection's. */
   topics?: Record<string, TopicHandler>
+  /** Connection and stream limits (node/peer-limit-options.ts); default: the defaults there. */
+  limits?: PeerLimitOptions
 }
 
 /** A topic of its own: `check` runs before a message is delivered or forwarded; accepted messages go to `message`. */
@@ -110,35 +113,41 @@ export class Host {
   #publishFailures = 0
   #stopped = false
 
-  private constructor (libp2p: Node, handlers: HostHandlers, checkPush: PushCheck | undefined, topics: Record<string, TopicHandler> = {}) {
+  private constructor (libp2p: Node, handlers: HostHandlers, checkPush: PushCheck | undefined, topics: Record<string, TopicHandler> = {}, limits = resolvePeerLimits()) {
     this.#libp2p = libp2p
     this.#topics = topics
     this.#checkPush = checkPush
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
-    this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) })
+    // A banned peer is hung up on; the connection gater refuses it until the ban ends.
+    this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) }, streamLimitsFor(limits, peer => { void libp2p.hangUp(peerIdFromString(peer)).catch(() => {}) }))
   }
 
   /** Builds the libp2p node without starting it: call `start()` once the handlers are ready. */
   static async create (options: HostOptions, handlers: HostHandlers): Promise<Host> {
+    const limits = resolvePeerLimits(options.limits)
+    // Bans live in the sync streams, made with the host; until then nobody is banned.
+    let banned = (_peer: string): boolean => false
     const libp2p = await createLibp2p({
       start: false,
       privateKey: options.privateKey,
       datastore: options.datastore,
       peerStore: { maxAddressAge: MAX_ADDRESS_AGE_MS, maxPeerAge: MAX_ADDRESS_AGE_MS },
-      connectionGater: { denyDialPeer: peer => options.denyDial?.(peer.toString()) ?? false },
+      connectionGater: { denyDialPeer: peer => (options.denyDial?.(peer.toString()) ?? false) || banned(peer.toString()), denyInboundEncryptedConnection: peer => banned(peer.toString()) },
       addresses: { listen: [...options.listen] },
-      transports: [tcp(tcpLimits)],
+      transports: [tcp(tcpFor(limits))],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       // Explicit, so that a stranger's half-open sockets cannot keep peers out (node/peer-limits.ts).
-      connectionManager: connectionManagerLimits,
+      connectionManager: connectionManagerFor(limits),
       peerDiscovery: options.mdns === true ? [mdns({ serviceTag: MDNS_SERVICE })] : [],
       // The ping service answers pings. libp2p's connection monitor (on by default) is the only pinger: every
       // 10 s per connection, aborting one whose ping fails. Nothing else may ping (node/peer-health.ts says why).
       services: { identify: identify(), pubsub: gossipsub(gossipOptions()), ping: ping() }
     })
-    return new Host(libp2p, handlers, options.checkPush, options.topics)
+    const host = new Host(libp2p, handlers, options.checkPush, options.topics, limits)
+    banned = peer => host.banned(peer)
+    return host
   }
 
   async start (): Promise<void> {
@@ -203,6 +212,16 @@ export class Host {
   /** Sends to one peer over the direct stream, best effort. */
   send (peer: string, bytes: Uint8Array): void {
     this.#streams.send(peer, bytes)
+  }
+
+  /** Whether the peer is banned now for bad frames (node/sync-streams.ts): its connections are refused. */
+  banned (peer: string): boolean {
+    return this.#streams.banned(peer)
+  }
+
+  /** Peers banned now, with when each ban ends. */
+  bans (): Array<{ peer: string, until: number }> {
+    return this.#streams.bans()
   }
 
   /** A peer's gossipsub score (negative after we rejected its messages). */

@@ -36,6 +36,7 @@ import { PeerHealth, type PeerHealthInfo } from './peer-health.ts'
 import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
+import { type PeerLimitOptions, resolvePeerLimits } from './peer-limit-options.ts'
 import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import { InspectService } from './inspect-service.ts'
 
@@ -70,6 +71,8 @@ export interface NodeOptions {
   durability?: Durability
   /** Where the node logs start, stop, peers, dial failures, repairs and refusals (pino-shaped; default: silent). */
   log?: Logger
+  /** Connection and stream limits per peer (node/peer-limit-options.ts; README "Resource limits"). */
+  limits?: PeerLimitOptions
 }
 
 export interface NodeStatus {
@@ -344,6 +347,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   const durability = options.durability ?? 'power'
   if (!DURABILITIES.includes(durability)) throw new TypeError(`durability must be ${DURABILITIES.map(d => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`)
   const dataDir = resolve(options.dataDir)
+  const limits = resolvePeerLimits(options.limits)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const registry = options.registry ?? createRegistry()
   for (const c of options.contracts ?? []) if (registry.get(c.id) !== c) registry.register(c)
@@ -371,7 +375,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const listen = options.listen ?? DEFAULT_LISTEN
     datastore = await openPeerData(dataDir, log)
     host = await Host.create(
-      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
+      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, limits, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
@@ -382,7 +386,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     )
     book = new PeerBook(host.libp2p, { bootstrap: options.bootstrap, log, datastore })
     const h = host
-    const health = new PeerHealth({ libp2p: h.libp2p, book, connected: () => h.peers(), inSync: p => engine.peerInSync(p), clockSkew: () => engine.clockSkew(Date.now()) })
+    const health = new PeerHealth({ libp2p: h.libp2p, book, connected: () => h.peers(), inSync: p => engine.peerInSync(p), clockSkew: () => engine.clockSkew(Date.now()), gossipScore: p => h.gossipScore(p) })
     b = binding = new SyncBinding(engine, host, { onError: options.onError })
     inspector = inspectorFor(peerId, store, registry, engine, journal, host)
     await host.start()

@@ -9,7 +9,8 @@
  * its shortest form; and a frame the engine finds is no message. Each such bad
  * frame is counted against its sender and its stream is reset; a peer that
  * sends MAX_STRIKES of them within STRIKE_WINDOW_MS has its streams refused
- * for BAN_MS.
+ * for BAN_MS, and the host hangs up on it and refuses its connections
+ * meanwhile (node/libp2p-host.ts, `onBan`).
  *
  * Streams: one long-lived stream per peer and direction. We write only on the
  * stream we opened and read only on streams the peer opened, so neither side
@@ -31,7 +32,7 @@ const MAX_QUEUED_BYTES = 16 * 1024 * 1024
 const DIAL_TIMEOUT_MS = 5_000
 const WRITE_TIMEOUT_MS = 10_000
 /** Streams a peer may have open to us at once: one in use, a few being replaced. */
-const MAX_INBOUND_STREAMS = 4
+export const MAX_INBOUND_STREAMS = 4
 /** Read buffer: a whole frame of the largest size, twice over. */
 const READ_BUFFER_BYTES = 2 * MAX_WIRE_BYTES + 64
 /** Bytes of the longest length prefix: that of MAX_WIRE_BYTES (7 bits a byte). */
@@ -78,6 +79,19 @@ export interface StreamStats {
   sendsDropped: number
 }
 
+/** The stream limits (node/peer-limit-options.ts makes them configurable); each defaults to the constant above. */
+export interface StreamLimits {
+  /** Streams one peer may have open to us at once (MAX_INBOUND_STREAMS). */
+  maxInboundStreams?: number
+  /** Bad frames within strikeWindowMs after which the peer is banned (MAX_STRIKES, STRIKE_WINDOW_MS). */
+  maxStrikes?: number
+  strikeWindowMs?: number
+  /** How long a ban lasts (BAN_MS). */
+  banMs?: number
+  /** Told of each ban as it starts (the host hangs up on the peer and refuses its connections until `until`). */
+  onBan?: (peer: string, until: number) => void
+}
+
 /** Takes a frame; resolves to false if it was no message (the frame is then refused, as a bad frame). */
 export type FrameHandler = (peer: string, bytes: Uint8Array) => Promise<boolean | undefined | void>
 
@@ -91,18 +105,26 @@ export class SyncStreams {
   /** Peers' recent bad frames, and until when their streams are refused (least recently struck first). */
   readonly #strikes = new Map<string, { count: number, since: number, bannedUntil: number }>()
   readonly #onBadFrame: (peer: string) => void
+  readonly #limits: Required<Omit<StreamLimits, 'onBan'>> & Pick<StreamLimits, 'onBan'>
   #stopped = false
 
   /** `onBadFrame`: told of each bad frame the engine did not see (framing), e.g. to lower the peer's score. */
-  constructor (libp2p: Libp2p, onFrame: FrameHandler, onBadFrame: (peer: string) => void = () => {}) {
+  constructor (libp2p: Libp2p, onFrame: FrameHandler, onBadFrame: (peer: string) => void = () => {}, limits: StreamLimits = {}) {
     this.#libp2p = libp2p
     this.#onFrame = onFrame
     this.#onBadFrame = onBadFrame
+    this.#limits = {
+      maxInboundStreams: limits.maxInboundStreams ?? MAX_INBOUND_STREAMS,
+      maxStrikes: limits.maxStrikes ?? MAX_STRIKES,
+      strikeWindowMs: limits.strikeWindowMs ?? STRIKE_WINDOW_MS,
+      banMs: limits.banMs ?? BAN_MS,
+      onBan: limits.onBan
+    }
   }
 
   /** Registers the protocol handler; call before libp2p starts accepting connections. */
   async start (): Promise<void> {
-    await this.#libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.#read(stream, connection), { maxInboundStreams: MAX_INBOUND_STREAMS })
+    await this.#libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.#read(stream, connection), { maxInboundStreams: this.#limits.maxInboundStreams })
   }
 
   /** Queues `bytes` for `peer`. Never throws: a message that cannot be sent is counted and dropped. */
@@ -144,7 +166,7 @@ export class SyncStreams {
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
   }
 
-  /** Whether the peer's streams are refused now (it sent MAX_STRIKES bad frames within STRIKE_WINDOW_MS). */
+  /** Whether the peer is banned now (it sent maxStrikes bad frames within strikeWindowMs): its streams and connections are refused. */
   banned (peer: string, now = Date.now()): boolean {
     return (this.#strikes.get(peer)?.bannedUntil ?? 0) > now
   }
@@ -191,15 +213,21 @@ export class SyncStreams {
     const now = Date.now()
     let s = this.#strikes.get(peer)
     this.#strikes.delete(peer)
-    if (s === undefined || now - s.since > STRIKE_WINDOW_MS) s = { count: 0, since: now, bannedUntil: s?.bannedUntil ?? 0 }
+    if (s === undefined || now - s.since > this.#limits.strikeWindowMs) s = { count: 0, since: now, bannedUntil: s?.bannedUntil ?? 0 }
     s.count++
     this.#strikes.set(peer, s)
     if (this.#strikes.size > MAX_STRUCK_PEERS) this.#strikes.delete(this.#strikes.keys().next().value as string)
-    if (s.count < MAX_STRIKES) return
-    s.bannedUntil = now + BAN_MS
+    if (s.count < this.#limits.maxStrikes) return
+    s.bannedUntil = now + this.#limits.banMs
     s.count = 0
     s.since = now
     for (const [other, p] of this.#inbound) if (p === peer && other.status === 'open') other.abort(new Error('monoidb sync: too many bad frames'))
+    try { this.#limits.onBan?.(peer, s.bannedUntil) } catch { /* the listener must not break the reader */ }
+  }
+
+  /** Peers banned now, with when each ban ends. */
+  bans (now = Date.now()): Array<{ peer: string, until: number }> {
+    return [...this.#strikes].filter(([, s]) => s.bannedUntil > now).map(([peer, s]) => ({ peer, until: s.bannedUntil }))
   }
 }
 
