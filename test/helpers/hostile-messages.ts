@@ -44,10 +44,11 @@ export function garbage (min = 1, max = 200): Uint8Array {
   return b
 }
 
-/** One g-counter state every peer's contract refuses: a count of 0 (counts are positive), e.g. a forged reset. */
-export const INVALID_COUNTER = [['hostile', 0]]
-/** A g-counter state with a count past 2^53 − 1 (a forged counter that once froze a key's view). */
-export const HUGE_COUNTER = [['hostile', Number.MAX_SAFE_INTEGER], ['hostile2', Number.MAX_SAFE_INTEGER]]
+/**
+ * g-counter states every peer's contract refuses, each decoding fine: a count of 0, a negative count,
+ * a fractional count, replicas out of order (which a careless merge would count twice).
+ */
+export const INVALID_COUNTERS: readonly unknown[] = [[['hostile', 0]], [['hostile', -1_000_000]], [['hostile', 1.5]], [['hostile-b', 7], ['hostile-a', 7]]]
 
 /**
  * A g-set state of `n` entries, each valid on its own, whose context lacks the last entry's dot, so
@@ -83,15 +84,16 @@ export function costlyDeltas (bytes: number, key = 'hostile/heavy'): Uint8Array 
   return msg(lo)
 }
 
-export type Forger = (keys: readonly string[]) => Gossip[]
+/** `i`: the message's number in its flood (to vary what is sent). */
+export type Forger = (keys: readonly string[], i: number) => Gossip[]
 
 /** Gossip messages that look like data and are forged: each must be refused by every honest peer. */
 export const FORGERS: Record<string, Forger> = {
   /** A push of states every contract refuses, for keys honest peers hold. */
-  forged: keys => keys.flatMap(key => [
-    { topic: PUSH_TOPIC, bytes: encodeMessage({ type: 'push', items: [{ key, contract: { id: 'g-counter' }, delta: INVALID_COUNTER }] }) },
-    { topic: PUSH_TOPIC, bytes: encodeMessage({ type: 'push', items: [{ key, contract: { id: 'g-counter' }, delta: HUGE_COUNTER }] }) }
-  ]),
+  forged: (keys, i) => (keys.length > 0 ? keys : ['hostile/forged']).map(key => ({
+    topic: PUSH_TOPIC,
+    bytes: encodeMessage({ type: 'push', items: [{ key, contract: { id: 'g-counter' }, delta: INVALID_COUNTERS[i % INVALID_COUNTERS.length] as DeltaItem['delta'] }] })
+  })),
   /** A well-formed message on a topic of another type (a digest where pushes go). */
   'wrong-topic': () => [{ topic: PUSH_TOPIC, bytes: encodeMessage({ type: 'digest', fp: randomBytes(16) }) }]
 }
@@ -104,7 +106,7 @@ export function registerForger (mode: string, forger: Forger): void {
 /** Gossip to publish, per mode (none: not a gossip mode). */
 export function gossipFor (mode: string, keys: readonly string[], i: number): Gossip[] | undefined {
   const forger = FORGERS[mode]
-  if (forger !== undefined) return forger(keys)
+  if (forger !== undefined) return forger(keys, i)
   switch (mode) {
     case 'garbage': return [{ topic: SYNC_GOSSIP_TOPICS[i % SYNC_GOSSIP_TOPICS.length], bytes: garbage() }]
     case 'gossip-digests': return [{ topic: DIGEST_TOPIC, bytes: encodeMessage({ type: 'digest', fp: randomBytes(16) }) }]

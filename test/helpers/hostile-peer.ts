@@ -8,8 +8,9 @@
  *
  * With --mode it floods those modes (N messages a second each, for S seconds)
  * and exits. Without, it reads commands on stdin, one JSON line each:
- * `{"mode","count"?,"rate"?,"seconds"?,"keys"?}` (send `count` at once, or
- * `rate` a second for `seconds`), and `{"quit":true}`.
+ * `{"mode","count"?,"rate"?,"seconds"?,"keys"?,"to"?}` (send `count` at once,
+ * or `rate` a second for `seconds`; stream frames only to the targets in `to`,
+ * default all), and `{"quit":true}`.
  *
  * Modes (test/helpers/hostile-messages.ts): gossip — garbage, gossip-digests,
  * wants, heavy-push, forged, wrong-topic (and any registered forger); stream —
@@ -93,9 +94,9 @@ async function streamTo (t: Multiaddr): Promise<Stream | undefined> {
 }
 const peerOf = (t: Multiaddr): PeerId => parsePeerAddress(t.toString()).peerId
 
-/** Writes one frame to each target; a stream the target resets is counted and dropped. */
-async function writeFrame (frame: Frame): Promise<void> {
-  await Promise.all(targets.map(async t => {
+/** Writes one frame to each target; a stream the target resets is counted and dropped. `bad`: wait (up to 2 s) for the target to reset it. */
+async function writeFrame (frame: Frame, bad: boolean, to: readonly Multiaddr[]): Promise<void> {
+  await Promise.all(to.map(async t => {
     const s = await streamTo(t)
     if (s === undefined) return
     try {
@@ -104,6 +105,8 @@ async function writeFrame (frame: Frame): Promise<void> {
       bytes.set(frame.body, frame.prefix.length)
       if (!s.send(bytes)) await s.onDrain({ signal: AbortSignal.timeout(5_000) })
       if (frame.end === true) { await s.close(); streams.delete(t.toString()) }
+      const end = Date.now() + 2_000
+      while (bad && s.status === 'open' && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 10))
     } catch {
       outcome.streamsReset++
       streams.delete(t.toString())
@@ -114,7 +117,7 @@ async function writeFrame (frame: Frame): Promise<void> {
   for (const [k, s] of streams) if (s.status !== 'open') { outcome.streamsReset++; streams.delete(k) }
 }
 
-async function sendOne (mode: string, keys: readonly string[], i: number): Promise<void> {
+async function sendOne (mode: string, keys: readonly string[], i: number, to: readonly Multiaddr[]): Promise<void> {
   const gossip = gossipFor(mode, keys, i)
   if (gossip !== undefined) {
     for (const g of gossip) await node.services.pubsub.publish(g.topic, g.bytes).catch(() => {})
@@ -122,16 +125,18 @@ async function sendOne (mode: string, keys: readonly string[], i: number): Promi
   }
   const frames = framesFor(mode, keys)
   if (frames === undefined) throw new Error(`unknown mode ${JSON.stringify(mode)}`)
-  for (const f of frames.frames) await writeFrame(f)
+  for (const f of frames.frames) await writeFrame(f, frames.bad, to)
 }
 
-async function run (cmd: { mode: string, count?: number, rate?: number, seconds?: number, keys?: string[] }): Promise<void> {
+async function run (cmd: { mode: string, count?: number, rate?: number, seconds?: number, keys?: string[], to?: string[] }): Promise<void> {
   const modes = cmd.mode.split(',')
+  // Stream frames go to the targets named (`to`, default all); gossip reaches whoever it reaches.
+  const to = cmd.to === undefined ? targets : targets.filter(t => cmd.to!.includes(t.toString()))
   const keys = cmd.keys ?? []
   let sent = 0
   if (connected() < targets.length) await dialAll()
   if (cmd.count !== undefined) {
-    for (let i = 0; i < cmd.count; i++) for (const m of modes) { await sendOne(m, keys, i); sent++ }
+    for (let i = 0; i < cmd.count; i++) for (const m of modes) { await sendOne(m, keys, i, to); sent++ }
   } else {
     const rate = cmd.rate ?? 100
     const ms = (cmd.seconds ?? 5) * 1000
@@ -140,7 +145,7 @@ async function run (cmd: { mode: string, count?: number, rate?: number, seconds?
       let i = 0
       while (Date.now() - start < ms) {
         const due = Math.floor((Date.now() - start) * rate / 1000)
-        while (i < due && Date.now() - start < ms) { await sendOne(m, keys, i++); sent++ }
+        while (i < due && Date.now() - start < ms) { await sendOne(m, keys, i++, to); sent++ }
         await new Promise(resolve => setTimeout(resolve, 10))
       }
     }))
