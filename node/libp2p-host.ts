@@ -25,6 +25,8 @@ import { BASE_TOPICS, type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } 
 import { type PeerLimitOptions, connectionManagerFor, resolvePeerLimits, streamLimitsFor, tcpFor } from './peer-limit-options.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
+import { GossipGate, type GossipGateStats } from './gossip-gate.ts'
+import { RefusalBans } from './refusal-bans.ts'
 
 export interface HostOptions {
   privateKey: PrivateKey
@@ -63,7 +65,9 @@ export interface HostHandlers {
   refused? (from: string, key: string, reason: 'invalid' | 'oversize', message: string): void
 }
 
-export interface HostStats extends StreamStats {
+export interface HostStats extends StreamStats, GossipGateStats {
+  /** Peers banned for having too many requests refused (node/refusal-bans.ts). */
+  refusalBans: number
   /** Gossiped messages rejected (they did not decode as their topic's message type, or failed checkPush) or ignored. */
   gossipRejected: number
   /** Of those, pushes rejected because a contract refused an item: never delivered nor forwarded. */
@@ -106,6 +110,8 @@ export class Host {
   readonly #publishing = new Set<Promise<void>>()
   readonly #checkPush: PushCheck | undefined
   readonly #topics: Record<string, TopicHandler>
+  readonly #gate: GossipGate
+  readonly #refusals: RefusalBans
   #gossipRejected = 0
   #invalidPushes = 0
   #largePushes = 0
@@ -119,6 +125,8 @@ export class Host {
     this.#checkPush = checkPush
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
+    this.#gate = new GossipGate(peer => this.gossipScore(peer))
+    this.#refusals = new RefusalBans(peer => { this.#streams.ban(peer) })
     // A banned peer is hung up on; the connection gater refuses it until the ban ends.
     this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) }, streamLimitsFor(limits, peer => { void libp2p.hangUp(peerIdFromString(peer)).catch(() => {}) }))
   }
@@ -152,7 +160,7 @@ export class Host {
 
   async start (): Promise<void> {
     const { pubsub } = this.#libp2p.services
-    for (const topic of SYNC_TOPICS) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validate(msg))
+    for (const topic of SYNC_TOPICS) pubsub.topicValidators.set(topic, (peer, msg) => this.#validate(peer.toString(), msg))
     for (const [topic, h] of Object.entries(this.#topics)) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validateOwn(h, msg))
     this.#libp2p.addEventListener('peer:connect', evt => { this.#joined(evt.detail.toString()) })
     this.#libp2p.addEventListener('peer:disconnect', evt => { this.#left(evt.detail.toString()) })
@@ -236,14 +244,16 @@ export class Host {
    * gossipsub score falls by a behaviour penalty (P7: −10 × penalties², decaying), so it loses our
    * gossip and, repeated, is graylisted.
    */
-  misbehaved (peer: string, _what?: string): void {
+  misbehaved (peer: string, what?: string): void {
+    // A flood of refused requests gets the peer banned as bad frames do (node/refusal-bans.ts).
+    if (what !== undefined) this.#refusals.refused(peer, what)
     // `score` is on the implementation, not on the GossipSub interface; the label only names the metric.
     const pubsub = this.#libp2p.services.pubsub as unknown as { score?: { addPenalty(id: string, penalty: number, label: string): void } }
     pubsub.score?.addPenalty(peer, 1, 'broken_promise')
   }
 
   stats (): HostStats {
-    return { ...this.#streams.stats(), gossipRejected: this.#gossipRejected, invalidPushes: this.#invalidPushes, largePushes: this.#largePushes, unjudgedPushes: this.#unjudgedPushes, publishFailures: this.#publishFailures }
+    return { ...this.#streams.stats(), ...this.#gate.stats, refusalBans: this.#refusals.bans, gossipRejected: this.#gossipRejected, invalidPushes: this.#invalidPushes, largePushes: this.#largePushes, unjudgedPushes: this.#unjudgedPushes, publishFailures: this.#publishFailures }
   }
 
   /** Waits briefly for queued sends, then stops libp2p. */
@@ -256,9 +266,13 @@ export class Host {
   }
 
   /** Runs in gossipsub before a message is delivered or forwarded; hands it to the engine either way. */
-  #validate (msg: Message): TopicValidatorResult {
+  #validate (from: string, msg: Message): TopicValidatorResult {
     // Unsigned messages never get here (gossipsub's default StrictSign policy refuses them first).
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    // Before any work of ours: a graylisted deliverer, or an author over its rate (node/gossip-gate.ts).
+    const gate = this.#gate.check(msg.topic, from, msg.from.toString())
+    if (gate === 'over_rate') this.misbehaved(msg.from.toString())
+    if (gate !== 'pass') { this.#gossipRejected++; return TopicValidatorResult.Ignore }
     const { result, garbage, why, refused } = checkGossip(msg.topic, msg.data, this.#checkPush)
     if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, 'invalid', refused.message) })
     if (why === 'large') this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), '', 'oversize', `a gossiped push of ${msg.data.length} bytes, over the ${MAX_GOSSIP_PUSH_BYTES}-byte limit: ignored unread (its data comes by anti-entropy)`) })

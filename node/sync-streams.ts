@@ -225,6 +225,17 @@ export class SyncStreams {
     try { this.#limits.onBan?.(peer, s.bannedUntil) } catch { /* the listener must not break the reader */ }
   }
 
+  /** Bans the peer now (its other misbehaviour went past a limit): as MAX_STRIKES bad frames would. */
+  ban (peer: string): void {
+    if (this.banned(peer)) return
+    const now = Date.now()
+    this.#strikes.delete(peer)
+    this.#strikes.set(peer, { count: 0, since: now, bannedUntil: now + this.#limits.banMs })
+    if (this.#strikes.size > MAX_STRUCK_PEERS) this.#strikes.delete(this.#strikes.keys().next().value as string)
+    for (const [s, p] of this.#inbound) if (p === peer && s.status === 'open') s.abort(new Error('monoidb sync: banned'))
+    try { this.#limits.onBan?.(peer, now + this.#limits.banMs) } catch { /* the listener must not break the caller */ }
+  }
+
   /** Peers banned now, with when each ban ends. */
   bans (now = Date.now()): Array<{ peer: string, until: number }> {
     return [...this.#strikes].filter(([, s]) => s.bannedUntil > now).map(([peer, s]) => ({ peer, until: s.bannedUntil }))
