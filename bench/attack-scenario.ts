@@ -12,6 +12,7 @@
  *   scraped every second: the worst since the last scrape).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { type DaemonFixtures, type DaemonProcess, daemonFixtures, untilMeshed } from '../test/helpers/daemon-fixtures.ts'
 import { until } from '../test/helpers/node-fixtures.ts'
@@ -47,6 +48,8 @@ export interface Phase {
   loopP99Ms: number
   /** ms from the first convergence write on A until B held every key. */
   convergeMs: number
+  /** CPU time A and B used during the latency phase, as % of one core (and the hostile peer's, if running). */
+  cpu: { a: number, b: number, hostile?: number }
 }
 export interface AttackFigures {
   quiet: Phase
@@ -64,6 +67,14 @@ export function quantiles (xs: readonly number[]): Quantiles {
   return { n: s.length, p50: q(0.5), p99: q(0.99), max: s.length === 0 ? NaN : s[s.length - 1] }
 }
 
+/** CPU seconds a process has used so far (Linux /proc; 0 elsewhere). */
+function cpuSeconds (pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch { return 0 }
+}
+
 async function loopLag (d: DaemonProcess): Promise<{ max: number, p99: number }> {
   const res = await fetch(`${d.info.api}/metrics`, { headers: { authorization: `Bearer ${d.info.token}` } })
   const fam = parseMetrics(await res.text()).get('monoidb_event_loop_lag_seconds')
@@ -72,7 +83,10 @@ async function loopLag (d: DaemonProcess): Promise<{ max: number, p99: number }>
 }
 
 /** Writes at `rate` on A for `seconds`, timing each write from A's ack to B's event; samples status and event loops meanwhile. */
-async function latencyPhase (a: DaemonProcess, b: DaemonProcess, key: string, o: AttackOptions): Promise<Omit<Phase, 'convergeMs'>> {
+async function latencyPhase (a: DaemonProcess, b: DaemonProcess, key: string, o: AttackOptions, hostile?: ChildProcess): Promise<Omit<Phase, 'convergeMs'>> {
+  const pids = [a.proc.pid, b.proc.pid, hostile?.pid]
+  const cpu0 = pids.map(cpuSeconds)
+  const t0 = performance.now()
   const acked = new Map<number, number>()
   const seen = new Map<number, number>()
   const stop = new AbortController()
@@ -122,6 +136,8 @@ async function latencyPhase (a: DaemonProcess, b: DaemonProcess, key: string, o:
   await until('B to show every write', () => seen.has(base + total), 5_000).catch(() => {})
   sampling = false
   stop.abort()
+  const pct = (i: number): number => Math.round(100 * (cpuSeconds(pids[i]) - cpu0[i]) / ((performance.now() - t0) / 1000))
+  const cpu = { a: pct(0), b: pct(1), ...(hostile === undefined ? {} : { hostile: pct(2) }) }
   await Promise.all([statusLoop, loopLoop, watch])
   const latencies: number[] = []
   let missing = 0
@@ -135,7 +151,8 @@ async function latencyPhase (a: DaemonProcess, b: DaemonProcess, key: string, o:
     missing,
     status: quantiles(statusTimes),
     loopMaxMs: Math.max(0, ...loops.map(l => l.max)),
-    loopP99Ms: Math.max(0, ...loops.map(l => l.p99))
+    loopP99Ms: Math.max(0, ...loops.map(l => l.p99)),
+    cpu
   }
 }
 
@@ -176,7 +193,7 @@ export async function runAttack (o: AttackOptions): Promise<AttackFigures> {
     if (!out.includes('"ready":true')) throw new Error(`the hostile peer did not start: ${out}`)
     // Let the flood get going before measuring.
     await new Promise(resolve => setTimeout(resolve, 1000))
-    const attackedPhase = await latencyPhase(a, b, 'bench/attacked', o)
+    const attackedPhase = await latencyPhase(a, b, 'bench/attacked', o, flood)
     const attacked: Phase = { ...attackedPhase, convergeMs: await converge(a, b, 'attacked', o.convergeKeys) }
     log(`under attack: ${JSON.stringify(attacked)}`)
     flood.kill('SIGKILL')

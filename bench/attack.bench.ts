@@ -45,11 +45,11 @@ const f = await runAttack({
 
 const ms = (x: number): string => `${x.toFixed(1)} ms`
 const row = (name: string, p: Phase): string =>
-  `| ${name} | ${ms(p.write.p50)} | ${ms(p.write.p99)} | ${ms(p.write.max)} | ${p.missing} | ${ms(p.status.p50)} | ${ms(p.status.p99)} | ${ms(p.loopMaxMs)} | ${ms(p.loopP99Ms)} | ${(p.convergeMs / 1000).toFixed(2)} s |`
+  `| ${name} | ${ms(p.write.p50)} | ${ms(p.write.p99)} | ${ms(p.write.max)} | ${p.missing} | ${ms(p.status.p50)} | ${ms(p.status.p99)} | ${ms(p.loopMaxMs)} | ${ms(p.loopP99Ms)} | ${(p.convergeMs / 1000).toFixed(2)} s | ${p.cpu.a}% / ${p.cpu.b}%${p.cpu.hostile === undefined ? '' : ` (hostile ${p.cpu.hostile}%)`} |`
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map(x => x.toFixed(2)).join(' ')}; node ${process.version}`)
 console.log(`flood: ${values.modes} at ${values.rate}/s each; honest writes ${values['write-rate']}/s for ${values.seconds} s; ${values.keys} keys to converge`)
-console.log('| phase | write p50 | write p99 | write max | writes lost | status p50 | status p99 | event loop max | event loop p99 | convergence |')
-console.log('|---|---|---|---|---|---|---|---|---|---|')
+console.log('| phase | write p50 | write p99 | write max | writes lost | status p50 | status p99 | event loop max | event loop p99 | convergence | CPU A / B |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|')
 console.log(row('no attack', f.quiet))
 console.log(row('under attack', f.attacked))
 console.log(`convergence: ${(f.attacked.convergeMs / 1000).toFixed(2)} s under attack vs ${(f.convergeWithoutMs / 1000).toFixed(2)} s without (slower of before/after): ${f.convergeRatio.toFixed(2)}×`)

@@ -124,3 +124,23 @@ test('a flood of whole-store requests under fresh session ids: refused past the 
   // The stream stays open unless the peer went past 100 session refusals in 10 s: then it is banned (node/refusal-bans.ts).
   assert.equal(stream.status === 'open' ? 0 : 1, s.host.refusalBans, `stream ${stream.status}, ${s.host.refusalBans} bans`)
 })
+
+test('a session message carrying a state its contract refuses is charged to its sender as a bad frame', { timeout: 40_000 }, async () => {
+  const node = await fx.start({ replicateAll: true })
+  const evil = await hostile(node)
+  const id = evil.peerId.toString()
+  const deltas = encodeMessage({ type: 'deltas', sid: { n: 7, fromInitiator: true }, seq: 0, check: false, items: [{ key: 'forged', contract: { id: 'g-counter' }, delta: [['evil', 0]] }] })
+  const s = await open(evil, node)
+  s.send(Uint8Array.of(...lengthPrefix(deltas.length), ...deltas))
+  await closed(s, 'the stream carrying an invalid state to be reset')
+  assert.equal(node.stats().host.framesRefused, 1)
+  assert.equal(node.stats().sync.rejectedDeltas, 1)
+  assert.equal(node.stats().peers[id]?.badMessages, 1)
+  assert.equal(await node.get('forged'), undefined, 'the invalid state was merged')
+})
+
+function lengthPrefix (n: number): number[] {
+  const out: number[] = []
+  do { out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>>= 7 } while (n > 0)
+  return out
+}
