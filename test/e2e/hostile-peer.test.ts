@@ -85,6 +85,7 @@ test("the hostile peer's gossip score on an honest daemon falls with each reject
   const scoreOf = async (): Promise<number | null> => await scoreOn(b, fresh.peerId)
   await until('B to see the new hostile peer subscribed', async () => (await b.client.peers()).some(p => p.peerId === fresh.peerId && p.subscribed), 15_000)
   const scores = [(await scoreOf())!]
+  assert.equal(typeof scores[0], 'number', 'GET /v1/peers gives no gossipScore')
   assert.ok(scores[0] > -1, `a new peer starts with a score of ${scores[0]}`)
   while (scores.at(-1)! >= GRAYLIST && scores.length < 8) {
     const last = scores.at(-1)!
@@ -111,6 +112,9 @@ test('bad stream frames: the peer is hung up on and refused until its ban ends',
   assert.ok(!(await a.client.peers()).some(p => p.peerId === hostile.peerId && p.connected), 'A took the banned peer back')
   // After the ban it may connect again (bans end).
   await new Promise(resolve => setTimeout(resolve, BAN_SECONDS * 1000))
-  await until('the hostile peer to connect again after its ban', async () => (await hostile.run({ mode: 'digests', count: 1, to: toA })).connected === 3, 10_000)
-  assert.ok((await a.client.peers()).some(p => p.peerId === hostile.peerId && p.connected), 'A does not list the hostile peer connected after its ban')
+  // (B and C may have banned it too during the flood, for its session requests: only A's ban is this short.)
+  await until('the hostile peer to connect to A again after its ban', async () => {
+    await hostile.run({ mode: 'digests', count: 1, to: toA })
+    return (await a.client.peers()).some(p => p.peerId === hostile.peerId && p.connected)
+  }, 10_000)
 })
