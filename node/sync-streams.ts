@@ -20,6 +20,7 @@
  * one frame at a time and pauses the stream meanwhile, so a fast sender is held
  * back by yamux flow control instead of filling our memory.
  */
+import { createHash } from 'node:crypto'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
@@ -41,6 +42,13 @@ export const MAX_LENGTH_BYTES = Math.ceil(Math.log2(MAX_WIRE_BYTES + 1) / 7)
 export const MAX_STRIKES = 3
 export const STRIKE_WINDOW_MS = 60_000
 export const BAN_MS = 30_000
+/**
+ * Frames at least this large that were refused are remembered by hash (the last REFUSED_FRAMES of them):
+ * the same bytes again are refused unread. Decoding and validating a large frame is what costs (up to a
+ * few hundred ms at 1 MiB), and replaying one costs its sender nothing.
+ */
+const REMEMBER_REFUSED_BYTES = 16 * 1024
+const REFUSED_FRAMES = 256
 /** Peers whose strikes are remembered; past this the oldest are forgotten. */
 const MAX_STRUCK_PEERS = 1024
 
@@ -105,6 +113,8 @@ export class SyncStreams {
   /** Peers' recent bad frames, and until when their streams are refused (least recently struck first). */
   readonly #strikes = new Map<string, { count: number, since: number, bannedUntil: number }>()
   readonly #onBadFrame: (peer: string) => void
+  /** Hashes of large frames refused lately (oldest first). */
+  readonly #refusedFrames = new Set<string>()
   readonly #limits: Required<Omit<StreamLimits, 'onBan'>> & Pick<StreamLimits, 'onBan'>
   #stopped = false
 
@@ -185,7 +195,18 @@ export class SyncStreams {
         const frame = await lp.read()
         this.#stats.framesReceived++
         if (stream.readStatus === 'readable') stream.pause()
-        if (await this.#onFrame(peer, frame.subarray()) === false) {
+        const bytes = frame.subarray()
+        const hash = bytes.length >= REMEMBER_REFUSED_BYTES ? createHash('sha256').update(bytes).digest('base64') : undefined
+        if (hash !== undefined && this.#refusedFrames.has(hash)) {
+          this.#onBadFrame(peer)
+          this.#refuse(peer, stream, new Error('monoidb sync: a frame refused before, sent again'))
+          return
+        }
+        if (await this.#onFrame(peer, bytes) === false) {
+          if (hash !== undefined) {
+            this.#refusedFrames.add(hash)
+            if (this.#refusedFrames.size > REFUSED_FRAMES) this.#refusedFrames.delete(this.#refusedFrames.values().next().value as string)
+          }
           this.#refuse(peer, stream, new Error('monoidb sync: a frame that is no message'))
           return
         }

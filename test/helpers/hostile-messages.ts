@@ -85,6 +85,22 @@ export function costlyDeltas (bytes: number, key = 'hostile/heavy'): Uint8Array 
 }
 
 /** `i`: the message's number in its flood (to vary what is sent). */
+/**
+ * The same `deltas` message under the next session id: its sid (a uint after `[version, 5,`) is rewritten
+ * in place, keeping its length (costlyDeltas encodes sids of 2 bytes, 0x19 + 16 bits).
+ */
+function freshSid (msg: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(msg)
+  let at = 1
+  while (at < out.length && out[at] !== 0x05) at++ // the type, after the version
+  if (out[at + 1] === 0x19) {
+    const n = (sessionNumber++ % 30_000) + 300
+    out[at + 2] = (2 * n + 1) >> 8
+    out[at + 3] = (2 * n + 1) & 0xff
+  }
+  return out
+}
+
 export type Forger = (keys: readonly string[], i: number) => Gossip[]
 
 /** Gossip messages that look like data and are forged: each must be refused by every honest peer. */
@@ -142,7 +158,8 @@ export function framesFor (mode: string, keys: readonly string[]): { frames: Fra
     case 'ranges': return { frames: [frameOf(encodeMessage({ type: 'ranges', sid: nextSid(), seq: 0, fps: [{ lo: '', hi: null, count: 0, fp: new Uint8Array(4) }], items: [], sums: [] }))], bad: false }
     case 'sums': return { frames: [frameOf(encodeMessage({ type: 'sums', sid: nextSid(), seq: 0, reply: true, sums: [], lacking: keys.length > 0 ? [...new Set(keys)].sort() : ['hostile/lacking'] }))], bad: false }
     // A session `deltas` of about MAX_MESSAGE_BYTES holding one costly invalid state.
-    case 'heavy-deltas': return { frames: [frameOf(heavyDeltas ??= costlyDeltas(MAX_MESSAGE_BYTES - 64))], bad: false }
+    // (Each under a fresh session id, so no two frames are the same bytes: the receiver refuses a replayed one unread.)
+    case 'heavy-deltas': return { frames: [frameOf(freshSid(heavyDeltas ??= costlyDeltas(MAX_MESSAGE_BYTES - 64)))], bad: true }
     default: return undefined
   }
 }

@@ -18,6 +18,7 @@ import { gossipOptions } from '../../node/gossip-config.ts'
 import type { MonoidbNode } from '../../node/node.ts'
 import { BadLengthPrefixError, MAX_LENGTH_BYTES, MAX_STRIKES, SYNC_PROTOCOL, decodeLength } from '../../node/sync-streams.ts'
 import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
+import { costlyDeltas } from '../helpers/hostile-messages.ts'
 
 const fx = await nodeFixtures('sync-streams')
 const peers: Libp2p[] = []
@@ -144,3 +145,18 @@ function lengthPrefix (n: number): number[] {
   do { out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>>= 7 } while (n > 0)
   return out
 }
+
+test('a large frame refused before is refused unread when sent again', { timeout: 40_000 }, async () => {
+  const node = await fx.start({ replicateAll: true })
+  const evil = await hostile(node)
+  const deltas = costlyDeltas(20_000, 'forged-set')
+  assert.ok(deltas.length > 16 * 1024 && deltas.length <= 20_000)
+  for (const n of [1, 2]) {
+    const s = await open(evil, node)
+    s.send(Uint8Array.of(...lengthPrefix(deltas.length), ...deltas))
+    await closed(s, `the stream carrying the invalid state (${n}) to be reset`)
+    assert.equal(node.stats().host.framesRefused, n)
+  }
+  assert.equal(node.stats().sync.rejectedDeltas, 1, 'the replayed frame was decoded and validated again')
+  assert.equal(node.stats().sync.messagesReceived, 1)
+})
