@@ -66,7 +66,7 @@ export interface HostHandlers {
 }
 
 export interface HostStats extends StreamStats, GossipGateStats {
-  /** Peers banned for having too many requests refused (node/refusal-bans.ts). */
+  /** Peers banned for floods of refused session requests or rejected gossip (node/refusal-bans.ts). */
   refusalBans: number
   /** Gossiped messages rejected (they did not decode as their topic's message type, or failed checkPush) or ignored. */
   gossipRejected: number
@@ -277,6 +277,8 @@ export class Host {
     if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, 'invalid', refused.message) })
     if (why === 'large') this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), '', 'oversize', `a gossiped push of ${msg.data.length} bytes, over the ${MAX_GOSSIP_PUSH_BYTES}-byte limit: ignored unread (its data comes by anti-entropy)`) })
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
+    // Its deliverer is charged (it should have validated before forwarding): a flood of them gets it banned.
+    if (result === TopicValidatorResult.Reject) this.#refusals.refused(from, 'rejected')
     if (why === 'invalid') this.#invalidPushes++
     if (why === 'large') this.#largePushes++
     if (why === 'unjudged') this.#unjudgedPushes++

@@ -32,7 +32,7 @@ export interface PeerHealthInfo {
   inSync: boolean | null
   /** How far ahead of our clock its recent stamps were; null without samples. */
   clockSkewMs: number | null
-  /** Its gossipsub score here (falls when we reject its messages; below −80 it is graylisted); null if not connected. */
+  /** Its gossipsub score here (falls when we reject its messages; below −80 it is graylisted); null if not connected and none is kept. */
   gossipScore: number | null
 }
 
@@ -81,7 +81,7 @@ export class PeerHealth {
         rttMs: c === undefined ? null : rtt.get(peerId) ?? null,
         inSync: this.#s.inSync(peerId) ?? null,
         clockSkewMs: skew.get(peerId) ?? null,
-        gossipScore: c === undefined || this.#s.gossipScore === undefined ? null : roundScore(this.#s.gossipScore(peerId))
+        gossipScore: scoreOf(c !== undefined, this.#s.gossipScore?.(peerId))
       }
     })
     return out.sort((a, b) => Number(b.connected) - Number(a.connected) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0) || (a.peerId < b.peerId ? -1 : 1))
@@ -93,7 +93,11 @@ function withPeerId (addr: string, peerId: string): string {
   return addr.endsWith(`/p2p/${peerId}`) ? addr : `${addr}/p2p/${peerId}`
 }
 
-/** Scores to 3 decimals (they decay continuously: more digits say nothing). */
-function roundScore (x: number): number | null {
-  return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null
+/**
+ * A score to 3 decimals (scores decay continuously: more digits say nothing). gossipsub keeps a
+ * disconnected peer's score for a while (so leaving does not clear it): shown while not 0.
+ */
+function scoreOf (connected: boolean, x: number | undefined): number | null {
+  if (x === undefined || !Number.isFinite(x) || (!connected && x === 0)) return null
+  return Math.round(x * 1000) / 1000
 }

@@ -94,6 +94,8 @@ test("the hostile peer's gossip score on an honest daemon falls with each reject
     scores.push((await scoreOf())!)
   }
   t.diagnostic(`B's score of the hostile peer, one forged push at a time: ${scores.join(' → ')}`)
+  // Graylisted, and banned: B hangs up on a peer that delivered 3 rejected messages (node/refusal-bans.ts).
+  await until('B to hang up on the graylisted peer', async () => !(await b.client.peers()).some(p => p.peerId === fresh.peerId && p.connected), 5_000)
   for (let i = 1; i < scores.length; i++) assert.ok(scores[i] < scores[i - 1], `the score rose: ${scores.join(' → ')}`)
   assert.ok(scores.at(-1)! < GRAYLIST, `the score did not fall below the graylist threshold ${GRAYLIST}: ${scores.join(' → ')}`)
   assert.ok(scores.length <= 4, `it took ${scores.length - 1} forged messages to graylist the peer: ${scores.join(' → ')}`)
