@@ -33,6 +33,8 @@ export interface AttackOptions {
   attackRate: number
   modes: string
   log?: (line: string) => void
+  /** The daemons' --peer-ban-seconds (default: theirs, 30). */
+  banSeconds?: number
   /** Write CPU profiles of the daemons here (they are written when the daemons stop: SIGTERM, not SIGKILL). */
   cpuProfDir?: string
 }
@@ -59,6 +61,8 @@ export interface AttackFigures {
   convergeRatio: number
   /** What the hostile peer reported. */
   hostile: Record<string, unknown>
+  /** What A and B refused and banned over the run (their host counters, summed). */
+  refused: Record<string, number>
 }
 
 export function quantiles (xs: readonly number[]): Quantiles {
@@ -156,6 +160,14 @@ async function latencyPhase (a: DaemonProcess, b: DaemonProcess, key: string, o:
   }
 }
 
+/** The host counters of refusals and bans, from the daemon's /metrics. */
+async function hostCounters (d: DaemonProcess): Promise<Record<string, number>> {
+  const res = await fetch(`${d.info.api}/metrics`, { headers: { authorization: `Bearer ${d.info.token}` } })
+  const fam = parseMetrics(await res.text()).get('monoidb_stats_total')
+  const names = ['gossipRejected', 'gossipGraylisted', 'gossipOverRate', 'framesRefused', 'streamsRefused', 'refusalBans']
+  return Object.fromEntries(names.map(n => [n, fam?.samples.find(s => s.labels.group === 'host' && s.labels.name === n)?.value ?? 0]))
+}
+
 /** Writes `n` new keys on A (8 at a time); resolves with the ms until B holds them all. */
 async function converge (a: DaemonProcess, b: DaemonProcess, tag: string, n: number): Promise<number> {
   const before = (await b.client.status()).keys
@@ -173,8 +185,9 @@ export async function runAttack (o: AttackOptions): Promise<AttackFigures> {
   let hostile: ChildProcess | undefined
   try {
     const env = o.cpuProfDir === undefined ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.cpuProfDir}` }
-    const a = await fx.start({ args: ['--replicate-all', '--log-level', 'warn'], env })
-    const b = await fx.start({ args: ['--replicate-all', '--log-level', 'warn'], bootstrap: [a.info.multiaddrs[0]], env })
+    const args = ['--replicate-all', '--log-level', 'warn', ...(o.banSeconds === undefined ? [] : ['--peer-ban-seconds', String(o.banSeconds)])]
+    const a = await fx.start({ args, env })
+    const b = await fx.start({ args, bootstrap: [a.info.multiaddrs[0]], env })
     await untilMeshed([a, b], 15_000)
     log('A and B connected')
 
@@ -201,8 +214,12 @@ export async function runAttack (o: AttackOptions): Promise<AttackFigures> {
     log(`convergence after the attack: ${after.toFixed(0)} ms`)
     const convergeWithoutMs = Math.max(quiet.convergeMs, after)
     const hostileReport = out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>).at(-1) ?? {}
+    const refused: Record<string, number> = {}
+    for (const d of [a, b]) {
+      for (const [name, v] of Object.entries(await hostCounters(d))) refused[name] = (refused[name] ?? 0) + v
+    }
     if (o.cpuProfDir !== undefined) await Promise.all([a.stop(), b.stop()])
-    return { quiet, attacked, convergeWithoutMs, convergeRatio: attacked.convergeMs / convergeWithoutMs, hostile: hostileReport }
+    return { quiet, attacked, convergeWithoutMs, convergeRatio: attacked.convergeMs / convergeWithoutMs, hostile: hostileReport, refused }
   } finally {
     if (hostile !== undefined && hostile.exitCode === null && hostile.signalCode === null) hostile.kill('SIGKILL')
     await fx.cleanup()
