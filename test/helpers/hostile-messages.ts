@@ -37,10 +37,10 @@ export const frameOf = (body: Uint8Array): Frame => ({ prefix: varint(body.lengt
 let sessionNumber = 200 + Math.floor(Math.random() * 10_000)
 const nextSid = (): { n: number, fromInitiator: true } => ({ n: sessionNumber++, fromInitiator: true })
 
-/** Random bytes that are no message (a CBOR byte string's header is avoided so none decodes by luck). */
+/** Random bytes that are no message: the first is 0xff, a CBOR "break" where a value must start. */
 export function garbage (min = 1, max = 200): Uint8Array {
   const b = randomBytes(min + Math.floor(Math.random() * (max - min + 1)))
-  b[0] = 0xff // a CBOR "break" where a value must start: never a message
+  b[0] = 0xff
   return b
 }
 
@@ -51,8 +51,8 @@ export function garbage (min = 1, max = 200): Uint8Array {
 export const INVALID_COUNTERS: readonly unknown[] = [[['hostile', 0]], [['hostile', -1_000_000]], [['hostile', 1.5]], [['hostile-b', 7], ['hostile-a', 7]]]
 
 /**
- * A g-set state of `n` entries, each valid on its own, whose context lacks the last entry's dot, so
- * validate refuses it only after reading and ordering all of them. Values are small objects: ordering
+ * A g-set state of `n` entries, each valid on its own, whose context lacks the dot of one of them (the
+ * n-th), so validate refuses it only after reading and ordering them. Values are small objects: ordering
  * them takes their canonical encodings (no fast path), as costly as a state of its size gets.
  */
 export function costlyInvalidSet (n: number): unknown {
