@@ -290,6 +290,11 @@ export class MonoidbNode {
   }
 
   /** A peer's gossipsub score, as this node sees it (negative once it sent messages we rejected). */
+  /** Peers banned now (bad frames, floods of refused input), with when each ban ends (ms since the epoch). */
+  bans (): Array<{ peer: string, until: number }> {
+    return this.#host.bans()
+  }
+
   gossipScore (peer: string): number {
     return this.#host.gossipScore(peer)
   }

@@ -49,6 +49,9 @@ export const BAN_MS = 30_000
  */
 const REMEMBER_REFUSED_BYTES = 16 * 1024
 const REFUSED_FRAMES = 256
+/** A ban within this many ban lengths of the last one's end lasts twice as long as it, up to 2^MAX_BAN_DOUBLINGS bans' length. */
+export const REPEAT_BANS = 10
+export const MAX_BAN_DOUBLINGS = 5
 /** Peers whose strikes are remembered; past this the oldest are forgotten. */
 const MAX_STRUCK_PEERS = 1024
 
@@ -87,6 +90,9 @@ export interface StreamStats {
   sendsDropped: number
 }
 
+/** A peer's recent bad frames, and its bans. */
+interface Strikes { count: number, since: number, bannedUntil: number, bans: number }
+
 /** The stream limits (node/peer-limit-options.ts makes them configurable); each defaults to the constant above. */
 export interface StreamLimits {
   /** Streams one peer may have open to us at once (MAX_INBOUND_STREAMS). */
@@ -111,7 +117,7 @@ export class SyncStreams {
   readonly #inbound = new Map<Stream, string>()
   readonly #stats: StreamStats = { framesReceived: 0, framesRefused: 0, streamsRefused: 0, sendsDropped: 0 }
   /** Peers' recent bad frames, and until when their streams are refused (least recently struck first). */
-  readonly #strikes = new Map<string, { count: number, since: number, bannedUntil: number }>()
+  readonly #strikes = new Map<string, Strikes>()
   readonly #onBadFrame: (peer: string) => void
   /** Hashes of large frames refused lately (oldest first). */
   readonly #refusedFrames = new Set<string>()
@@ -234,27 +240,37 @@ export class SyncStreams {
     const now = Date.now()
     let s = this.#strikes.get(peer)
     this.#strikes.delete(peer)
-    if (s === undefined || now - s.since > this.#limits.strikeWindowMs) s = { count: 0, since: now, bannedUntil: s?.bannedUntil ?? 0 }
+    if (s === undefined || now - s.since > this.#limits.strikeWindowMs) s = { count: 0, since: now, bannedUntil: s?.bannedUntil ?? 0, bans: s?.bans ?? 0 }
     s.count++
     this.#strikes.set(peer, s)
     if (this.#strikes.size > MAX_STRUCK_PEERS) this.#strikes.delete(this.#strikes.keys().next().value as string)
     if (s.count < this.#limits.maxStrikes) return
-    s.bannedUntil = now + this.#limits.banMs
+    this.#banNow(peer, s, now, 'monoidb sync: too many bad frames')
+  }
+
+  /**
+   * Bans the peer: its streams are reset and the host told. A ban that follows the last one within
+   * REPEAT_BANS × banMs of its end lasts twice as long as that one, up to MAX_BAN_DOUBLINGS doublings: a
+   * peer that floods again as soon as it is let back spends most of its time refused.
+   */
+  #banNow (peer: string, s: Strikes, now: number, why: string): void {
+    s.bans = now - s.bannedUntil < REPEAT_BANS * this.#limits.banMs ? s.bans + 1 : 1
+    s.bannedUntil = now + this.#limits.banMs * 2 ** Math.min(s.bans - 1, MAX_BAN_DOUBLINGS)
     s.count = 0
     s.since = now
-    for (const [other, p] of this.#inbound) if (p === peer && other.status === 'open') other.abort(new Error('monoidb sync: too many bad frames'))
-    try { this.#limits.onBan?.(peer, s.bannedUntil) } catch { /* the listener must not break the reader */ }
+    for (const [other, p] of this.#inbound) if (p === peer && other.status === 'open') other.abort(new Error(why))
+    try { this.#limits.onBan?.(peer, s.bannedUntil) } catch { /* the listener must not break the caller */ }
   }
 
   /** Bans the peer now (its other misbehaviour went past a limit): as MAX_STRIKES bad frames would. */
   ban (peer: string): void {
     if (this.banned(peer)) return
     const now = Date.now()
+    const s = this.#strikes.get(peer) ?? { count: 0, since: now, bannedUntil: 0, bans: 0 }
     this.#strikes.delete(peer)
-    this.#strikes.set(peer, { count: 0, since: now, bannedUntil: now + this.#limits.banMs })
+    this.#strikes.set(peer, s)
     if (this.#strikes.size > MAX_STRUCK_PEERS) this.#strikes.delete(this.#strikes.keys().next().value as string)
-    for (const [s, p] of this.#inbound) if (p === peer && s.status === 'open') s.abort(new Error('monoidb sync: banned'))
-    try { this.#limits.onBan?.(peer, now + this.#limits.banMs) } catch { /* the listener must not break the caller */ }
+    this.#banNow(peer, s, now, 'monoidb sync: banned')
   }
 
   /** Peers banned now, with when each ban ends. */

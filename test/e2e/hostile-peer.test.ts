@@ -108,26 +108,23 @@ test("the hostile peer's gossip score on an honest daemon falls with each reject
 })
 
 test('bad stream frames: the peer is hung up on and refused until its ban ends', { timeout: 40_000 }, async t => {
-  const toA = [a.info.multiaddrs[0]]
-  // A may still hold the flood's ban (4 s here): wait until it takes the hostile peer back.
-  await until('A to take the hostile peer back', async () => {
-    await hostile.run({ mode: 'digests', count: 1, to: toA })
-    return (await a.client.peers()).some(p => p.peerId === hostile.peerId && p.connected)
-  }, 15_000)
+  // A hostile peer of its own, connected to A alone: its first ban lasts BAN_SECONDS (bans of a peer banned again soon last longer).
+  const evil = await startHostile([a.info.multiaddrs[0]])
+  t.after(async () => { await evil.stop() })
+  await until('A to see the new hostile peer', async () => (await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected), 15_000)
   const refusedBefore = await stat(a, 'host', 'framesRefused')
-  const r = await hostile.run({ mode: 'garbage-frame,oversize-frame,bad-prefix', count: 1, to: toA })
+  const r = await evil.run({ mode: 'garbage-frame,oversize-frame,bad-prefix', count: 1 })
   t.diagnostic(`bad frames: ${JSON.stringify(r)}`)
-  await until('A to hang up on the hostile peer', async () => !(await a.client.peers()).some(p => p.peerId === hostile.peerId && p.connected), 5_000)
+  await until('A to hang up on the hostile peer', async () => !(await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected), 5_000)
   assert.ok(await stat(a, 'host', 'framesRefused') >= refusedBefore + 3, 'A did not count the bad frames')
   // While banned, a new connection is refused.
-  const dial = await hostile.run({ mode: 'digests', count: 1, to: toA })
+  const dial = await evil.run({ mode: 'digests', count: 1 })
   assert.ok(dial.dialsRefused > r.dialsRefused, `the hostile peer could connect again while banned: ${JSON.stringify(dial)}`)
-  assert.ok(!(await a.client.peers()).some(p => p.peerId === hostile.peerId && p.connected), 'A took the banned peer back')
+  assert.ok(!(await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected), 'A took the banned peer back')
   // After the ban it may connect again (bans end).
   await new Promise(resolve => setTimeout(resolve, BAN_SECONDS * 1000))
-  // (B and C may have banned it too during the flood, for its session requests: only A's ban is this short.)
   await until('the hostile peer to connect to A again after its ban', async () => {
-    await hostile.run({ mode: 'digests', count: 1, to: toA })
-    return (await a.client.peers()).some(p => p.peerId === hostile.peerId && p.connected)
+    await evil.run({ mode: 'digests', count: 1 })
+    return (await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected)
   }, 10_000)
 })

@@ -160,3 +160,23 @@ test('a large frame refused before is refused unread when sent again', { timeout
   assert.equal(node.stats().sync.rejectedDeltas, 1, 'the replayed frame was decoded and validated again')
   assert.equal(node.stats().sync.messagesReceived, 1)
 })
+
+test('a peer banned again soon after its ban ended is banned twice as long', { timeout: 40_000 }, async () => {
+  const BAN_MS = 2_000
+  const node = await fx.start({ replicateAll: true, limits: { peerStrikes: 1, peerBanMs: BAN_MS } })
+  const evil = await hostile(node)
+  const id = evil.peerId.toString()
+  const strike = async (): Promise<number> => {
+    const t0 = Date.now()
+    const s = await open(evil, node)
+    s.send(Uint8Array.of(3, 0xff, 0x00, 0x13))
+    await until('the ban', () => node.bans().some(b => b.peer === id), 5_000)
+    return node.bans().find(b => b.peer === id)!.until - t0
+  }
+  const first = await strike()
+  assert.ok(first <= BAN_MS + 1_000, `the first ban lasts ${first} ms`)
+  await until('the first ban to end', () => !node.bans().some(b => b.peer === id), 10_000)
+  await until('the peer to connect again', async () => { await evil.dial(multiaddr(node.multiaddrs()[0])).catch(() => {}); return node.peers().some(p => p.peerId === id) }, 10_000)
+  const second = await strike()
+  assert.ok(second >= 1.5 * BAN_MS, `the second ban lasts ${second} ms, not about ${2 * BAN_MS}`)
+})
