@@ -125,7 +125,8 @@ export class Host {
     this.#checkPush = checkPush
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
-    this.#gate = new GossipGate(peer => this.gossipScore(peer))
+    // A banned deliverer counts as graylisted: what it sent before we hung up is ignored unread.
+    this.#gate = new GossipGate(peer => this.#streams.banned(peer) ? -Infinity : this.gossipScore(peer))
     this.#refusals = new RefusalBans(peer => { this.#streams.ban(peer) })
     // A banned peer is hung up on; the connection gater refuses it until the ban ends.
     this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) }, streamLimitsFor(limits, peer => { void libp2p.hangUp(peerIdFromString(peer)).catch(() => {}) }))

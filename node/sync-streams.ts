@@ -208,6 +208,8 @@ export class SyncStreams {
           this.#refuse(peer, stream, new Error('monoidb sync: a frame refused before, sent again'))
           return
         }
+        // A large frame is handled in an event-loop turn of its own (decoding one costs up to a few hundred ms at 1 MiB).
+        if (hash !== undefined) await new Promise(resolve => setImmediate(resolve))
         if (await this.#onFrame(peer, bytes) === false) {
           if (hash !== undefined) {
             this.#refusedFrames.add(hash)
