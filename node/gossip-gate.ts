@@ -7,7 +7,7 @@
  *   it arrives, so a burst of RPCs read together would all be validated even
  *   after the first few made their sender's score fall below it.
  * - Digests and wants are rate limited per author: an honest peer publishes
- *   one digest per anti-entropy period (a few more when peers join) and
+ *   one digest per anti-entropy period (1 s by default; a few more when peers join) and
  *   wants for the keys it reads, so DIGESTS_PER_SEC and WANTS_PER_SEC (with
  *   bursts of twice that) leave it far inside; past them a message is ignored
  *   (neither delivered nor forwarded) and its author is reported as
@@ -22,7 +22,7 @@ import { DIGEST_TOPIC, WANT_TOPIC } from '../core/sync/types.ts'
 
 /** gossipsub's graylist threshold (node/gossip-config.ts): below it a peer is ignored. */
 export const GRAYLIST_THRESHOLD = -80
-export const DIGESTS_PER_SEC = 10
+export const DIGESTS_PER_SEC = 20
 export const WANTS_PER_SEC = 200
 /** Authors whose buckets are remembered; past this the least recently heard are forgotten. */
 const MAX_AUTHORS = 4096
