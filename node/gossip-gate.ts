@@ -10,8 +10,9 @@
  *   one digest per anti-entropy period (1 s by default; a few more when peers join) and
  *   wants for the keys it reads, so DIGESTS_PER_SEC and WANTS_PER_SEC (with
  *   bursts of twice that) leave it far inside; past them a message is ignored
- *   (neither delivered nor forwarded) and its author is reported as
- *   misbehaving, so a flooder's score falls until it is graylisted. The
+ *   (neither delivered nor forwarded). A digest past its rate also reports its
+ *   author as misbehaving (the host lowers its score: a flooder is graylisted);
+ *   a want does not (an app reading many keys at once can send a burst). The
  *   author pays, not the neighbour that forwarded the message: ignoring costs
  *   the forwarder nothing.
  * Pushes are not rate limited (they carry data, and gossip validation

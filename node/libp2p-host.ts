@@ -272,7 +272,8 @@ export class Host {
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
     // Before any work of ours: a graylisted deliverer, or an author over its rate (node/gossip-gate.ts).
     const gate = this.#gate.check(msg.topic, from, msg.from.toString())
-    if (gate === 'over_rate') this.misbehaved(msg.from.toString())
+    // Digests past their rate are a flood (an honest peer sends one a period); wants past theirs may be an app reading much at once.
+    if (gate === 'over_rate' && msg.topic === DIGEST_TOPIC) this.misbehaved(msg.from.toString())
     if (gate !== 'pass') { this.#gossipRejected++; return TopicValidatorResult.Ignore }
     const { result, garbage, why, refused } = checkGossip(msg.topic, msg.data, this.#checkPush)
     if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, 'invalid', refused.message) })
