@@ -23,8 +23,9 @@ export function parseAllowList (ids: readonly string[], what = '--allow-peer'): 
  * The connection gater of a node: `denyDial` (forgotten peers, node/peer-book.ts) is always asked;
  * with an allow list, every peer not on it is refused both ways.
  */
-export function connectionGater (allowed: ReadonlySet<string> | undefined, denyDial?: (peer: string) => boolean): ConnectionGater {
-  const refused = (peer: PeerId): boolean => allowed !== undefined && !allowed.has(peer.toString())
+export function connectionGater (allowed: ReadonlySet<string> | undefined, denyDial?: (peer: string) => boolean, denyPeer?: (peer: string) => boolean): ConnectionGater {
+  // denyPeer: peers refused for now, both ways (banned: node/refusal-bans.ts).
+  const refused = (peer: PeerId): boolean => (allowed !== undefined && !allowed.has(peer.toString())) || (denyPeer?.(peer.toString()) ?? false)
   return {
     denyDialPeer: peer => refused(peer) || (denyDial?.(peer.toString()) ?? false),
     denyInboundEncryptedConnection: peer => refused(peer),

@@ -10,7 +10,7 @@ export const PEER_HELP: Record<string, string> = {
 Prints every peer the daemon knows, connected or not (it keeps them in DIR/peers
 across restarts), as a JSON array of
 {"peerId","multiaddrs","subscribed","connected","connectedSince","lastSeen",
- "lastDialError","rttMs","inSync","clockSkewMs"}: connected ones first. Times are
+ "lastDialError","rttMs","inSync","clockSkewMs","gossipScore"}: connected ones first. Times are
 ms since the epoch; lastDialError is {"at","message"} or null; see README "Peers".`,
   connect: `usage: monoidb connect MULTIADDR [--data DIR | --api URL]
 

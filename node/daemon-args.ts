@@ -11,6 +11,9 @@ import { DURABILITIES, type Durability } from '../core/level-storage.ts'
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, isLogLevel } from './log-levels.ts'
 import { isLoopback } from './metrics-server.ts'
 import { ACCESS_ARG_OPTIONS, ACCESS_USAGE, type AccessArgs, accessArgs } from './daemon-access.ts'
+import { LIMIT_FLAG_OPTIONS, LIMIT_USAGE, parseLimitFlags } from './limit-flags.ts'
+import type { PeerLimitOptions } from './peer-limit-options.ts'
+import type { SyncConfig } from '../core/sync/types.ts'
 
 export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                       [--api HOST:PORT] [--contract MODULE]... [--replicate-all] [--mdns]
@@ -18,6 +21,7 @@ export const DAEMON_USAGE = `usage: monoidb daemon [--data DIR] [--listen MULTIA
                       [--swarm-key FILE] [--allow-peer PEERID]... [--api-allow-remote]
                       [--api-tls-cert FILE --api-tls-key FILE] [--api-max-connections N] ...
                       [--signing-key FILE]
+                      [--max-peers N] [--peer-streams N] [--peer-bytes-per-sec N] … (limits, below)
 
   --data DIR            data folder (default ./.monoidb): the store is DIR/store, the peer key DIR/peer-key,
                         the peers it knows DIR/peers (redialed at the next start)
@@ -49,6 +53,9 @@ ${ACCESS_USAGE}
                         write owned keys (README "Owned keys"); a FILE others may read is used with a warning
   --help                show this text
 
+Peer-side resource limits (README "Security"), each a whole number ≥ 1:
+${LIMIT_USAGE}
+
 When ready it writes DIR/daemon.json ({peerId, multiaddrs, api, token}, mode 0600) and prints where it
 listens. SIGTERM or SIGINT: pending pushes are sent, the store is closed, and it exits 0.
 A store that cannot be opened as it was (damaged folder) is refused with exit 1: see monoidb help repair.
@@ -74,6 +81,9 @@ export interface DaemonOptions {
   access: AccessArgs
   /** --signing-key: the file of the key that signs writes made through this daemon (read by node/signing-key-file.ts). */
   signingKey?: string
+  /** Peer-side limits given by flags (node/limit-flags.ts): the node's `limits` and sync settings. */
+  limits?: PeerLimitOptions
+  sync?: Partial<SyncConfig>
 }
 
 export class UsageError extends Error {}
@@ -104,6 +114,7 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
         'metrics-remote': { type: 'boolean', default: false },
         ...ACCESS_ARG_OPTIONS,
         'signing-key': { type: 'string' },
+        ...LIMIT_FLAG_OPTIONS,
         help: { type: 'boolean', default: false }
       }
     }))
@@ -130,9 +141,13 @@ export function parseDaemonArgs (argv: readonly string[]): DaemonOptions | 'help
   if (values['signing-key'] === '') throw new UsageError('--signing-key needs a file path (write one with monoidb keygen FILE)')
   const api = parseHostPort(values.api)
   const access = accessArgs(values, api.host, values.api, message => new UsageError(message))
+  let given: ReturnType<typeof parseLimitFlags>
+  try { given = parseLimitFlags(values) } catch (err) { throw new UsageError((err as Error).message) }
   return {
     access,
     ...(values['signing-key'] === undefined ? {} : { signingKey: resolve(values['signing-key']) }),
+    ...(Object.keys(given.limits).length > 0 ? { limits: given.limits } : {}),
+    ...(Object.keys(given.sync).length > 0 ? { sync: given.sync } : {}),
     logLevel,
     ...(metrics === undefined ? {} : { metrics }),
     durability,

@@ -118,6 +118,8 @@ export async function runDaemon (argv: readonly string[]): Promise<void> {
       mdns: options.mdns,
       replicateAll: options.replicateAll,
       durability: options.durability,
+      limits: options.limits,
+      sync: options.sync,
       registry,
       contracts,
       ...(signing === undefined ? {} : { signingKey: signing.key }),

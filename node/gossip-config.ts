@@ -60,6 +60,11 @@ export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array }): 
 export function gossipOptions (): Partial<GossipsubOpts> {
   return {
     fastMsgIdFn: fastMessageId,
+    // One RPC, and one message of it, at a time per peer: a flooder's burst waits on its own stream (flow
+    // control holds it back) instead of being validated all at once, and once its score falls below the
+    // graylist threshold its next RPC is dropped unread (gossipsub checks that as each RPC starts).
+    awaitRpcHandler: true,
+    awaitRpcMessageHandler: true,
     allowPublishToZeroTopicPeers: true,
     ignoreDuplicatePublishError: true,
     // Our topics only: subscriptions to anything else are ignored, and nothing else is relayed.

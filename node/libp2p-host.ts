@@ -24,8 +24,11 @@ import { MAX_GOSSIP_PUSH_BYTES } from '../core/sync/messages.ts'
 import { DIGEST_TOPIC } from '../core/sync/types.ts'
 import { connectionGater } from './allow-list.ts'
 import { BASE_TOPICS, type PushCheck, SYNC_TOPICS, checkGossip, gossipOptions } from './gossip-config.ts'
-import { connectionManagerLimits, tcpLimits } from './peer-limits.ts'
+import { type PeerLimitOptions, connectionManagerFor, resolvePeerLimits, streamLimitsFor, tcpFor } from './peer-limit-options.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { type StreamStats, SyncStreams } from './sync-streams.ts'
+import { GossipGate, type GossipGateStats } from './gossip-gate.ts'
+import { RefusalBans } from './refusal-bans.ts'
 
 export interface HostOptions {
   privateKey: PrivateKey
@@ -45,6 +48,8 @@ export interface HostOptions {
   swarmKey?: Uint8Array
   /** Peer ids to connect with, only (node/allow-list.ts); default: any peer. */
   allowPeers?: ReadonlySet<string>
+  /** Connection and stream limits (node/peer-limit-options.ts); default: the defaults there. */
+  limits?: PeerLimitOptions
 }
 
 /** A topic of its own: `check` runs before a message is delivered or forwarded; accepted messages go to `message`. */
@@ -66,7 +71,9 @@ export interface HostHandlers {
   refused? (from: string, key: string, reason: 'invalid' | 'unauthorized_write' | 'oversize', message: string): void
 }
 
-export interface HostStats extends StreamStats {
+export interface HostStats extends StreamStats, GossipGateStats {
+  /** Peers banned for floods of refused session requests or rejected gossip (node/refusal-bans.ts). */
+  refusalBans: number
   /** Gossiped messages rejected (they did not decode as their topic's message type, or failed checkPush) or ignored. */
   gossipRejected: number
   /** Of those, pushes rejected because a contract refused an item: never delivered nor forwarded. */
@@ -109,6 +116,8 @@ export class Host {
   readonly #publishing = new Set<Promise<void>>()
   readonly #checkPush: PushCheck | undefined
   readonly #topics: Record<string, TopicHandler>
+  readonly #gate: GossipGate
+  readonly #refusals: RefusalBans
   #gossipRejected = 0
   #invalidPushes = 0
   #largePushes = 0
@@ -116,41 +125,50 @@ export class Host {
   #publishFailures = 0
   #stopped = false
 
-  private constructor (libp2p: Node, handlers: HostHandlers, checkPush: PushCheck | undefined, topics: Record<string, TopicHandler> = {}) {
+  private constructor (libp2p: Node, handlers: HostHandlers, checkPush: PushCheck | undefined, topics: Record<string, TopicHandler> = {}, limits = resolvePeerLimits()) {
     this.#libp2p = libp2p
     this.#topics = topics
     this.#checkPush = checkPush
     this.peerId = libp2p.peerId.toString()
     this.#handlers = handlers
-    this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) })
+    // A banned deliverer counts as graylisted: what it sent before we hung up is ignored unread.
+    this.#gate = new GossipGate(peer => this.#streams.banned(peer) ? -Infinity : this.gossipScore(peer))
+    this.#refusals = new RefusalBans(peer => { this.#streams.ban(peer) })
+    // A banned peer is hung up on; the connection gater refuses it until the ban ends.
+    this.#streams = new SyncStreams(libp2p, handlers.message, peer => { this.misbehaved(peer) }, streamLimitsFor(limits, peer => { void libp2p.hangUp(peerIdFromString(peer)).catch(() => {}) }))
   }
 
   /** Builds the libp2p node without starting it: call `start()` once the handlers are ready. */
   static async create (options: HostOptions, handlers: HostHandlers): Promise<Host> {
+    const limits = resolvePeerLimits(options.limits)
+    // Bans live in the sync streams, made with the host; until then nobody is banned.
+    let banned = (_peer: string): boolean => false
     const libp2p = await createLibp2p({
       start: false,
       privateKey: options.privateKey,
       datastore: options.datastore,
       peerStore: { maxAddressAge: MAX_ADDRESS_AGE_MS, maxPeerAge: MAX_ADDRESS_AGE_MS },
-      connectionGater: connectionGater(options.allowPeers, options.denyDial),
+      connectionGater: connectionGater(options.allowPeers, peer => (options.denyDial?.(peer) ?? false) || banned(peer), peer => banned(peer)),
       ...(options.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: options.swarmKey }) }),
       addresses: { listen: [...options.listen] },
-      transports: [tcp(tcpLimits)],
+      transports: [tcp(tcpFor(limits))],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       // Explicit, so that a stranger's half-open sockets cannot keep peers out (node/peer-limits.ts).
-      connectionManager: connectionManagerLimits,
+      connectionManager: connectionManagerFor(limits),
       peerDiscovery: options.mdns === true ? [mdns({ serviceTag: MDNS_SERVICE })] : [],
       // The ping service answers pings. libp2p's connection monitor (on by default) is the only pinger: every
       // 10 s per connection, aborting one whose ping fails. Nothing else may ping (node/peer-health.ts says why).
       services: { identify: identify(), pubsub: gossipsub(gossipOptions()), ping: ping() }
     })
-    return new Host(libp2p, handlers, options.checkPush, options.topics)
+    const host = new Host(libp2p, handlers, options.checkPush, options.topics, limits)
+    banned = peer => host.banned(peer)
+    return host
   }
 
   async start (): Promise<void> {
     const { pubsub } = this.#libp2p.services
-    for (const topic of SYNC_TOPICS) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validate(msg))
+    for (const topic of SYNC_TOPICS) pubsub.topicValidators.set(topic, (peer, msg) => this.#validate(peer.toString(), msg))
     for (const [topic, h] of Object.entries(this.#topics)) pubsub.topicValidators.set(topic, (_peer, msg) => this.#validateOwn(h, msg))
     this.#libp2p.addEventListener('peer:connect', evt => { this.#joined(evt.detail.toString()) })
     this.#libp2p.addEventListener('peer:disconnect', evt => { this.#left(evt.detail.toString()) })
@@ -212,6 +230,16 @@ export class Host {
     this.#streams.send(peer, bytes)
   }
 
+  /** Whether the peer is banned now for bad frames (node/sync-streams.ts): its connections are refused. */
+  banned (peer: string): boolean {
+    return this.#streams.banned(peer)
+  }
+
+  /** Peers banned now, with when each ban ends. */
+  bans (): Array<{ peer: string, until: number }> {
+    return this.#streams.bans()
+  }
+
   /** A peer's gossipsub score (negative after we rejected its messages). */
   gossipScore (peer: string): number {
     // getScore is on the implementation, not on the GossipSub interface.
@@ -224,14 +252,16 @@ export class Host {
    * gossipsub score falls by a behaviour penalty (P7: −10 × penalties², decaying), so it loses our
    * gossip and, repeated, is graylisted.
    */
-  misbehaved (peer: string, _what?: string): void {
+  misbehaved (peer: string, what?: string): void {
+    // A flood of refused requests gets the peer banned as bad frames do (node/refusal-bans.ts).
+    if (what !== undefined) this.#refusals.refused(peer, what)
     // `score` is on the implementation, not on the GossipSub interface; the label only names the metric.
     const pubsub = this.#libp2p.services.pubsub as unknown as { score?: { addPenalty(id: string, penalty: number, label: string): void } }
     pubsub.score?.addPenalty(peer, 1, 'broken_promise')
   }
 
   stats (): HostStats {
-    return { ...this.#streams.stats(), gossipRejected: this.#gossipRejected, invalidPushes: this.#invalidPushes, largePushes: this.#largePushes, unjudgedPushes: this.#unjudgedPushes, publishFailures: this.#publishFailures }
+    return { ...this.#streams.stats(), ...this.#gate.stats, refusalBans: this.#refusals.bans, gossipRejected: this.#gossipRejected, invalidPushes: this.#invalidPushes, largePushes: this.#largePushes, unjudgedPushes: this.#unjudgedPushes, publishFailures: this.#publishFailures }
   }
 
   /** Waits briefly for queued sends, then stops libp2p. */
@@ -244,13 +274,20 @@ export class Host {
   }
 
   /** Runs in gossipsub before a message is delivered or forwarded; hands it to the engine either way. */
-  #validate (msg: Message): TopicValidatorResult {
+  #validate (from: string, msg: Message): TopicValidatorResult {
     // Unsigned messages never get here (gossipsub's default StrictSign policy refuses them first).
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    // Before any work of ours: a graylisted deliverer, or an author over its rate (node/gossip-gate.ts).
+    const gate = this.#gate.check(msg.topic, from, msg.from.toString())
+    // Digests past their rate are a flood (an honest peer sends one a period); wants past theirs may be an app reading much at once.
+    if (gate === 'over_rate' && msg.topic === DIGEST_TOPIC) this.misbehaved(msg.from.toString())
+    if (gate !== 'pass') { this.#gossipRejected++; return TopicValidatorResult.Ignore }
     const { result, garbage, why, refused } = checkGossip(msg.topic, msg.data, this.#checkPush)
     if (refused !== undefined) this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), refused.key, refused.reason ?? 'invalid', refused.message) })
     if (why === 'large') this.#safely(() => { this.#handlers.refused?.(msg.from.toString(), '', 'oversize', `a gossiped push of ${msg.data.length} bytes, over the ${MAX_GOSSIP_PUSH_BYTES}-byte limit: ignored unread (its data comes by anti-entropy)`) })
     if (result !== TopicValidatorResult.Accept) this.#gossipRejected++
+    // Its deliverer is charged (it should have validated before forwarding): a flood of them gets it banned.
+    if (result === TopicValidatorResult.Reject) this.#refusals.refused(from, 'rejected')
     if (why === 'invalid') this.#invalidPushes++
     if (why === 'large') this.#largePushes++
     if (why === 'unjudged') this.#unjudgedPushes++

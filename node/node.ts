@@ -38,6 +38,7 @@ import { PeerHealth, type PeerHealthInfo } from './peer-health.ts'
 import { repairMarker } from './repair.ts'
 import { type BindingStats, SyncBinding } from './sync-binding.ts'
 import { WantedKeys } from './wanted-keys.ts'
+import { type PeerLimitOptions, resolvePeerLimits } from './peer-limit-options.ts'
 import { INSPECT_TOPIC } from '../core/sync/inspect-messages.ts'
 import { InspectService } from './inspect-service.ts'
 import { type SigningKey, ownedInfo, signingKeyFromPem } from '../core/envelope/index.ts'
@@ -85,6 +86,8 @@ export interface NodeOptions {
    * cannot be written here (unauthorized_write); other keys can.
    */
   signingKey?: SigningKey | string
+  /** Connection and stream limits per peer (node/peer-limit-options.ts; README "Resource limits"). */
+  limits?: PeerLimitOptions
 }
 
 export interface NodeStatus {
@@ -335,6 +338,11 @@ export class MonoidbNode {
   }
 
   /** A peer's gossipsub score, as this node sees it (negative once it sent messages we rejected). */
+  /** Peers banned now (bad frames, floods of refused input), with when each ban ends (ms since the epoch). */
+  bans (): Array<{ peer: string, until: number }> {
+    return this.#host.bans()
+  }
+
   gossipScore (peer: string): number {
     return this.#host.gossipScore(peer)
   }
@@ -393,6 +401,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
   const signer = signingKeyOption(options.signingKey)
   if (!DURABILITIES.includes(durability)) throw new TypeError(`durability must be ${DURABILITIES.map(d => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`)
   const dataDir = resolve(options.dataDir)
+  const limits = resolvePeerLimits(options.limits)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const access = connectionOptions(options)
   const registry = options.registry ?? createRegistry()
@@ -422,7 +431,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     const listen = options.listen ?? DEFAULT_LISTEN
     datastore = await openPeerData(dataDir, log)
     host = await Host.create(
-      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, ...access, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
+      { privateKey, listen: await reuseListenPorts(dataDir, listen, log), datastore, ...access, denyDial: peer => book?.isForgotten(peer) ?? false, mdns: options.mdns, limits, checkPush: items => pushCheck.check(items), topics: { [INSPECT_TOPIC]: { check: bytes => inspector!.check(bytes), message: (from, bytes) => { inspector?.message(from, bytes) } } } },
       {
         message: async (from, bytes) => await b?.receive(from, bytes),
         peerJoined: peer => { void b?.peerJoined(peer) },
@@ -433,7 +442,7 @@ export async function createNode (options: NodeOptions): Promise<MonoidbNode> {
     )
     book = new PeerBook(host.libp2p, { bootstrap: options.bootstrap, log, datastore, allowed: access.allowPeers })
     const h = host
-    const health = new PeerHealth({ libp2p: h.libp2p, book, connected: () => h.peers(), inSync: p => engine.peerInSync(p), clockSkew: () => engine.clockSkew(Date.now()) })
+    const health = new PeerHealth({ libp2p: h.libp2p, book, connected: () => h.peers(), inSync: p => engine.peerInSync(p), clockSkew: () => engine.clockSkew(Date.now()), gossipScore: p => h.gossipScore(p) })
     b = binding = new SyncBinding(engine, host, { onError: options.onError })
     inspector = inspectorFor(peerId, store, registry, engine, journal, host)
     await host.start()

@@ -32,6 +32,8 @@ export interface PeerHealthInfo {
   inSync: boolean | null
   /** How far ahead of our clock its recent stamps were; null without samples. */
   clockSkewMs: number | null
+  /** Its gossipsub score here (falls when we reject its messages; below −80 it is graylisted); null if not connected and none is kept. */
+  gossipScore: number | null
 }
 
 export interface HealthSources {
@@ -41,6 +43,8 @@ export interface HealthSources {
   connected: () => Array<{ peerId: string, multiaddrs: string[], subscribed: boolean }>
   inSync: (peer: string) => boolean | undefined
   clockSkew: () => Array<{ peer: string, aheadMs: number }>
+  /** A peer's gossipsub score (node/libp2p-host.ts). */
+  gossipScore?: (peer: string) => number
 }
 
 export class PeerHealth {
@@ -76,7 +80,8 @@ export class PeerHealth {
         lastDialError: s?.lastDialError ?? null,
         rttMs: c === undefined ? null : rtt.get(peerId) ?? null,
         inSync: this.#s.inSync(peerId) ?? null,
-        clockSkewMs: skew.get(peerId) ?? null
+        clockSkewMs: skew.get(peerId) ?? null,
+        gossipScore: scoreOf(c !== undefined, this.#s.gossipScore?.(peerId))
       }
     })
     return out.sort((a, b) => Number(b.connected) - Number(a.connected) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0) || (a.peerId < b.peerId ? -1 : 1))
@@ -86,4 +91,13 @@ export class PeerHealth {
 /** The address ending in /p2p/<peer id>, as `monoidb connect` and --bootstrap take it. */
 function withPeerId (addr: string, peerId: string): string {
   return addr.endsWith(`/p2p/${peerId}`) ? addr : `${addr}/p2p/${peerId}`
+}
+
+/**
+ * A score to 3 decimals (scores decay continuously: more digits say nothing). gossipsub keeps a
+ * disconnected peer's score for a while (so leaving does not clear it): shown while not 0.
+ */
+function scoreOf (connected: boolean, x: number | undefined): number | null {
+  if (x === undefined || !Number.isFinite(x) || (!connected && x === 0)) return null
+  return Math.round(x * 1000) / 1000
 }

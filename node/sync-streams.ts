@@ -9,7 +9,8 @@
  * its shortest form; and a frame the engine finds is no message. Each such bad
  * frame is counted against its sender and its stream is reset; a peer that
  * sends MAX_STRIKES of them within STRIKE_WINDOW_MS has its streams refused
- * for BAN_MS.
+ * for BAN_MS, and the host hangs up on it and refuses its connections
+ * meanwhile (node/libp2p-host.ts, `onBan`).
  *
  * Streams: one long-lived stream per peer and direction. We write only on the
  * stream we opened and read only on streams the peer opened, so neither side
@@ -19,6 +20,7 @@
  * one frame at a time and pauses the stream meanwhile, so a fast sender is held
  * back by yamux flow control instead of filling our memory.
  */
+import { createHash } from 'node:crypto'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
@@ -31,7 +33,7 @@ const MAX_QUEUED_BYTES = 16 * 1024 * 1024
 const DIAL_TIMEOUT_MS = 5_000
 const WRITE_TIMEOUT_MS = 10_000
 /** Streams a peer may have open to us at once: one in use, a few being replaced. */
-const MAX_INBOUND_STREAMS = 4
+export const MAX_INBOUND_STREAMS = 4
 /** Read buffer: a whole frame of the largest size, twice over. */
 const READ_BUFFER_BYTES = 2 * MAX_WIRE_BYTES + 64
 /** Bytes of the longest length prefix: that of MAX_WIRE_BYTES (7 bits a byte). */
@@ -40,6 +42,16 @@ export const MAX_LENGTH_BYTES = Math.ceil(Math.log2(MAX_WIRE_BYTES + 1) / 7)
 export const MAX_STRIKES = 3
 export const STRIKE_WINDOW_MS = 60_000
 export const BAN_MS = 30_000
+/**
+ * Frames at least this large that were refused are remembered by hash (the last REFUSED_FRAMES of them):
+ * the same bytes again are refused unread. Decoding and validating a large frame is what costs (up to a
+ * few hundred ms at 1 MiB), and replaying one costs its sender nothing.
+ */
+const REMEMBER_REFUSED_BYTES = 16 * 1024
+const REFUSED_FRAMES = 256
+/** A ban within this many ban lengths of the last one's end lasts twice as long as it, up to 2^MAX_BAN_DOUBLINGS bans' length. */
+export const REPEAT_BANS = 10
+export const MAX_BAN_DOUBLINGS = 5
 /** Peers whose strikes are remembered; past this the oldest are forgotten. */
 const MAX_STRUCK_PEERS = 1024
 
@@ -78,6 +90,22 @@ export interface StreamStats {
   sendsDropped: number
 }
 
+/** A peer's recent bad frames, and its bans. */
+interface Strikes { count: number, since: number, bannedUntil: number, bans: number }
+
+/** The stream limits (node/peer-limit-options.ts makes them configurable); each defaults to the constant above. */
+export interface StreamLimits {
+  /** Streams one peer may have open to us at once (MAX_INBOUND_STREAMS). */
+  maxInboundStreams?: number
+  /** Bad frames within strikeWindowMs after which the peer is banned (MAX_STRIKES, STRIKE_WINDOW_MS). */
+  maxStrikes?: number
+  strikeWindowMs?: number
+  /** How long a ban lasts (BAN_MS). */
+  banMs?: number
+  /** Told of each ban as it starts (the host hangs up on the peer and refuses its connections until `until`). */
+  onBan?: (peer: string, until: number) => void
+}
+
 /** Takes a frame; resolves to false if it was no message (the frame is then refused, as a bad frame). */
 export type FrameHandler = (peer: string, bytes: Uint8Array) => Promise<boolean | undefined | void>
 
@@ -89,20 +117,30 @@ export class SyncStreams {
   readonly #inbound = new Map<Stream, string>()
   readonly #stats: StreamStats = { framesReceived: 0, framesRefused: 0, streamsRefused: 0, sendsDropped: 0 }
   /** Peers' recent bad frames, and until when their streams are refused (least recently struck first). */
-  readonly #strikes = new Map<string, { count: number, since: number, bannedUntil: number }>()
+  readonly #strikes = new Map<string, Strikes>()
   readonly #onBadFrame: (peer: string) => void
+  /** Hashes of large frames refused lately (oldest first). */
+  readonly #refusedFrames = new Set<string>()
+  readonly #limits: Required<Omit<StreamLimits, 'onBan'>> & Pick<StreamLimits, 'onBan'>
   #stopped = false
 
   /** `onBadFrame`: told of each bad frame the engine did not see (framing), e.g. to lower the peer's score. */
-  constructor (libp2p: Libp2p, onFrame: FrameHandler, onBadFrame: (peer: string) => void = () => {}) {
+  constructor (libp2p: Libp2p, onFrame: FrameHandler, onBadFrame: (peer: string) => void = () => {}, limits: StreamLimits = {}) {
     this.#libp2p = libp2p
     this.#onFrame = onFrame
     this.#onBadFrame = onBadFrame
+    this.#limits = {
+      maxInboundStreams: limits.maxInboundStreams ?? MAX_INBOUND_STREAMS,
+      maxStrikes: limits.maxStrikes ?? MAX_STRIKES,
+      strikeWindowMs: limits.strikeWindowMs ?? STRIKE_WINDOW_MS,
+      banMs: limits.banMs ?? BAN_MS,
+      onBan: limits.onBan
+    }
   }
 
   /** Registers the protocol handler; call before libp2p starts accepting connections. */
   async start (): Promise<void> {
-    await this.#libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.#read(stream, connection), { maxInboundStreams: MAX_INBOUND_STREAMS })
+    await this.#libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.#read(stream, connection), { maxInboundStreams: this.#limits.maxInboundStreams })
   }
 
   /** Queues `bytes` for `peer`. Never throws: a message that cannot be sent is counted and dropped. */
@@ -144,7 +182,7 @@ export class SyncStreams {
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
   }
 
-  /** Whether the peer's streams are refused now (it sent MAX_STRIKES bad frames within STRIKE_WINDOW_MS). */
+  /** Whether the peer is banned now (it sent maxStrikes bad frames within strikeWindowMs): its streams and connections are refused. */
   banned (peer: string, now = Date.now()): boolean {
     return (this.#strikes.get(peer)?.bannedUntil ?? 0) > now
   }
@@ -163,7 +201,20 @@ export class SyncStreams {
         const frame = await lp.read()
         this.#stats.framesReceived++
         if (stream.readStatus === 'readable') stream.pause()
-        if (await this.#onFrame(peer, frame.subarray()) === false) {
+        const bytes = frame.subarray()
+        const hash = bytes.length >= REMEMBER_REFUSED_BYTES ? createHash('sha256').update(bytes).digest('base64') : undefined
+        if (hash !== undefined && this.#refusedFrames.has(hash)) {
+          this.#onBadFrame(peer)
+          this.#refuse(peer, stream, new Error('monoidb sync: a frame refused before, sent again'))
+          return
+        }
+        // A large frame is handled in an event-loop turn of its own (decoding one costs up to a few hundred ms at 1 MiB).
+        if (hash !== undefined) await new Promise(resolve => setImmediate(resolve))
+        if (await this.#onFrame(peer, bytes) === false) {
+          if (hash !== undefined) {
+            this.#refusedFrames.add(hash)
+            if (this.#refusedFrames.size > REFUSED_FRAMES) this.#refusedFrames.delete(this.#refusedFrames.values().next().value as string)
+          }
           this.#refuse(peer, stream, new Error('monoidb sync: a frame that is no message'))
           return
         }
@@ -191,15 +242,42 @@ export class SyncStreams {
     const now = Date.now()
     let s = this.#strikes.get(peer)
     this.#strikes.delete(peer)
-    if (s === undefined || now - s.since > STRIKE_WINDOW_MS) s = { count: 0, since: now, bannedUntil: s?.bannedUntil ?? 0 }
+    if (s === undefined || now - s.since > this.#limits.strikeWindowMs) s = { count: 0, since: now, bannedUntil: s?.bannedUntil ?? 0, bans: s?.bans ?? 0 }
     s.count++
     this.#strikes.set(peer, s)
     if (this.#strikes.size > MAX_STRUCK_PEERS) this.#strikes.delete(this.#strikes.keys().next().value as string)
-    if (s.count < MAX_STRIKES) return
-    s.bannedUntil = now + BAN_MS
+    if (s.count < this.#limits.maxStrikes) return
+    this.#banNow(peer, s, now, 'monoidb sync: too many bad frames')
+  }
+
+  /**
+   * Bans the peer: its streams are reset and the host told. A ban that follows the last one within
+   * REPEAT_BANS × banMs of its end lasts twice as long as that one, up to MAX_BAN_DOUBLINGS doublings: a
+   * peer that floods again as soon as it is let back spends most of its time refused.
+   */
+  #banNow (peer: string, s: Strikes, now: number, why: string): void {
+    s.bans = now - s.bannedUntil < REPEAT_BANS * this.#limits.banMs ? s.bans + 1 : 1
+    s.bannedUntil = now + this.#limits.banMs * 2 ** Math.min(s.bans - 1, MAX_BAN_DOUBLINGS)
     s.count = 0
     s.since = now
-    for (const [other, p] of this.#inbound) if (p === peer && other.status === 'open') other.abort(new Error('monoidb sync: too many bad frames'))
+    for (const [other, p] of this.#inbound) if (p === peer && other.status === 'open') other.abort(new Error(why))
+    try { this.#limits.onBan?.(peer, s.bannedUntil) } catch { /* the listener must not break the caller */ }
+  }
+
+  /** Bans the peer now (its other misbehaviour went past a limit): as MAX_STRIKES bad frames would. */
+  ban (peer: string): void {
+    if (this.banned(peer)) return
+    const now = Date.now()
+    const s = this.#strikes.get(peer) ?? { count: 0, since: now, bannedUntil: 0, bans: 0 }
+    this.#strikes.delete(peer)
+    this.#strikes.set(peer, s)
+    if (this.#strikes.size > MAX_STRUCK_PEERS) this.#strikes.delete(this.#strikes.keys().next().value as string)
+    this.#banNow(peer, s, now, 'monoidb sync: banned')
+  }
+
+  /** Peers banned now, with when each ban ends. */
+  bans (now = Date.now()): Array<{ peer: string, until: number }> {
+    return [...this.#strikes].filter(([, s]) => s.bannedUntil > now).map(([peer, s]) => ({ peer, until: s.bannedUntil }))
   }
 }
 

@@ -1,5 +1,6 @@
 /** The sync engine's defaults, and the check of a configuration. */
 import { MAX_MESSAGE_BYTES } from './messages.ts'
+import { WANT_ANSWER_KEYS_PER_SECOND } from './partial-peers.ts'
 import type { SyncConfig } from './types.ts'
 
 export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = {
@@ -11,7 +12,8 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = {
   sessionTimeoutMs: 5000,
   peerSessionsPerPeriod: 4,
   peerBytesPerSec: 1024 * 1024,
-  peerUnackedBytes: 8 * 1024 * 1024
+  peerUnackedBytes: 8 * 1024 * 1024,
+  wantKeysPerSec: WANT_ANSWER_KEYS_PER_SECOND
 }
 
 /** The defaults overridden by `partial`, or a TypeError naming the bad setting. */
@@ -26,7 +28,7 @@ export function resolveConfig (partial: Partial<SyncConfig> | undefined): SyncCo
     throw new TypeError(`sync config maxMessageBytes must be between 1024 and ${MAX_MESSAGE_BYTES}, got ${c.maxMessageBytes}`)
   }
   if (c.maxPushWindowMs < c.pushWindowMs) throw new TypeError(`sync config maxPushWindowMs (${c.maxPushWindowMs}) must be at least pushWindowMs (${c.pushWindowMs})`)
-  for (const name of ['peerSessionsPerPeriod', 'peerBytesPerSec'] as const) {
+  for (const name of ['peerSessionsPerPeriod', 'peerBytesPerSec', 'wantKeysPerSec'] as const) {
     if (c[name] <= 0) throw new TypeError(`sync config ${name} must be above 0 (a peer must be able to sync), got ${c[name]}`)
   }
   if (c.peerUnackedBytes < c.maxMessageBytes) throw new TypeError(`sync config peerUnackedBytes (${c.peerUnackedBytes}) must be at least maxMessageBytes (${c.maxMessageBytes})`)

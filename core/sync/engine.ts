@@ -89,6 +89,7 @@ export class SyncEngine {
     this.limits = new PeerGate(config, this.#stats, options.onMisbehaviour)
     this.journal = options.journal === null ? undefined : options.journal ?? new Journal()
     this.#merger = new DeltaMerger(store, view.history, this.#stats, key => this.keeps(key), this.journal)
+    this.#merger.onInvalid = peer => { if (peer !== this.#self) this.limits.misbehaved(peer, 'bad_message', this.#merger.now ?? 0) }
     this.#output = new SessionOutput(store, this.#stats, config.maxMessageBytes, (to, msg) => this.#send(to, msg))
     this.#partial = new PartialSync({
       interest: options.interest,

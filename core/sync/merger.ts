@@ -52,6 +52,11 @@ export class DeltaMerger {
   now: number | undefined
   /** Where merges and refusals are recorded (journal.ts). */
   readonly journal: Journal | undefined
+  /**
+   * Told once per message whose deltas a contract refused as invalid (not for a contract this peer lacks):
+   * honest peers validate what they merge, so such a message is charged to its sender (engine.ts).
+   */
+  onInvalid: ((peer: PeerId) => void) | undefined
   /** Keys we sent a want for and do not hold yet: the push that brings one is journaled as the want's answer. */
   readonly #wanting = new GenerationalCache<string, true>(1024)
 
@@ -94,11 +99,13 @@ export class DeltaMerger {
     if (fresh.length === 0) return 0
     const outcomes = await this.#store.mergeRemoteMany(fresh.map(({ item, writes }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from, writes: writes === undefined ? undefined : writeIdsOf(writes) })))
     let changed = 0
+    let invalid = false
     outcomes.forEach((o, i) => {
       const { item, writes } = fresh[i]
       if ('error' in o) {
         journal?.record({ kind: 'refused', key: item.key, peer: from, path: pathOf(item.key), reason: refusalOf(o.error), message: o.error.message.slice(0, 300) }, at)
         this.#stats.rejectedDeltas++
+        if (refusalOf(o.error) === 'invalid') invalid = true
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
           // A nested contract (an or-map field's) this peer lacks is named by the error.
@@ -117,6 +124,7 @@ export class DeltaMerger {
       this.#seen.add(fresh[i].hash)
       arrival.accepted?.push(item)
     })
+    if (invalid) try { this.onInvalid?.(from) } catch { /* the reporter must not stop the merge */ }
     return changed
   }
 

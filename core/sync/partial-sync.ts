@@ -36,12 +36,13 @@ export interface PartialContext {
 export class PartialSync {
   readonly #c: PartialContext
   readonly #peers = new PartialPeers()
-  readonly #answers = new WantAnswers()
+  readonly #answers: WantAnswers
   /** For a replicate-all peer: its partial neighbours' keys. */
   readonly #scopes = new PeerScopes()
 
   constructor (c: PartialContext) {
     this.#c = c
+    this.#answers = new WantAnswers(c.config.wantKeysPerSec)
     if (c.interest === undefined) c.view.onIndexed = (key, hash) => { this.#scopes.committed(key, hash) }
   }
 

@@ -89,6 +89,8 @@ export interface SyncConfig {
   peerBytesPerSec: number
   /** Bytes of our session messages one peer may leave unacked; past this its requests wait. Default 8 MiB. */
   peerUnackedBytes: number
+  /** Keys answered per second over all wants (whole states pushed for peers that lack them). Default 4096. */
+  wantKeysPerSec: number
 }
 
 export interface SyncOptions {

@@ -20,7 +20,7 @@ type Flaw = 'accepts-garbage' | 'counts-nothing-on-streams' | 'throws' | 'stalls
 /** A stand-in for the inbound path that counts like the daemon, except for `flaw`. */
 function brokenTarget (flaw: Flaw): FuzzTarget {
   const counters: Counters = {
-    host: { framesReceived: 0, framesRefused: 0, streamsRefused: 0, sendsDropped: 0, gossipRejected: 0, invalidPushes: 0, largePushes: 0, unjudgedPushes: 0, publishFailures: 0 },
+    host: { framesReceived: 0, framesRefused: 0, streamsRefused: 0, sendsDropped: 0, gossipRejected: 0, invalidPushes: 0, largePushes: 0, unjudgedPushes: 0, publishFailures: 0, refusalBans: 0, gossipGraylisted: 0, gossipOverRate: 0 },
     sync: { badMessages: 0 } as Counters['sync'],
     inspect: { asked: 0, answered: 0, refused: 0, dropped: 0 },
     published: 0,

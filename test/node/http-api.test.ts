@@ -78,7 +78,7 @@ test('POST commits and returns the view; GET, keys, status and peers have their 
   const peers = await call('GET', '/v1/peers')
   assert.equal(peers.status, 200)
   assert.deepEqual(peers.body.peers.map((p: { peerId: string }) => p.peerId), [peer.peerId])
-  assert.deepEqual(Object.keys(peers.body.peers[0]).sort(), ['clockSkewMs', 'connected', 'connectedSince', 'inSync', 'lastDialError', 'lastSeen', 'multiaddrs', 'peerId', 'rttMs', 'subscribed'])
+  assert.deepEqual(Object.keys(peers.body.peers[0]).sort(), ['clockSkewMs', 'connected', 'connectedSince', 'gossipScore', 'inSync', 'lastDialError', 'lastSeen', 'multiaddrs', 'peerId', 'rttMs', 'subscribed'])
   assert.equal(peers.body.peers[0].connected, true)
 })
 

@@ -1,5 +1,6 @@
 // A misbehaving peer (a bare libp2p node, none of our code) sends garbage on the gossip topics and on
-// /monoidb/sync/1.0.0: each piece is counted and refused, the sender loses score, and the node keeps working.
+// /monoidb/sync/1.0.0: each piece is counted and refused, the sender loses score (and is banned at its third
+// rejected gossip message), and the node keeps working.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -66,12 +67,17 @@ test('garbage on the gossip topics and the sync stream is counted and refused; t
   await until('A to reject all three', () => a.stats().host.gossipRejected - before.host.gossipRejected === 3)
   await until('the engine to count the two that are no message at all', () => a.stats().sync.badMessages - before.sync.badMessages === 2)
   await until('the bad peer to lose gossip score on A', () => a.gossipScore(badId) < 0)
+  // Three rejected messages delivered within 10 s: A bans the peer (hangs up, refuses it; node/refusal-bans.ts).
+  await until('A to ban the bad peer', () => a.bans().some(x => x.peer === badId) && !a.peers().some(p => p.peerId === badId))
+  await assert.rejects(bad.dialProtocol(peerIdFromString(a.peerId), SYNC_PROTOCOL), 'a banned peer opened a stream')
 
-  // The sync stream: a garbage frame (counted by the engine), then a length over MAX_WIRE_BYTES (refused unread).
-  const stream = await bad.dialProtocol(peerIdFromString(a.peerId), SYNC_PROTOCOL)
+  // The sync stream, from another bad peer: a garbage frame (counted by the engine), then a length over MAX_WIRE_BYTES (refused unread).
+  const bad2 = await rawPeer()
+  await bad2.dial(multiaddr(a.multiaddrs()[0]))
+  const stream = await bad2.dialProtocol(peerIdFromString(a.peerId), SYNC_PROTOCOL)
   await lpStream(stream).write(garbage(64))
   await until('the engine to count the garbage frame', () => a.stats().sync.badMessages - before.sync.badMessages === 3)
-  const huge = await bad.dialProtocol(peerIdFromString(a.peerId), SYNC_PROTOCOL)
+  const huge = await bad2.dialProtocol(peerIdFromString(a.peerId), SYNC_PROTOCOL)
   huge.send(varint(MAX_WIRE_BYTES + 1))
   huge.send(garbage(1024))
   await until('A to refuse the oversized frame', () => a.stats().host.framesRefused - before.host.framesRefused === 1)

@@ -1,7 +1,7 @@
 // The sync stream against a hostile peer over real libp2p on loopback (a node with LevelDB on disk, and a
 // plain libp2p peer built like the daemon's host): bad frames (an 11-byte length prefix, a length over
 // MAX_WIRE_BYTES, bytes that are no message) are counted against the peer and reset its stream; after
-// MAX_STRIKES its new streams are refused at once; a flood of whole-store requests is refused past the
+// MAX_STRIKES it is hung up on and its new connections are refused; a flood of whole-store requests is refused past the
 // peer's limits, counted, and lowers its gossipsub score. The length decoder itself is checked first.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -18,6 +18,7 @@ import { gossipOptions } from '../../node/gossip-config.ts'
 import type { MonoidbNode } from '../../node/node.ts'
 import { BadLengthPrefixError, MAX_LENGTH_BYTES, MAX_STRIKES, SYNC_PROTOCOL, decodeLength } from '../../node/sync-streams.ts'
 import { nodeFixtures, until } from '../helpers/node-fixtures.ts'
+import { costlyDeltas } from '../helpers/hostile-messages.ts'
 
 const fx = await nodeFixtures('sync-streams')
 const peers: Libp2p[] = []
@@ -61,7 +62,7 @@ async function closed (stream: Stream, what: string): Promise<void> {
   await until(what, () => stream.status !== 'open', 5_000)
 }
 
-test('bad frames reset their stream and count against the peer; after three its streams are refused', { timeout: 40_000 }, async () => {
+test('bad frames reset their stream and count against the peer; after three it is hung up on and its connections refused', { timeout: 40_000 }, async () => {
   const node = await fx.start({ replicateAll: true })
   const evil = await hostile(node)
   const host = (): ReturnType<MonoidbNode['stats']>['host'] => node.stats().host
@@ -86,15 +87,15 @@ test('bad frames reset their stream and count against the peer; after three its 
   await closed(s3, 'the stream announcing 2 MiB to close')
   assert.equal(host().framesRefused, MAX_STRIKES)
 
-  // Now even a good frame on a new stream is not read: the stream is refused as it opens.
+  // Now the peer is banned: hung up on, and its new connections refused (so no stream of it is read).
+  const id = evil.peerId.toString()
+  await until('the node to hang up on the peer with three strikes', () => !node.peers().some(p => p.peerId === id), 5_000)
   const before = node.stats().sync.messagesReceived
-  const s4 = await open(evil, node).catch(() => undefined)
-  if (s4 !== undefined) {
-    try { s4.send(Uint8Array.of(20, ...encodeMessage({ type: 'digest', fp: new Uint8Array(16) }))) } catch { /* refused already */ }
-    await closed(s4, 'the stream of a peer with three strikes to be refused')
-  }
-  await until('the refused stream to be counted', () => host().streamsRefused === 1, 5_000)
-  assert.equal(node.stats().sync.messagesReceived, before, 'nothing read from a refused stream')
+  const s4: Stream | Error = await open(evil, node).catch((err: Error) => err)
+  if (!(s4 instanceof Error)) s4.abort(new Error('test'))
+  assert.ok(s4 instanceof Error, 'a banned peer opened a new connection and stream')
+  assert.ok(!node.peers().some(p => p.peerId === id), 'the banned peer is connected again')
+  assert.equal(node.stats().sync.messagesReceived, before, 'nothing read from a banned peer')
 })
 
 test('a flood of whole-store requests under fresh session ids: refused past the peer\'s limits, counted, score lowered', { timeout: 40_000 }, async () => {
@@ -120,6 +121,62 @@ test('a flood of whole-store requests under fresh session ids: refused past the 
   const cost = s.peers[id]
   assert.ok(cost !== undefined && cost.refused.bytes + cost.refused.sessions > 100, JSON.stringify(cost))
   assert.ok(cost.bytesCharged <= 64 * 1024 * 4 + 16 * 1024 + 1024, `sent the flooder ${cost.bytesCharged} bytes in about 2 s at 64 KiB/s`)
-  assert.equal(s.host.framesRefused, 0, 'good frames are no bad frames: the stream stays open')
-  assert.equal(stream.status, 'open')
+  assert.equal(s.host.framesRefused, 0, 'good frames are no bad frames')
+  // The stream stays open unless the peer went past 100 session refusals in 10 s: then it is banned (node/refusal-bans.ts).
+  assert.equal(stream.status === 'open' ? 0 : 1, s.host.refusalBans, `stream ${stream.status}, ${s.host.refusalBans} bans`)
+})
+
+test('a session message carrying a state its contract refuses is charged to its sender as a bad frame', { timeout: 40_000 }, async () => {
+  const node = await fx.start({ replicateAll: true })
+  const evil = await hostile(node)
+  const id = evil.peerId.toString()
+  const deltas = encodeMessage({ type: 'deltas', sid: { n: 7, fromInitiator: true }, seq: 0, check: false, items: [{ key: 'forged', contract: { id: 'g-counter' }, delta: [['evil', 0]] }] })
+  const s = await open(evil, node)
+  s.send(Uint8Array.of(...lengthPrefix(deltas.length), ...deltas))
+  await closed(s, 'the stream carrying an invalid state to be reset')
+  assert.equal(node.stats().host.framesRefused, 1)
+  assert.equal(node.stats().sync.rejectedDeltas, 1)
+  assert.equal(node.stats().peers[id]?.badMessages, 1)
+  assert.equal(await node.get('forged'), undefined, 'the invalid state was merged')
+})
+
+function lengthPrefix (n: number): number[] {
+  const out: number[] = []
+  do { out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>>= 7 } while (n > 0)
+  return out
+}
+
+test('a large frame refused before is refused unread when sent again', { timeout: 40_000 }, async () => {
+  const node = await fx.start({ replicateAll: true })
+  const evil = await hostile(node)
+  const deltas = costlyDeltas(20_000, 'forged-set')
+  assert.ok(deltas.length > 16 * 1024 && deltas.length <= 20_000)
+  for (const n of [1, 2]) {
+    const s = await open(evil, node)
+    s.send(Uint8Array.of(...lengthPrefix(deltas.length), ...deltas))
+    await closed(s, `the stream carrying the invalid state (${n}) to be reset`)
+    assert.equal(node.stats().host.framesRefused, n)
+  }
+  assert.equal(node.stats().sync.rejectedDeltas, 1, 'the replayed frame was decoded and validated again')
+  assert.equal(node.stats().sync.messagesReceived, 1)
+})
+
+test('a peer banned again soon after its ban ended is banned twice as long', { timeout: 40_000 }, async () => {
+  const BAN_MS = 2_000
+  const node = await fx.start({ replicateAll: true, limits: { peerStrikes: 1, peerBanMs: BAN_MS } })
+  const evil = await hostile(node)
+  const id = evil.peerId.toString()
+  const strike = async (): Promise<number> => {
+    const t0 = Date.now()
+    const s = await open(evil, node)
+    s.send(Uint8Array.of(3, 0xff, 0x00, 0x13))
+    await until('the ban', () => node.bans().some(b => b.peer === id), 5_000)
+    return node.bans().find(b => b.peer === id)!.until - t0
+  }
+  const first = await strike()
+  assert.ok(first <= BAN_MS + 1_000, `the first ban lasts ${first} ms`)
+  await until('the first ban to end', () => !node.bans().some(b => b.peer === id), 10_000)
+  await until('the peer to connect again', async () => { await evil.dial(multiaddr(node.multiaddrs()[0])).catch(() => {}); return node.peers().some(p => p.peerId === id) }, 10_000)
+  const second = await strike()
+  assert.ok(second >= 1.5 * BAN_MS, `the second ban lasts ${second} ms, not about ${2 * BAN_MS}`)
 })

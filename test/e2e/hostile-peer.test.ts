@@ -1,0 +1,130 @@
+// Issue 11 §6: three honest daemons and a hostile peer process (test/helpers/hostile-peer.ts) that floods them
+// with garbage gossip, forged states, heavy pushes, digests, session requests, wants and bad stream frames.
+// The honest daemons converge on their honest writes, merge nothing hostile, the hostile peer's gossip score
+// on an honest daemon falls message by message until it is graylisted, and a peer sending bad frames is hung
+// up on and refused until its ban ends.
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { type DaemonProcess, daemonFixtures, untilMeshed } from '../helpers/daemon-fixtures.ts'
+import { type HostileProcess, startHostile } from '../helpers/hostile-process.ts'
+import { until } from '../helpers/node-fixtures.ts'
+import { parseMetrics } from '../helpers/prometheus.ts'
+
+/** gossipsub's graylist threshold in node/gossip-config.ts: below it, everything a peer sends is ignored. */
+const GRAYLIST = -80
+const BAN_SECONDS = 4
+
+const fx = await daemonFixtures('hostile')
+let a: DaemonProcess, b: DaemonProcess, c: DaemonProcess
+let hostile: HostileProcess
+before(async () => {
+  a = await fx.start({ args: ['--replicate-all', '--peer-ban-seconds', String(BAN_SECONDS)] })
+  b = await fx.start({ args: ['--replicate-all'], bootstrap: [a.info.multiaddrs[0]] })
+  c = await fx.start({ args: ['--replicate-all'], bootstrap: [a.info.multiaddrs[0], b.info.multiaddrs[0]] })
+  await untilMeshed([a, b, c], 15_000)
+  hostile = await startHostile([a, b, c].map(d => d.info.multiaddrs[0]))
+  await until('every daemon to see the hostile peer subscribed', async () => {
+    for (const d of [a, b, c]) if (!(await d.client.peers()).some(p => p.peerId === hostile.peerId && p.subscribed)) return false
+    return true
+  }, 15_000)
+}, { timeout: 60_000 })
+after(async () => {
+  await hostile?.stop()
+  await fx.cleanup()
+})
+
+async function scoreOn (d: DaemonProcess, peer: string): Promise<number | null> {
+  const p = (await d.client.peers()).find(x => x.peerId === peer) as { gossipScore?: number | null } | undefined
+  return p?.gossipScore ?? null
+}
+
+async function stat (d: DaemonProcess, group: string, name: string): Promise<number> {
+  const res = await fetch(`${d.info.api}/metrics`, { headers: { authorization: `Bearer ${d.info.token}` } })
+  const fam = parseMetrics(await res.text()).get('monoidb_stats_total')
+  return fam?.samples.find(s => s.labels.group === group && s.labels.name === name)?.value ?? 0
+}
+
+test('floods of garbage, forged and heavy gossip, digests, sessions and wants: honest writes converge, nothing hostile is merged', { timeout: 60_000 }, async t => {
+  await a.client.update('victim/counter', 'g-counter', 'inc', [5])
+  await until('B and C to hold the victim counter', async () => (await b.client.get('victim/counter'))?.value === 5 && (await c.client.get('victim/counter'))?.value === 5, 10_000)
+
+  // One forged push first, which each daemon must reject as invalid (the flood below gets the peer banned
+  // after its first few rejected messages, whichever they are).
+  await hostile.run({ mode: 'forged', count: 1, keys: ['victim/counter'] })
+  for (const d of [a, b, c]) await until('each daemon to reject the forged push', async () => await stat(d, 'host', 'invalidPushes') >= 1, 10_000)
+
+  const flood = hostile.run({ mode: 'garbage,gossip-digests,wants,heavy-push,forged,wrong-topic,digests,ranges,sums', rate: 40, seconds: 6, keys: ['victim/counter'] })
+  const started = Date.now()
+  // Honest writes on each daemon while the flood runs; each must reach the other two.
+  const writes: Array<{ on: DaemonProcess, key: string }> = []
+  for (let i = 0; i < 30; i++) {
+    const on = [a, b, c][i % 3]
+    const key = `honest/${i}`
+    await on.client.update(key, 'g-counter', 'inc', [i + 1])
+    writes.push({ on, key })
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  const converged = Date.now()
+  await until('every honest write on every daemon', async () => {
+    for (const d of [a, b, c]) for (const [i, w] of writes.entries()) if ((await d.client.get(w.key))?.value !== i + 1) return false
+    return true
+  }, 10_000)
+  t.diagnostic(`honest writes converged ${Date.now() - converged} ms after the last one (flood started ${converged - started} ms before)`)
+  const done = await flood
+  t.diagnostic(`hostile flood: ${JSON.stringify(done)}`)
+  assert.ok(done.sent >= 200, `the hostile peer sent only ${done.sent} messages`)
+
+  for (const d of [a, b, c]) {
+    assert.equal((await d.client.get('victim/counter'))?.value, 5, 'a forged counter state was merged')
+    const keys = await d.client.keys()
+    assert.deepEqual(keys.filter(k => !k.startsWith('honest/') && k !== 'victim/counter'), [], 'a key only the hostile peer sent was merged')
+    assert.ok(await stat(d, 'host', 'gossipRejected') > 0, 'no gossip was rejected')
+  }
+  // The flooder was banned (hung up on, refused at connection) by every daemon for its rejected gossip or refused sessions.
+  for (const d of [a, b, c]) assert.ok(await stat(d, 'host', 'refusalBans') >= 1, 'a daemon never banned the flooder')
+})
+
+test("the hostile peer's gossip score on an honest daemon falls with each rejected message until it is graylisted", { timeout: 40_000 }, async t => {
+  // A hostile peer of its own (the first one's score is deep down after its flood), connected to B alone.
+  const fresh = await startHostile([b.info.multiaddrs[0]])
+  t.after(async () => { await fresh.stop() })
+  const scoreOf = async (): Promise<number | null> => await scoreOn(b, fresh.peerId)
+  await until('B to see the new hostile peer subscribed', async () => (await b.client.peers()).some(p => p.peerId === fresh.peerId && p.subscribed), 15_000)
+  const scores = [(await scoreOf())!]
+  assert.equal(typeof scores[0], 'number', 'GET /v1/peers gives no gossipScore')
+  assert.ok(scores[0] > -1, `a new peer starts with a score of ${scores[0]}`)
+  while (scores.at(-1)! >= GRAYLIST && scores.length < 8) {
+    const last = scores.at(-1)!
+    await fresh.run({ mode: 'forged', count: 1, keys: ['victim/counter'] })
+    await until('the score to fall', async () => ((await scoreOf()) ?? 0) < last - 1, 5_000)
+    scores.push((await scoreOf())!)
+  }
+  t.diagnostic(`B's score of the hostile peer, one forged push at a time: ${scores.join(' → ')}`)
+  // Graylisted, and banned: B hangs up on a peer that delivered 3 rejected messages (node/refusal-bans.ts).
+  await until('B to hang up on the graylisted peer', async () => !(await b.client.peers()).some(p => p.peerId === fresh.peerId && p.connected), 5_000)
+  for (let i = 1; i < scores.length; i++) assert.ok(scores[i] < scores[i - 1], `the score rose: ${scores.join(' → ')}`)
+  assert.ok(scores.at(-1)! < GRAYLIST, `the score did not fall below the graylist threshold ${GRAYLIST}: ${scores.join(' → ')}`)
+  assert.ok(scores.length <= 4, `it took ${scores.length - 1} forged messages to graylist the peer: ${scores.join(' → ')}`)
+})
+
+test('bad stream frames: the peer is hung up on and refused until its ban ends', { timeout: 40_000 }, async t => {
+  // A hostile peer of its own, connected to A alone: its first ban lasts BAN_SECONDS (bans of a peer banned again soon last longer).
+  const evil = await startHostile([a.info.multiaddrs[0]])
+  t.after(async () => { await evil.stop() })
+  await until('A to see the new hostile peer', async () => (await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected), 15_000)
+  const refusedBefore = await stat(a, 'host', 'framesRefused')
+  const r = await evil.run({ mode: 'garbage-frame,oversize-frame,bad-prefix', count: 1 })
+  t.diagnostic(`bad frames: ${JSON.stringify(r)}`)
+  await until('A to hang up on the hostile peer', async () => !(await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected), 5_000)
+  assert.ok(await stat(a, 'host', 'framesRefused') >= refusedBefore + 3, 'A did not count the bad frames')
+  // While banned, a new connection is refused.
+  const dial = await evil.run({ mode: 'digests', count: 1 })
+  assert.ok(dial.dialsRefused > r.dialsRefused, `the hostile peer could connect again while banned: ${JSON.stringify(dial)}`)
+  assert.ok(!(await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected), 'A took the banned peer back')
+  // After the ban it may connect again (bans end).
+  await new Promise(resolve => setTimeout(resolve, BAN_SECONDS * 1000))
+  await until('the hostile peer to connect to A again after its ban', async () => {
+    await evil.run({ mode: 'digests', count: 1 })
+    return (await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected)
+  }, 10_000)
+})
