@@ -66,7 +66,7 @@ export class SyncEngine {
   readonly #output: SessionOutput
   readonly #sessions = new SessionTable()
   readonly #peers: PeerTable
-  /** Peers whose last session changed nothing while digests differ: the next opens salted (digest-doubt.ts). */
+  /** Per peer, sessions that found nothing while digests differed: enough of them open salted ones (digest-doubt.ts). */
   readonly #doubts = new DigestDoubts()
   /** What each peer may make us do (peer-budget.ts). */
   /** Per-peer limits (peer-gate.ts): the host charges inspection questions and answers here too (PROTOCOL.md §13). */
@@ -323,6 +323,7 @@ export class SyncEngine {
     const mine = this.#view.digest().fp
     if (d.was !== undefined) this.#peers.ahead(from, d.was, mine, now)
     const { hint } = this.#peers.digest(from, d.fp, mine, this.#view.changes.behindUs(d), now)
+    if (bytesKey(d.fp) === bytesKey(mine)) this.#doubts.inSync(from)
     // Our session with the peer heard nothing for a whole period, and the peer's digest still differs: start afresh.
     const stale = this.#sessions.mine.get(from)
     if (this.#peers.isCandidate(from) && stale !== undefined && stale.active && now - stale.lastActivity >= this.#config.antiEntropyMs) {
@@ -355,7 +356,7 @@ export class SyncEngine {
       if (next === undefined) break
       const { peer, digest } = next
       // Salted lists cost bytes a peer's digests alone set off: within its allowance, and charged to it.
-      const resume = this.limits.budgets.allowance(peer, now) > 0 ? this.#doubts.salted(peer, mine.fp, digest) : undefined
+      const resume = this.limits.budgets.allowance(peer, now) > 0 ? this.#doubts.salted(peer) : undefined
       const salted = resume === undefined ? undefined : saltedPlan(this.#view.index, this.#config.maxMessageBytes, resume)
       const plan = salted?.plan ?? openingPlan(this.#view, this.#stats, next.pull ? 'pull' : this.#peers.behind(peer) ? 'behind' : 'full', digest)
       if (plan.empty) continue
@@ -441,12 +442,14 @@ export class SyncEngine {
     if (session === 'sessions') return this.limits.refuse(from, 'sessions', now)
     if (session === undefined || !session.takeRequest(msg.seq)) return []
     if (msg.type === 'sums') this.#partial.learnSummaries(from, msg.sums)
+    if (msg.type === 'salted') this.#doubts.heardSalted(from, msg.lists.at(-1)?.hi === null)
     // Counted as they arrive, before merging (which takes a while for many keys): status shows them at once.
     session.progress.bytesIn += bytes
     if (msg.type === 'deltas') session.progress.received(msg.items.map(d => d.key))
     session.lastActivity = now
     session.tally.bytesIn += bytes
     const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room, bytes)
+    this.#noteUnmergeable(from, msg, plan)
     const actions: SyncAction[] = []
     const spawned = await this.#output.emit(session, plan, actions, now, room)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
@@ -476,6 +479,13 @@ export class SyncEngine {
     return await this.#settled(session, now, actions)
   }
 
+  /** Keys of the peer's request no session can merge (a binding other than ours, a contract unknown here): left out of the doubt. */
+  #noteUnmergeable (from: PeerId, msg: Request, plan: Plan): void {
+    for (const key of plan.unmergeable) this.#doubts.unmergeable(from, key)
+    const items = msg.type === 'deltas' ? msg.items : msg.type === 'sums' ? msg.sums : []
+    for (const i of items) if (i.contract !== null && this.#merger.unmergeable(i.key, i.contract)) this.#doubts.unmergeable(from, i.key)
+  }
+
   /** Marks a session done when nothing is outstanding, then starts the next one if a slot freed up. */
   async #settled (session: Session, now: number, actions: SyncAction[]): Promise<SyncAction[]> {
     if (session.completed || session.busy) return actions
@@ -483,7 +493,10 @@ export class SyncEngine {
     session.journalEnd(this.journal, true, now)
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
-    if (session.role === 'initiator' && session.startDigest !== undefined) this.#doubts.ended(session.peer, session.startDigest.fp, session.theirDigest, this.#view.digest().fp, session.saltedTo)
+    if (session.role === 'initiator' && session.startDigest !== undefined && session.theirDigest !== undefined) {
+      const found = session.progress.foundBeyond(key => this.#doubts.isUnmergeable(session.peer, key))
+      this.#doubts.ended(session.peer, { differed: bytesKey(session.startDigest.fp) !== bytesKey(session.theirDigest), found, saltedTo: session.saltedTo })
+    }
     if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
       actions.push(this.#digest(undefined, session.startDigest.fp))
     }

@@ -49,6 +49,8 @@ export class Plan {
   readonly fullKeys: string[] = []
   /** Our keys with salted item hashes (salted.ts): the fallback when ranges all matched but digests differ. */
   salted: { salt: Uint8Array, lists: RangeItems[] } | undefined
+  /** Not sent: keys whose summary the peer sent under a binding other than ours, which no session can merge (digest-doubt.ts). */
+  readonly unmergeable: string[] = []
 
   get empty (): boolean {
     return this.fps.length + this.items.length + this.sumLists.length + this.ask.length + this.askKeys.length + this.tell.length + this.tellKeys.length + this.deltas.length + this.since.length + this.fullKeys.length === 0 && this.salted === undefined
@@ -144,7 +146,7 @@ export async function answerSums (store: SyncStore, index: KeyIndex, sums: reado
     if (s.contract === null) { plan.fullKeys.push(s.key); continue }
     if (sameHash(itemHash(s.key, s.contract, s.summary), mine)) continue
     const own = await store.summary(s.key)
-    if (own === undefined || !sameBinding(own.contract, s.contract)) continue
+    if (own === undefined || !sameBinding(own.contract, s.contract)) { if (own !== undefined) plan.unmergeable.push(s.key); continue }
     let d: Awaited<ReturnType<SyncStore['deltaFor']>>
     try {
       d = await store.deltaFor(s.key, s.summary)

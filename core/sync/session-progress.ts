@@ -76,6 +76,16 @@ export class ProgressCounter {
     for (const k of keys) this.#mark(k, SENT)
   }
 
+  /**
+   * Whether the session found a differing key `known` does not accept: a key named as different, keys the
+   * peer's ranges hold beyond ours, or keys past the bound (their names were not kept).
+   */
+  foundBeyond (known: (key: string) => boolean): boolean {
+    if (this.#gap > 0 || this.#named > this.#keys.size) return true
+    for (const k of this.#keys.keys()) if (!known(k)) return true
+    return false
+  }
+
   /** Keys known to differ and not yet exchanged either way. */
   get pending (): number {
     return Math.max(this.#named, this.#gap) - this.#exchanged

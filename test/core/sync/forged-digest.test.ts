@@ -85,7 +85,7 @@ test('an XOR collision inside every range a session compares: ranges all match, 
   }
   assert.ok(completed() >= 1, 'digests differ: a session runs')
   assert.equal(net.delivered.filter(e => e.type === 'deltas' || e.type === 'sums').length, 0, 'ranges matched, nothing was exchanged')
-  // The same pair of digests again: the next session opens with salted item hashes, and they converge.
+  // Sessions that found nothing while the digests differed: a later one opens with salted item hashes, and they converge.
   await net.converge(6, noPushes)
   await assertJoined(net, keys, a, b)
   const salted = net.peers.reduce((n, p) => n + p.engine.stats().perType.salted.messagesSent, 0)
