@@ -98,6 +98,9 @@ export function revokedOf (access: readonly Access[]): Set<string> {
   return out
 }
 
+/** Whether checkpoint k's interval strictly contains [lo, hi]. */
+const inside = (k: Ckpt, lo: number, hi: number): boolean => k[0] <= lo && k[1] >= hi && (k[0] !== lo || k[1] !== hi)
+
 /**
  * The items of a block no checkpoint of it dominates (strictly contains by interval, and `covers`), as
  * [ckpts, entries]; `dropped` when some were left out. Dominance is transitive, so an item is dominated iff
@@ -107,7 +110,6 @@ export function revokedOf (access: readonly Access[]): Set<string> {
 export function undominated (ckpts: readonly Ckpt[], entries: readonly Item[], covers: Covers): { ckpts: Ckpt[], entries: Item[], dropped: boolean } {
   const top: Ckpt[] = []
   const drop = new Set<Ckpt | Item>()
-  const inside = (k: Ckpt, lo: number, hi: number): boolean => k[0] <= lo && k[1] >= hi && (k[0] !== lo || k[1] !== hi)
   for (const k of [...ckpts].sort((x, y) => (y[1] - y[0]) - (x[1] - x[0]))) {
     if (top.some(t => inside(t, k[0], k[1]) && covers(t, k))) drop.add(k); else top.push(k)
   }
@@ -116,12 +118,31 @@ export function undominated (ckpts: readonly Ckpt[], entries: readonly Item[], c
   return { ckpts: ckpts.filter(k => !drop.has(k)), entries: entries.filter(x => !drop.has(x)), dropped: true }
 }
 
+/** The items of `mine` some checkpoint of `other` dominates. */
+function droppedBy (mine: Block, other: readonly Ckpt[], covers: Covers, out: Set<Ckpt | Item>): void {
+  if (other.length === 0) return
+  for (const k of mine[3]) if (other.some(t => inside(t, k[0], k[1]) && covers(t, k))) out.add(k)
+  for (const e of mine[4]) if (other.some(t => inside(t, e[0], e[0]) && covers(t, e))) out.add(e)
+}
+
+/**
+ * Each side holds no dominated item, so an item of one is dominated in the union iff a checkpoint of the other
+ * dominates it (dominance is transitive): a push of one item into a block of n costs n interval tests.
+ */
 function mergeBlock (x: Block, y: Block, covers: Covers, info?: MergeInfo): Block {
-  const u = undominated(unionSorted(x[3], y[3], cmpCkpt, info), unionSorted(x[4], y[4], cmpItem, info), covers)
-  if (u.dropped && info !== undefined) info.dropped = true
-  if (u.ckpts === x[3] && u.entries === x[4]) return x
-  if (u.ckpts === y[3] && u.entries === y[4]) return y
-  return [x[0], x[1], x[2], u.ckpts, u.entries]
+  const drop = new Set<Ckpt | Item>()
+  droppedBy(x, y[3], covers, drop)
+  droppedBy(y, x[3], covers, drop)
+  let ckpts = unionSorted(x[3], y[3], cmpCkpt, info)
+  let entries = unionSorted(x[4], y[4], cmpItem, info)
+  if (drop.size > 0) {
+    if (info !== undefined) info.dropped = true
+    ckpts = ckpts.filter(k => !drop.has(k))
+    entries = entries.filter(e => !drop.has(e))
+  }
+  if (ckpts.length === x[3].length && entries.length === x[4].length && ckpts.every((k, i) => k === x[3][i]) && entries.every((e, i) => e === x[4][i])) return x
+  if (ckpts.length === y[3].length && entries.length === y[4].length && ckpts.every((k, i) => k === y[3][i]) && entries.every((e, i) => e === y[4][i])) return y
+  return [x[0], x[1], x[2], ckpts, entries]
 }
 
 /** The join of two states (each holding only undominated items). `info.dropped`: whether it left out any item of theirs. */

@@ -9,6 +9,7 @@ import { encode } from '../../../core/codec.ts'
 import type { AnyContract } from '../../../core/contract.ts'
 import { type OwnedState, generateSigningKey, laneOf, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
 import { ckptBytes, paramsHash } from '../../../core/envelope/signed-bytes.ts'
+import { MAX_NESTED_PAIRS } from '../../../core/envelope/covers.ts'
 import type { Ckpt, Item } from '../../../core/envelope/state.ts'
 import { keys, ownedFor, registry, write } from './owned-fixtures.ts'
 
@@ -150,4 +151,25 @@ test('with checkpoints that hold only part of what they cover, merge is still a 
     const r = converge(c, a, b)
     assert.ok(eq(r.a, r.b) && eq(r.a, ab), 'anti-entropy reaches the join')
   }), { numRuns: 150, seed: 5 })
+})
+
+test('validate bounds the content checks a block costs: at most MAX_NESTED_PAIRS items inside checkpoints that leave them out', () => {
+  const c: AnyContract = ownedFor('g-set', 'k', undefined, 1_000_000) // no carries: bob's writes stay entries
+  const ph = paramsHash(c.params!)
+  const bob = parsePublicKey(keys.bob.publicKey)
+  let s = c.empty()
+  const ks: Ckpt[] = []
+  // Checkpoint [1, k] holds only write k: none holds another, so every nested pair is kept and tested.
+  for (let k = 1; k <= 47; k++) {
+    s = write(c, s, 'bob', 'add', ['v' + k], 'bob-store').state
+    const [wid, gen, lane, , entries] = (s as OwnedState).w[0]
+    const body = entries[entries.length - 1][1]
+    ks.push([1, k, body, keys.bob.sign(ckptBytes(ph, wid, gen, lane, 1, k, body))])
+  }
+  const [wid, gen, lane] = (s as OwnedState).w[0]
+  const block = (n: number): unknown => ({ a: [], w: [[wid, gen, lane, ks.slice(0, n), []]] })
+  assert.equal(MAX_NESTED_PAIRS, 1024)
+  // n nested checkpoints make n(n−1)/2 pairs: 45 make 990, accepted; 46 make 1035, refused.
+  assert.equal((c.validate(block(45)) as OwnedState).w[0][3].length, 45)
+  assert.throws(() => c.validate(block(46)), (e: Error & { code?: string }) => e.code === 'invalid_state' && /more than 1024 items inside checkpoints that leave them out/.test(e.message))
 })
