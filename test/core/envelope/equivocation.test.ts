@@ -8,9 +8,9 @@ import type { Plain } from '../../../core/codec.ts'
 import { encode } from '../../../core/codec.ts'
 import type { AnyContract } from '../../../core/contract.ts'
 import { type OwnedState, generateSigningKey, laneOf, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
-import { ckptBytes, paramsHash } from '../../../core/envelope/signed-bytes.ts'
+import { ckptBytes, paramsHash, revokeBytes } from '../../../core/envelope/signed-bytes.ts'
 import { MAX_NESTED_PAIRS } from '../../../core/envelope/covers.ts'
-import type { Ckpt, Item } from '../../../core/envelope/state.ts'
+import type { Ckpt, Frozen, Item } from '../../../core/envelope/state.ts'
 import { keys, ownedFor, registry, write } from './owned-fixtures.ts'
 
 const eq = (x: unknown, y: unknown): boolean => Buffer.compare(encode(x), encode(y)) === 0
@@ -172,4 +172,24 @@ test('validate bounds the content checks a block costs: at most MAX_NESTED_PAIRS
   // n nested checkpoints make n(n−1)/2 pairs: 45 make 990, accepted; 46 make 1035, refused.
   assert.equal((c.validate(block(45)) as OwnedState).w[0][3].length, 45)
   assert.throws(() => c.validate(block(46)), (e: Error & { code?: string }) => e.code === 'invalid_state' && /more than 1024 items inside checkpoints that leave them out/.test(e.message))
+})
+
+test('two revokes of one writer signed by the owner with one nonce (same signature prefix) still spread both ways', () => {
+  const { pem, key } = generateSigningKey() // an owner that holds its own seed
+  const c: AnyContract = ownedFor('g-set', 'k', [key.publicKey, keys.bob.publicKey])
+  const ph = paramsHash(c.params!)
+  const owner = parsePublicKey(key.publicKey)
+  const bob = parsePublicKey(keys.bob.publicKey)
+  const s = write(c, c.empty(), 'bob', 'add', ['b1'], 'bob-store').state
+  const r0 = (c.ops['@writers'](s, [{ revoke: [keys.bob.publicKey] }], { replica: 'alice-store', now: 0, signer: key }) as OwnedState).a[0]
+  const frozen = r0[2] as Frozen
+  assert.equal(frozen.length, 1, 'the honest revoke keeps bob\'s write')
+  const sig1 = reuseNonce(pem, owner, r0[3] as Uint8Array, revokeBytes(ph, bob, 0, frozen), revokeBytes(ph, bob, 0, []))
+  const X = c.validate({ a: [r0], w: [] })
+  const Y = c.validate({ a: [[bob, 0, [], sig1]], w: [] })
+  assert.ok(eq((r0[3] as Uint8Array).subarray(0, 8), sig1.subarray(0, 8)))
+  assert.ok(!eq(c.summarize(X), c.summarize(Y)), 'the summaries tell the two revokes apart')
+  const r = converge(c, X, Y)
+  assert.ok(eq(r.a, r.b) && eq(r.a, c.merge(X, Y)))
+  assert.deepEqual(c.view(r.a), ['b1'], 'both revokes kept; the frozen write counts')
 })
