@@ -34,7 +34,6 @@ export type Covers = (big: Ckpt, small: Ckpt | Item) => boolean
 
 export const WID_BYTES = 8
 export const LANE_BYTES = 8
-export const SIG_PREFIX = 8
 
 export function isRevoke (r: Access): r is Revoke {
   return r.length === 4
