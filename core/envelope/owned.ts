@@ -9,6 +9,7 @@ import { ContractError } from '../errors.ts'
 import type { JsonObject } from '../json.ts'
 import type { ContractRegistry } from '../registry.ts'
 import type { BoundRef } from '../subscription.ts'
+import { coversFor } from './covers.ts'
 import { foldOf, seedFold } from './fold.ts'
 import { opsOf } from './owned-ops.ts'
 import { OWNED, type OwnedConfig, parseOwnedParams } from './owned-params.ts'
@@ -25,6 +26,7 @@ const EMPTY: OwnedState = { a: [], w: [] }
 
 function configured (cfg: OwnedConfig): OwnedContract {
   const byParams = (wid: Uint8Array, gen: number): boolean => gen === 0 && cfg.paramsWids.has(hex(wid))
+  const covers = coversFor(cfg.inner)
   const c: OwnedContract = {
     id: OWNED,
     params: cfg.params,
@@ -32,7 +34,7 @@ function configured (cfg: OwnedConfig): OwnedContract {
     empty: () => EMPTY,
     merge (a, b) {
       const info = { dropped: false }
-      const r = mergeStates(a, b, info)
+      const r = mergeStates(a, b, covers, info)
       if (r !== a && r !== b && !info.dropped) seedFold(cfg, r, a, b)
       return r
     },
@@ -63,7 +65,7 @@ export function createOwned (resolve: (ref: BoundRef) => AnyContract): OwnedCont
   return {
     id: OWNED,
     empty: () => EMPTY,
-    merge: mergeStates,
+    merge: (a, b) => mergeStates(a, b, () => false), // it holds only empty states
     summarize: summarizeState,
     delta: () => undefined,
     validate: x => {

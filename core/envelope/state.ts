@@ -6,11 +6,14 @@
  * - block `[wid(8), gen, lane(8), ckpts: [[lo, hi, state, sig]...], entries: [[n, delta, sig]...]]`, sorted by
  *   (wid, gen, lane); checkpoints sorted by (lo, hi, sig), entries by (n, sig). An entry covers [n, n], a
  *   checkpoint (its writer's join of its entries lo..hi) covers [lo, hi].
- * A state is a set of items; item y dominates x when both are of one block and y's interval strictly contains
- * x's; or y is a revoke of x's (writer, gen) and x is a grant or an item of one of its blocks. A state holds
- * only undominated items, so merge (union, then drop the dominated) is the join of antichains of that order:
- * commutative, associative, idempotent. Items are told apart by (interval, sig); two items with one identity
- * and other bytes (a broken signature scheme) keep the canonically smaller.
+ * A state is a set of items; item y dominates x when both are of one block, y is a checkpoint whose interval
+ * strictly contains x's, and x's body is already in y's state (covers.ts: the inner join of the two is y's
+ * state), so a checkpoint replaces only what it holds and a writer cannot retract its own writes; or y is a
+ * revoke of x's (writer, gen) and x is a grant or an item of one of its blocks. Both tests are transitive (the
+ * inner contract is a lattice), so this is a partial order. A state holds only undominated items, so merge
+ * (union, then drop the dominated) is the join of antichains of that order: commutative, associative,
+ * idempotent. Items are told apart by (interval, sig); two items with one identity and other bytes (a broken
+ * signature scheme) keep the canonically smaller.
  */
 import { type Plain, encode } from '../codec.ts'
 
@@ -26,10 +29,11 @@ export type Item = [n: number, body: Plain, sig: Bytes]
 export type Ckpt = [lo: number, hi: number, body: Plain, sig: Bytes]
 export type Block = [wid: Bytes, gen: number, lane: Bytes, ckpts: Ckpt[], entries: Item[]]
 export type OwnedState = { a: Access[], w: Block[] }
+/** Whether checkpoint `big` holds `small` (an item of its block inside its interval): covers.ts. */
+export type Covers = (big: Ckpt, small: Ckpt | Item) => boolean
 
 export const WID_BYTES = 8
 export const LANE_BYTES = 8
-export const SIG_PREFIX = 8
 
 export function isRevoke (r: Access): r is Revoke {
   return r.length === 4
@@ -93,37 +97,55 @@ export function revokedOf (access: readonly Access[]): Set<string> {
   return out
 }
 
+/** Whether checkpoint k's interval strictly contains [lo, hi]. */
+const inside = (k: Ckpt, lo: number, hi: number): boolean => k[0] <= lo && k[1] >= hi && (k[0] !== lo || k[1] !== hi)
+
 /**
- * The items of a block no other item strictly contains (by interval), as [ckpts, entries]; `dropped` when
- * some were left out. Sorted by (lo, hi desc), the first item reaching each new greatest hi is the widest
- * that far: an item is contained iff that greatest hi reaches its hi and its holder is another interval.
+ * The items of a block no checkpoint of it dominates (strictly contains by interval, and `covers`), as
+ * [ckpts, entries]; `dropped` when some were left out. Dominance is transitive, so an item is dominated iff
+ * an undominated checkpoint dominates it: checkpoints are settled widest first, each against the undominated
+ * wider ones, then entries against those. An honest block holds a few disjoint checkpoints: few tests.
  */
-export function undominated (ckpts: readonly Ckpt[], entries: readonly Item[]): { ckpts: Ckpt[], entries: Item[], dropped: boolean } {
-  const all: Array<[lo: number, hi: number, k: Ckpt | undefined, e: Item | undefined]> = []
-  for (const k of ckpts) all.push([k[0], k[1], k, undefined])
-  for (const e of entries) all.push([e[0], e[0], undefined, e])
-  all.sort((x, y) => x[0] - y[0] || y[1] - x[1])
-  let maxHi = 0; let holderLo = 0
-  const keep = new Set<Ckpt | Item>()
-  for (const [lo, hi, k, e] of all) {
-    if (maxHi >= hi && !(holderLo === lo && maxHi === hi)) continue
-    keep.add((k ?? e)!)
-    if (hi > maxHi) { maxHi = hi; holderLo = lo }
+export function undominated (ckpts: readonly Ckpt[], entries: readonly Item[], covers: Covers): { ckpts: Ckpt[], entries: Item[], dropped: boolean } {
+  const top: Ckpt[] = []
+  const drop = new Set<Ckpt | Item>()
+  for (const k of [...ckpts].sort((x, y) => (y[1] - y[0]) - (x[1] - x[0]))) {
+    if (top.some(t => inside(t, k[0], k[1]) && covers(t, k))) drop.add(k); else top.push(k)
   }
-  if (keep.size === ckpts.length + entries.length) return { ckpts: ckpts as Ckpt[], entries: entries as Item[], dropped: false }
-  return { ckpts: ckpts.filter(k => keep.has(k)), entries: entries.filter(x => keep.has(x)), dropped: true }
+  for (const e of entries) if (top.some(t => inside(t, e[0], e[0]) && covers(t, e))) drop.add(e)
+  if (drop.size === 0) return { ckpts: ckpts as Ckpt[], entries: entries as Item[], dropped: false }
+  return { ckpts: ckpts.filter(k => !drop.has(k)), entries: entries.filter(x => !drop.has(x)), dropped: true }
 }
 
-function mergeBlock (x: Block, y: Block, info?: MergeInfo): Block {
-  const u = undominated(unionSorted(x[3], y[3], cmpCkpt, info), unionSorted(x[4], y[4], cmpItem, info))
-  if (u.dropped && info !== undefined) info.dropped = true
-  if (u.ckpts === x[3] && u.entries === x[4]) return x
-  if (u.ckpts === y[3] && u.entries === y[4]) return y
-  return [x[0], x[1], x[2], u.ckpts, u.entries]
+/** The items of `mine` some checkpoint of `other` dominates. */
+function droppedBy (mine: Block, other: readonly Ckpt[], covers: Covers, out: Set<Ckpt | Item>): void {
+  if (other.length === 0) return
+  for (const k of mine[3]) if (other.some(t => inside(t, k[0], k[1]) && covers(t, k))) out.add(k)
+  for (const e of mine[4]) if (other.some(t => inside(t, e[0], e[0]) && covers(t, e))) out.add(e)
+}
+
+/**
+ * Each side holds no dominated item, so an item of one is dominated in the union iff a checkpoint of the other
+ * dominates it (dominance is transitive): a push of one item into a block of n costs n interval tests.
+ */
+function mergeBlock (x: Block, y: Block, covers: Covers, info?: MergeInfo): Block {
+  const drop = new Set<Ckpt | Item>()
+  droppedBy(x, y[3], covers, drop)
+  droppedBy(y, x[3], covers, drop)
+  let ckpts = unionSorted(x[3], y[3], cmpCkpt, info)
+  let entries = unionSorted(x[4], y[4], cmpItem, info)
+  if (drop.size > 0) {
+    if (info !== undefined) info.dropped = true
+    ckpts = ckpts.filter(k => !drop.has(k))
+    entries = entries.filter(e => !drop.has(e))
+  }
+  if (ckpts.length === x[3].length && entries.length === x[4].length && ckpts.every((k, i) => k === x[3][i]) && entries.every((e, i) => e === x[4][i])) return x
+  if (ckpts.length === y[3].length && entries.length === y[4].length && ckpts.every((k, i) => k === y[3][i]) && entries.every((e, i) => e === y[4][i])) return y
+  return [x[0], x[1], x[2], ckpts, entries]
 }
 
 /** The join of two states (each holding only undominated items). `info.dropped`: whether it left out any item of theirs. */
-export function mergeStates (a: OwnedState, b: OwnedState, info?: MergeInfo): OwnedState {
+export function mergeStates (a: OwnedState, b: OwnedState, covers: Covers, info?: MergeInfo): OwnedState {
   if (a === b || (b.a.length === 0 && b.w.length === 0)) return a
   if (a.a.length === 0 && a.w.length === 0) return b
   let access = unionSorted(a.a, b.a, cmpAccess, info)
@@ -137,7 +159,7 @@ export function mergeStates (a: OwnedState, b: OwnedState, info?: MergeInfo): Ow
   let i = 0; let j = 0
   while (i < a.w.length || j < b.w.length) {
     const c = i >= a.w.length ? 1 : j >= b.w.length ? -1 : cmpBlock(a.w[i], b.w[j])
-    const blk = c < 0 ? a.w[i++] : c > 0 ? b.w[j++] : mergeBlock(a.w[i++], b.w[j++], info)
+    const blk = c < 0 ? a.w[i++] : c > 0 ? b.w[j++] : mergeBlock(a.w[i++], b.w[j++], covers, info)
     if (revoked.size === 0 || !revoked.has(writerGen(blk[0], blk[1]))) w.push(blk)
     else if (info !== undefined) info.dropped = true
   }

@@ -11,6 +11,7 @@ import type { Plain } from '../codec.ts'
 import type { AnyContract } from '../contract.ts'
 import { ContractError } from '../errors.ts'
 import { isPlainObject, short } from '../json.ts'
+import { budgeted } from './covers.ts'
 import type { OwnedConfig } from './owned-params.ts'
 import { writerReplica } from './owned-params.ts'
 import { ckptBytes, entryBytes, grantBytes, revokeBytes } from './signed-bytes.ts'
@@ -102,7 +103,7 @@ function parseItems (cfg: OwnedConfig, ks: unknown[], es: unknown[], blk: BlockI
   if (ckpts.length === 0 && entries.length === 0) invalid('a block holds nothing')
   for (let i = 1; i < ckpts.length; i++) if (cmpCkpt(ckpts[i - 1], ckpts[i]) >= 0) invalid('a block\'s checkpoints are not sorted and unique')
   for (let i = 1; i < entries.length; i++) if (cmpItem(entries[i - 1], entries[i]) >= 0) invalid('a block\'s entries are not sorted and unique')
-  if (undominated(ckpts, entries).dropped) invalid('a block holds an item another of its items covers (a checkpoint replaces what it covers)')
+  if (undominated(ckpts, entries, budgeted(cfg.inner)).dropped) invalid('a block holds an item a checkpoint of it covers and holds (a checkpoint replaces what it holds)')
   return [ckpts, entries]
 }
 

@@ -44,11 +44,12 @@ test('a granted writer\'s delta carries its grant, so a peer that never saw the 
   assert.equal(sync(w2.state, w2.state), undefined)
 })
 
-test('equivocation (two changes under one number) is kept on both sides, but summaries cannot tell them apart', () => {
+test('equivocation (two changes under one number) is kept on both sides, and summaries tell them apart', () => {
   const a = write(c, c.empty(), 'bob', 'inc', [1]).state
   const b = write(c, c.empty(), 'bob', 'inc', [5]).state // same lane, same n = 1, other content
   const ab = c.merge(a, b)
   assert.deepEqual(encode(ab), encode(c.merge(b, a)))
   assert.equal((ab as OwnedState).w[0][4].length, 2, 'both kept')
-  assert.equal(sync(a, b), undefined, 'the documented limit: anti-entropy sees nothing to send')
+  assert.ok(!Buffer.from(encode(c.summarize(a))).equals(encode(c.summarize(b))))
+  assert.deepEqual(encode(c.merge(b, c.validate(structuredClone(sync(a, b))))), encode(ab), 'anti-entropy sends the other twin')
 })
