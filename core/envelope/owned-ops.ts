@@ -61,7 +61,7 @@ function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
     const g = gen as number
     const lane = laneOf(ctx.replica)
     const replica = writerReplica(pub, lane, g)
-    const d = inner(foldOf(cfg, s), args, { replica, now: ctx.now }) as Plain | undefined
+    const d = inner(foldOf(cfg, s), args, { replica, now: ctx.now, ownEvents: true }) as Plain | undefined
     if (d === undefined) return undefined
     checkReplicas(cfg.inner, d, replica, `the delta of op "${name}"`)
     const wid = pub.slice(0, WID_BYTES)
