@@ -12,11 +12,27 @@ export function foldOf (cfg: OwnedConfig, s: OwnedState): Plain {
   if (cache === undefined) folds.set(cfg, cache = new WeakMap())
   let f = cache.get(s)
   if (f === undefined) {
-    f = cfg.inner.empty() as Plain
-    for (const body of bodiesOf(s)) f = cfg.inner.merge(f, body) as Plain
+    f = joinAll(cfg, [...bodiesOf(s)])
     cache.set(s, f)
   }
   return f
+}
+
+/**
+ * The join of `bodies`, pairwise in a balanced tree: each body is copied into about log2(n) merges, so the fold
+ * costs O(total size · log n). Folding them one by one into a growing state copied it per body: quadratic in
+ * the bodies (1.8 s for 8809 one-entry lanes).
+ */
+function joinAll (cfg: OwnedConfig, bodies: Plain[]): Plain {
+  if (bodies.length === 0) return cfg.inner.empty() as Plain
+  let level = bodies
+  while (level.length > 1) {
+    const next: Plain[] = []
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? cfg.inner.merge(level[i], level[i + 1]) as Plain : level[i])
+    level = next
+  }
+  // Merged with empty once, as before: a lone body comes back as the inner contract's own join of it.
+  return cfg.inner.merge(cfg.inner.empty(), level[0]) as Plain
 }
 
 /**

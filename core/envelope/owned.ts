@@ -10,6 +10,7 @@ import type { JsonObject } from '../json.ts'
 import type { ContractRegistry } from '../registry.ts'
 import type { BoundRef } from '../subscription.ts'
 import { foldOf, seedFold } from './fold.ts'
+import { capLanes } from './lanes.ts'
 import { opsOf } from './owned-ops.ts'
 import { OWNED, type OwnedConfig, parseOwnedParams } from './owned-params.ts'
 import { formatPublicKey } from './signing.ts'
@@ -32,7 +33,7 @@ function configured (cfg: OwnedConfig): OwnedContract {
     empty: () => EMPTY,
     merge (a, b) {
       const info = { dropped: false }
-      const r = mergeStates(a, b, info)
+      const r = capLanes(mergeStates(a, b, info), info)
       if (r !== a && r !== b && !info.dropped) seedFold(cfg, r, a, b)
       return r
     },
