@@ -9,6 +9,7 @@
  * does the (MAX_STATE_VERIFIES + 1)th (VerifyBudgetError): what one state costs is bounded. The verified ones
  * stay cached, so a large honest state sent again (the next sync session) goes MAX_STATE_VERIFIES further.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Plain } from '../codec.ts'
 import type { AnyContract } from '../contract.ts'
 import { ContractError } from '../errors.ts'
@@ -27,6 +28,13 @@ import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item,
  */
 export const MAX_STATE_VERIFIES = 256
 
+/**
+ * Most uncached verifies all the owned states of one received message may cost together (about 30-120 ms
+ * loaded, half that idle): core/sync/merger.ts runs each message's merge under it. Past it, the rest of the
+ * message's owned states are refused for now, like a state past MAX_STATE_VERIFIES, and resent by sessions.
+ */
+export const MAX_MESSAGE_VERIFIES = 512
+
 /** Validation stopped: the state needs more signature verifies than its budget allows (not proof it is forged). */
 export class VerifyBudgetError extends ContractError {
   constructor (allowed: number) {
@@ -34,23 +42,19 @@ export class VerifyBudgetError extends ContractError {
   }
 }
 
-/** A verify budget several states share (withVerifyBudget): what is left of it. */
-let pool: { left: number } | undefined
+/** A verify budget several states share (withVerifyBudget): what is left of it. Async: a message's merge awaits between keys. */
+const pools = new AsyncLocalStorage<{ left: number }>()
 /** Uncached verifies so far, and allowed, in the validateOwned call under way. */
 let spent = 0
 let allowed = MAX_STATE_VERIFIES
 
-/** Runs `f` with at most `n` uncached signature verifies for every owned state it validates together (one message). */
+/**
+ * Runs `f` (and whatever it awaits) with at most `n` uncached signature verifies for all the owned states it
+ * validates together (one message); within a budget already running, at most what is left of that one.
+ */
 export function withVerifyBudget<T> (n: number, f: () => T): T {
-  const outer = pool
-  const start = Math.min(n, outer?.left ?? n)
-  const mine = pool = { left: start }
-  try {
-    return f()
-  } finally {
-    if (outer !== undefined) outer.left = Math.max(0, outer.left - (start - mine.left))
-    pool = outer
-  }
+  const outer = pools.getStore()
+  return pools.run(outer !== undefined && outer.left < n ? outer : { left: n }, f)
 }
 
 /** verifySignature, counting uncached verifies against the budget. */
@@ -167,6 +171,7 @@ export function validateOwned (cfg: OwnedConfig, x: unknown): OwnedState {
   if (!isPlainObject(x) || Object.keys(x).length !== 2 || !Array.isArray(x.a) || !Array.isArray(x.w)) return invalid(`must be {a: [...], w: [...]}, got ${short(x)}`)
   checkLanes(x.w as unknown[])
   spent = 0
+  const pool = pools.getStore()
   allowed = Math.min(MAX_STATE_VERIFIES, pool?.left ?? MAX_STATE_VERIFIES)
   try {
     return validateParts(cfg, x.a as unknown[], x.w as unknown[])
