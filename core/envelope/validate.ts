@@ -21,7 +21,7 @@ import { verifySignature, verifyStats } from './signing.ts'
 import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item, type OwnedState, LANE_BYTES, WID_BYTES, cmpAccess, cmpBlock, cmpBytes, cmpCkpt, cmpItem, hex, revokedOf, undominated, writerGen } from './state.ts'
 
 /**
- * Most signatures not verified before that validating one state may cost (about 15-60 ms). An honest push
+ * Most signatures not verified before that validating one state may cost (≈ 26 ms at 100 µs a verify). An honest push
  * carries 1 or 2 (an entry or checkpoint, and its grant); an honest state of a key holds, per writer and lane,
  * about 7·log8(writes) items, so a key's whole state sent to a new peer may need more: it is then refused with
  * VerifyBudgetError, and each resend (every sync session) verifies up to this many more, as the verified stay cached.
@@ -29,11 +29,11 @@ import { type Access, type Block, type Bytes, type Ckpt, type Frozen, type Item,
 export const MAX_STATE_VERIFIES = 256
 
 /**
- * Most uncached verifies all the owned states of one received message may cost together (about 30-120 ms
- * loaded, half that idle): core/sync/merger.ts runs each message's merge under it. Past it, the rest of the
- * message's owned states are refused for now, like a state past MAX_STATE_VERIFIES, and resent by sessions.
+ * Most uncached verifies all the owned states of one received message may cost together (≈ 40 ms at 100 µs a
+ * verify): core/sync/merger.ts runs each message's merge under it. Past it, the rest of the message's owned
+ * states are refused for now, like a state past MAX_STATE_VERIFIES, and come again with the next session.
  */
-export const MAX_MESSAGE_VERIFIES = 512
+export const MAX_MESSAGE_VERIFIES = 384
 
 /** Validation stopped: the state needs more signature verifies than its budget allows (not proof it is forged). */
 export class VerifyBudgetError extends ContractError {

@@ -34,7 +34,7 @@ test(`a message's owned keys share ${MAX_MESSAGE_VERIFIES} uncached verifies; th
   const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry, replica: 'aaaaaaaaaaaaaaaaaaaaaaaa' })
   try {
     const merger = new DeltaMerger(store, new SummaryHistory(), emptyStats())
-    const per = 200 // under the per-state cap (256); three keys pass the message's 512
+    const per = Math.floor(MAX_MESSAGE_VERIFIES / 2.5) // under the per-state cap (256); two keys fit the message's budget, three do not
     const items = ['k1', 'k2', 'k3'].map(k => item(k, per))
     clearVerifyCache()
     const before = verifyStats.checks - verifyStats.hits
