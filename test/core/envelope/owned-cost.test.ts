@@ -2,9 +2,10 @@
 // writer, and a revoke that drops a writer's junk.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createRegistry } from '../../../contracts/index.ts'
 import type { AnyContract } from '../../../core/contract.ts'
 import { ContractError } from '../../../core/errors.ts'
-import { type OwnedState, laneOf, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
+import { type OwnedState, laneOf, ownedBinding, parsePublicKey, writerReplica } from '../../../core/envelope/index.ts'
 import { MAX_LANES } from '../../../core/envelope/owned-params.ts'
 import { entryBytes, paramsHash } from '../../../core/envelope/signed-bytes.ts'
 import { clearVerifyCache } from '../../../core/envelope/signing.ts'
@@ -103,4 +104,26 @@ test('a revoke may freeze nothing: the writer\'s junk leaves the key everywhere'
   assert.equal(c.view(write(c, s, 'alice', '@writers', [{ revoke: [keys.bob.publicKey] }], 'alice-store').state as OwnedState), 35)
   refused(() => write(c, s, 'alice', '@writers', [{ revoke: [keys.bob.publicKey], freeze: 'some' }]), 'bad_args', /"freeze"/)
   refused(() => write(c, s, 'alice', '@writers', [{ grant: [keys.carol.publicKey], freeze: 'none' }]), 'bad_args', /"freeze"/)
+})
+
+test('the value is refolded from the blocks a merge changed, not from every body of the key', () => {
+  // A g-counter that counts its merges.
+  const reg = createRegistry()
+  let merges = 0
+  const base = reg.resolve('g-counter')
+  reg.register({ ...base, id: 'counted-counter', merge: (a, b) => { merges++; return base.merge(a, b) } }, { trusted: true })
+  const b = ownedBinding('kc', { id: 'counted-counter' }, [keys.alice.publicKey, keys.bob.publicKey])
+  const cc = reg.resolve({ id: b.id, params: b.params }) as AnyContract
+  // Bob writes 7 times from each of 16 stores: 112 entries, no checkpoint yet.
+  let s: unknown = cc.empty()
+  for (let i = 0; i < MAX_LANES; i++) for (let j = 0; j < 7; j++) s = write(cc, s, 'bob', 'inc', [1], 'store' + i).state
+  assert.equal(cc.view(s as OwnedState), 112)
+  // The 8th write from store0 carries: its 8 entries become a checkpoint, so the merge drops items and the key is refolded.
+  s = write(cc, s, 'bob', 'inc', [1], 'store0').state
+  assert.equal(cc.view(s as OwnedState), 113) // the first refold folds every block once
+  // The next carry (store1's 8th write) refolds only store1's block, then joins the 16 blocks' folds.
+  s = write(cc, s, 'bob', 'inc', [1], 'store1').state
+  merges = 0
+  assert.equal(cc.view(s as OwnedState), 114)
+  assert.ok(merges <= 2 * MAX_LANES, `refolding after a carry took ${merges} inner merges (one per block, not one per body)`)
 })
