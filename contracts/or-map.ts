@@ -206,19 +206,23 @@ export function createOrMap (lookupAny: (id: string) => AnyContract | undefined)
         const other = entries.find(x => x[1] !== id)
         if (other !== undefined) throw new ContractError('contract_mismatch', `field ${short(field)} holds a ${other[1]}, not a ${id}; remove it first`)
         if (!Object.hasOwn(nested.ops, op)) throw new ContractError('unknown_op', `contract ${id} has no op ${short(op)}`)
+        if (ctx.ownEvents === true && nested.replicasOf === undefined) throw new ContractError('bad_args', `apply: contract ${short(id)} does not list its events' replica ids (replicasOf), so an owned key cannot check who wrote them; it cannot be a field of an owned or-map`)
         const current = joinNested(nested, entries)
         const dot = nextDot(s.c, ctx.replica)
-        const writers = joinWriters(entries)
-        const run = runFor(entries, writers, s.c, ctx.replica, dot)
-        const d = nested.ops[op](current, opArgs, { replica: `${ctx.replica}.${run}`, now: ctx.now })
+        // Own events only (an owned key): the new entry holds this writer's entries of the field and its delta,
+        // and retires only those; the other writers' entries stay, and the view joins them all.
+        const base = ctx.ownEvents === true ? entries.filter(x => x[2][0] === ctx.replica) : entries
+        const writers = joinWriters(base)
+        const run = ctx.ownEvents === true ? (base.length > 0 ? writers.get(ctx.replica)![1] : dot[1]) : runFor(entries, writers, s.c, ctx.replica, dot)
+        const d = nested.ops[op](current, opArgs, { replica: `${ctx.replica}.${run}`, now: ctx.now, ...ctx.ownEvents === true ? { ownEvents: true } : {} })
         if (d === undefined) return undefined
-        const value = nested.merge(current, d)
+        const value = nested.merge(ctx.ownEvents === true ? joinNested(nested, base) : current, d)
         if (depthOf(value, MAX_NESTED_DEPTH) > MAX_NESTED_DEPTH) {
           throw new ContractError('bad_args', `apply: the value of field ${short(field)} would nest deeper than ${MAX_NESTED_DEPTH} levels`)
         }
         writers.set(ctx.replica, [ctx.replica, run, dot[1]])
         const list = [...writers.values()].sort((a, b) => cmpStr(a[0], b[0]))
-        return { e: [[field, id, dot, value, list]], c: dotSetOf([...entries.map(x => x[2]), dot]) }
+        return { e: [[field, id, dot, value, list]], c: dotSetOf([...base.map(x => x[2]), dot]) }
       },
       remove (s, args, ctx) {
         if (args.length !== 1) throw new ContractError('bad_args', `remove(field) takes one argument, got ${args.length}`)
@@ -236,9 +240,19 @@ export function createOrMap (lookupAny: (id: string) => AnyContract | undefined)
       }
       return greatest
     },
-    // The map's own events (entries' dots). A field's nested value is the join of what its writer saw, so it
-    // carries other writers' nested events by design: they are not reported (nor checked by owned keys).
-    replicasOf: s => s.e.map(x => x[2][0]),
+    // Every event the state records: the entries' dots, their writers, and (through the nested contract's
+    // replicasOf) the nested values' events, so an owned key checks them all. A plain map's field value joins what
+    // its writer saw, so it lists others' ids too; an owned key's op (ownEvents) writes only its own.
+    * replicasOf (s) {
+      for (const x of s.e) {
+        yield x[2][0]
+        for (const w of x[4]) yield w[0]
+        const nested = lookup(x[1])
+        if (nested === undefined) throw lacking(x[0], x[1])
+        // A nested contract that cannot list its events: '' (never a writer's id), so an owned key refuses it.
+        if (nested.replicasOf === undefined) yield ''; else yield * nested.replicasOf(x[3])
+      }
+    },
     view (s) {
       const out: JsonObject = {}
       for (let i = 0; i < s.e.length;) {

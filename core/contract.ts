@@ -17,6 +17,8 @@ export interface OpContext {
   readonly now: number
   /** The key that signs this write, if the writer has one: ops of owned keys (core/envelope/) need it; other contracts ignore it. */
   readonly signer?: SigningKey
+  /** Set by owned keys (core/envelope/): the delta must record only this replica's own events (ids `replica` and `replica.*`), even nested ones; the envelope joins the writers' deltas. */
+  readonly ownEvents?: boolean
 }
 
 /** A mutator: returns the delta to merge (a state), or undefined when the op changes nothing. Bad args throw ContractError('bad_args'). */

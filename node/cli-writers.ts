@@ -5,12 +5,14 @@
  */
 import { parsePublicKey } from '../core/envelope/index.ts'
 
-export const WRITERS_HELP = `usage: monoidb writers KEY (--grant PUBKEY[,PUBKEY...] | --revoke PUBKEY[,PUBKEY...]) [--data DIR | --api URL]
+export const WRITERS_HELP = `usage: monoidb writers KEY (--grant PUBKEY[,PUBKEY...] | --revoke PUBKEY[,PUBKEY...] [--freeze all|none]) [--data DIR | --api URL]
 
 Changes who may write the owned key KEY: --grant adds writers, --revoke removes
 them (each repeatable, or a comma list). Only the key's owner may: the daemon
 must run with the owner's --signing-key, else exit 1 "unauthorized_write". The
-owner cannot be revoked. Prints {"key","owner","writers"}: the key's writers
+owner cannot be revoked. A revoke keeps the writer's changes this daemon has
+seen (--freeze all, the default) or none of them (--freeze none: how to drop a
+hostile writer's junk). Prints {"key","owner","writers"}: the key's writers
 after the change. PUBKEY is a public key as monoidb keygen prints it,
 ed25519:<base64url of 32 bytes>.`
 

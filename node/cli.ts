@@ -201,6 +201,7 @@ async function run (argv: readonly string[]): Promise<number> {
         writers: { type: 'string', multiple: true },
         grant: { type: 'string', multiple: true },
         revoke: { type: 'string', multiple: true },
+        freeze: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false }
       }
     })
@@ -238,6 +239,7 @@ async function run (argv: readonly string[]): Promise<number> {
   if (values.writers !== undefined && command !== 'update') throw new UsageError('--writers is for update', usage)
   if ((values.grant !== undefined || values.revoke !== undefined) && command !== 'writers') throw new UsageError(`--${values.grant !== undefined ? 'grant' : 'revoke'} is for writers`, usage)
   if (command === 'writers' && (values.grant === undefined) === (values.revoke === undefined)) throw new UsageError('writers needs --grant PUBKEY or --revoke PUBKEY (one of them)', usage)
+  if (values.freeze !== undefined && (values.revoke === undefined || (values.freeze !== 'all' && values.freeze !== 'none'))) throw new UsageError(`--freeze goes with writers --revoke and is all or none, got ${JSON.stringify(values.freeze)}`, usage)
   const keyList = values.writers !== undefined ? publicKeyList('--writers', values.writers) : values.grant !== undefined ? publicKeyList('--grant', values.grant) : values.revoke !== undefined ? publicKeyList('--revoke', values.revoke) : undefined
   if (keyList !== undefined && 'error' in keyList) throw new UsageError(keyList.error, usage)
   if (command === 'trace' && parseWriteId(rest[1]) === undefined) throw new UsageError(`WRITE ${JSON.stringify(rest[1])} is not a write id REPLICA/SEQ (as update prints it)`, usage)
@@ -261,7 +263,7 @@ async function run (argv: readonly string[]): Promise<number> {
     case 'keys': print(await client.keys(values.prefix)); break
     case 'status': if (values.watch) await watchUntilInterrupted(client); else print(await client.status()); break
     case 'log-level': print(await client.setLogLevel(rest[0])); break
-    case 'writers': print(await client.writers(key, values.grant !== undefined ? { grant: keyList!.keys } : { revoke: keyList!.keys })); break
+    case 'writers': print(await client.writers(key, values.grant !== undefined ? { grant: keyList!.keys } : { revoke: keyList!.keys, ...values.freeze === undefined ? {} : { freeze: values.freeze as 'all' | 'none' } })); break
     case 'peers': print(await client.peers()); break
     case 'connect': print(await client.connect(key)); break
     case 'forget': await client.forget(key); print({ peerId: key, forgotten: true }); break

@@ -54,7 +54,7 @@ export interface MonoidbClient {
    */
   update: (key: string, contract: ContractRef, op: string, args?: JsonValue[], options?: { writers?: string[] }) => Promise<UpdateView>
   /** Grants or revokes writers of an owned key (the daemon's signing key must be its owner's): its writers after. */
-  writers: (key: string, change: { grant: string[] } | { revoke: string[] }) => Promise<WritersView>
+  writers: (key: string, change: { grant: string[] } | { revoke: string[], freeze?: 'all' | 'none' }) => Promise<WritersView>
   /** The current value, then one event per committed change, until the signal aborts or the loop is left. */
   watch: (key: string, options?: { signal?: AbortSignal }) => AsyncIterable<WatchEvent>
   keys: (prefix?: string) => Promise<string[]>

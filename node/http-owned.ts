@@ -2,7 +2,7 @@
  * The HTTP API's owned-key parts (README "Owned keys"):
  *
  *   POST /v1/keys/{key}           "writers":[PUBKEY,…] in the body creates an owned key (the first: its owner)
- *   POST /v1/keys/{key}/writers   {"grant":[PUBKEY,…]} or {"revoke":[PUBKEY,…]} → {"key","owner","writers"} (owner only)
+ *   POST /v1/keys/{key}/writers   {"grant":[PUBKEY,…]} or {"revoke":[PUBKEY,…], "freeze"?: "all"|"none"} → {"key","owner","writers"} (owner only)
  *
  * Public keys are checked here so that a bad one is named before anything runs.
  * A write the daemon's signing key may not make is the store's ContractError
@@ -32,13 +32,15 @@ export function publicKeysField (name: string, x: unknown): string[] {
 
 /** POST /v1/keys/{key}/writers. */
 export async function postWriters (node: MonoidbNode, key: string, body: unknown, res: ServerResponse): Promise<void> {
-  const shape = 'the body must be {"grant":[PUBKEY,…]} or {"revoke":[PUBKEY,…]}'
+  const shape = 'the body must be {"grant":[PUBKEY,…]} or {"revoke":[PUBKEY,…]} (and "freeze": "all" or "none" beside "revoke")'
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'bad_request', shape)
-  const fields = Object.keys(body)
+  const { freeze, ...rest } = body as Record<string, unknown>
+  if (freeze !== undefined && (!('revoke' in rest) || (freeze !== 'all' && freeze !== 'none'))) throw new HttpError(400, 'bad_request', `"freeze" goes with "revoke" and is "all" or "none", got ${JSON.stringify(freeze)?.slice(0, 40)}`)
+  const fields = Object.keys(rest)
   if (fields.length !== 1 || (fields[0] !== 'grant' && fields[0] !== 'revoke')) throw new HttpError(400, 'bad_request', `${shape}, got field(s) ${fields.map(f => JSON.stringify(f)).join(', ') || 'none'}`)
   const field = fields[0]
   const keys = publicKeysField(field, (body as Record<string, unknown>)[field])
-  const r = await node.writers(key, field === 'grant' ? { grant: keys } : { revoke: keys })
+  const r = await node.writers(key, field === 'grant' ? { grant: keys } : { revoke: keys, ...freeze === undefined ? {} : { freeze: freeze as 'all' | 'none' } })
   if (r === undefined) throw new HttpError(404, 'not_found', `key ${JSON.stringify(key)} is not held here: only its owner's daemon, holding it, can change its writers`)
   sendJson(res, 200, r)
 }

@@ -250,7 +250,7 @@ export class MonoidbNode {
    * when this node's signing key is not the owner's). Undefined if the key is not held here; ContractError
    * contract_mismatch if it is not owned. Resolves, once committed, to the key's writers after the change.
    */
-  async writers (key: string, change: { grant: string[] } | { revoke: string[] }): Promise<{ key: string, owner: string, writers: string[] } | undefined> {
+  async writers (key: string, change: { grant: string[] } | { revoke: string[], freeze?: 'all' | 'none' }): Promise<{ key: string, owner: string, writers: string[] } | undefined> {
     const held = await this.#store.get(key)
     if (held === undefined) return undefined
     if (ownedInfo(held.contract) === undefined) throw new ContractError('contract_mismatch', `key ${JSON.stringify(key)} is not an owned key (bound to contract "${held.contract.id}"): it has no writers to change; a key is owned from its first write, made with writers`)

@@ -12,7 +12,8 @@ import type { Op, OpContext } from '../contract.ts'
 import { ContractError } from '../errors.ts'
 import type { JsonValue } from '../json.ts'
 import { isPlainObject, short } from '../json.ts'
-import { MAX_WRITERS, type OwnedConfig, laneOf, writerReplica } from './owned-params.ts'
+import { MAX_LANES, MAX_WRITERS, type OwnedConfig, laneOf, writerReplica } from './owned-params.ts'
+import { laneCount } from './lanes.ts'
 import { foldOf } from './fold.ts'
 import { ckptBytes, entryBytes, grantBytes, revokeBytes } from './signed-bytes.ts'
 import { parsePublicKey } from './signing.ts'
@@ -61,11 +62,15 @@ function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
     const g = gen as number
     const lane = laneOf(ctx.replica)
     const replica = writerReplica(pub, lane, g)
-    const d = inner(foldOf(cfg, s), args, { replica, now: ctx.now }) as Plain | undefined
+    const d = inner(foldOf(cfg, s), args, { replica, now: ctx.now, ownEvents: true }) as Plain | undefined
     if (d === undefined) return undefined
     checkReplicas(cfg.inner, d, replica, `the delta of op "${name}"`)
     const wid = pub.slice(0, WID_BYTES)
     const old = s.w.find(b => cmpBytes(b[0], wid) === 0 && b[1] === g && cmpBytes(b[2], lane) === 0)
+    // A lane past the cap could be dropped by a merge (lanes.ts): refuse the write rather than acknowledge it.
+    if (old === undefined && laneCount(s, writerGen(wid, g)) >= MAX_LANES) {
+      throw new ContractError('bad_args', `${ctx.signer?.publicKey ?? 'this writer'} already writes key ${JSON.stringify(cfg.key)} from ${MAX_LANES} stores (lanes), the most a writer may: write from one of those stores`)
+    }
     const items = spans(old)
     const n = items.reduce((m, x) => Math.max(m, x[1]), 0) + 1
     items.push([n, n, d])
@@ -90,15 +95,21 @@ function writerOp (cfg: OwnedConfig, name: string): Op<OwnedState> {
   }
 }
 
-function writersArg (args: readonly JsonValue[]): { grant: Bytes[] } | { revoke: Bytes[] } {
-  const usage = 'op "@writers" takes one argument, {"grant": [PUBKEY, ...]} or {"revoke": [PUBKEY, ...]}'
-  if (args.length !== 1 || !isPlainObject(args[0]) || Object.keys(args[0]).length !== 1) throw new ContractError('bad_args', `${usage}, got ${short(args)}`)
-  const [kind, list] = Object.entries(args[0])[0]
+/** What a revoke freezes of the writer: every block the owner holds of it ("all"), or nothing ("none": its writes under that gen are dropped everywhere). */
+export type Freeze = 'all' | 'none'
+
+function writersArg (args: readonly JsonValue[]): { grant: Bytes[] } | { revoke: Bytes[], freeze: Freeze } {
+  const usage = 'op "@writers" takes one argument, {"grant": [PUBKEY, ...]} or {"revoke": [PUBKEY, ...], "freeze"?: "all" | "none"}'
+  if (args.length !== 1 || !isPlainObject(args[0])) throw new ContractError('bad_args', `${usage}, got ${short(args)}`)
+  const { freeze = 'all', ...rest } = args[0]
+  if (Object.keys(rest).length !== 1) throw new ContractError('bad_args', `${usage}, got ${short(args)}`)
+  const [kind, list] = Object.entries(rest)[0]
   if ((kind !== 'grant' && kind !== 'revoke') || !Array.isArray(list) || list.length === 0 || list.length > MAX_WRITERS_PER_CALL) {
     throw new ContractError('bad_args', `${usage} (1 to ${MAX_WRITERS_PER_CALL} keys), got ${short(args)}`)
   }
+  if ((freeze !== 'all' && freeze !== 'none') || (kind === 'grant' && 'freeze' in args[0])) throw new ContractError('bad_args', `${usage}: "freeze" goes with "revoke" and is "all" or "none", got ${short(args)}`)
   const pubs = list.map(k => parsePublicKey(k as string))
-  return kind === 'grant' ? { grant: pubs } : { revoke: pubs }
+  return kind === 'grant' ? { grant: pubs } : { revoke: pubs, freeze }
 }
 
 function writersOp (cfg: OwnedConfig): Op<OwnedState> {
@@ -127,7 +138,8 @@ function writersOp (cfg: OwnedConfig): Op<OwnedState> {
         if (gen === undefined || records.some(r => cmpBytes(r[0], w) === 0)) continue
         const wg = writerGen(w, gen)
         // What the owner has seen of the writer (its signed items) stands for it; whatever else it wrote under this gen is left out everywhere.
-        const frozen: Frozen = s.w.filter(b => writerGen(b[0], b[1]) === wg).map(b => [b[2], b[3], b[4]])
+        // "none" drops them too: how an owner rids a key of a hostile writer's junk.
+        const frozen: Frozen = what.freeze === 'none' ? [] : s.w.filter(b => writerGen(b[0], b[1]) === wg).map(b => [b[2], b[3], b[4]])
         records.push([w, gen, frozen, sign(revokeBytes(cfg.ph, w, gen, frozen))])
       }
     }

@@ -16,6 +16,12 @@ import { formatPublicKey, parsePublicKey } from './signing.ts'
 
 export const OWNED = 'owned'
 export const MAX_WRITERS = 16
+/**
+ * Most lanes (blocks) a writer has per gen: one per store it writes the key from. A merge keeps each (writer,
+ * gen)'s MAX_LANES smallest lanes (lanes.ts), a state with more is invalid, and a store refuses a write that would
+ * open one more, so a writer cannot inflate its key's summary and fold with lanes of its own choosing.
+ */
+export const MAX_LANES = 16
 /** Default OwnedConfig.fanout. */
 export const CKPT_FANOUT = 8
 const MAX_KEY_CHARS = 4096

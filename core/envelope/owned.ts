@@ -11,6 +11,7 @@ import type { ContractRegistry } from '../registry.ts'
 import type { BoundRef } from '../subscription.ts'
 import { coversFor } from './covers.ts'
 import { foldOf, seedFold } from './fold.ts'
+import { capLanes } from './lanes.ts'
 import { opsOf } from './owned-ops.ts'
 import { OWNED, type OwnedConfig, parseOwnedParams } from './owned-params.ts'
 import { formatPublicKey } from './signing.ts'
@@ -34,7 +35,7 @@ function configured (cfg: OwnedConfig): OwnedContract {
     empty: () => EMPTY,
     merge (a, b) {
       const info = { dropped: false }
-      const r = mergeStates(a, b, covers, info)
+      const r = capLanes(mergeStates(a, b, covers, info), info)
       if (r !== a && r !== b && !info.dropped) seedFold(cfg, r, a, b)
       return r
     },

@@ -16,6 +16,7 @@
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
+import { MAX_MESSAGE_VERIFIES, withVerifyBudget } from '../envelope/validate.ts'
 import type { BoundRef } from '../subscription.ts'
 import { ClockSkewTracker } from './clock-skew.ts'
 import { GenerationalCache } from './generational-cache.ts'
@@ -97,7 +98,8 @@ export class DeltaMerger {
       fresh.push({ item, hash, writes })
     })
     if (fresh.length === 0) return 0
-    const outcomes = await this.#store.mergeRemoteMany(fresh.map(({ item, writes }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from, writes: writes === undefined ? undefined : writeIdsOf(writes) })))
+    // One budget of signature verifies per message, for all its owned keys (core/envelope/validate.ts).
+    const outcomes = await withVerifyBudget(MAX_MESSAGE_VERIFIES, async () => await this.#store.mergeRemoteMany(fresh.map(({ item, writes }) => ({ key: item.key, contract: item.contract, delta: item.delta, origin: from, writes: writes === undefined ? undefined : writeIdsOf(writes) }))))
     let changed = 0
     let invalid = false
     outcomes.forEach((o, i) => {

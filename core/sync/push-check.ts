@@ -16,6 +16,7 @@
  * merged here as far as we can (the rest is counted as an unknown contract).
  */
 import type { AnyContract } from '../contract.ts'
+import { VerifyBudgetError, withVerifyBudget } from '../envelope/validate.ts'
 import { ContractError } from '../errors.ts'
 import type { ContractRegistry } from '../registry.ts'
 import { validated } from '../remote-merge.ts'
@@ -25,6 +26,14 @@ import type { DeltaItem } from './messages.ts'
 import { contractName } from './wire.ts'
 
 /** What a push check found: an item every peer must refuse (`invalid`), or one this peer cannot judge (`unjudged`). */
+/**
+ * Most signatures not verified before one push may cost to check (about 4-15 ms). An honest push holds 1 or 2
+ * signed items per owned key it changes (an entry or checkpoint, and the writer's grant); more (a revoke
+ * freezing many items, or many owned keys at once) is not refused but "cannot judge": merged here within
+ * validate's own cap, not forwarded, and left to sync sessions.
+ */
+export const PUSH_VERIFY_BUDGET = 64
+
 export interface PushVerdict { invalid?: string, unjudged?: string, /** The key of the invalid item. */ key?: string, /** Set when the invalid item is a change to an owned key no current writer signed. */ reason?: 'unauthorized_write' }
 
 export class PushValidator {
@@ -41,6 +50,10 @@ export class PushValidator {
    * contracts a peer has), else `unjudged` (the first item this peer cannot judge), else neither: valid.
    */
   check (items: readonly DeltaItem[]): PushVerdict {
+    return withVerifyBudget(PUSH_VERIFY_BUDGET, () => this.#check(items))
+  }
+
+  #check (items: readonly DeltaItem[]): PushVerdict {
     let unjudged: string | undefined
     for (const item of items) {
       const c = this.#contract(item.contract)
@@ -51,6 +64,8 @@ export class PushValidator {
         validated(c, item.key, item.delta)
       } catch (err) {
         if (err instanceof ContractError && err.code === 'unknown_contract') { unjudged ??= err.message; continue }
+        // Too costly to check at this hop, not proof of a forgery: the sender is not charged.
+        if (err instanceof VerifyBudgetError) { unjudged ??= err.message; continue }
         return { invalid: (err as Error).message, key: item.key, ...(err instanceof ContractError && err.code === 'unauthorized_write' ? { reason: err.code } : {}) }
       }
     }

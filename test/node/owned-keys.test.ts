@@ -109,6 +109,8 @@ test('bad owned-key requests are refused naming what was wrong, and change nothi
 
   assertError(await call(apiA, 'POST', '/v1/keys/doc/writers', { grant: [C], revoke: [B] }), 400, 'bad_request', /\{"grant":\[PUBKEY,…\]\} or \{"revoke":\[PUBKEY,…\]\}/, 'both')
   assertError(await call(apiA, 'POST', '/v1/keys/doc/writers', { add: [C] }), 400, 'bad_request', /got field\(s\) "add"/, 'unknown field')
+  assertError(await call(apiA, 'POST', '/v1/keys/doc/writers', { grant: [C], freeze: 'none' }), 400, 'bad_request', /"freeze" goes with "revoke"/, 'freeze with a grant')
+  assertError(await call(apiA, 'POST', '/v1/keys/doc/writers', { revoke: [B], freeze: 'some' }), 400, 'bad_request', /"all" or "none", got "some"/, 'a bad freeze')
   assertError(await call(apiA, 'POST', '/v1/keys/doc/writers', [C]), 400, 'bad_request', /the body must be/, 'not an object')
   assertError(await call(apiA, 'POST', '/v1/keys/doc/writers', { grant: ['ed25519:' + 'A'.repeat(42)] }), 400, 'bad_args', /"grant"\[0\].*is not a public key/, 'bad key')
   assertError(await call(apiA, 'GET', '/v1/keys/doc/writers'), 405, 'method_not_allowed', /use POST/, 'GET')

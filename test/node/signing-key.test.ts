@@ -153,7 +153,9 @@ test('CLI owned-key arguments: a bad --writers, --grant or --revoke value exits 
     [['writers', 'k', '--grant', ok, '--revoke', ok], /writers needs --grant PUBKEY or --revoke PUBKEY/],
     [['writers', '--grant', ok], /writers needs KEY/],
     [['get', 'k', '--writers', ok], /--writers is for update/],
-    [['update', 'k', 'g-counter', 'inc', '--grant', ok], /--grant is for writers/]
+    [['update', 'k', 'g-counter', 'inc', '--grant', ok], /--grant is for writers/],
+    [['writers', 'k', '--grant', ok, '--freeze', 'none'], /--freeze goes with writers --revoke/],
+    [['writers', 'k', '--revoke', ok, '--freeze', 'some'], /is all or none, got "some"/]
   ]
   for (const [args, pattern] of cases) {
     const r = await cli(...args, '--data', nowhere)

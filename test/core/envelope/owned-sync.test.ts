@@ -68,3 +68,32 @@ test('the gossip check refuses a forged owned push and a replay into another key
   const copy = ownedBinding('other', { id: 'or-set' }, writers)
   assert.match(v.check([{ key: 'other', contract: copy, delta: honest.delta }]).invalid ?? '', /not signed by its writer/)
 })
+
+test('a key whose state needs more verifies than one message allows still reaches every peer, a few sessions later', async () => {
+  const { clearVerifyCache } = await import('../../../core/envelope/signing.ts')
+  const { MAX_MESSAGE_VERIFIES } = await import('../../../core/envelope/validate.ts')
+  const { laneOf, parsePublicKey, writerReplica } = await import('../../../core/envelope/index.ts')
+  const { entryBytes, paramsHash } = await import('../../../core/envelope/signed-bytes.ts')
+  const net = await Net.create(3, { seed: 7 })
+  // Bob's block of 2.5 budgets' worth of entries (valid, if no honest writer's shape) on p0 alone.
+  const binding = ownedBinding('big', { id: 'g-counter' }, writers)
+  const ph = paramsHash(binding.params!)
+  const pub = parsePublicKey(bob.publicKey)
+  const lane = laneOf('bob-store')
+  const n = Math.ceil(MAX_MESSAGE_VERIFIES * 2.5)
+  const entries = []
+  for (let i = 1; i <= n; i++) {
+    const body = [[writerReplica(pub, lane, 0), i]]
+    entries.push([i, body, bob.sign(entryBytes(ph, pub.slice(0, 8), 0, lane, i, body as never))])
+  }
+  const delta = { a: [], w: [[pub.slice(0, 8), 0, lane, [], entries]] }
+  let tries = 0
+  let outcome: unknown
+  while ((await net.peer('p0').store.get('big')) === undefined && tries++ < 10) [outcome] = await net.peer('p0').store.mergeRemoteMany([{ key: 'big', contract: binding, delta, origin: 'somewhere' }])
+  assert.ok(tries > 1, `refused for now at first (${String((outcome as { error?: Error })?.error?.message)})`)
+  assert.equal((await net.peer('p0').store.get('big'))?.value, n)
+  clearVerifyCache() // the peers share this process's cache: let p1 and p2 verify it all again
+  const rounds = await net.converge(20)
+  assert.ok(rounds > 1, `it took ${rounds} rounds: more than one message's worth of verifies`)
+  for (const p of net.peers) assert.equal((await p.store.get('big'))?.value, n, `${p.id} holds the whole key`)
+})
