@@ -30,8 +30,10 @@ import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -56,7 +58,12 @@ const targets: Multiaddr[] = (values.target ?? []).map(t => multiaddr(t))
 const idOf = (t: Multiaddr): string => parsePeerAddress(t.toString()).peerId.toString()
 const say = (x: unknown): void => { process.stdout.write(JSON.stringify(x) + '\n') }
 
+// The forger takes a peer id below its targets' (a few tries): a peer with a session in flight ignores a new one
+// from a peer of a greater id (the tie-break, core/sync/engine.ts), and an attacker picks the id that wins it.
+let privateKey = await generateKeyPair('Ed25519')
+while (owned !== undefined && !targets.every(t => peerIdFromPrivateKey(privateKey).toString() < idOf(t))) privateKey = await generateKeyPair('Ed25519')
 const node = await createLibp2p({
+  privateKey,
   addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
   transports: [tcp()],
   connectionEncrypters: [noise()],

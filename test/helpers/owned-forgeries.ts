@@ -101,7 +101,8 @@ export function registerOwnedForgers (t: OwnedTarget, hostile: SigningKey = gene
   }
   registerStreamForger('owned-deltas', () => ({
     frames: OWNED_MODES.flatMap(m => forged[m]).map(s => frameOf(encodeMessage({ type: 'deltas', sid: nextSid(), seq: 0, check: false, items: [itemOf(t, s)] }))),
-    bad: false
+    // Each is a bad frame: an honest peer never sends a change no writer signed (core/sync/merger.ts charges it).
+    bad: true
   }))
   return hostile.publicKey
 }
