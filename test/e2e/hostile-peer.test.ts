@@ -193,6 +193,7 @@ test('forged owned-key changes (a non-writer, an altered replay, a claimed owner
     for (const { mode, h } of gossipers) {
       // Two at least: by the third, the peer is graylisted and what it sends may go unread.
       await until(`${name(d)} to refuse the ${mode} forgeries`, async () => (await refusals(d, KEY, h.peerId)).length >= 2, 10_000)
+        .catch(async (err: Error) => { throw new Error(`${err.message} (A, B, C hold ${(await views()).join(', ')})`) })
       const reasons = await refusals(d, KEY, h.peerId)
       assert.ok(reasons.every(r => r === 'unauthorized_write'), `${name(d)} refused ${mode} forgeries for ${reasons.join(', ')}`)
       // Its gossip score falls (gossipsub refreshes scores on its heartbeat), or it is banned already.
