@@ -54,7 +54,7 @@ export class DeltaMerger {
   /** Where merges and refusals are recorded (journal.ts). */
   readonly journal: Journal | undefined
   /**
-   * Told once per message whose deltas a contract refused as invalid (not for a contract this peer lacks):
+   * Told once per message whose deltas a contract refused as invalid or unauthorized_write (not for a contract this peer lacks):
    * honest peers validate what they merge, so such a message is charged to its sender (engine.ts).
    */
   onInvalid: ((peer: PeerId) => void) | undefined
@@ -107,7 +107,8 @@ export class DeltaMerger {
       if ('error' in o) {
         journal?.record({ kind: 'refused', key: item.key, peer: from, path: pathOf(item.key), reason: refusalOf(o.error), message: o.error.message.slice(0, 300) }, at)
         this.#stats.rejectedDeltas++
-        if (refusalOf(o.error) === 'invalid') invalid = true
+        // A forged owned-key change costs its sender as an invalid state does: honest peers validate what they send (validation needs no local state).
+        if (refusalOf(o.error) === 'invalid' || refusalOf(o.error) === 'unauthorized_write') invalid = true
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
           // A nested contract (an or-map field's) this peer lacks is named by the error.

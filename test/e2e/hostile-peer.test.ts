@@ -2,12 +2,21 @@
 // with garbage gossip, forged states, heavy pushes, digests, session requests, wants and bad stream frames.
 // The honest daemons converge on their honest writes, merge nothing hostile, the hostile peer's gossip score
 // on an honest daemon falls message by message until it is graylisted, and a peer sending bad frames is hung
-// up on and refused until its ban ends.
+// up on and refused until its ban ends. A owns an owned key, B writes it, C reads it: forged changes of it
+// (test/helpers/owned-forgeries.ts), gossiped and sent over streams, are merged nowhere and cost their senders.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Plain } from '../../core/codec.ts'
+import { generateSigningKey, ownedBinding } from '../../core/envelope/index.ts'
+import type { OwnedState } from '../../core/envelope/state.ts'
+import { createRegistry } from '../../contracts/index.ts'
 import { type DaemonProcess, daemonFixtures, untilMeshed } from '../helpers/daemon-fixtures.ts'
 import { type HostileProcess, startHostile } from '../helpers/hostile-process.ts'
 import { until } from '../helpers/node-fixtures.ts'
+import { OWNED_MODES, ownedForgeries, targetToString } from '../helpers/owned-forgeries.ts'
 import { parseMetrics } from '../helpers/prometheus.ts'
 
 /** gossipsub's graylist threshold in node/gossip-config.ts: below it, everything a peer sends is ignored. */
@@ -15,11 +24,19 @@ const GRAYLIST = -80
 const BAN_SECONDS = 4
 
 const fx = await daemonFixtures('hostile')
+// A signs as an owned key's owner, B as its writer; C has no signing key (a reader).
+const keysDir = await mkdtemp(join(tmpdir(), 'monoidb-forge-keys-'))
+const [ka, kb] = [generateSigningKey(), generateSigningKey()]
 let a: DaemonProcess, b: DaemonProcess, c: DaemonProcess
 let hostile: HostileProcess
 before(async () => {
-  a = await fx.start({ args: ['--replicate-all', '--peer-ban-seconds', String(BAN_SECONDS)] })
-  b = await fx.start({ args: ['--replicate-all'], bootstrap: [a.info.multiaddrs[0]] })
+  const [fa, fb] = await Promise.all([ka, kb].map(async (k, i) => {
+    const file = join(keysDir, `k${i}.pem`)
+    await writeFile(file, k.pem, { mode: 0o600 })
+    return file
+  }))
+  a = await fx.start({ args: ['--replicate-all', '--peer-ban-seconds', String(BAN_SECONDS), '--signing-key', fa] })
+  b = await fx.start({ args: ['--replicate-all', '--signing-key', fb], bootstrap: [a.info.multiaddrs[0]] })
   c = await fx.start({ args: ['--replicate-all'], bootstrap: [a.info.multiaddrs[0], b.info.multiaddrs[0]] })
   await untilMeshed([a, b, c], 15_000)
   hostile = await startHostile([a, b, c].map(d => d.info.multiaddrs[0]))
@@ -31,6 +48,7 @@ before(async () => {
 after(async () => {
   await hostile?.stop()
   await fx.cleanup()
+  await rm(keysDir, { recursive: true, force: true })
 })
 
 async function scoreOn (d: DaemonProcess, peer: string): Promise<number | null> {
@@ -127,4 +145,79 @@ test('bad stream frames: the peer is hung up on and refused until its ban ends',
     await evil.run({ mode: 'digests', count: 1 })
     return (await a.client.peers()).some(p => p.peerId === evil.peerId && p.connected)
   }, 10_000)
+})
+
+/** Refusals of `key` from `peer` in the journal of `d`, by reason. */
+async function refusals (d: DaemonProcess, key: string, peer: string): Promise<string[]> {
+  return (await d.client.journal({ key, peer })).records.flatMap(r => r.kind === 'refused' ? [r.reason] : [])
+}
+
+test('forged owned-key changes (a non-writer, an altered replay, a claimed owner, valid and forged parts mixed), gossiped and over streams: none is merged anywhere, honest writes converge, the forgers are charged', { timeout: 60_000 }, async t => {
+  const KEY = 'owned/doc'
+  const [A, B] = [ka.key.publicKey, kb.key.publicKey]
+  await a.client.update(KEY, 'or-set', 'add', ['from-a'], { writers: [A, B] })
+  await b.client.get(KEY, { wait: 10_000 })
+  await b.client.update(KEY, 'or-set', 'add', ['from-b'])
+  /** Each daemon's value (sorted) and writers. */
+  const views = async (): Promise<string[]> => await Promise.all([a, b, c].map(async d => {
+    const v = await d.client.get(KEY, { wait: 5_000 }).catch(() => undefined)
+    return JSON.stringify({ value: [...(v?.value as string[] ?? [])].sort(), writers: v?.writers })
+  }))
+  const holds = async (want: string[]): Promise<boolean> => (await views()).every(v => want.every(w => v.includes(JSON.stringify(w))))
+  await until('all three to hold the honest writes', async () => await holds(['from-a', 'from-b']), 15_000)
+
+  // A change of B's that the hostile peer overheard (made here with B's key; no honest daemon ever sees it alone).
+  const binding = ownedBinding(KEY, { id: 'or-set' }, [A, B])
+  const contract = createRegistry().resolveBound(binding)
+  const genuine = contract.ops.add(contract.empty(), ['overheard'], { replica: 'b-on-another-laptop', now: Date.now(), signer: kb.key }) as Plain as unknown as OwnedState
+  const target = { key: KEY, binding, genuine, op: 'add', args: ['forged'] }
+  const sent = ownedForgeries(target, generateSigningKey().key)
+  // One hostile process per mode: a daemon bans a peer by its third rejected message, so each sends at most three.
+  const targets = [a, b, c].map(d => d.info.multiaddrs[0])
+  const modes = [...OWNED_MODES, 'owned-deltas']
+  const hostiles = await Promise.all(modes.map(async () => await startHostile(targets, 30_000, { MONOIDB_HOSTILE_OWNED: targetToString(target) })))
+  t.after(async () => { await Promise.all(hostiles.map(async h => { await h.stop() })) })
+  await until('every daemon to see every forger subscribed', async () => {
+    for (const d of [a, b, c]) {
+      const peers = await d.client.peers()
+      if (!hostiles.every(h => peers.some(p => p.peerId === h.peerId && p.subscribed))) return false
+    }
+    return true
+  }, 20_000)
+
+  const gossipers = OWNED_MODES.map((mode, i) => ({ mode, h: hostiles[i] }))
+  const streamer = hostiles[modes.length - 1]
+  const name = (d: DaemonProcess): string => d === a ? 'A' : d === b ? 'B' : 'C'
+  await Promise.all(gossipers.map(async ({ mode, h }) => await h.run({ mode, count: sent[mode].length })))
+  for (const d of [a, b, c]) {
+    for (const { mode, h } of gossipers) {
+      // Two at least: by the third, the peer is graylisted and what it sends may go unread.
+      await until(`${name(d)} to refuse the ${mode} forgeries`, async () => (await refusals(d, KEY, h.peerId)).length >= 2, 10_000)
+        .catch(async (err: Error) => { throw new Error(`${err.message} (A, B, C hold ${(await views()).join(', ')})`) })
+      const reasons = await refusals(d, KEY, h.peerId)
+      assert.ok(reasons.every(r => r === 'unauthorized_write'), `${name(d)} refused ${mode} forgeries for ${reasons.join(', ')}`)
+      // Its gossip score falls (gossipsub refreshes scores on its heartbeat), or it is banned already.
+      await until(`${name(d)}'s gossip score of the ${mode} forger to fall`, async () => {
+        const p = (await d.client.peers()).find(x => x.peerId === h.peerId) as { connected?: boolean, gossipScore?: number | null } | undefined
+        return p?.connected !== true || (p.gossipScore ?? 0) < 0
+      }, 5_000)
+    }
+  }
+  // The stream forger: each forged session `deltas` is a bad frame; by the third it is hung up on.
+  await streamer.run({ mode: 'owned-deltas', count: 1 })
+  for (const d of [a, b, c]) {
+    await until(`${name(d)} to refuse the forged session deltas`, async () => (await refusals(d, KEY, streamer.peerId)).filter(r => r === 'unauthorized_write').length >= 3, 10_000)
+    await until(`${name(d)} to hang up on the stream forger`, async () => !(await d.client.peers()).some(p => p.peerId === streamer.peerId && p.connected), 10_000)
+  }
+  const metrics = await (await fetch(`${c.info.api}/metrics`, { headers: { authorization: `Bearer ${c.info.token}` } })).text()
+  const counted = parseMetrics(metrics).get('monoidb_deltas_total')?.samples.filter(s => s.labels.reason === 'unauthorized_write').reduce((n, s) => n + s.value, 0) ?? 0
+  assert.ok(counted >= 2 * OWNED_MODES.length + 3, `C counted ${counted} unauthorized_write refusals`)
+
+  // Nothing forged anywhere (no "forged", no "overheard" from the mixed state, B not revoked, no new writer); honest writes still converge.
+  await a.client.update(KEY, 'or-set', 'add', ['after-a'])
+  await b.client.update(KEY, 'or-set', 'add', ['after-b'])
+  await until('all three to hold the later honest writes', async () => await holds(['after-a', 'after-b']), 15_000)
+  const exact = JSON.stringify({ value: ['after-a', 'after-b', 'from-a', 'from-b'], writers: [A, B] })
+  assert.deepEqual(await views(), [exact, exact, exact], 'A, B and C (in order) do not hold exactly the honest writes')
+  t.diagnostic(`C counted ${counted} unauthorized_write refusals`)
 })

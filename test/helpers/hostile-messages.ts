@@ -35,7 +35,7 @@ export function varint (n: number): Uint8Array {
 export const frameOf = (body: Uint8Array): Frame => ({ prefix: varint(body.length), body })
 
 let sessionNumber = 200 + Math.floor(Math.random() * 10_000)
-const nextSid = (): { n: number, fromInitiator: true } => ({ n: sessionNumber++, fromInitiator: true })
+export const nextSid = (): { n: number, fromInitiator: true } => ({ n: sessionNumber++, fromInitiator: true })
 
 /** Random bytes that are no message: the first is 0xff, a CBOR "break" where a value must start. */
 export function garbage (min = 1, max = 200): Uint8Array {
@@ -142,8 +142,19 @@ let heavy: Uint8Array | undefined
 let heavyDeltas: Uint8Array | undefined
 const heavyPush = (): Uint8Array => (heavy ??= costlyPush(MAX_GOSSIP_PUSH_BYTES - 64))
 
+export type StreamForger = (keys: readonly string[]) => { frames: Frame[], bad: boolean }
+/** Stream modes added from outside (registerStreamForger). */
+export const STREAM_FORGERS: Record<string, StreamForger> = {}
+
+/** Adds a stream mode: e.g. forged owned-key changes sent as session `deltas`. */
+export function registerStreamForger (mode: string, forger: StreamForger): void {
+  STREAM_FORGERS[mode] = forger
+}
+
 /** Stream frames to write, per mode (none: not a stream mode). `bad`: each frame is one the peer must count as a bad frame. */
 export function framesFor (mode: string, keys: readonly string[]): { frames: Frame[], bad: boolean } | undefined {
+  const forger = STREAM_FORGERS[mode]
+  if (forger !== undefined) return forger(keys)
   switch (mode) {
     // A length over MAX_WIRE_BYTES: refused from the prefix alone.
     case 'oversize-frame': return { frames: [{ prefix: varint(MAX_WIRE_BYTES + 1), body: new Uint8Array(16) }], bad: true }

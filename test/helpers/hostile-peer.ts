@@ -15,7 +15,9 @@
  * Modes (test/helpers/hostile-messages.ts): gossip — garbage, gossip-digests,
  * wants, heavy-push, forged, wrong-topic (and any registered forger); stream —
  * oversize-frame, bad-prefix, garbage-frame, truncated-frame, digests, ranges,
- * sums, heavy-deltas.
+ * sums, heavy-deltas. With env MONOIDB_HOSTILE_OWNED (owned-forgeries.ts's
+ * targetToString), the owned-key forgeries too: owned-nonwriter,
+ * owned-replay-altered, owned-claim-owner, owned-mixed (gossip), owned-deltas (stream).
  *
  * It prints JSON lines: {"ready":true,"peerId"}; {"done":MODE,"sent":N,…} after
  * each command, with the stream outcomes seen so far (`streamsReset`: streams
@@ -28,14 +30,17 @@ import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { parsePeerAddress } from '../../node/peer-address.ts'
 import { SYNC_PROTOCOL } from '../../node/sync-streams.ts'
 import { type Frame, SYNC_GOSSIP_TOPICS, framesFor, gossipFor } from './hostile-messages.ts'
+import { registerOwnedForgers, targetFromString } from './owned-forgeries.ts'
 
 const { values } = parseArgs({
   options: {
@@ -46,11 +51,19 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '' }
   }
 })
+// An owned key to forge changes of (owned-forgeries.ts): its modes are registered, signed by a key of our own.
+const owned = process.env.MONOIDB_HOSTILE_OWNED
+const forgerKey = owned === undefined ? undefined : registerOwnedForgers(targetFromString(owned))
 const targets: Multiaddr[] = (values.target ?? []).map(t => multiaddr(t))
 const idOf = (t: Multiaddr): string => parsePeerAddress(t.toString()).peerId.toString()
 const say = (x: unknown): void => { process.stdout.write(JSON.stringify(x) + '\n') }
 
+// The forger takes a peer id below its targets' (a few tries): a peer with a session in flight ignores a new one
+// from a peer of a greater id (the tie-break, core/sync/engine.ts), and an attacker picks the id that wins it.
+let privateKey = await generateKeyPair('Ed25519')
+while (owned !== undefined && !targets.every(t => peerIdFromPrivateKey(privateKey).toString() < idOf(t))) privateKey = await generateKeyPair('Ed25519')
 const node = await createLibp2p({
+  privateKey,
   addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
   transports: [tcp()],
   connectionEncrypters: [noise()],
@@ -154,7 +167,7 @@ async function run (cmd: { mode: string, count?: number, rate?: number, seconds?
 }
 
 await dialAll()
-say({ ready: true, peerId: node.peerId.toString(), connected: connected() })
+say({ ready: true, peerId: node.peerId.toString(), connected: connected(), ...forgerKey === undefined ? {} : { forgerKey } })
 
 if (values.mode !== undefined) {
   const keys = values.keys.length === 0 ? [] : values.keys.split(',')

@@ -12,6 +12,8 @@ export interface HostileReport { done: string, sent: number, streamsReset: numbe
 
 export interface HostileProcess {
   peerId: string
+  /** The public key its owned-key forgeries are signed with (when started with MONOIDB_HOSTILE_OWNED). */
+  forgerKey?: string
   proc: ChildProcess
   /** Runs one command; resolves with its report once done. */
   run: (cmd: HostileCommand) => Promise<HostileReport>
@@ -19,8 +21,9 @@ export interface HostileProcess {
   stop: () => Promise<void>
 }
 
-export async function startHostile (targets: readonly string[], readyMs = 20_000): Promise<HostileProcess> {
-  const proc = spawn(process.execPath, [SCRIPT, ...targets.flatMap(t => ['--target', t])], { stdio: ['pipe', 'pipe', 'pipe'] })
+/** `env`: more environment for the process (e.g. MONOIDB_HOSTILE_OWNED, see hostile-peer.ts). */
+export async function startHostile (targets: readonly string[], readyMs = 20_000, env: Record<string, string> = {}): Promise<HostileProcess> {
+  const proc = spawn(process.execPath, [SCRIPT, ...targets.flatMap(t => ['--target', t])], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let err = ''
   const lines: string[] = []
   proc.stderr!.on('data', d => { err += String(d) })
@@ -43,6 +46,7 @@ export async function startHostile (targets: readonly string[], readyMs = 20_000
   let queue: Promise<unknown> = Promise.resolve()
   return {
     peerId: String(ready.peerId),
+    ...typeof ready.forgerKey === 'string' ? { forgerKey: ready.forgerKey } : {},
     proc,
     output,
     run: async cmd => {

@@ -1,14 +1,19 @@
 // Changes to owned keys that no current writer signed are refused and counted as `unauthorized_write`
-// wherever refusals are listed: the gossip push check's verdict and the engine's journal and counters.
+// wherever refusals are listed: the gossip push check's verdict and the engine's journal and counters; and
+// charged to their sender, over a sync stream too.
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import type { Plain } from '../../../core/codec.ts'
 import { type SigningKey, generateSigningKey, ownedBinding } from '../../../core/envelope/index.ts'
 import type { BoundRef } from '../../../core/subscription.ts'
+import { ReplicaStore } from '../../../core/replica-store.ts'
+import { MemoryStorage } from '../../../core/storage.ts'
+import { SyncEngine } from '../../../core/sync/engine.ts'
 import { encodeMessage } from '../../../core/sync/messages.ts'
+import type { Misbehaviour } from '../../../core/sync/peer-budget.ts'
 import { PushValidator } from '../../../core/sync/push-check.ts'
 import { createRegistry } from '../../../contracts/index.ts'
-import { Net } from './harness.ts'
+import { Net, START } from './harness.ts'
 
 const alice = generateSigningKey().key
 const carol = generateSigningKey().key
@@ -44,4 +49,14 @@ it('the engine journals a forged change as refused, reason unauthorized_write, c
   assert.deepEqual(refused.map(r => r.kind === 'refused' ? [r.peer, r.path, r.reason] : []), [['mallory', 'push', 'unauthorized_write']])
   assert.equal(p0.engine.stats().rejectedDeltas, before + 1)
   assert.equal(await p0.store.get('k'), undefined, 'nothing stored')
+})
+
+it('a forged change in a session `deltas` is charged to its sender as a bad message, as an invalid state is', async () => {
+  const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry, replica: 'victim', clock: () => START })
+  const reports: Array<[string, Misbehaviour]> = []
+  const engine = await SyncEngine.create(store, { self: 'victim', now: START, random: () => 0.5, onMisbehaviour: (p, w) => { reports.push([p, w]) } })
+  await engine.receive('mallory', encodeMessage({ type: 'deltas', sid: { n: 7, fromInitiator: true }, seq: 0, check: false, items: [{ key: 'k', contract: ofAlice, delta: forged as never }] }), START)
+  assert.deepEqual(engine.journal!.query({ key: 'k' }).filter(r => r.kind === 'refused').map(r => r.kind === 'refused' ? r.reason : ''), ['unauthorized_write'])
+  assert.deepEqual(reports, [['mallory', 'bad_message']], 'the sender was not charged for its forged change')
+  assert.equal(await store.get('k'), undefined, 'nothing stored')
 })
