@@ -8,7 +8,7 @@ import { encode } from '../../core/codec.ts'
 import { MAX_WIRE_BYTES, PROTOCOL_VERSION } from '../../core/sync/messages.ts'
 import { WANT_TOPIC } from '../../core/sync/types.ts'
 import * as w from './cbor-writer.ts'
-import { cpuMs, makeAuthors } from './fuzzer.ts'
+import { cpuMs, sybil } from './fuzzer.ts'
 import type { InboundTarget } from './inbound-target.ts'
 
 export const MAX_BOMB_MS = 5
@@ -77,7 +77,6 @@ function varint (n: number): Uint8Array {
 
 /** Sends every bomb through gossip (the want topic, which has no size cap below MAX_WIRE_BYTES) and as a stream frame; times and checks each. */
 export async function checkBombs (target: InboundTarget): Promise<BombResult[]> {
-  const [author] = await makeAuthors(1)
   const out: BombResult[] = []
   let peer = 0
   for (const b of bombs()) {
@@ -87,7 +86,8 @@ export async function checkBombs (target: InboundTarget): Promise<BombResult[]> 
       for (let i = 0; i < REPEATS; i++) {
         const before = target.counters()
         const t0 = performance.now()
-        const result = await target.gossip(WANT_TOPIC, author, b.bytes)
+        // A new identity each time: a deliverer of three rejected messages is banned, and its gossip then ignored unread.
+        const result = await target.gossip(WANT_TOPIC, sybil(`bomb ${b.name}`, i), b.bytes)
         best = Math.min(best, performance.now() - t0)
         const after = target.counters()
         if (result === TopicValidatorResult.Accept) problem = 'accepted by the gossip validator'
@@ -102,9 +102,12 @@ export async function checkBombs (target: InboundTarget): Promise<BombResult[]> 
     for (let i = 0; i < REPEATS; i++) {
       const before = target.counters()
       // A new peer each time: a peer that sent three bad frames is refused before its frames are read.
-      best = Math.min(best, await target.frame(`bomb-peer-${peer++}`, raw))
+      const ms = await target.frame(`bomb-peer-${peer++}`, raw)
       const after = target.counters()
       if (after.host.framesRefused - before.host.framesRefused !== 1) problem = `framesRefused moved by ${after.host.framesRefused - before.host.framesRefused}`
+      // A large frame refused before is refused unread when sent again (node/sync-streams.ts): only the runs that read it are timed.
+      const unread = i > 0 && after.host.framesReceived > before.host.framesReceived && after.sync.messagesReceived === before.sync.messagesReceived
+      if (!unread) best = Math.min(best, ms)
     }
     if (problem === undefined && best >= MAX_BOMB_MS) problem = `took ${best.toFixed(2)} ms (limit ${MAX_BOMB_MS} ms)`
     out.push({ name: b.name, entry: 'stream', bytes: raw.length, ms: best, ...(problem === undefined ? {} : { problem }) })
