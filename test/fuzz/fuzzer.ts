@@ -116,6 +116,20 @@ function streamBytes (r: Prng, payload: Uint8Array): { raw: Uint8Array, kind?: s
   }
 }
 
+/**
+ * Hashes of the stream payloads each target refused (over the target's life: a mutant may be the same bytes in any
+ * type's run, a whole message replaced by one long string): the daemon may refuse one sent again unread. Only those
+ * of REMEMBERED_BYTES or more (the daemon remembers those of 16 KiB or more, node/sync-streams.ts).
+ */
+const REMEMBERED_BYTES = 1024
+const MAX_REMEMBERED = 65_536
+const refusedPayloadsByTarget = new WeakMap<FuzzTarget, Set<string>>()
+function refusedBy (target: FuzzTarget): Set<string> {
+  let set = refusedPayloadsByTarget.get(target)
+  if (set === undefined) refusedPayloadsByTarget.set(target, set = new Set())
+  return set
+}
+
 function decodes (type: FuzzType, bytes: Uint8Array): boolean {
   try {
     if (type === 'inspect' || type === 'inspected') decodeInspectMessage(bytes)
@@ -163,8 +177,7 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
   let gossipRejects = 0
   let gossipSent = 0
   let author = sybil(`${seed} ${type}`, gossipPeer)
-  /** Payloads of stream frames refused so far (hex): the daemon may refuse one sent again unread. */
-  const refusedPayloads = new Set<string>()
+  const refusedPayloads = refusedBy(target)
   const started = performance.now()
   for (let i = 0; i < perType; i++) {
     if (pool.length < 16 || r.chance(0.1)) {
@@ -268,9 +281,9 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
         fail(`a message on a stream was refused: framesRefused moved by ${refusedFrames}, badMessages by ${bad}, rejectedDeltas by ${after.sync.rejectedDeltas - before.sync.rejectedDeltas}`)
       }
       if (m.invalid && !frame.eof && refusedFrames !== 1) fail('a mutant certain to be no message was not refused on a stream')
-      if (refusedFrames > 0 && !frame.refuse) {
+      if (refusedFrames > 0 && !frame.refuse && m.bytes.length >= REMEMBERED_BYTES) {
         refusedPayloads.add(payload)
-        if (refusedPayloads.size > 4096) refusedPayloads.delete(refusedPayloads.values().next().value as string)
+        if (refusedPayloads.size > MAX_REMEMBERED) refusedPayloads.delete(refusedPayloads.values().next().value as string)
       }
       // A peer struck MAX_STRIKES times is refused for a while: frames come from another one before that. The
       // old one leaves, as a peer that hangs up does (else the sessions of thousands of peers would pile up).
