@@ -9,18 +9,23 @@
  * - a mutant that is certainly no message (truncated, extended, a wrong version, a tag, an
  *   indefinite length, a duplicate or `__proto__` key, too deep, non-canonical) is refused by the
  *   decoder too (an oracle that does not trust the decoder);
+ * - a well-formed frame the daemon refused anyway is one it may refuse: a stream frame whose message held a state
+ *   its contract refuses (the engine's rejectedDeltas moved), or a frame refused before sent again (refused unread);
  * - nothing throws inside the engine's queue, and no frame's handling takes more than
  *   MAX_FRAME_CPU_MS of main-thread CPU (the time it blocks the event loop; wall time is reported).
  * Every frame is determined by (seed, type, index): a failure prints the command that replays it.
  */
+import { createHash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { MAX_GOSSIP_PUSH_BYTES, MAX_WIRE_BYTES, MESSAGE_TYPES, decodeMessage } from '../../core/sync/messages.ts'
 import { INSPECT_TOPIC, INSPECT_TYPE, INSPECTED_TYPE, decodeInspectMessage } from '../../core/sync/inspect-messages.ts'
 import { DIGEST_TOPIC, PUSH_TOPIC, WANT_TOPIC, WRITES_TOPIC } from '../../core/sync/types.ts'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { MAX_GOSSIP_DIGEST_BYTES } from '../../node/gossip-config.ts'
+import { DIGESTS_PER_SEC } from '../../node/gossip-gate.ts'
+import { REJECTS } from '../../node/refusal-bans.ts'
 import { concat } from './cbor-writer.ts'
 import { type InboundTarget, seedBytes } from './inbound-target.ts'
 
@@ -36,6 +41,15 @@ export const MAX_FRAME_CPU_MS = 50
 const SYNC_TOPICS_BY_TYPE: Partial<Record<FuzzType, string>> = { push: PUSH_TOPIC, writes: WRITES_TOPIC, digest: DIGEST_TOPIC, want: WANT_TOPIC }
 const ALL_TOPICS = [PUSH_TOPIC, WRITES_TOPIC, DIGEST_TOPIC, WANT_TOPIC, INSPECT_TOPIC]
 const STRIKES_PER_STREAM_PEER = 2
+/**
+ * Gossip comes from Sybil identities (each the author and the deliverer of its messages), as an attacker with many
+ * keys would send it: a new one after REJECTS − 1 rejected messages (the daemon bans a deliverer at REJECTS and
+ * then ignores its gossip unread) or after half a digest burst (DIGESTS_PER_SEC × 2) of messages (past its rate an
+ * author's digests are ignored unread). Otherwise the fuzzer would reach the decoders for a few frames a type and
+ * then only the gate (node/gossip-gate.ts).
+ */
+const REJECTS_PER_GOSSIP_PEER = REJECTS - 1
+const MESSAGES_PER_GOSSIP_PEER = DIGESTS_PER_SEC
 
 export interface TypeReport {
   type: FuzzType
@@ -45,6 +59,10 @@ export interface TypeReport {
   /** Frames the protocol's decoder refuses (no message), and those the daemon refused (validator verdict not Accept, or stream frame reset). */
   noMessage: number
   refused: number
+  /** Of those refused, frames refused unread: a gossip message its gate ignored (deliverer graylisted or banned, author over its rate), a large stream frame refused before. */
+  unread: number
+  /** Sybil identities the gossip frames came from. */
+  gossipPeers: number
   /** Frames that decoded as a valid message of some type (handled as valid ones are). */
   decoded: number
   /** Mutants certain to be no message: all must be refused. */
@@ -68,9 +86,12 @@ export function typeSeed (seed: number, type: FuzzType): number {
   return h
 }
 
-/** The gossip authors frames come from: real peer ids (the validator attributes a message to its signed author). */
-export async function makeAuthors (n = 4, seed = 0): Promise<PeerId[]> {
-  return await Promise.all(Array.from({ length: n }, async (_, i) => peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seedBytes(`author ${seed} ${i}`)))))
+/**
+ * The `i`th Sybil identity named by `label`: a peer id from 32 bytes derived from both (the validator never checks a
+ * signature: gossipsub did before it), 30 µs where a real key pair costs 500.
+ */
+export function sybil (label: string, i: number): PeerId {
+  return peerIdFromPublicKey(publicKeyFromRaw(seedBytes(`sybil ${label} ${i}`)))
 }
 
 function varint (n: number): Uint8Array {
@@ -93,6 +114,20 @@ function streamBytes (r: Prng, payload: Uint8Array): { raw: Uint8Array, kind?: s
     case 2: return { raw: concat(new Uint8Array(r.range(4, 11)).fill(0x80), Uint8Array.of(1), payload), kind: 'prefix-too-long', refuse: true, eof: false }
     default: return { raw: concat(varint(payload.length + r.range(1, 1000)), payload), kind: 'prefix-announces-more', refuse: false, eof: true }
   }
+}
+
+/**
+ * Hashes of the stream payloads each target refused (over the target's life: a mutant may be the same bytes in any
+ * type's run, a whole message replaced by one long string): the daemon may refuse one sent again unread. Only those
+ * of REMEMBERED_BYTES or more (the daemon remembers those of 16 KiB or more, node/sync-streams.ts).
+ */
+const REMEMBERED_BYTES = 1024
+const MAX_REMEMBERED = 65_536
+const refusedPayloadsByTarget = new WeakMap<FuzzTarget, Set<string>>()
+function refusedBy (target: FuzzTarget): Set<string> {
+  let set = refusedPayloadsByTarget.get(target)
+  if (set === undefined) refusedPayloadsByTarget.set(target, set = new Set())
+  return set
 }
 
 function decodes (type: FuzzType, bytes: Uint8Array): boolean {
@@ -122,14 +157,14 @@ export function cpuMs (): number {
  * Runs `perType` frames of `type` into `target` (the first `frames` of them, if given). Returns the report and the failures found
  * (at most `maxFailures`; the run goes on after one, so a report shows how common it is).
  */
-export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { perType: number, seed: number, authors: PeerId[], maxFailures?: number, /** Stop after this many of the run's frames (a replay). */ frames?: number }): Promise<{ report: TypeReport, failures: FuzzFailure[] }> {
-  const { seed, authors } = options
+export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { perType: number, seed: number, maxFailures?: number, /** Stop after this many of the run's frames (a replay). */ frames?: number }): Promise<{ report: TypeReport, failures: FuzzFailure[] }> {
+  const { seed } = options
   const perType = Math.min(options.perType, options.frames ?? Infinity)
   const r = new Prng(typeSeed(seed, type))
   const inspection = type === 'inspect' || type === 'inspected'
   const ownTopic = inspection ? INSPECT_TOPIC : SYNC_TOPICS_BY_TYPE[type]
   const report: TypeReport = {
-    type, frames: 0, entries: { ownTopic: 0, otherTopic: 0, stream: 0 }, noMessage: 0, refused: 0, decoded: 0, certainlyInvalid: 0, byKind: {}, msByKind: {},
+    type, frames: 0, entries: { ownTopic: 0, otherTopic: 0, stream: 0 }, noMessage: 0, refused: 0, unread: 0, gossipPeers: 1, decoded: 0, certainlyInvalid: 0, byKind: {}, msByKind: {},
     wall: { max: 0, p99: 0 }, cpu: { max: 0, p99: 0 }, slowest: { frame: -1, kind: '', entry: '', cpuMs: 0, wallMs: 0 }, seconds: 0
   }
   const failures: FuzzFailure[] = []
@@ -138,6 +173,11 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
   const pool: Uint8Array[] = []
   let streamPeer = 0
   let strikes = 0
+  let gossipPeer = 0
+  let gossipRejects = 0
+  let gossipSent = 0
+  let author = sybil(`${seed} ${type}`, gossipPeer)
+  const refusedPayloads = refusedBy(target)
   const started = performance.now()
   for (let i = 0; i < perType; i++) {
     if (pool.length < 16 || r.chance(0.1)) {
@@ -153,7 +193,6 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
       ? (where < 0.9 ? 'own-topic' : 'other-topic')
       : ownTopic !== undefined ? (where < 0.5 ? 'own-topic' : where < 0.6 ? 'other-topic' : 'stream') : (where < 0.8 ? 'stream' : 'other-topic')
     const topic = entry === 'own-topic' ? ownTopic as string : r.pick(ALL_TOPICS.filter(t => t !== ownTopic))
-    const author = r.pick(authors)
     const frame = entry === 'stream' ? streamBytes(r, m.bytes) : undefined
     const kind = frame?.kind ?? m.kind
     report.byKind[kind] = (report.byKind[kind] ?? 0) + 1
@@ -195,27 +234,57 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
       const refused = result !== TopicValidatorResult.Accept
       if (refused) report.refused++
       if (refused !== (after.host.gossipRejected - before.host.gossipRejected === 1)) fail(`validator said ${String(result)} but gossipRejected moved by ${after.host.gossipRejected - before.host.gossipRejected}`)
-      // Refused unread by size (so the engine never sees them): pushes over MAX_GOSSIP_PUSH_BYTES, digests over MAX_GOSSIP_DIGEST_BYTES.
-      const largePush = ((topic === PUSH_TOPIC || topic === WRITES_TOPIC) && m.bytes.length > MAX_GOSSIP_PUSH_BYTES) || (topic === DIGEST_TOPIC && m.bytes.length > MAX_GOSSIP_DIGEST_BYTES)
-      if (!ok && !refused) fail(`no message, accepted on ${topic}`)
-      if (m.invalid && !refused) fail(`a mutant certain to be no message was accepted on ${topic}`)
-      if (topic !== INSPECT_TOPIC && !ok && !largePush && bad !== 1) fail(`no message on ${topic}, but the engine's badMessages moved by ${bad}`)
-      if (topic !== INSPECT_TOPIC && ok && bad !== 0) fail(`a message on ${topic} counted as bad by the engine`)
+      // Ignored by the gossip gate before any work (node/gossip-gate.ts): a legitimate refusal, but one the fuzzer's
+      // rotating identities must never meet, or its frames would test the gate alone.
+      const gated = (after.host.gossipGraylisted - before.host.gossipGraylisted) + (after.host.gossipOverRate - before.host.gossipOverRate)
+      if (gated > 0) {
+        report.unread++
+        if (!refused || bad !== 0 || gated !== 1) fail(`ignored by the gossip gate, yet the validator said ${String(result)}, badMessages moved by ${bad}, the gate's counters by ${gated}`)
+        fail(`the fuzzer's gossip identity was graylisted, banned or over its rate on ${topic}: its frames went unread (a fuzzer bug)`)
+      } else {
+        // Refused unread by size (so the engine never sees them): pushes over MAX_GOSSIP_PUSH_BYTES, digests over MAX_GOSSIP_DIGEST_BYTES.
+        const largePush = ((topic === PUSH_TOPIC || topic === WRITES_TOPIC) && m.bytes.length > MAX_GOSSIP_PUSH_BYTES) || (topic === DIGEST_TOPIC && m.bytes.length > MAX_GOSSIP_DIGEST_BYTES)
+        if (!ok && !refused) fail(`no message, accepted on ${topic}`)
+        if (m.invalid && !refused) fail(`a mutant certain to be no message was accepted on ${topic}`)
+        if (topic !== INSPECT_TOPIC && !ok && !largePush && bad !== 1) fail(`no message on ${topic}, but the engine's badMessages moved by ${bad}`)
+        if (topic !== INSPECT_TOPIC && ok && bad !== 0) fail(`a message on ${topic} counted as bad by the engine`)
+      }
+      // The next identity before this one is banned (REJECTS rejected messages) or past its digest rate.
+      if (result === TopicValidatorResult.Reject) gossipRejects++
+      if (++gossipSent >= MESSAGES_PER_GOSSIP_PEER || gossipRejects >= REJECTS_PER_GOSSIP_PEER) {
+        author = sybil(`${seed} ${type}`, ++gossipPeer)
+        report.gossipPeers++
+        gossipRejects = 0
+        gossipSent = 0
+      }
     } else {
       const refusedFrames = after.host.framesRefused - before.host.framesRefused
       if (refusedFrames > 0) report.refused++
       const received = after.host.framesReceived - before.host.framesReceived
+      // Refused before: the daemon may refuse the same bytes unread (node/sync-streams.ts remembers large ones).
+      const payload = createHash('sha256').update(m.bytes).digest('base64')
+      const seenRefused = refusedPayloads.has(payload)
+      const unread = seenRefused && refusedFrames === 1 && received === 1 && after.sync.messagesReceived === before.sync.messagesReceived
+      if (unread) report.unread++
+      // A message whose state its contract refuses (rejectedDeltas moved) is refused as a bad frame, though it decoded.
+      const invalidState = after.sync.rejectedDeltas > before.sync.rejectedDeltas
       if (after.host.streamsRefused !== before.host.streamsRefused) fail('the fuzzer\'s stream peer was banned: its frames went unread (a fuzzer bug)')
       if (frame.refuse) {
         if (refusedFrames !== 1 || received !== 0) fail(`a bad length prefix (${String(frame.kind)}): framesRefused moved by ${refusedFrames}, framesReceived by ${received}`)
       } else if (frame.eof) {
         if (received !== 0 || refusedFrames !== 0 || bad !== 0) fail(`a frame cut short by the end of its stream was handled: received ${received}, refused ${refusedFrames}, bad ${bad}`)
+      } else if (unread) {
+        // Refused unread: nothing more to check.
       } else if (!ok) {
         if (refusedFrames !== 1 || bad !== 1) fail(`no message on a stream: framesRefused moved by ${refusedFrames}, badMessages by ${bad}`)
-      } else if (refusedFrames !== 0 || bad !== 0) {
-        fail(`a message on a stream was refused: framesRefused moved by ${refusedFrames}, badMessages by ${bad}`)
+      } else if (bad !== 0 || (refusedFrames !== 0 && !invalidState)) {
+        fail(`a message on a stream was refused: framesRefused moved by ${refusedFrames}, badMessages by ${bad}, rejectedDeltas by ${after.sync.rejectedDeltas - before.sync.rejectedDeltas}`)
       }
       if (m.invalid && !frame.eof && refusedFrames !== 1) fail('a mutant certain to be no message was not refused on a stream')
+      if (refusedFrames > 0 && !frame.refuse && m.bytes.length >= REMEMBERED_BYTES) {
+        refusedPayloads.add(payload)
+        if (refusedPayloads.size > MAX_REMEMBERED) refusedPayloads.delete(refusedPayloads.values().next().value as string)
+      }
       // A peer struck MAX_STRIKES times is refused for a while: frames come from another one before that. The
       // old one leaves, as a peer that hangs up does (else the sessions of thousands of peers would pile up).
       if (refusedFrames > 0 && ++strikes >= STRIKES_PER_STREAM_PEER) {
@@ -230,7 +299,7 @@ export async function fuzzType (target: FuzzTarget, type: FuzzType, options: { p
       let least = cpu
       for (let k = 0; k < 2 && least > MAX_FRAME_CPU_MS; k++) {
         const c = cpuMs()
-        if (frame === undefined) await target.gossip(topic, author, m.bytes)
+        if (frame === undefined) await target.gossip(topic, sybil(`${seed} ${type} retry ${i}`, k), m.bytes)
         else await target.frame(`fuzz-stream-${type}-${seed}-retry-${i}-${k}`, frame.raw)
         least = Math.min(least, cpuMs() - c)
       }

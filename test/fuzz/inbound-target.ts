@@ -5,8 +5,10 @@
  * SyncEngine, a PushValidator and an InspectService over a ReplicaStore on LevelDB on disk. The
  * node replicates every key (the widest surface: every valid push is merged).
  *
- * Entry points: `gossip` calls the topic validator gossipsub calls for a signed message, and waits
- * for the engine to handle what the validator handed on; `frame` opens an in-memory stream
+ * Entry points: `gossip` calls the topic validator gossipsub calls for a signed message (its
+ * deliverer: its author), and waits for the engine to handle what the validator handed on (the
+ * gossip gate, node/gossip-gate.ts, and the bans, node/refusal-bans.ts, run as in the daemon: the
+ * fuzzer rotates identities as a Sybil attacker would, so they do not stop it reaching the decoders); `frame` opens an in-memory stream
  * (@libp2p/utils mock muxers over an in-memory connection) to the registered /monoidb/sync/1.0.0 handler, writes the bytes,
  * closes, and waits for the reader to finish. Outbound traffic (answers, publishes) is counted and
  * dropped: what is under test is what comes in. Counters are the daemon's own (Host.stats, the
@@ -104,7 +106,8 @@ export class InboundTarget {
     binding = new SyncBinding(engine, {
       publish: () => { out.published++ },
       send: () => { out.sent++ },
-      misbehaved: peer => { h.misbehaved(peer) }
+      // What the engine refused is passed on, as the host's own transport does (node/node.ts): floods of it get a peer banned.
+      misbehaved: (peer, what) => { h.misbehaved(peer, what) }
     }, { onError: err => { errors.push(err) } })
     inspector = new InspectService({
       self: peerId,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { MAX_BOMB_MS, checkBombs } from './bombs.ts'
-import { type FuzzFailure, MAX_FRAME_CPU_MS, fuzzType, makeAuthors, replayCommand } from './fuzzer.ts'
+import { type FuzzFailure, MAX_FRAME_CPU_MS, fuzzType, replayCommand } from './fuzzer.ts'
 import { InboundTarget } from './inbound-target.ts'
 import { FUZZ_TYPES } from './samples.ts'
 
@@ -22,16 +22,19 @@ after(async () => {
 })
 
 test(`${PER_TYPE} frames per message type through gossip and streams: all refused that should be, none slow (seed ${SEED})`, { timeout: 180_000 }, async t => {
-  const authors = await makeAuthors(4, SEED)
   const failures: FuzzFailure[] = []
   for (const type of FUZZ_TYPES) {
-    const { report, failures: f } = await fuzzType(target, type, { perType: PER_TYPE, seed: SEED, authors })
+    const { report, failures: f } = await fuzzType(target, type, { perType: PER_TYPE, seed: SEED })
     failures.push(...f)
-    t.diagnostic(`${type}: ${report.frames} frames, ${report.noMessage} no message, ${report.refused} refused; cpu max ${report.cpu.max.toFixed(1)} ms (frame ${report.slowest.frame}, ${report.slowest.kind}, ${report.slowest.entry}), wall max ${report.wall.max.toFixed(1)} ms, p99 ${report.wall.p99.toFixed(2)} ms`)
+    t.diagnostic(`${type}: ${report.frames} frames, ${report.noMessage} no message, ${report.refused} refused (${report.unread} unread), gossip from ${report.gossipPeers} identities; cpu max ${report.cpu.max.toFixed(1)} ms (frame ${report.slowest.frame}, ${report.slowest.kind}, ${report.slowest.entry}), wall max ${report.wall.max.toFixed(1)} ms, p99 ${report.wall.p99.toFixed(2)} ms`)
     assert.equal(report.frames, PER_TYPE)
     // The run must reach every entry point and both verdicts, or it proves little.
     assert.ok(report.noMessage > 0 && report.decoded > 0, `${type}: ${report.noMessage} frames no message, ${report.decoded} decoded`)
     assert.ok(report.refused >= report.noMessage - report.entries.stream * 0.05, `${type}: ${report.refused} refused of ${report.noMessage} that are no message`)
+    // Read, not refused at the door: the decoders and validators are what is under test, not the gate or the bans.
+    // (Gossip the gate ignores fails the run; a stream frame is refused unread only as the same large bytes sent
+    // again, such as a whole message replaced by the same long string: about 1% of a type's stream frames.)
+    assert.ok(report.unread <= report.entries.stream * 0.03, `${type}: ${report.unread} frames refused unread`)
     assert.ok(report.cpu.max <= MAX_FRAME_CPU_MS, `${type}: a frame took ${report.cpu.max.toFixed(1)} ms of CPU`)
   }
   assert.deepEqual(failures.map(f => `${f.type} frame ${f.frame} (${f.kind}, ${f.entry}): ${f.message} — replay: ${replayCommand(f)}`), [])

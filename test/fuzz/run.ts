@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util'
 import { checkBombs, measureProbes } from './bombs.ts'
-import { type FuzzFailure, type TypeReport, fuzzType, makeAuthors, replayCommand } from './fuzzer.ts'
+import { type FuzzFailure, type TypeReport, fuzzType, replayCommand } from './fuzzer.ts'
 import { InboundTarget } from './inbound-target.ts'
 import { FUZZ_TYPES, type FuzzType } from './samples.ts'
 
@@ -51,9 +51,8 @@ const started = performance.now()
 const target = await InboundTarget.open(seed)
 const reports: TypeReport[] = []
 try {
-  const authors = await makeAuthors(4, seed)
   for (const type of selected) {
-    const { report, failures: f } = await fuzzType(target, type, { perType, seed, authors, ...(until?.type === type ? { frames: until.frame + 1 } : {}) })
+    const { report, failures: f } = await fuzzType(target, type, { perType, seed, ...(until?.type === type ? { frames: until.frame + 1 } : {}) })
     reports.push(report)
     failures.push(...f)
     console.log(`${type.padEnd(10)} ${String(report.frames).padStart(7)} frames (${report.entries.ownTopic} own topic, ${report.entries.otherTopic} other topic, ${report.entries.stream} stream)` +
