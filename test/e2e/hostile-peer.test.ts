@@ -100,6 +100,8 @@ test('floods of garbage, forged and heavy gossip, digests, sessions and wants: h
   }
   // The flooder was banned (hung up on, refused at connection) by every daemon for its rejected gossip or refused sessions.
   for (const d of [a, b, c]) assert.ok(await stat(d, 'host', 'refusalBans') >= 1, 'a daemon never banned the flooder')
+  // The banned flooder keeps redialing from 127.0.0.1, spending the address's inbound allowance that the next tests' peers need.
+  await hostile.stop()
 })
 
 test("the hostile peer's gossip score on an honest daemon falls with each rejected message until it is graylisted", { timeout: 40_000 }, async t => {
