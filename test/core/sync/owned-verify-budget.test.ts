@@ -34,6 +34,9 @@ test(`a message's owned keys share ${MAX_MESSAGE_VERIFIES} uncached verifies; th
   const store = await ReplicaStore.open({ storage: new MemoryStorage(), registry, replica: 'aaaaaaaaaaaaaaaaaaaaaaaa' })
   try {
     const merger = new DeltaMerger(store, new SummaryHistory(), emptyStats())
+    // Refused for now is not invalid: an honest peer's large state must not cost it a bad frame (review R1).
+    const charged: string[] = []
+    merger.onInvalid = peer => { charged.push(peer) }
     const per = Math.floor(MAX_MESSAGE_VERIFIES / 2.5) // under the per-state cap (256); two keys fit the message's budget, three do not
     const items = ['k1', 'k2', 'k3'].map(k => item(k, per))
     clearVerifyCache()
@@ -44,6 +47,7 @@ test(`a message's owned keys share ${MAX_MESSAGE_VERIFIES} uncached verifies; th
     assert.equal(changed, 2, 'two keys fit the message\'s budget, the third is refused for now')
     const held = async (): Promise<string[]> => (await Promise.all(['k1', 'k2', 'k3'].map(async k => (await store.get(k)) === undefined ? '' : k))).filter(k => k !== '')
     assert.equal((await held()).length, 2)
+    assert.deepEqual(charged, [], 'the sender of an honest state over the verify budget was charged as if it were invalid')
     // The session sends it again: the verified part is remembered, and the key arrives.
     assert.equal(await merger.merge('peer-x', items, { path: 'repair', bytes: 0 }), 1)
     assert.deepEqual(await held(), ['k1', 'k2', 'k3'])
