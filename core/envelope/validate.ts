@@ -15,6 +15,7 @@ import type { AnyContract } from '../contract.ts'
 import { ContractError } from '../errors.ts'
 import { isPlainObject, short } from '../json.ts'
 import { budgeted } from './covers.ts'
+import { RefusedForNow } from './refused-for-now.ts'
 import type { OwnedConfig } from './owned-params.ts'
 import { MAX_LANES, writerReplica } from './owned-params.ts'
 import { ckptBytes, entryBytes, grantBytes, revokeBytes } from './signed-bytes.ts'
@@ -37,9 +38,9 @@ export const MAX_STATE_VERIFIES = 256
 export const MAX_MESSAGE_VERIFIES = 384
 
 /** Validation stopped: the state needs more signature verifies than its budget allows (not proof it is forged). */
-export class VerifyBudgetError extends ContractError {
+export class VerifyBudgetError extends RefusedForNow {
   constructor (allowed: number) {
-    super('invalid_state', `owned state: needs more than ${allowed} signatures not verified before; refused for now (those verified are remembered, so a resend goes further)`)
+    super(`owned state: needs more than ${allowed} signatures not verified before; refused for now (those verified are remembered, so a resend goes further)`)
   }
 }
 

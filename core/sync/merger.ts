@@ -16,7 +16,8 @@
  */
 import type { Plain } from '../codec.ts'
 import { ContractError } from '../errors.ts'
-import { MAX_MESSAGE_VERIFIES, VerifyBudgetError, withVerifyBudget } from '../envelope/validate.ts'
+import { MAX_MESSAGE_VERIFIES, withVerifyBudget } from '../envelope/validate.ts'
+import { RefusedForNow } from '../envelope/refused-for-now.ts'
 import type { BoundRef } from '../subscription.ts'
 import { ClockSkewTracker } from './clock-skew.ts'
 import { GenerationalCache } from './generational-cache.ts'
@@ -108,8 +109,8 @@ export class DeltaMerger {
         journal?.record({ kind: 'refused', key: item.key, peer: from, path: pathOf(item.key), reason: refusalOf(o.error), message: o.error.message.slice(0, 300) }, at)
         this.#stats.rejectedDeltas++
         // A forged owned-key change costs its sender as an invalid state does: honest peers validate what they send (validation needs no local state).
-        // Not a state over the verify budget: that is refused for now, not invalid (an honest large state arrives over a few sessions).
-        if ((refusalOf(o.error) === 'invalid' && !(o.error instanceof VerifyBudgetError)) || refusalOf(o.error) === 'unauthorized_write') invalid = true
+        // Not a state over a checking budget (signatures, checkpoint tests): that is refused for now, not invalid (an honest large state arrives over a few sessions).
+        if ((refusalOf(o.error) === 'invalid' && !(o.error instanceof RefusedForNow)) || refusalOf(o.error) === 'unauthorized_write') invalid = true
         const code = o.error instanceof ContractError ? o.error.code : undefined
         if (code === 'unknown_contract') {
           // A nested contract (an or-map field's) this peer lacks is named by the error.

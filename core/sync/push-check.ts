@@ -16,7 +16,8 @@
  * merged here as far as we can (the rest is counted as an unknown contract).
  */
 import type { AnyContract } from '../contract.ts'
-import { VerifyBudgetError, withVerifyBudget } from '../envelope/validate.ts'
+import { withVerifyBudget } from '../envelope/validate.ts'
+import { RefusedForNow } from '../envelope/refused-for-now.ts'
 import { ContractError } from '../errors.ts'
 import type { ContractRegistry } from '../registry.ts'
 import { validated } from '../remote-merge.ts'
@@ -65,7 +66,7 @@ export class PushValidator {
       } catch (err) {
         if (err instanceof ContractError && err.code === 'unknown_contract') { unjudged ??= err.message; continue }
         // Too costly to check at this hop, not proof of a forgery: the sender is not charged.
-        if (err instanceof VerifyBudgetError) { unjudged ??= err.message; continue }
+        if (err instanceof RefusedForNow) { unjudged ??= err.message; continue }
         return { invalid: (err as Error).message, key: item.key, ...(err instanceof ContractError && err.code === 'unauthorized_write' ? { reason: err.code } : {}) }
       }
     }
