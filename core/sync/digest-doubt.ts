@@ -25,6 +25,8 @@
  * a key bound to different contracts does not re-walk after every write: the
  * key is remembered as unmergeable, left out of the doubt, and passes back off.
  */
+import { bytesKey } from './generational-cache.ts'
+import type { Session } from './session.ts'
 import type { PeerId } from './types.ts'
 
 /** Suspect sessions before the first pass, and after a pass that found something. */
@@ -114,6 +116,17 @@ export class DigestDoubts {
   unmergeable (peer: PeerId, key: string): void {
     const d = this.#of(peer)
     if (d.unmergeable.size < MAX_UNMERGEABLE) d.unmergeable.add(key)
+  }
+
+  noteUnmergeable (peer: PeerId, keys: Iterable<string>): void {
+    for (const key of keys) this.unmergeable(peer, key)
+  }
+
+  /** A session we started ended: `ended` with what it found beyond keys known unmergeable, if it knew both digests. */
+  sessionEnded (session: Session): void {
+    if (session.startDigest === undefined || session.theirDigest === undefined) return
+    const found = session.progress.foundBeyond(key => this.isUnmergeable(session.peer, key))
+    this.ended(session.peer, { differed: bytesKey(session.startDigest.fp) !== bytesKey(session.theirDigest), found, saltedTo: session.saltedTo })
   }
 
   isUnmergeable (peer: PeerId, key: string): boolean {

@@ -390,26 +390,12 @@ export class SyncEngine {
    */
   #sessionOf (from: PeerId, msg: Request, now: number): Session | 'sessions' | undefined {
     const known = this.#sessions.find(from, msg.sid)
-    if (known !== undefined || this.#ignored(from, msg)) return known
+    if (known !== undefined || this.#sessions.ignores(from, msg.sid, this.#self)) return known
     if (!this.limits.budgets.openSession(from, now)) return 'sessions'
-    // The peer started this while ours with it is in flight, and won the tie-break: ours is dropped.
-    if (this.#sessions.mine.get(from)?.active === true) {
-      this.#sessions.mine.delete(from)
-      this.#stats.sessionsDropped++
-    }
+    if (this.#sessions.yieldTo(from)) this.#stats.sessionsDropped++
     const session = this.#sessions.openTheirs(from, msg.sid.n, now)
     if (session !== undefined) session.startDigest = this.#view.digest()
     return session
-  }
-
-  /**
-   * Whether a request of a session we do not hold is ignored: it is not the initiator's (a session of ours
-   * that ended), we closed that session, or the peer started it while ours with it is in flight and the
-   * smaller initiator id, ours, wins the tie-break.
-   */
-  #ignored (from: PeerId, msg: Request): boolean {
-    if (!msg.sid.fromInitiator || this.#sessions.wasClosed(from, msg.sid.n)) return true
-    return this.#sessions.mine.get(from)?.active === true && this.#self < from
   }
 
   /**
@@ -429,7 +415,7 @@ export class SyncEngine {
       return [{ type: 'send', to: from, bytes: ack }]
     }
     // Not ours to answer (an old or lost session, a tie-break lost by the peer): ignored, not refused.
-    if (known === undefined && this.#ignored(from, msg)) return []
+    if (known === undefined && this.#sessions.ignores(from, msg.sid, this.#self)) return []
     let room = Infinity
     if (msg.type !== 'deltas') {
       const allowance = this.limits.budgets.allowance(from, now)
@@ -449,7 +435,9 @@ export class SyncEngine {
     session.lastActivity = now
     session.tally.bytesIn += bytes
     const { plan, hashes } = await answerRequest({ store: this.#store, view: this.#view, merger: this.#merger, stats: this.#stats, keeps: key => this.keeps(key) }, from, session, msg, room, bytes)
-    this.#noteUnmergeable(from, msg, plan)
+    // Keys of the request no session can merge (a binding other than ours, a contract unknown here): left out of the doubt.
+    const items = msg.type === 'deltas' ? msg.items : msg.type === 'sums' ? msg.sums : []
+    this.#doubts.noteUnmergeable(from, [...plan.unmergeable, ...items.filter(i => i.contract !== null && this.#merger.unmergeable(i.key, i.contract)).map(i => i.key)])
     const actions: SyncAction[] = []
     const spawned = await this.#output.emit(session, plan, actions, now, room)
     actions.push(this.#output.ack(session, msg.seq, spawned, hashes))
@@ -479,13 +467,6 @@ export class SyncEngine {
     return await this.#settled(session, now, actions)
   }
 
-  /** Keys of the peer's request no session can merge (a binding other than ours, a contract unknown here): left out of the doubt. */
-  #noteUnmergeable (from: PeerId, msg: Request, plan: Plan): void {
-    for (const key of plan.unmergeable) this.#doubts.unmergeable(from, key)
-    const items = msg.type === 'deltas' ? msg.items : msg.type === 'sums' ? msg.sums : []
-    for (const i of items) if (i.contract !== null && this.#merger.unmergeable(i.key, i.contract)) this.#doubts.unmergeable(from, i.key)
-  }
-
   /** Marks a session done when nothing is outstanding, then starts the next one if a slot freed up. */
   async #settled (session: Session, now: number, actions: SyncAction[]): Promise<SyncAction[]> {
     if (session.completed || session.busy) return actions
@@ -493,10 +474,7 @@ export class SyncEngine {
     session.journalEnd(this.journal, true, now)
     if (session.role === 'initiator') this.#stats.sessionsCompleted++
     this.#peers.settled(session.peer) // what we knew of it predates what we just exchanged
-    if (session.role === 'initiator' && session.startDigest !== undefined && session.theirDigest !== undefined) {
-      const found = session.progress.foundBeyond(key => this.#doubts.isUnmergeable(session.peer, key))
-      this.#doubts.ended(session.peer, { differed: bytesKey(session.startDigest.fp) !== bytesKey(session.theirDigest), found, saltedTo: session.saltedTo })
-    }
+    if (session.role === 'initiator') this.#doubts.sessionEnded(session)
     if (!this.#partial.partial && session.changedKeys >= ANNOUNCE_KEYS_PER_PEER * this.#peers.size && !session.pull && session.startDigest !== undefined) {
       actions.push(this.#digest(undefined, session.startDigest.fp))
     }

@@ -166,6 +166,23 @@ export class SessionTable {
     return s !== undefined && s.n === sid.n ? s : undefined
   }
 
+  /**
+   * Whether a request of a session we do not hold is ignored: it is not the initiator's (a session of ours
+   * that ended), we closed that session, or the peer started it while ours with it is in flight and the
+   * smaller initiator id, ours (`self`), wins the tie-break.
+   */
+  ignores (peer: PeerId, sid: SessionId, self: PeerId): boolean {
+    if (!sid.fromInitiator || this.wasClosed(peer, sid.n)) return true
+    return this.mine.get(peer)?.active === true && self < peer
+  }
+
+  /** The peer started a session while ours with it is in flight, and won the tie-break: ours is dropped. True if one was. */
+  yieldTo (peer: PeerId): boolean {
+    if (this.mine.get(peer)?.active !== true) return false
+    this.mine.delete(peer)
+    return true
+  }
+
   /** Whether we closed the peer's session `n` (its late messages must not reopen it). */
   wasClosed (peer: PeerId, n: number): boolean {
     return this.#closed.has(`${n} ${peer}`)
